@@ -1,0 +1,28 @@
+// Small file-system helpers that throw berth::Error naming the path.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <string_view>
+
+namespace berth::fs {
+
+std::string read_file(const std::string& path);
+// Writes via temp file + fsync + rename + fsync(dir): readers see the old or
+// the new content, never a mix, even across a crash.
+void write_file_atomic(const std::string& path, std::string_view data,
+                       mode_t mode = 0644);
+void write_file(const std::string& path, std::string_view data);
+// mkdir -p; existing directories are fine.
+void mkdir_p(const std::string& path, mode_t mode = 0755);
+// rm -rf that does not cross mount points and tolerates a missing path.
+void remove_all(const std::string& path);
+bool exists(const std::string& path);
+bool is_dir(const std::string& path);
+std::string join(std::string_view a, std::string_view b);
+// Absolute path of an existing file (realpath), or Error NotFound.
+std::string absolute(const std::string& path);
+void fsync_dir(const std::string& dir);
+
+}  // namespace berth::fs

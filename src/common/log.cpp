@@ -1,0 +1,90 @@
+#include "common/log.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+namespace berth::log {
+namespace {
+
+struct State {
+  std::string program = "berth";
+  int fd = STDERR_FILENO;
+  bool owns_fd = false;
+  Format format = Format::Text;
+  Level min_level = Level::Warn;
+};
+
+State& state() {
+  static State s;
+  return s;
+}
+
+const char* level_name(Level l) {
+  switch (l) {
+    case Level::Debug: return "debug";
+    case Level::Info: return "info";
+    case Level::Warn: return "warning";
+    case Level::Error: return "error";
+  }
+  return "info";
+}
+
+std::string now_rfc3339() {
+  auto now = std::chrono::system_clock::now();
+  std::time_t t = std::chrono::system_clock::to_time_t(now);
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                now.time_since_epoch()).count() % 1000000000;
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ",
+                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                tm.tm_min, tm.tm_sec, static_cast<long long>(ns));
+  return buf;
+}
+
+}  // namespace
+
+void configure(std::string_view program, const std::string& path, Format format,
+               Level min_level) {
+  State& s = state();
+  s.program = program;
+  s.format = format;
+  s.min_level = min_level;
+  if (!path.empty()) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+      if (s.owns_fd) ::close(s.fd);
+      s.fd = fd;
+      s.owns_fd = true;
+    }
+  }
+}
+
+bool to_file() { return state().owns_fd; }
+
+void write(Level level, std::string_view message) {
+  State& s = state();
+  if (level < s.min_level) return;
+  std::string line;
+  if (s.format == Format::Json) {
+    nlohmann::json j = {{"level", level_name(level)},
+                        {"msg", std::string(message)},
+                        {"time", now_rfc3339()}};
+    line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  } else {
+    line = s.program + ": ";
+    if (level != Level::Error) line += std::string(level_name(level)) + ": ";
+    line += message;
+  }
+  line += '\n';
+  // One write() per line so concurrent writers do not interleave.
+  [[maybe_unused]] ssize_t n = ::write(s.fd, line.data(), line.size());
+}
+
+}  // namespace berth::log
