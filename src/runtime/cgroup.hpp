@@ -1,0 +1,72 @@
+// Container cgroups on every host layout: pure v1, pure v2 and hybrid (v1
+// controllers plus a cgroup2 mount, as on Berth's CI machines). One file per
+// controller behind this interface (cgroup_v1_*.cpp, cgroup_v2_*.cpp).
+//
+// Contract (used by container lifecycle code in container.cpp / init.cpp):
+// - Cgroup::create makes the cgroup at `path` in every hierarchy it needs,
+//   applies `resources`, and on any failure removes what it made and throws
+//   an Error naming the config field ("linux.resources.memory.limit: ...").
+//   A resource the host cannot enforce (controller missing) is an
+//   Unsupported error naming the field, never silently ignored.
+// - The object is saved in the container state (to_json) and reopened by
+//   later commands (from_json); it does not remove anything in its
+//   destructor: a cgroup outlives the runtime process. destroy() removes it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "oci/runtime_spec.hpp"
+
+namespace berth::runtime {
+
+enum class CgroupLayout { V1, V2, Hybrid };
+
+// Reads /proc/self/mountinfo once per process.
+CgroupLayout detect_cgroup_layout();
+const char* layout_name(CgroupLayout l);
+
+struct CgroupStats {
+  uint64_t memory_usage = 0;
+  uint64_t memory_limit = 0;
+  uint64_t pids_current = 0;
+  uint64_t cpu_usage_ns = 0;
+  uint64_t oom_kills = 0;
+};
+
+class Cgroup {
+ public:
+  virtual ~Cgroup() = default;
+
+  // `path` is the OCI cgroupsPath: absolute = from each hierarchy's root;
+  // relative = under the runtime's own cgroup; empty = "/berth/<id>".
+  // systemd "slice:prefix:name" paths are rejected as Unsupported.
+  static std::unique_ptr<Cgroup> create(const std::string& path,
+                                        const std::string& container_id,
+                                        const oci::LinuxResources* resources);
+  static std::unique_ptr<Cgroup> from_json(const std::string& json);
+  virtual std::string to_json() const = 0;
+
+  // Moves pid (and so its future children) into the cgroup in every hierarchy.
+  virtual void add_process(pid_t pid) = 0;
+  // Re-applies resources (runc `update`).
+  virtual void update(const oci::LinuxResources& resources) = 0;
+  // Freezer: blocks until the state is reached (FROZEN / thawed).
+  virtual void freeze() = 0;
+  virtual void thaw() = 0;
+  virtual bool frozen() const = 0;
+  // Every pid in the cgroup (recursively), for `ps` and `kill --all`.
+  virtual std::vector<pid_t> pids() const = 0;
+  virtual CgroupStats stats() const = 0;
+  // Removes the cgroup directories (waits briefly for exiting tasks; with
+  // kill_remaining, SIGKILLs what is left first). Idempotent.
+  virtual void destroy(bool kill_remaining) = 0;
+  // Host path of the cgroup in the given controller's hierarchy ("memory",
+  // "pids", ... or "" for the v2 unified dir); empty if not present.
+  virtual std::string path_for(const std::string& controller) const = 0;
+};
+
+}  // namespace berth::runtime

@@ -1,0 +1,37 @@
+// The last steps before execve of a container process (init or exec): the
+// process's credentials and restrictions. Order matters and is fixed here:
+//   rlimits -> ioPriority -> umask -> setgroups/setgid/setuid (keeping caps) ->
+//   capabilities (bounding, then effective/permitted/inheritable/ambient) ->
+//   no_new_privs -> chdir(cwd) -> seccomp (last: the filter may forbid the
+//   syscalls above) -> execvpe(args, env)
+// Each step throws berth::Error naming the config field on failure.
+#pragma once
+
+#include "oci/runtime_spec.hpp"
+
+namespace berth::runtime {
+
+// Resolves process.args[0] with PATH from process.env (like execvpe), checks
+// it exists and is executable *before* anything irreversible, so the error
+// names the real cause ("exec: \"foo\": executable file not found in $PATH").
+std::string resolve_executable(const oci::Process& process);
+
+// Everything in the list above except execve itself.
+void apply_process_settings(const oci::Process& process,
+                            const oci::Linux* linux_config);
+
+// Loads the seccomp filter (libseccomp). If listener_fd is not null and the
+// profile has SCMP_ACT_NOTIFY rules, the notify fd is returned through it.
+void apply_seccomp(const oci::Seccomp& seccomp, int* listener_fd);
+
+// Applies rlimits (first, since raising a hard limit needs CAP_SYS_RESOURCE,
+// which this host lacks: error names the rlimit and the values).
+void apply_rlimits(const std::vector<oci::Rlimit>& rlimits);
+
+// Capability sets (names like "CAP_CHOWN"); unknown names are an error.
+void apply_capabilities(const oci::Capabilities& caps);
+
+// execve of the resolved path; returns only by throwing.
+[[noreturn]] void exec_process(const std::string& path, const oci::Process& process);
+
+}  // namespace berth::runtime
