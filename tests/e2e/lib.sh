@@ -1,0 +1,327 @@
+# Shared helpers for tests/e2e/*.sh (sourced, not run).
+#
+# Every test gets one private temp dir ($E2E_TMP) and one cleanup trap that
+# runs registered handlers in reverse order, then unmounts anything left under
+# $E2E_TMP and removes it. Daemons (containerd, dockerd) are started on private
+# sockets and roots under $E2E_TMP, never touching a system instance.
+#
+# Environment (set by tests/CMakeLists.txt):
+#   BERTH_BUILD_DIR   the build tree (bin/berth-runtime, images/)
+#   BERTH_SOURCE_DIR  the source tree
+# Optional:
+#   E2E_RUNTIME       runtime binary to drive (default: $BERTH_BUILD_DIR/bin/berth-runtime);
+#                     set to /usr/sbin/runc to validate a harness against runc
+#   E2E_TRACE=1       drive the runtime through a wrapper that logs every argv
+#                     (to $E2E_TMP/runtime-argv.log, printed on failure)
+#   E2E_KEEP=1        keep $E2E_TMP on failure (daemons are still stopped)
+
+set -euo pipefail
+
+E2E_NAME=${E2E_NAME:-$(basename "${BASH_SOURCE[1]:-e2e}" .sh)}
+E2E_TMP=
+E2E_CLEANUPS=()
+E2E_FAILED=0
+
+log()  { printf '[%s %s] %s\n' "$E2E_NAME" "$(date +%T)" "$*" >&2; }
+skip() { printf '[%s] SKIP: %s\n' "$E2E_NAME" "$*" >&2; exit 77; }
+fail() {
+  printf '[%s] FAIL: %s\n' "$E2E_NAME" "$*" >&2
+  E2E_FAILED=1
+  exit 1
+}
+
+# require_bin NAME... : skip (77) only when a peer binary is truly missing.
+require_bin() {
+  local b
+  for b in "$@"; do
+    command -v "$b" >/dev/null 2>&1 || skip "$b not installed"
+  done
+}
+
+require_root() {
+  [[ $(id -u) == 0 ]] || skip "needs root"
+}
+
+# on_exit CMD... : register a cleanup command (run in reverse order, errors ignored).
+on_exit() { E2E_CLEANUPS+=("$*"); }
+
+_e2e_umount_under() {
+  local dir=$1 mp
+  # Deepest first; lazy as a last resort so cleanup never hangs.
+  while read -r mp; do
+    umount "$mp" 2>/dev/null || umount -l "$mp" 2>/dev/null || true
+  done < <(awk -v d="$dir" '$5 == d || index($5, d "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r)
+}
+
+_e2e_cleanup() {
+  local rc=$?
+  set +e
+  trap - EXIT INT TERM
+  [[ $rc != 0 && $rc != 77 ]] && E2E_FAILED=1
+  if [[ $E2E_FAILED == 1 ]]; then
+    declare -F e2e_on_failure >/dev/null && e2e_on_failure
+    if [[ -n ${E2E_TMP:-} && -s $E2E_TMP/runtime-argv.log ]]; then
+      echo "---- runtime argv log ($E2E_TMP/runtime-argv.log) ----" >&2
+      tail -n 60 "$E2E_TMP/runtime-argv.log" >&2
+    fi
+  fi
+  local i
+  for ((i = ${#E2E_CLEANUPS[@]} - 1; i >= 0; i--)); do
+    eval "${E2E_CLEANUPS[$i]}" >/dev/null 2>&1
+  done
+  if [[ -n ${E2E_TMP:-} && -d $E2E_TMP ]]; then
+    _e2e_umount_under "$E2E_TMP"
+    if [[ $E2E_FAILED == 1 && ${E2E_KEEP:-0} == 1 ]]; then
+      echo "[$E2E_NAME] kept $E2E_TMP" >&2
+    else
+      rm -rf "$E2E_TMP"
+    fi
+  fi
+  if [[ $rc == 0 ]]; then echo "[$E2E_NAME] PASS" >&2; fi
+  exit $rc
+}
+
+# e2e_init : create $E2E_TMP (short path: it holds unix sockets) and the trap.
+e2e_init() {
+  require_root
+  : "${BERTH_BUILD_DIR:?BERTH_BUILD_DIR not set (run via ctest or set it)}"
+  : "${BERTH_SOURCE_DIR:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+  BERTH_BUILD_DIR=$(cd "$BERTH_BUILD_DIR" && pwd)
+  E2E_TMP=$(mktemp -d "/tmp/be2e-${E2E_NAME:0:12}.XXXXXX")
+  chmod 755 "$E2E_TMP"
+  trap _e2e_cleanup EXIT
+  trap 'printf "[%s] FAIL: command failed (exit %s) at %s line %s: %s\n" "$E2E_NAME" "$?" "${BASH_SOURCE[0]##*/}" "$LINENO" "$BASH_COMMAND" >&2' ERR
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  export E2E_TMP
+}
+
+# e2e_runtime : print the runtime binary to hand to engines (absolute path).
+# With E2E_TRACE=1 it is a wrapper that logs argv and execs the real binary.
+e2e_runtime() {
+  local rt=${E2E_RUNTIME:-$BERTH_BUILD_DIR/bin/berth-runtime}
+  [[ -x $rt ]] || fail "runtime binary $rt missing (build target berth-runtime)"
+  if [[ ${E2E_TRACE:-0} == 1 ]]; then
+    local w=$E2E_TMP/runtime-wrapper
+    if [[ ! -x $w ]]; then
+      cat > "$w" <<EOF
+#!/bin/bash
+printf '%s pid=%s ppid=%s:' "\$(date +%T.%N)" "\$\$" "\$PPID" >> '$E2E_TMP/runtime-argv.log'
+printf ' %q' "\$@" >> '$E2E_TMP/runtime-argv.log'
+printf '\n' >> '$E2E_TMP/runtime-argv.log'
+exec '$rt' "\$@"
+EOF
+      chmod 755 "$w"
+    fi
+    echo "$w"
+  else
+    echo "$rt"
+  fi
+}
+
+# wait_until TIMEOUT_S CMD... : poll CMD every 0.1 s until it succeeds.
+wait_until() {
+  local timeout=$1; shift
+  local deadline=$((SECONDS + timeout))
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.1
+  done
+}
+
+# wait_for_socket PATH TIMEOUT_S
+wait_for_socket() {
+  wait_until "$2" test -S "$1" || fail "socket $1 did not appear within $2 s"
+}
+
+# pids_matching STRING : pids of processes whose command line contains STRING
+# (always a private path under $E2E_TMP, so only our own daemons and shims match).
+pids_matching() {
+  pgrep -f -- "$1" 2>/dev/null | grep -vx "$$" || true
+}
+
+# kill_pid_bounded PID TIMEOUT_S : SIGTERM, wait, then SIGKILL.
+kill_pid_bounded() {
+  local pid=$1 timeout=$2
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  local deadline=$((SECONDS + timeout))
+  while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "pid $pid ignored SIGTERM for ${timeout}s; SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    sleep 0.2
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+
+# assert_eq WHAT EXPECTED ACTUAL
+assert_eq() {
+  [[ $2 == "$3" ]] || fail "$1: expected [$2], got [$3]"
+}
+
+# assert_contains WHAT HAYSTACK NEEDLE
+assert_contains() {
+  [[ $2 == *"$3"* ]] || fail "$1: expected output containing [$3], got [$2]"
+}
+
+# run_capture VAR_OUT VAR_RC CMD... : run CMD (a command or a function; bound
+# it with `timeout` yourself), capture stdout+stderr and the exit code without
+# tripping set -e.
+run_capture() {
+  local __out=$1 __rc=$2; shift 2
+  local __o __r=0
+  __o=$("$@" 2>&1) || __r=$?
+  printf -v "$__out" '%s' "$__o"
+  printf -v "$__rc" '%s' "$__r"
+}
+
+# ---------------------------------------------------------------- cgroups
+
+# cgroup_dirs_named REL : existing cgroup dirs at REL in any hierarchy (v1 or v2).
+cgroup_dirs_named() {
+  local rel=${1#/} m
+  for m in /sys/fs/cgroup /sys/fs/cgroup/*/; do
+    m=${m%/}
+    [[ -d $m/$rel ]] && echo "$m/$rel"
+  done
+  return 0
+}
+
+# cgroup_dirs_of PID : the absolute cgroup dir of PID in each hierarchy it is
+# in (v1 controllers, name=systemd, and the v2 tree at /sys/fs/cgroup or
+# /sys/fs/cgroup/unified), one per line as "<hierarchy> <dir>".
+cgroup_dirs_of() {
+  local v2root=/sys/fs/cgroup
+  [[ -f /sys/fs/cgroup/unified/cgroup.controllers ]] && v2root=/sys/fs/cgroup/unified
+  local id ctrls path
+  while IFS=: read -r id ctrls path; do
+    case $ctrls in
+      "") echo "unified $v2root$path" ;;
+      name=*) echo "$ctrls /sys/fs/cgroup/${ctrls#name=}$path" ;;
+      *) echo "$ctrls /sys/fs/cgroup/$ctrls$path" ;;
+    esac
+  done < "/proc/$1/cgroup"
+}
+
+# rm_cgroup_tree REL : remove the (empty) cgroup dirs at REL in every hierarchy.
+rm_cgroup_tree() {
+  local d
+  while read -r d; do
+    [[ -n $d ]] || continue
+    find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+  done < <(cgroup_dirs_named "$1")
+}
+
+# ------------------------------------------------------------- containerd
+
+# start_containerd DIR : private containerd with root/state/sockets under DIR.
+# Sets CTRD_SOCK, CTRD_PID, CTRD_DIR, CTRD_LOG.
+start_containerd() {
+  require_bin containerd ctr containerd-shim-runc-v2
+  CTRD_DIR=$1
+  mkdir -p "$CTRD_DIR"
+  CTRD_SOCK=$CTRD_DIR/c.sock
+  CTRD_LOG=$CTRD_DIR/containerd.log
+  cat > "$CTRD_DIR/config.toml" <<EOF
+version = 2
+root = "$CTRD_DIR/root"
+state = "$CTRD_DIR/state"
+plugin_dir = ""
+disabled_plugins = [
+  "io.containerd.grpc.v1.cri",
+  "io.containerd.snapshotter.v1.btrfs",
+  "io.containerd.snapshotter.v1.zfs",
+  "io.containerd.snapshotter.v1.aufs",
+  "io.containerd.snapshotter.v1.devmapper",
+  "io.containerd.tracing.processor.v1.otlp",
+  "io.containerd.internal.v1.tracing",
+]
+
+[grpc]
+  address = "$CTRD_SOCK"
+
+[ttrpc]
+  address = "$CTRD_SOCK.ttrpc"
+
+[debug]
+  address = ""
+  level = "info"
+
+[metrics]
+  address = ""
+
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$CTRD_DIR/opt"
+EOF
+  containerd --config "$CTRD_DIR/config.toml" > "$CTRD_LOG" 2>&1 &
+  CTRD_PID=$!
+  on_exit stop_containerd
+  wait_for_socket "$CTRD_SOCK" 20
+  wait_until 20 ctr --address "$CTRD_SOCK" version \
+    || { tail -n 30 "$CTRD_LOG" >&2; fail "containerd did not answer on $CTRD_SOCK"; }
+  log "containerd pid $CTRD_PID on $CTRD_SOCK"
+}
+
+# stop_containerd : stop our containerd and every shim it started (by pid).
+stop_containerd() {
+  [[ -n ${CTRD_PID:-} ]] || return 0
+  kill_pid_bounded "$CTRD_PID" 10
+  local pid
+  for pid in $(pids_matching "-address $CTRD_SOCK"); do
+    kill_pid_bounded "$pid" 5
+  done
+  CTRD_PID=
+}
+
+# ----------------------------------------------------------------- dockerd
+
+# start_dockerd DIR [EXTRA_ARGS...] : private dockerd (it spawns its own
+# containerd under DIR/exec). Sets DOCKERD_SOCK, DOCKERD_PID, DOCKERD_DIR,
+# DOCKERD_LOG, DOCKERD_CGROUP_PARENT and exports DOCKER_HOST.
+start_dockerd() {
+  require_bin dockerd containerd containerd-shim-runc-v2
+  DOCKERD_DIR=$1; shift
+  mkdir -p "$DOCKERD_DIR"/{data,exec}
+  DOCKERD_SOCK=$DOCKERD_DIR/d.sock
+  DOCKERD_LOG=$DOCKERD_DIR/dockerd.log
+  DOCKERD_CGROUP_PARENT=/$(basename "$DOCKERD_DIR")-$(basename "$E2E_TMP" | tr -c 'a-zA-Z0-9-\n' -)
+  echo '{}' > "$DOCKERD_DIR/daemon.json"
+  dockerd \
+    --config-file "$DOCKERD_DIR/daemon.json" \
+    --data-root "$DOCKERD_DIR/data" \
+    --exec-root "$DOCKERD_DIR/exec" \
+    --pidfile "$DOCKERD_DIR/docker.pid" \
+    -H "unix://$DOCKERD_SOCK" \
+    --iptables=false --ip6tables=false --bridge=none --ip-forward=false --ip-masq=false \
+    --cgroup-parent "$DOCKERD_CGROUP_PARENT" \
+    --storage-driver overlay2 \
+    --userland-proxy=false \
+    "$@" > "$DOCKERD_LOG" 2>&1 &
+  DOCKERD_PID=$!
+  export DOCKER_HOST=unix://$DOCKERD_SOCK
+  on_exit stop_dockerd
+  wait_for_socket "$DOCKERD_SOCK" 30
+  wait_until 30 docker_cli version \
+    || { tail -n 30 "$DOCKERD_LOG" >&2; fail "dockerd did not answer on $DOCKERD_SOCK"; }
+  log "dockerd pid $DOCKERD_PID on $DOCKERD_SOCK"
+}
+
+# docker_cli ARGS... : the docker client against our private daemon.
+docker_cli() {
+  local bin=/usr/bin/docker
+  [[ -x $bin ]] || bin=docker
+  timeout 60 "$bin" -H "unix://$DOCKERD_SOCK" "$@"
+}
+
+# stop_dockerd : stop dockerd, then its containerd and shims (matched by our private paths).
+stop_dockerd() {
+  [[ -n ${DOCKERD_PID:-} ]] || return 0
+  kill_pid_bounded "$DOCKERD_PID" 15
+  local pid
+  for pid in $(pids_matching "$DOCKERD_DIR/exec/containerd"); do
+    kill_pid_bounded "$pid" 5
+  done
+  DOCKERD_PID=
+  rm_cgroup_tree "$DOCKERD_CGROUP_PARENT"
+}
