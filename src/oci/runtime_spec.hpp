@@ -249,6 +249,7 @@ Spec load_spec(const std::string& bundle_dir);
 Process parse_process(std::string_view json_text);
 // Serialises back (for `spec`, for state, for hooks).
 std::string to_json(const Spec& spec);
+std::string process_to_json(const Process& process);
 // The config `berth-runtime spec` writes (runc's default, busybox-friendly).
 Spec default_spec(bool rootless);
 
