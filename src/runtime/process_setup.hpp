@@ -1,3 +1,13 @@
+// CHANGES (security owner, for the runtime core): apply_process_settings()
+// gained two optional trailing parameters: a precompiled SeccompFilter (build
+// it once, e.g. before clone, and pass it; null = compiled here from
+// linux_config->seccomp) and listener_fd, which receives the
+// SCMP_ACT_NOTIFY listener fd (or -1) for linux.seccomp.listenerPath.
+// Existing two-argument calls keep working. Order detail: the bounding set is
+// dropped before the uid change (it needs CAP_SETPCAP), and without
+// noNewPrivileges the seccomp filter is loaded before capabilities are
+// dropped (loading needs CAP_SYS_ADMIN then), as runc does.
+//
 // The last steps before execve of a container process (init or exec): the
 // process's credentials and restrictions. Order matters and is fixed here:
 //   rlimits -> ioPriority -> umask -> setgroups/setgid/setuid (keeping caps) ->
@@ -7,9 +17,14 @@
 // Each step throws berth::Error naming the config field on failure.
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include "oci/runtime_spec.hpp"
 
 namespace berth::runtime {
+
+class SeccompFilter;  // runtime/seccomp.hpp
 
 // Resolves process.args[0] with PATH from process.env (like execvpe), checks
 // it exists and is executable *before* anything irreversible, so the error
@@ -18,7 +33,9 @@ std::string resolve_executable(const oci::Process& process);
 
 // Everything in the list above except execve itself.
 void apply_process_settings(const oci::Process& process,
-                            const oci::Linux* linux_config);
+                            const oci::Linux* linux_config,
+                            const SeccompFilter* filter = nullptr,
+                            int* listener_fd = nullptr);
 
 // Loads the seccomp filter (libseccomp). If listener_fd is not null and the
 // profile has SCMP_ACT_NOTIFY rules, the notify fd is returned through it.
@@ -27,6 +44,8 @@ void apply_seccomp(const oci::Seccomp& seccomp, int* listener_fd);
 // Applies rlimits (first, since raising a hard limit needs CAP_SYS_RESOURCE,
 // which this host lacks: error names the rlimit and the values).
 void apply_rlimits(const std::vector<oci::Rlimit>& rlimits);
+// "RLIMIT_NOFILE" -> RLIMIT_NOFILE; -1 if unknown.
+int rlimit_resource(const std::string& name);
 
 // Capability sets (names like "CAP_CHOWN"); unknown names are an error.
 void apply_capabilities(const oci::Capabilities& caps);

@@ -1,3 +1,11 @@
+// CHANGES (security owner, for the runtime core): finish_rootfs() applies
+// linux.sysctl itself, after pivot_root and before readonlyPaths make
+// /proc/sys read-only (runc's order). apply_sysctls() stays public and is
+// idempotent: a later call only verifies that the values are in place, so
+// the existing call after finish_rootfs() is harmless (and may be dropped).
+// validate_sysctls() in runtime/sysctl.hpp checks keys without side effects
+// (call it at create for an early, clean error).
+//
 // The container's filesystem view, built inside the new mount namespace by
 // the container init before the user process runs. Called in the cloned
 // child (single-threaded copy of berth-runtime: ordinary C++ is fine there,

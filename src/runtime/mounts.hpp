@@ -1,0 +1,45 @@
+// Mount helpers for building the container's filesystem (rootfs.cpp,
+// devices.cpp, mounts_cgroup.cpp). Everything here runs in the container's
+// mount namespace before pivot_root, with host paths.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <string_view>
+
+#include "oci/runtime_spec.hpp"
+#include "runtime/mount_options.hpp"
+
+namespace berth::runtime {
+
+// Joins `unsafe` under `root` resolving every symlink as if `root` were "/"
+// (filepath-securejoin semantics): the result never leaves root. Missing
+// trailing components are kept as they are (for mkdir).
+std::string secure_join(const std::string& root, std::string_view unsafe);
+
+// Creates the mount point: a directory, or (for a non-directory bind source)
+// an empty file. Parents are made 0755. Throws naming the path.
+void make_mount_point(const std::string& path, bool directory);
+
+// mount(2) throwing "mount <what> on <target>: ERRNO".
+void do_mount(const char* source, const std::string& target, const char* fstype,
+              unsigned long flags, const std::string& data, std::string_view what);
+
+// Applies propagation flags and recursive attributes of parsed options.
+void apply_propagation(const std::string& target, const MountOptions& o, std::string_view what);
+void apply_recursive_attrs(const std::string& target, const MountOptions& o, std::string_view what);
+
+// Remounts a bind mount with `flags` (MS_RDONLY, MS_NOSUID, ...), keeping the
+// flags the kernel locks in a user namespace (nosuid/nodev/noexec/atime of
+// the source) unless the caller clears them explicitly.
+void remount_bind(const std::string& target, unsigned long flags, unsigned long clear,
+                  std::string_view what);
+
+// The container's cgroup view at `dest` (`"type": "cgroup"` mounts): v1
+// hierarchies, hybrid and pure v2; direct cgroup mounts with a cgroup
+// namespace, bind mounts of the process's own cgroups without one.
+void mount_cgroups(const std::string& dest, const MountOptions& o, bool cgroup_ns,
+                   std::string_view what);
+
+}  // namespace berth::runtime

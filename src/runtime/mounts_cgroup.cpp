@@ -1,0 +1,204 @@
+// `"type": "cgroup"` mounts: the container's view of its cgroups.
+//
+// Host layouts: pure v1, hybrid (v1 controllers + cgroup2 at
+// /sys/fs/cgroup/unified, as on Berth's CI hosts) and pure v2.
+// - v1/hybrid: a tmpfs at the destination, then one directory per host
+//   hierarchy (same names: "cpu,cpuacct", "memory", "systemd", "unified"),
+//   and the host's symlinks ("cpu" -> "cpu,cpuacct"). With a cgroup
+//   namespace each hierarchy is mounted directly (it shows the namespace's
+//   root, the container's cgroup); without one the process's own cgroup
+//   directory of each hierarchy is bind-mounted (runc's approach).
+// - v2: cgroup2 mounted directly (cgroup namespace), else a bind of the
+//   process's own cgroup directory.
+// The mount's flags (ro, nosuid, nodev, noexec) go on every piece.
+#include <dirent.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <map>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <vector>
+
+#include "common/error.hpp"
+#include "common/fs.hpp"
+#include "runtime/mounts.hpp"
+
+namespace berth::runtime {
+namespace {
+
+struct HostCgroupMount {
+  std::string mount_point;  // /sys/fs/cgroup/cpu,cpuacct
+  std::string root;         // root of the mount within the hierarchy
+  std::string fstype;       // cgroup | cgroup2
+  std::vector<std::string> super_options;  // without rw/ro
+};
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, sep)) out.push_back(item);
+  return out;
+}
+
+// mountinfo escapes spaces etc. as \ooo.
+std::string unescape(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size()) {
+      const char a = s[i + 1], b = s[i + 2], c = s[i + 3];
+      if (a >= '0' && a <= '3' && b >= '0' && b <= '7' && c >= '0' && c <= '7') {
+        out += static_cast<char>((a - '0') * 64 + (b - '0') * 8 + (c - '0'));
+        i += 3;
+        continue;
+      }
+    }
+    out += s[i];
+  }
+  return out;
+}
+
+std::vector<HostCgroupMount> host_cgroup_mounts() {
+  std::ifstream in("/proc/self/mountinfo");
+  if (!in) throw_errno("read /proc/self/mountinfo");
+  std::vector<HostCgroupMount> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    auto dash = line.find(" - ");
+    if (dash == std::string::npos) continue;
+    auto left = split(line.substr(0, dash), ' ');
+    auto right = split(line.substr(dash + 3), ' ');
+    if (left.size() < 5 || right.size() < 3) continue;
+    if (right[0] != "cgroup" && right[0] != "cgroup2") continue;
+    HostCgroupMount m;
+    m.mount_point = unescape(left[4]);
+    if (!m.mount_point.starts_with("/sys/fs/cgroup")) continue;
+    m.root = unescape(left[3]);
+    m.fstype = right[0];
+    for (auto& o : split(right[2], ','))
+      if (o != "rw" && o != "ro") m.super_options.push_back(o);
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+// /proc/self/cgroup: controller list ("cpu,cpuacct", "name=systemd", "" for
+// v2) -> path.
+std::map<std::string, std::string> own_cgroups() {
+  std::ifstream in("/proc/self/cgroup");
+  if (!in) throw_errno("read /proc/self/cgroup");
+  std::map<std::string, std::string> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    auto a = line.find(':');
+    auto b = line.find(':', a + 1);
+    if (a == std::string::npos || b == std::string::npos) continue;
+    out[line.substr(a + 1, b - a - 1)] = line.substr(b + 1);
+  }
+  return out;
+}
+
+// The process's cgroup path in the hierarchy mounted as `m`.
+std::string own_path_in(const HostCgroupMount& m, const std::map<std::string, std::string>& own) {
+  if (m.fstype == "cgroup2") {
+    auto it = own.find("");
+    return it == own.end() ? "/" : it->second;
+  }
+  std::set<std::string> opts(m.super_options.begin(), m.super_options.end());
+  for (const auto& [controllers, path] : own) {
+    if (controllers.empty()) continue;
+    bool all = true;
+    for (auto& c : split(controllers, ','))
+      if (!opts.count(c)) all = false;
+    if (all) return path;
+  }
+  return "/";
+}
+
+std::string host_dir_for(const HostCgroupMount& m, const std::string& own_path) {
+  // The mount shows the hierarchy from m.root; own_path is absolute in it.
+  std::string rel = own_path;
+  if (m.root != "/" && rel.starts_with(m.root)) rel = rel.substr(m.root.size());
+  std::string p = m.mount_point + rel;
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  return p;
+}
+
+constexpr unsigned long kPieceFlags =
+    MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_RELATIME | MS_STRICTATIME |
+    MS_NODIRATIME;
+
+void mount_piece(const HostCgroupMount& m, const std::string& target, unsigned long flags,
+                 bool cgroup_ns, const std::map<std::string, std::string>& own,
+                 std::string_view what) {
+  if (cgroup_ns) {
+    std::string data;
+    for (auto& o : m.super_options) data += (data.empty() ? "" : ",") + o;
+    if (m.fstype == "cgroup2") data.clear();  // nsdelegate etc. are host-only choices
+    if (::mount(m.fstype.c_str(), target.c_str(), m.fstype.c_str(), flags,
+                data.empty() ? nullptr : data.c_str()) == 0)
+      return;
+    if (errno != EPERM && errno != EBUSY)
+      throw_errno(std::string(what) + ": mount " + m.fstype + " (" + data + ") on " + target);
+    // Fall through to a bind (e.g. a user namespace that may not mount it).
+  }
+  const std::string src = host_dir_for(m, own_path_in(m, own));
+  do_mount(src.c_str(), target, nullptr, MS_BIND | MS_REC, "",
+           std::string(what) + ": bind " + src + " on " + target);
+  if (flags) remount_bind(target, flags, 0, what);
+}
+
+}  // namespace
+
+void mount_cgroups(const std::string& dest, const MountOptions& o, bool cgroup_ns,
+                   std::string_view what) {
+  const unsigned long flags = o.flags & kPieceFlags;
+  auto mounts = host_cgroup_mounts();
+  const auto own = own_cgroups();
+  const HostCgroupMount* v2_root = nullptr;
+  for (auto& m : mounts)
+    if (m.fstype == "cgroup2" && m.mount_point == "/sys/fs/cgroup") v2_root = &m;
+  if (v2_root) {
+    mount_piece(*v2_root, dest, flags, cgroup_ns, own, what);
+    return;
+  }
+  if (mounts.empty())
+    fail(std::string(what) + ": the host has no cgroup file systems under /sys/fs/cgroup",
+         ErrorKind::Unsupported);
+
+  do_mount("tmpfs", dest, "tmpfs", (flags & ~MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+           "mode=755", std::string(what) + ": mount tmpfs on " + dest);
+  for (auto& m : mounts) {
+    if (m.mount_point == "/sys/fs/cgroup") continue;  // the host's own tmpfs is not cgroup
+    std::string name = m.mount_point.substr(std::string("/sys/fs/cgroup/").size());
+    if (name.empty() || name.find('/') != std::string::npos) continue;
+    std::string target = dest + "/" + name;
+    fs::mkdir_p(target, 0755);
+    mount_piece(m, target, flags, cgroup_ns, own, what);
+  }
+  // "cpu" -> "cpu,cpuacct" and friends, as on the host.
+  if (DIR* d = opendir("/sys/fs/cgroup")) {
+    std::unique_ptr<DIR, int (*)(DIR*)> guard(d, closedir);
+    while (dirent* e = readdir(d)) {
+      if (e->d_type != DT_LNK) continue;
+      std::string host = std::string("/sys/fs/cgroup/") + e->d_name;
+      char buf[256];
+      ssize_t n = readlink(host.c_str(), buf, sizeof buf - 1);
+      if (n <= 0) continue;
+      std::string target(buf, static_cast<size_t>(n));
+      if (target.find('/') != std::string::npos) continue;
+      std::string link = dest + "/" + e->d_name;
+      if (symlink(target.c_str(), link.c_str()) != 0 && errno != EEXIST)
+        throw_errno(std::string(what) + ": symlink " + link);
+    }
+  }
+  if (flags & MS_RDONLY)
+    do_mount(nullptr, dest, nullptr, MS_REMOUNT | flags | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+             "mode=755", std::string(what) + ": remount tmpfs on " + dest + " read-only");
+}
+
+}  // namespace berth::runtime
