@@ -20,6 +20,7 @@ set -euo pipefail
 E2E_NAME=${E2E_NAME:-$(basename "${BASH_SOURCE[1]:-e2e}" .sh)}
 E2E_TMP=
 E2E_CLEANUPS=()
+E2E_LATE_CLEANUPS=()
 E2E_FAILED=0
 
 log()  { printf '[%s %s] %s\n' "$E2E_NAME" "$(date +%T)" "$*" >&2; }
@@ -44,6 +45,22 @@ require_root() {
 
 # on_exit CMD... : register a cleanup command (run in reverse order, errors ignored).
 on_exit() { E2E_CLEANUPS+=("$*"); }
+# on_exit_late CMD... : run after all on_exit handlers (daemons stopped) and
+# after container processes carrying $E2E_MARK were killed: cgroup removal.
+on_exit_late() { E2E_LATE_CLEANUPS+=("$*"); }
+
+# kill_marked : SIGKILL every process whose command line carries $E2E_MARK.
+# Tests put the marker into every container command (`: $E2E_MARK;`), so a
+# container the runtime failed to stop (or put in a cgroup) is still found.
+kill_marked() {
+  [[ -n ${E2E_MARK:-} ]] || return 0
+  local pids
+  pids=$(pids_matching "$E2E_MARK")
+  [[ -z $pids ]] && return 0
+  kill -KILL $pids 2>/dev/null || true
+  local deadline=$((SECONDS + 5))
+  while [[ -n $(pids_matching "$E2E_MARK") ]] && ((SECONDS < deadline)); do sleep 0.1; done
+}
 
 _e2e_umount_under() {
   local dir=$1 mp
@@ -69,6 +86,10 @@ _e2e_cleanup() {
   for ((i = ${#E2E_CLEANUPS[@]} - 1; i >= 0; i--)); do
     eval "${E2E_CLEANUPS[$i]}" >/dev/null 2>&1
   done
+  kill_marked
+  for ((i = ${#E2E_LATE_CLEANUPS[@]} - 1; i >= 0; i--)); do
+    eval "${E2E_LATE_CLEANUPS[$i]}" >/dev/null 2>&1
+  done
   if [[ -n ${E2E_TMP:-} && -d $E2E_TMP ]]; then
     _e2e_umount_under "$E2E_TMP"
     if [[ $E2E_FAILED == 1 && ${E2E_KEEP:-0} == 1 ]]; then
@@ -89,6 +110,8 @@ e2e_init() {
   BERTH_BUILD_DIR=$(cd "$BERTH_BUILD_DIR" && pwd)
   E2E_TMP=$(mktemp -d "/tmp/be2e-${E2E_NAME:0:12}.XXXXXX")
   chmod 755 "$E2E_TMP"
+  E2E_MARK=be2e-mark-${E2E_TMP##*.}
+  MK=": $E2E_MARK; "   # prefix for container shell commands
   trap _e2e_cleanup EXIT
   trap 'printf "[%s] FAIL: command failed (exit %s) at %s line %s: %s\n" "$E2E_NAME" "$?" "${BASH_SOURCE[0]##*/}" "$LINENO" "$BASH_COMMAND" >&2' ERR
   trap 'exit 130' INT
@@ -204,9 +227,18 @@ cgroup_dirs_of() {
   done < "/proc/$1/cgroup"
 }
 
-# rm_cgroup_tree REL : remove the (empty) cgroup dirs at REL in every hierarchy.
+# rm_cgroup_tree REL : kill what is left in the cgroups at REL (a private,
+# per-test name: only our containers can be there) and remove the dirs, in
+# every hierarchy.
 rm_cgroup_tree() {
-  local d
+  local d pids
+  pids=$(for d in $(cgroup_dirs_named "$1"); do
+           find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null
+         done | sort -u)
+  if [[ -n $pids ]]; then
+    kill -KILL $pids 2>/dev/null || true
+    sleep 0.2
+  fi
   while read -r d; do
     [[ -n $d ]] || continue
     find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null || true
@@ -301,6 +333,7 @@ start_dockerd() {
   DOCKERD_PID=$!
   export DOCKER_HOST=unix://$DOCKERD_SOCK
   on_exit stop_dockerd
+  on_exit_late rm_cgroup_tree "$DOCKERD_CGROUP_PARENT"
   wait_for_socket "$DOCKERD_SOCK" 30
   wait_until 30 docker_cli version \
     || { tail -n 30 "$DOCKERD_LOG" >&2; fail "dockerd did not answer on $DOCKERD_SOCK"; }
@@ -323,5 +356,4 @@ stop_dockerd() {
     kill_pid_bounded "$pid" 5
   done
   DOCKERD_PID=
-  rm_cgroup_tree "$DOCKERD_CGROUP_PARENT"
 }

@@ -19,7 +19,7 @@ start_containerd "$E2E_TMP/ctrd"
 NS=be2e-$(basename "$E2E_TMP" | tr -c 'a-zA-Z0-9\n' -)
 RROOT=$E2E_TMP/rt-root        # the runtime's --root (state dir), private
 mkdir -p "$RROOT"
-on_exit rm_cgroup_tree "/$NS"
+on_exit_late rm_cgroup_tree "/$NS"
 
 c() { timeout 60 ctr --address "$CTRD_SOCK" -n "$NS" "$@"; }
 RUNOPTS=(--runc-binary "$RT" --runc-root "$RROOT")
@@ -49,13 +49,13 @@ assert_contains "ctr images ls" "$out" "$IMG"
 
 # 1. Foreground run: stdout reaches ctr, the exit code is the container's.
 log "ctr run --rm (foreground)"
-run_capture out rc c run --rm "${RUNOPTS[@]}" "$IMG" fg1 sh -c 'echo hello-from-berth; exit 3'
+run_capture out rc c run --rm "${RUNOPTS[@]}" "$IMG" fg1 sh -c "$MK"'echo hello-from-berth; exit 3'
 assert_eq "ctr run output" "hello-from-berth" "$out"
 assert_eq "ctr run exit code" 3 "$rc"
 
 # The container really is isolated: own pid namespace (pid 1), own hostname
 # (ctr sets none, so it is the id... or the image default), rootfs = busybox.
-run_capture out rc c run --rm "${RUNOPTS[@]}" "$IMG" fg2 sh -c 'echo pid=$$; cat /etc/hostname; ls /bin/busybox'
+run_capture out rc c run --rm "${RUNOPTS[@]}" "$IMG" fg2 sh -c "$MK"'echo pid=$$; cat /etc/hostname; ls /bin/busybox'
 assert_eq "ctr run (isolation probe) exit code (output: $out)" 0 "$rc"
 assert_contains "container pid namespace" "$out" "pid=1"
 assert_contains "container rootfs" "$out" "/bin/busybox"
@@ -63,7 +63,7 @@ assert_contains "container rootfs" "$out" "/bin/busybox"
 # 2. Detached task: RUNNING, exec, ps, kill (SIGTERM trapped -> exit 7), delete.
 log "ctr run -d (detached task)"
 run_capture out rc c run -d "${RUNOPTS[@]}" "$IMG" det1 \
-  sh -c 'trap "exit 7" TERM; echo started; while true; do sleep 0.2; done'
+  sh -c "trap 'exit 7' TERM; : $E2E_MARK; echo started; while true; do sleep 0.2; done"
 assert_eq "ctr run -d exit code (output: $out)" 0 "$rc"
 
 task_status() { c tasks ls 2>/dev/null | awk -v id="$1" '$1 == id { print $3 }'; }
@@ -87,7 +87,7 @@ log "det1: pid $pid, memory cgroup $det1_mem"
 [[ -z $own_mem || $det1_mem != "$own_mem" ]] || fail "task det1 is in the test's own memory cgroup $own_mem"
 
 log "ctr tasks exec"
-run_capture out rc c tasks exec --exec-id ex1 det1 sh -c 'echo exec-ok pid1=$(cat /proc/1/comm); exit 4'
+run_capture out rc c tasks exec --exec-id ex1 det1 sh -c "$MK"'echo exec-ok pid1=$(cat /proc/1/comm); exit 4'
 assert_eq "ctr tasks exec output" "exec-ok pid1=sh" "$out"
 assert_eq "ctr tasks exec exit code" 4 "$rc"
 
@@ -113,7 +113,7 @@ assert_eq "ctr containers delete exit code (output: $out)" 0 "$rc"
 #    stdin must be a terminal and its output must reach ctr through the pty.
 log "ctr run -t (console socket)"
 ctr_tty_cmd=$(printf '%q ' timeout 60 ctr --address "$CTRD_SOCK" -n "$NS" run --rm -t "${RUNOPTS[@]}" \
-  "$IMG" tty1 sh -c 'test -t 0 && test -t 1 && echo is-a-tty; exit 2')
+  "$IMG" tty1 sh -c "$MK"'test -t 0 && test -t 1 && echo is-a-tty; exit 2')
 run_capture out rc timeout 90 script -qefc "$ctr_tty_cmd" /dev/null
 assert_contains "ctr run -t output" "$out" "is-a-tty"
 assert_eq "ctr run -t exit code" 2 "$rc"
@@ -137,6 +137,8 @@ assert_eq "container cgroup dirs left under /$NS" "" "$left"
 left=$(awk -v d="$CTRD_DIR" 'index($5, d "/") == 1 { print $5 }' /proc/self/mountinfo)
 assert_eq "mounts left under the containerd root/state" "" "$left"
 
+left=$(pids_matching "$E2E_MARK")
+assert_eq "container processes left" "" "$left"
 stop_containerd
 left=$(pids_matching "$E2E_TMP")
 assert_eq "processes left on private paths" "" "$left"

@@ -48,11 +48,11 @@ assert_contains "docker load output" "$out" "busybox:latest"
 
 # 1. Foreground: output and exit code pass through.
 log "docker run --rm (foreground)"
-run_capture out rc d "${DRUN[@]}" --rm "$IMG" sh -c 'echo hi; exit 5'
+run_capture out rc d "${DRUN[@]}" --rm "$IMG" sh -c "$MK"'echo hi; exit 5'
 assert_eq "docker run output" "hi" "$out"
 assert_eq "docker run exit code" 5 "$rc"
 
-run_capture out rc d "${DRUN[@]}" --rm --hostname berthbox "$IMG" sh -c 'echo pid=$$ host=$(hostname) user=$(id -u); ls /bin/busybox'
+run_capture out rc d "${DRUN[@]}" --rm --hostname berthbox "$IMG" sh -c "$MK"'echo pid=$$ host=$(hostname) user=$(id -u); ls /bin/busybox'
 assert_eq "docker run (isolation probe) exit code (output: $out)" 0 "$rc"
 assert_contains "container pid namespace" "$out" "pid=1 "
 assert_contains "container hostname" "$out" "host=berthbox"
@@ -63,7 +63,7 @@ assert_contains "container rootfs" "$out" "/bin/busybox"
 log "docker run -d (detached)"
 CNAME=be2e-det-$$
 run_capture out rc d "${DRUN[@]}" -d --name "$CNAME" "$IMG" \
-  sh -c 'trap "exit 0" TERM; echo started; while true; do sleep 0.2; done'
+  sh -c "trap 'exit 0' TERM; : $E2E_MARK; echo started; while true; do sleep 0.2; done"
 assert_eq "docker run -d exit code (output: $out)" 0 "$rc"
 cid=$out
 run_capture out rc d inspect -f '{{.State.Running}} {{.State.Pid}}' "$CNAME"
@@ -76,7 +76,7 @@ det_cgroups=$(cgroup_dirs_of "$pid")
 log "detached: pid $pid, memory cgroup $(awk '$1 == "memory" { print $2 }' <<< "$det_cgroups")"
 
 log "docker exec"
-run_capture out rc d exec "$CNAME" sh -c 'echo exec-ok pid1=$(cat /proc/1/comm); exit 6'
+run_capture out rc d exec "$CNAME" sh -c "$MK"'echo exec-ok pid1=$(cat /proc/1/comm); exit 6'
 assert_eq "docker exec output" "exec-ok pid1=sh" "$out"
 assert_eq "docker exec exit code" 6 "$rc"
 
@@ -97,7 +97,7 @@ assert_eq "docker rm exit code (output: $out)" 0 "$rc"
 
 # 3. TTY (console socket): stdout is a terminal.
 log "docker run -t"
-run_capture out rc d "${DRUN[@]}" --rm -t "$IMG" sh -c 'test -t 1 && echo is-a-tty; exit 4'
+run_capture out rc d "${DRUN[@]}" --rm -t "$IMG" sh -c "$MK"'test -t 1 && echo is-a-tty; exit 4'
 assert_contains "docker run -t output" "$out" "is-a-tty"
 assert_eq "docker run -t exit code" 4 "$rc"
 
@@ -124,6 +124,8 @@ assert_eq "mounts left under the docker exec root" "" "$left"
 left=$(awk -v d="$DOCKERD_DIR/data" 'index($5, d "/") == 1 && $5 !~ /\/overlay2$/ { print $5 }' /proc/self/mountinfo)
 assert_eq "container mounts left under the docker data root" "" "$left"
 
+left=$(pids_matching "$E2E_MARK")
+assert_eq "container processes left" "" "$left"
 stop_dockerd
 sleep 0.2
 left=$(pids_matching "$E2E_TMP")
