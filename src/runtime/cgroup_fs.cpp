@@ -1,0 +1,393 @@
+// The cgroupfs driver: one directory per hierarchy the container needs.
+// Cheap by design (container start is a headline benchmark): only the
+// hierarchies the requested resources need, plus freezer (pause) and pids
+// (accounting, ps), are made; each control file is written once; mountinfo
+// is read once per process.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+
+#include "common/error.hpp"
+#include "common/fd.hpp"
+#include "common/fs.hpp"
+#include "runtime/cgroup_internal.hpp"
+
+namespace berth::runtime::cgroups {
+
+namespace {
+
+const std::map<std::string, std::string>& own_cgroups() {
+  static const std::map<std::string, std::string> own = parse_proc_cgroup(fs::read_file("/proc/self/cgroup"));
+  return own;
+}
+
+// The dir under which the container's path components go in hierarchy h.
+std::string hierarchy_base(const Hierarchy& h, bool relative) {
+  if (!relative) return h.mountpoint;
+  std::string key = h.v2 ? "" : !h.controllers.empty() ? h.controllers[0] : "name=" + h.name;
+  auto it = own_cgroups().find(key);
+  if (it == own_cgroups().end())
+    fail("linux.cgroupsPath: relative path, but this process is in no cgroup of " + h.mountpoint,
+         ErrorKind::FailedPrecondition);
+  std::string own = it->second;
+  if (h.root != "/" && own.starts_with(h.root)) own = own.substr(h.root.size());
+  if (own.empty() || own == "/") return h.mountpoint;
+  return h.mountpoint + own;
+}
+
+std::string join_components(const std::vector<std::string>& c, size_t n) {
+  std::string out;
+  for (size_t i = 0; i < n; ++i) out += "/" + c[i];
+  return out;
+}
+
+std::string first_field_for(const Plan& plan, const std::string& controller, bool v2) {
+  for (const auto& w : plan)
+    if (w.v2 == v2 && w.controller == controller) return w.field;
+  return "cgroup";
+}
+
+bool plan_writes(const Plan& plan, const char* controller, const char* file) {
+  for (const auto& w : plan)
+    if (!w.v2 && w.controller == controller && w.file == file) return true;
+  return false;
+}
+
+void write_one(const std::string& dir, const Write& w) {
+  UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dfd) throw_errno(w.field + ": open cgroup " + dir);
+  write_control(dfd.get(), dir, w);
+}
+
+}  // namespace
+
+void FsCgroup::make_hierarchy_dir(const Hierarchy& h, const std::string& key, bool creating,
+                                  const std::set<std::string>& enable, const Plan& plan) {
+  const std::string base = hierarchy_base(h, relative);
+  const std::string leaf = base + join_components(components, components.size());
+  const bool cpuset = !h.v2 && std::find(h.controllers.begin(), h.controllers.end(), "cpuset") != h.controllers.end();
+  std::vector<bool> made(components.size(), false);
+  // A concurrent destroy of a sibling may remove a shared parent between our
+  // mkdirs; then start again from the top.
+  for (int attempt = 0;; ++attempt) {
+    bool retry = false;
+    for (size_t i = 0; i < components.size(); ++i) {
+      std::string dir = base + join_components(components, i + 1);
+      if (::mkdir(dir.c_str(), 0755) == 0) {
+        made[i] = true;
+        created.push_back(dir);
+      } else if (errno == ENOENT && attempt < 5) {
+        retry = true;
+        break;
+      } else if (errno != EEXIST) {
+        throw_errno("create cgroup " + dir);
+      }
+    }
+    if (!retry) break;
+  }
+  (void)creating;
+
+  if (cpuset) {
+    // v1 cpuset dirs start empty and refuse tasks (ENOSPC) until cpus and
+    // mems are set: give each new dir its parent's values, except the leaf
+    // values the config sets itself (written once, by the plan).
+    std::string cpus, mems;
+    for (size_t i = 0; i < components.size(); ++i) {
+      if (!made[i]) continue;
+      std::string dir = base + join_components(components, i + 1);
+      if (cpus.empty()) {
+        std::string parent = base + join_components(components, i);
+        cpus = read_control(parent + "/cpuset.cpus");
+        mems = read_control(parent + "/cpuset.mems");
+      }
+      bool is_leaf = i + 1 == components.size();
+      if (!(is_leaf && plan_writes(plan, "cpuset", "cpuset.cpus")))
+        write_one(dir, Write{"cpuset", "cpuset.cpus", cpus, "cpuset.cpus of new cgroup " + dir, "", ""});
+      if (!(is_leaf && plan_writes(plan, "cpuset", "cpuset.mems")))
+        write_one(dir, Write{"cpuset", "cpuset.mems", mems, "cpuset.mems of new cgroup " + dir, "", ""});
+    }
+  }
+
+  if (h.v2 && !enable.empty()) {
+    // Controllers used in the leaf must be enabled in every ancestor's
+    // cgroup.subtree_control, from the hierarchy base down.
+    for (size_t i = 0; i < components.size(); ++i) {
+      std::string dir = base + join_components(components, i);
+      std::set<std::string> missing = enable;
+      if (i == 0 || !made[i - 1]) {
+        std::string have = read_control(dir + "/cgroup.subtree_control");
+        size_t s = 0;
+        while (s < have.size()) {
+          size_t e = have.find(' ', s);
+          if (e == std::string::npos) e = have.size();
+          missing.erase(have.substr(s, e - s));
+          s = e + 1;
+        }
+      }
+      if (missing.empty()) continue;
+      std::string value;
+      for (const auto& c : missing) value += (value.empty() ? "+" : " +") + c;
+      write_one(dir, Write{"", "cgroup.subtree_control", value, first_field_for(plan, *missing.begin(), true), "", ""});
+    }
+    v2_controllers.insert(enable.begin(), enable.end());
+  }
+
+  if (h.v2) {
+    dirs[""] = leaf;
+  } else {
+    for (const auto& c : h.controllers) dirs[c] = leaf;
+  }
+  (void)key;
+}
+
+void FsCgroup::apply(const oci::LinuxResources* r, bool creating) {
+  const auto& host = host_cgroups();
+  static const oci::LinuxResources kNone;
+  const oci::LinuxResources& res = r ? *r : kNone;
+
+  uint64_t current_limit = UINT64_MAX;
+  if (!creating && res.memory && res.memory->limit && res.memory->swap && dirs.count("memory") &&
+      host.v1_for("memory")) {
+    current_limit = std::stoull(read_control(dirs.at("memory") + "/memory.limit_in_bytes"));
+  }
+  FullPlan fp = plan_resources(host, res, current_limit);
+
+  std::set<std::string> v1_needed;
+  std::set<std::string> v2_enable;
+  bool need_v2 = fp.v2_devices;
+  for (const auto& w : fp.writes) {
+    if (w.v2) {
+      need_v2 = true;
+      if (!w.controller.empty()) v2_enable.insert(w.controller);
+    } else {
+      v1_needed.insert(w.controller);
+    }
+  }
+  if (creating) {
+    if (host.v1_for("freezer")) v1_needed.insert("freezer");
+    else if (host.v2) need_v2 = true;
+    if (host.v1_for("pids")) v1_needed.insert("pids");
+    if (host.layout == CgroupLayout::V2) need_v2 = true;
+  }
+
+  // On update, tasks already running must join dirs made now.
+  std::vector<pid_t> running;
+  if (!creating) running = pids();
+
+  std::vector<std::string> new_dirs;
+  for (const auto& c : v1_needed) {
+    if (dirs.count(c)) continue;
+    const Hierarchy* h = host.v1_for(c);
+    if (!h) fail("cgroup: no v1 hierarchy for " + c, ErrorKind::Unsupported);
+    make_hierarchy_dir(*h, c, creating, {}, fp.writes);
+    new_dirs.push_back(dirs.at(c));
+  }
+  if (need_v2) {
+    std::set<std::string> missing;
+    for (const auto& c : v2_enable)
+      if (!v2_controllers.count(c)) missing.insert(c);
+    bool had = dirs.count("");
+    if (!had || !missing.empty()) {
+      make_hierarchy_dir(*host.v2, "", creating, missing, fp.writes);
+      if (!had) new_dirs.push_back(dirs.at(""));
+    }
+  }
+  for (const auto& d : new_dirs)
+    for (pid_t p : running) {
+      Write w{"", "cgroup.procs", std::to_string(p), "cgroup " + d, "", ""};
+      try {
+        write_one(d, w);
+      } catch (const Error& e) {
+        if (e.errno_value() != ESRCH) throw;
+      }
+    }
+
+  // Execute the plan, one dir fd per target dir.
+  std::map<std::string, UniqueFd> fds;
+  for (const auto& w : fp.writes) {
+    const std::string& dir = w.v2 ? dirs.at("") : dirs.at(w.controller);
+    auto it = fds.find(dir);
+    if (it == fds.end()) {
+      UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (!fd) throw_errno(w.field + ": open cgroup " + dir);
+      it = fds.emplace(dir, std::move(fd)).first;
+    }
+    write_control(it->second.get(), dir, w);
+  }
+  if (fp.v2_devices) {
+    attach_device_filter(dirs.at(""), fp.device_rules);
+    v2_devices = true;
+  }
+}
+
+std::vector<std::string> FsCgroup::distinct_dirs() const {
+  std::vector<std::string> out;
+  for (const auto& [c, d] : dirs)
+    if (std::find(out.begin(), out.end(), d) == out.end()) out.push_back(d);
+  return out;
+}
+
+std::string FsCgroup::path_for(const std::string& controller) const {
+  auto it = dirs.find(controller);
+  return it == dirs.end() ? std::string() : it->second;
+}
+
+void FsCgroup::add_process(pid_t pid) {
+  std::string value = std::to_string(pid);
+  for (const auto& d : distinct_dirs()) {
+    UniqueFd dfd(::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dfd) throw_errno("add pid " + value + " to cgroup " + d);
+    write_control(dfd.get(), d, Write{"", "cgroup.procs", value, "add pid " + value + " to cgroup", "", ""});
+  }
+}
+
+void FsCgroup::update(const oci::LinuxResources& resources) {
+  try {
+    apply(&resources, false);
+  } catch (Error& e) {
+    throw e.wrap("update cgroup " + path);
+  }
+}
+
+std::string FsCgroup::freezer_dir(bool* v2) const {
+  if (auto it = dirs.find("freezer"); it != dirs.end()) {
+    *v2 = false;
+    return it->second;
+  }
+  if (auto it = dirs.find(""); it != dirs.end()) {
+    *v2 = true;
+    return it->second;
+  }
+  fail("cgroup " + path + ": no freezer (no v1 freezer controller and no cgroup v2 dir)", ErrorKind::Unsupported);
+}
+
+void FsCgroup::freeze() {
+  bool v2 = false;
+  std::string d = freezer_dir(&v2);
+  v2 ? v2_freeze(d, true) : v1_freeze(d, true);
+}
+
+void FsCgroup::thaw() {
+  bool v2 = false;
+  std::string d = freezer_dir(&v2);
+  v2 ? v2_freeze(d, false) : v1_freeze(d, false);
+}
+
+bool FsCgroup::frozen() const {
+  bool v2 = false;
+  std::string d = freezer_dir(&v2);
+  return v2 ? v2_frozen(d) : v1_frozen(d);
+}
+
+std::vector<pid_t> FsCgroup::pids() const {
+  // Every task is in every dir we made, so one hierarchy tells all.
+  std::string d;
+  for (const char* key : {"freezer", "", "pids"})
+    if (auto it = dirs.find(key); it != dirs.end()) {
+      d = it->second;
+      break;
+    }
+  if (d.empty() && !dirs.empty()) d = dirs.begin()->second;
+  std::vector<pid_t> out;
+  if (!d.empty()) collect_pids(d, out);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+namespace {
+uint64_t read_u64(const std::string& path) {
+  try {
+    std::string s = read_control(path);
+    if (s == "max") return UINT64_MAX;
+    return std::stoull(s);
+  } catch (...) {
+    return 0;
+  }
+}
+uint64_t read_key(const std::string& path, const std::string& key) {
+  try {
+    std::string s = "\n" + read_control(path);
+    auto pos = s.find("\n" + key + " ");
+    if (pos == std::string::npos) return 0;
+    return std::stoull(s.substr(pos + key.size() + 2));
+  } catch (...) {
+    return 0;
+  }
+}
+}  // namespace
+
+CgroupStats FsCgroup::stats() const {
+  CgroupStats s;
+  bool v1_memory = dirs.count("memory");
+  std::string v2 = path_for("");
+  if (v1_memory) {
+    std::string d = dirs.at("memory");
+    s.memory_usage = read_u64(d + "/memory.usage_in_bytes");
+    s.memory_limit = read_u64(d + "/memory.limit_in_bytes");
+    s.oom_kills = read_key(d + "/memory.oom_control", "oom_kill");
+  } else if (!v2.empty() && v2_controllers.count("memory")) {
+    s.memory_usage = read_u64(v2 + "/memory.current");
+    s.memory_limit = read_u64(v2 + "/memory.max");
+    s.oom_kills = read_key(v2 + "/memory.events", "oom_kill");
+  }
+  if (dirs.count("pids")) s.pids_current = read_u64(dirs.at("pids") + "/pids.current");
+  else if (!v2.empty() && v2_controllers.count("pids")) s.pids_current = read_u64(v2 + "/pids.current");
+  else s.pids_current = pids().size();
+  if (dirs.count("cpuacct")) s.cpu_usage_ns = read_u64(dirs.at("cpuacct") + "/cpuacct.usage");
+  else if (!v2.empty()) s.cpu_usage_ns = read_key(v2 + "/cpu.stat", "usage_usec") * 1000;
+  return s;
+}
+
+void FsCgroup::destroy(bool kill_remaining) {
+  if (kill_remaining) {
+    std::string v2 = path_for("");
+    bool killed = false;
+    if (!v2.empty() && ::access((v2 + "/cgroup.kill").c_str(), W_OK) == 0) {
+      try {
+        write_one(v2, Write{"", "cgroup.kill", "1", "kill cgroup", "", ""});
+        killed = true;
+      } catch (const Error& e) {
+        if (e.errno_value() != ENOENT) throw;
+      }
+    }
+    if (!killed) {
+      // Freeze first so nothing forks between listing and killing.
+      bool can_freeze = true;
+      try {
+        if (!pids().empty()) freeze();
+      } catch (const Error&) {
+        can_freeze = false;
+      }
+      for (pid_t p : pids()) ::kill(p, SIGKILL);
+      if (can_freeze) {
+        try {
+          thaw();
+        } catch (const Error&) {
+        }
+      }
+    }
+  }
+  for (const auto& d : distinct_dirs()) {
+    try {
+      remove_cgroup_dir(d, 2000);
+    } catch (Error& e) {
+      if (e.errno_value() == EBUSY)
+        throw Error("delete cgroup " + path + ": " + d + " still has running tasks", ErrorKind::FailedPrecondition,
+                    EBUSY);
+      throw;
+    }
+  }
+  // Parents we made, deepest first; shared ones still in use stay.
+  for (auto it = created.rbegin(); it != created.rend(); ++it) {
+    if (::rmdir(it->c_str()) < 0 && errno != ENOENT && errno != EBUSY && errno != ENOTEMPTY)
+      throw_errno("delete cgroup " + *it);
+  }
+}
+
+}  // namespace berth::runtime::cgroups
