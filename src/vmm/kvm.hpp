@@ -1,0 +1,86 @@
+// Thin RAII layer over the KVM API: the /dev/kvm system fd, one VM fd and its
+// vCPU fds with their mmapped kvm_run pages. Every failing ioctl throws a
+// berth::Error naming the ioctl and the object.
+#pragma once
+
+#include <linux/kvm.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/fd.hpp"
+#include "vmm/memory.hpp"
+
+namespace berth::vmm {
+
+// <linux/kvm.h> declares the variable-length structs (kvm_cpuid2, kvm_msrs)
+// with a flexible-array macro that g++ sizes differently from C, which
+// changes the size baked into these ioctl numbers (0xc00cae05 instead of
+// 0xc008ae05) and makes KVM answer EINVAL; the entries also move to offset
+// 12/16. Use KvmVarHeader (entries at +8) and these ioctl numbers instead.
+struct KvmVarHeader {
+  uint32_t n, pad;
+};
+inline constexpr unsigned long kKvmGetSupportedCpuid = _IOWR(KVMIO, 0x05, KvmVarHeader);
+inline constexpr unsigned long kKvmSetCpuid2 = _IOW(KVMIO, 0x90, KvmVarHeader);
+inline constexpr unsigned long kKvmGetMsrs = _IOWR(KVMIO, 0x88, KvmVarHeader);
+inline constexpr unsigned long kKvmSetMsrs = _IOW(KVMIO, 0x89, KvmVarHeader);
+
+class Kvm {
+ public:
+  // Opens /dev/kvm; Error Unsupported/NotFound with a clear message if absent.
+  Kvm();
+  int fd() const { return fd_.get(); }
+  int check_extension(int cap) const;
+  int vcpu_mmap_size() const;
+  // KVM_GET_SUPPORTED_CPUID: all leaves the host and KVM can give a guest.
+  std::vector<kvm_cpuid_entry2> supported_cpuid() const;
+
+ private:
+  UniqueFd fd_;
+};
+
+class Vcpu {
+ public:
+  Vcpu(int vm_fd, int id, int mmap_size);
+  Vcpu(const Vcpu&) = delete;
+  Vcpu& operator=(const Vcpu&) = delete;
+  ~Vcpu();
+
+  int id() const { return id_; }
+  int fd() const { return fd_.get(); }
+  kvm_run* run_state() const { return run_; }
+  // Returns false if KVM_RUN was interrupted by a signal (EINTR/EAGAIN).
+  bool run();
+
+  void ioctl_or_throw(unsigned long req, void* arg, const char* what) const;
+
+ private:
+  int id_;
+  UniqueFd fd_;
+  kvm_run* run_ = nullptr;
+  int mmap_size_ = 0;
+};
+
+class Vm {
+ public:
+  explicit Vm(const Kvm& kvm);
+  int fd() const { return fd_.get(); }
+  void set_memory(const GuestMemory& mem);
+  void create_irqchip_and_pit();
+  // Level of an IOAPIC/PIC input line (for the legacy UART interrupt).
+  void set_irq_line(uint32_t gsi, bool level) const;
+  // An eventfd that, when written, pulses gsi (KVM_IRQFD).
+  void add_irqfd(int eventfd, uint32_t gsi) const;
+  // An eventfd KVM signals on a guest write to [addr, addr+len) (KVM_IOEVENTFD).
+  void add_ioeventfd(int eventfd, uint64_t addr, uint32_t len, bool pio) const;
+  std::unique_ptr<Vcpu> create_vcpu(int id) const;
+
+ private:
+  const Kvm& kvm_;
+  UniqueFd fd_;
+};
+
+}  // namespace berth::vmm

@@ -1,0 +1,231 @@
+#include "vmm/machine.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+
+#include <cstring>
+
+#include "common/error.hpp"
+#include "common/log.hpp"
+#include "vmm/acpi.hpp"
+#include "vmm/cpu.hpp"
+#include "vmm/devices/pci.hpp"
+#include "vmm/devices/serial.hpp"
+#include "vmm/devices/system_control.hpp"
+#include "vmm/devices/virtio_pci.hpp"
+#include "vmm/layout.hpp"
+
+namespace berth::vmm {
+
+namespace {
+
+constexpr int kKickSignal = SIGUSR1;
+
+void install_kick_handler() {
+  struct sigaction sa{};
+  sa.sa_handler = [](int) {};  // only to interrupt KVM_RUN
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(kKickSignal, &sa, nullptr);
+}
+
+// A port that reads as zero and ignores writes (POST code port 0x80, CMOS).
+class Quiet : public BusDevice {
+ public:
+  void read(uint64_t, uint8_t* d, uint32_t len) override { store_le(d, len, 0); }
+  void write(uint64_t, const uint8_t*, uint32_t) override {}
+};
+
+const uint8_t kPciIrqs[] = {5, 10, 11, 12, 14, 15};
+
+}  // namespace
+
+uint64_t parse_size(const std::string& s) {
+  if (s.empty()) fail("empty size");
+  size_t used = 0;
+  unsigned long long v;
+  try {
+    v = std::stoull(s, &used, 10);
+  } catch (...) {
+    fail("invalid size '" + s + "' (use e.g. 256M, 1G)");
+  }
+  std::string unit = s.substr(used);
+  uint64_t mult = 1;
+  if (unit == "" || unit == "B") mult = 1;
+  else if (unit == "K" || unit == "k" || unit == "KiB") mult = 1ull << 10;
+  else if (unit == "M" || unit == "m" || unit == "MiB") mult = 1ull << 20;
+  else if (unit == "G" || unit == "g" || unit == "GiB") mult = 1ull << 30;
+  else fail("invalid size '" + s + "' (use e.g. 256M, 1G)");
+  if (v > (~0ull) / mult) fail("size '" + s + "' is too large");
+  return v * mult;
+}
+
+Machine::Machine(VmConfig cfg) : cfg_(std::move(cfg)), vm_(kvm_) {
+  if (cfg_.cpus < 1 || cfg_.cpus > 64) fail("--cpus must be between 1 and 64");
+  mem_ = std::make_unique<GuestMemory>(cfg_.memory);
+  vm_.set_memory(*mem_);
+  vm_.create_irqchip_and_pit();
+
+  uint64_t rsdp = write_acpi_tables(*mem_, cfg_.cpus);
+  BootEntry entry = load_linux(*mem_, cfg_.boot, rsdp);
+
+  auto serial = std::make_unique<Serial>(cfg_.console_out,
+                                         [this](bool level) { vm_.set_irq_line(4, level); });
+  serial_ = serial.get();
+  pio_.add(0x3f8, 8, serial.get());
+  devices_.push_back(std::move(serial));
+  auto add_pio = [&](uint64_t base, uint64_t size, std::unique_ptr<BusDevice> d) {
+    pio_.add(base, size, d.get());
+    devices_.push_back(std::move(d));
+  };
+  add_pio(0x60, 5, std::make_unique<I8042>(exit_));
+  add_pio(0xcf9, 1, std::make_unique<ResetControl>(exit_));
+  add_pio(layout::kPm1aEvt, 6, std::make_unique<AcpiPm>(exit_));
+  add_pio(0x80, 1, std::make_unique<Quiet>());
+  add_pio(0x70, 2, std::make_unique<Quiet>());
+
+  pci_ = std::make_unique<PciBus>();
+  pio_.add(0xcf8, 8, pci_.get());
+  pci_->mmio().base = kMmioHoleStart;
+  mmio_.add(kMmioHoleStart, layout::kIoapic - kMmioHoleStart, &pci_->mmio());
+
+  VirtioContext vctx{vm_, *mem_, loop_};
+  auto add_virtio = [&](std::unique_ptr<VirtioPciDevice> d) {
+    int slot = static_cast<int>(pci_->devices().size());
+    if (slot > static_cast<int>(std::size(kPciIrqs))) fail("too many devices for one VM");
+    uint32_t bar = static_cast<uint32_t>(layout::kPciMmio + (slot - 1) * layout::kPciBarSize);
+    d->attach(vctx, bar, kPciIrqs[slot - 1]);
+    pci_->add(std::move(d));
+  };
+  if (cfg_.rng) add_virtio(make_virtio_rng());
+  for (const auto& disk : cfg_.disks) add_virtio(make_virtio_blk(disk.path, disk.readonly));
+  if (!cfg_.tap.empty()) add_virtio(make_virtio_net(cfg_.tap, cfg_.mac));
+
+  auto supported = kvm_.supported_cpuid();
+  for (int i = 0; i < cfg_.cpus; ++i) {
+    auto v = vm_.create_vcpu(i);
+    setup_vcpu(*v, supported, cfg_.cpus);
+    if (i == 0) setup_boot_cpu_registers(*v, entry);
+    vcpus_.push_back(std::move(v));
+  }
+}
+
+Machine::~Machine() {
+  if (!threads_.empty()) {
+    exit_.request(ExitReason::Stopped, "VMM shutting down");
+    kick_vcpus();
+    for (auto& t : threads_)
+      if (t.joinable()) t.join();
+  }
+}
+
+void Machine::console_input(std::string_view bytes) { serial_->receive(bytes); }
+
+void Machine::stop(std::string why) {
+  exit_.request(ExitReason::Stopped, std::move(why));
+}
+
+void Machine::kick_vcpus() {
+  for (size_t i = 0; i < vcpus_.size(); ++i) {
+    vcpus_[i]->run_state()->immediate_exit = 1;
+    if (i < threads_.size()) ::pthread_kill(threads_[i].native_handle(), kKickSignal);
+  }
+}
+
+ExitReason Machine::run() {
+  install_kick_handler();
+  // vCPU threads take the kick signal; the I/O thread never does.
+  sigset_t kick;
+  sigemptyset(&kick);
+  sigaddset(&kick, kKickSignal);
+  pthread_sigmask(SIG_BLOCK, &kick, nullptr);
+  for (auto& v : vcpus_) {
+    Vcpu* vp = v.get();
+    threads_.emplace_back([this, vp] {
+      sigset_t s;
+      sigemptyset(&s);
+      sigaddset(&s, kKickSignal);
+      pthread_sigmask(SIG_UNBLOCK, &s, nullptr);
+      try {
+        vcpu_loop(*vp);
+      } catch (const Error& e) {
+        exit_.request(ExitReason::Error, e.what());
+      }
+    });
+  }
+  bool exited = false;
+  loop_.add(exit_.fd(), [&] { exited = true; });
+  while (!exited) loop_.run_once(-1);
+  kick_vcpus();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  return exit_.reason();
+}
+
+void Machine::handle_io(Vcpu& vcpu) {
+  kvm_run* r = vcpu.run_state();
+  auto* base = reinterpret_cast<uint8_t*>(r);
+  uint8_t* data = base + r->io.data_offset;
+  for (uint32_t i = 0; i < r->io.count; ++i, data += r->io.size) {
+    if (r->io.direction == KVM_EXIT_IO_OUT) pio_.write(r->io.port, data, r->io.size);
+    else pio_.read(r->io.port, data, r->io.size);
+  }
+}
+
+void Machine::vcpu_loop(Vcpu& vcpu) {
+  kvm_run* r = vcpu.run_state();
+  while (!exit_.done()) {
+    if (!vcpu.run()) {
+      r->immediate_exit = 0;
+      continue;
+    }
+    switch (r->exit_reason) {
+      case KVM_EXIT_IO:
+        handle_io(vcpu);
+        break;
+      case KVM_EXIT_MMIO:
+        if (r->mmio.is_write) mmio_.write(r->mmio.phys_addr, r->mmio.data, r->mmio.len);
+        else mmio_.read(r->mmio.phys_addr, r->mmio.data, r->mmio.len);
+        break;
+      case KVM_EXIT_HLT:
+        exit_.request(ExitReason::Crash, "vCPU " + std::to_string(vcpu.id()) + " halted");
+        break;
+      case KVM_EXIT_SHUTDOWN:
+        exit_.request(ExitReason::Crash,
+                      "guest triple-faulted on vCPU " + std::to_string(vcpu.id()) + " (CPU shutdown)");
+        break;
+      case KVM_EXIT_SYSTEM_EVENT:
+        if (r->system_event.type == KVM_SYSTEM_EVENT_RESET)
+          exit_.request(ExitReason::Reset, "guest requested a system reset");
+        else if (r->system_event.type == KVM_SYSTEM_EVENT_SHUTDOWN)
+          exit_.request(ExitReason::Poweroff, "guest powered off");
+        else
+          exit_.request(ExitReason::Crash, "guest reported a crash (system event " +
+                                               std::to_string(r->system_event.type) + ")");
+        break;
+      case KVM_EXIT_FAIL_ENTRY:
+        exit_.request(ExitReason::Error,
+                      "KVM could not enter vCPU " + std::to_string(vcpu.id()) +
+                          " (hardware entry failure reason 0x" +
+                          [&] { char b[32]; snprintf(b, sizeof b, "%llx", (unsigned long long)r->fail_entry.hardware_entry_failure_reason); return std::string(b); }() + ")");
+        break;
+      case KVM_EXIT_INTERNAL_ERROR: {
+        kvm_regs regs{};
+        ::ioctl(vcpu.fd(), KVM_GET_REGS, &regs);
+        char b[128];
+        snprintf(b, sizeof b, "KVM internal error on vCPU %d (suberror %u) at rip 0x%llx",
+                 vcpu.id(), r->internal.suberror, (unsigned long long)regs.rip);
+        exit_.request(ExitReason::Crash, b);
+        break;
+      }
+      case KVM_EXIT_INTR:
+        break;
+      default:
+        exit_.request(ExitReason::Error, "unexpected KVM exit reason " +
+                                              std::to_string(r->exit_reason) + " on vCPU " +
+                                              std::to_string(vcpu.id()));
+    }
+  }
+}
+
+}  // namespace berth::vmm

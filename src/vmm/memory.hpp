@@ -1,0 +1,66 @@
+// Guest RAM: one or more memfd-backed regions mapped into the VMM and handed
+// to KVM. RAM above the 32-bit PCI hole lives in a second region at 4 GiB.
+// Every guest-physical access from a device goes through ptr(), which checks
+// bounds, so a guest pointing a ring outside its memory gets nullptr, not a
+// VMM crash.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <vector>
+
+#include "common/fd.hpp"
+
+namespace berth::vmm {
+
+inline constexpr uint64_t kMiB = 1ull << 20;
+inline constexpr uint64_t kGiB = 1ull << 30;
+// [3 GiB, 4 GiB) holds PCI BARs, the IOAPIC and the local APICs.
+inline constexpr uint64_t kMmioHoleStart = 3 * kGiB;
+inline constexpr uint64_t kMmioHoleEnd = 4 * kGiB;
+
+class GuestMemory {
+ public:
+  struct Region {
+    uint64_t gpa = 0;
+    uint64_t size = 0;
+    uint8_t* host = nullptr;
+    UniqueFd memfd;
+  };
+
+  explicit GuestMemory(uint64_t size);
+  GuestMemory(const GuestMemory&) = delete;
+  GuestMemory& operator=(const GuestMemory&) = delete;
+  ~GuestMemory();
+
+  uint64_t size() const { return size_; }
+  const std::vector<Region>& regions() const { return regions_; }
+
+  // Host pointer to [gpa, gpa+len) if it lies inside one region, else null.
+  uint8_t* ptr(uint64_t gpa, uint64_t len) const;
+
+  template <class T>
+  std::optional<T> read(uint64_t gpa) const {
+    const uint8_t* p = ptr(gpa, sizeof(T));
+    if (!p) return std::nullopt;
+    T v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+  }
+  template <class T>
+  bool write(uint64_t gpa, const T& v) const {
+    uint8_t* p = ptr(gpa, sizeof(T));
+    if (!p) return false;
+    std::memcpy(p, &v, sizeof v);
+    return true;
+  }
+  // Throws if the range is outside guest RAM (used by the loaders).
+  void copy_in(uint64_t gpa, const void* data, uint64_t len) const;
+
+ private:
+  uint64_t size_;
+  std::vector<Region> regions_;
+};
+
+}  // namespace berth::vmm

@@ -1,0 +1,76 @@
+/* A bzImage-shaped image for Berth's tiny test guests: a boot sector and one
+ * setup sector holding the Linux setup header (boot protocol 2.15,
+ * XLF_KERNEL_64), then the "protected-mode kernel" loaded at 1 MiB whose
+ * 64-bit entry is at +0x200, exactly where the VMM jumps for a real kernel. */
+        .section .header, "a"
+        .code16
+        .org 0x1f1
+setup_sects:    .byte 1
+root_flags:     .word 0
+syssize:        .long guest_syssize
+ram_size:       .word 0
+vid_mode:       .word 0xffff
+root_dev:       .word 0
+boot_flag:      .word 0xaa55
+        .org 0x200
+jump:           .byte 0xeb, 0x6a        /* jmp past the header (real mode: unused) */
+header:         .ascii "HdrS"
+version:        .word 0x020f
+realmode_swtch: .long 0
+start_sys_seg:  .word 0x1000
+kernel_version: .word 0
+type_of_loader: .byte 0
+loadflags:      .byte 0x01              /* LOADED_HIGH */
+setup_move_size: .word 0x8000
+code32_start:   .long 0x100000
+ramdisk_image:  .long 0
+ramdisk_size:   .long 0
+bootsect_kludge: .long 0
+heap_end_ptr:   .word 0
+ext_loader_ver: .byte 0
+ext_loader_type: .byte 0
+cmd_line_ptr:   .long 0
+initrd_addr_max: .long 0x7fffffff
+kernel_alignment: .long 0x200000
+relocatable_kernel: .byte 0
+min_alignment:  .byte 0
+xloadflags:     .word 0x0001            /* XLF_KERNEL_64 */
+cmdline_size:   .long 2047
+hardware_subarch: .long 0
+hardware_subarch_data: .quad 0
+payload_offset: .long 0
+payload_length: .long 0
+setup_data:     .quad 0
+pref_address:   .quad 0x100000
+init_size:      .long guest_init_size
+handover_offset: .long 0
+kernel_info_offset: .long 0
+        .org 0x400
+
+        .section .text.head, "ax"
+        .code32
+        .globl entry32
+entry32:                                /* 32-bit entry: not used by Berth */
+        cli
+1:      hlt
+        jmp 1b
+        .org 0x200
+        .code64
+        .globl entry64
+entry64:
+        cli
+        lea guest_stack_top(%rip), %rsp
+        mov %rsi, %rdi                  /* struct boot_params * */
+        call guest_start
+2:      cli
+        hlt
+        jmp 2b
+
+        .section .bss
+        .balign 16
+        .globl guest_stack
+guest_stack:
+        .skip 16384
+guest_stack_top:
+
+        .section .note.GNU-stack, "", @progbits
