@@ -1,0 +1,503 @@
+#include "runtime/container.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <thread>
+#include <cctype>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+#include "common/fs.hpp"
+#include "common/log.hpp"
+#include "runtime/cgroup.hpp"
+#include "runtime/console.hpp"
+#include "runtime/hooks.hpp"
+#include "runtime/rootfs.hpp"
+
+namespace berth::runtime {
+
+namespace {
+
+std::string owner_name() {
+  struct passwd* pw = ::getpwuid(::geteuid());
+  return pw ? pw->pw_name : std::to_string(::geteuid());
+}
+
+oci::Spec stored_spec(const ContainerState& st) {
+  if (st.config.empty()) return {};
+  try {
+    return oci::parse_spec(st.config);
+  } catch (Error& e) {
+    throw Error("stored config of container " + st.id + ": " + e.message(), ErrorKind::Corrupt);
+  }
+}
+
+// A pidfd for the init, or an invalid fd if it is gone (pid reuse-safe: the
+// start time is checked after the pidfd pins the process).
+UniqueFd open_init(const ContainerState& st) {
+  UniqueFd fd(static_cast<int>(::syscall(SYS_pidfd_open, st.pid, 0)));
+  if (fd && !init_alive(st)) fd.reset();
+  return fd;
+}
+
+void signal_pidfd(int pidfd, int sig, const std::string& what) {
+  if (::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0) < 0 && errno != ESRCH)
+    throw_errno("send signal " + std::to_string(sig) + " to " + what);
+}
+
+// Waits (up to `seconds`) for the init to be gone; it may not be our child.
+bool wait_gone(const ContainerState& st, int seconds) {
+  UniqueFd fd = open_init(st);
+  if (!fd) return true;
+  struct pollfd p = {fd.get(), POLLIN, 0};
+  ::poll(&p, 1, seconds * 1000);
+  // Zombie (not yet reaped by its parent) counts as gone.
+  return !init_alive(st);
+}
+
+std::unique_ptr<Cgroup> open_cgroup(const ContainerState& st) {
+  if (st.cgroup.empty()) return nullptr;
+  return Cgroup::from_json(st.cgroup);
+}
+
+const char* kSignalNames[] = {"HUP",  "INT",  "QUIT", "ILL",    "TRAP", "ABRT",   "BUS",  "FPE",
+                              "KILL", "USR1", "SEGV", "USR2",   "PIPE", "ALRM",   "TERM", "STKFLT",
+                              "CHLD", "CONT", "STOP", "TSTP",   "TTIN", "TTOU",   "URG",  "XCPU",
+                              "XFSZ", "VTALRM", "PROF", "WINCH", "IO",  "PWR",    "SYS"};
+
+}  // namespace
+
+int parse_signal(const std::string& in) {
+  if (in.empty()) fail("empty signal");
+  if (std::isdigit(static_cast<unsigned char>(in[0]))) {
+    char* end = nullptr;
+    long v = std::strtol(in.c_str(), &end, 10);
+    if (*end || v <= 0 || v >= NSIG) fail("invalid signal \"" + in + "\"");
+    return static_cast<int>(v);
+  }
+  std::string s = in;
+  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (s.rfind("SIG", 0) == 0) s = s.substr(3);
+  if (s == "IOT") return SIGABRT;
+  if (s == "POLL") return SIGIO;
+  for (size_t i = 0; i < std::size(kSignalNames); ++i)
+    if (s == kSignalNames[i]) return static_cast<int>(i) + 1;
+  if (s.rfind("RTMIN", 0) == 0 || s.rfind("RTMAX", 0) == 0) {
+    int base = s[2] == 'M' && s[3] == 'I' ? SIGRTMIN : SIGRTMAX;
+    if (s.size() == 5) return base;
+    long off = std::strtol(s.c_str() + 5, nullptr, 10);
+    int v = base + static_cast<int>(off);
+    if (v >= SIGRTMIN && v <= SIGRTMAX) return v;
+  }
+  fail("unknown signal \"" + in + "\"");
+}
+
+void write_pid_file(const std::string& path, pid_t pid) {
+  if (path.empty()) return;
+  std::string abs = path[0] == '/' ? path : fs::join(std::filesystem::current_path().string(), path);
+  fs::write_file_atomic(abs, std::to_string(pid), 0644);
+}
+
+InitProcess create_container(const GlobalOptions& g, const CreateOptions& o) {
+  validate_id(o.id);
+  if (g.systemd_cgroup)
+    fail("--systemd-cgroup: systemd cgroup management is not supported by berth-runtime (use cgroupfs)",
+         ErrorKind::Unsupported);
+  fs::mkdir_p(g.root, 0700);
+  std::string dir = state_dir(g.root, o.id);
+  if (::mkdir(dir.c_str(), 0700) < 0) {
+    if (errno == EEXIST) throw Error("container " + o.id + " already exists", ErrorKind::AlreadyExists);
+    throw_errno("create state dir " + dir);
+  }
+  std::unique_ptr<Cgroup> cgroup;
+  bool committed = false;
+  struct Undo {
+    std::string dir;
+    std::unique_ptr<Cgroup>* cg;
+    bool* committed;
+    ~Undo() {
+      if (*committed) return;
+      if (*cg) {
+        try {
+          (*cg)->destroy(true);
+        } catch (const Error& e) {
+          log::warn(std::string("undo create: ") + e.what());
+        }
+      }
+      try {
+        fs::remove_all(dir);
+      } catch (...) {
+      }
+    }
+  } undo{dir, &cgroup, &committed};
+
+  try {
+    std::string bundle;
+    try {
+      bundle = fs::absolute(o.bundle);
+    } catch (Error& e) {
+      throw Error("bundle " + o.bundle + " does not exist", ErrorKind::NotFound, e.errno_value());
+    }
+    oci::Spec spec = oci::load_spec(bundle);
+    if (!spec.process) fail(bundle + "/config.json: process: missing (nothing to run)");
+    std::string rootfs = rootfs_path(spec, bundle);
+    if (!fs::is_dir(rootfs))
+      throw Error(bundle + "/config.json: root.path: rootfs " + rootfs + " does not exist or is not a directory",
+                  ErrorKind::NotFound);
+
+    ContainerState st;
+    st.id = o.id;
+    st.oci_version = spec.oci_version;
+    st.bundle = bundle;
+    st.rootfs = rootfs;
+    st.created = now_rfc3339();
+    st.owner = owner_name();
+    st.annotations = spec.annotations;
+    st.config = oci::to_json(spec);
+    if (spec.linux)
+      for (auto& ns : spec.linux->namespaces) st.own_cgroup_ns |= ns.type == "cgroup" && ns.path.empty();
+
+    std::string fifo = exec_fifo_path(g.root, o.id);
+    if (::mkfifo(fifo.c_str(), 0600) < 0) throw_errno("create " + fifo);
+    UniqueFd fifo_fd(::open(fifo.c_str(), O_RDWR | O_CLOEXEC));
+    if (!fifo_fd) throw_errno("open " + fifo);
+
+    UniqueFd console;
+    int console_fd = o.console_fd;
+    if (!o.console_socket.empty()) {
+      console = connect_console_socket(o.console_socket);
+      console_fd = console.get();
+    }
+
+    const oci::LinuxResources* res = spec.linux && spec.linux->resources ? &*spec.linux->resources : nullptr;
+    try {
+      cgroup = Cgroup::create(spec.linux ? spec.linux->cgroups_path : "", o.id, res);
+    } catch (Error& e) {
+      e.wrap("linux.cgroupsPath");
+      throw;
+    }
+    st.cgroup = cgroup->to_json();
+
+    InitOptions io;
+    io.bundle = bundle;
+    io.spec = &spec;
+    io.no_pivot = o.no_pivot;
+    io.console_sock = console_fd;
+    io.exec_fifo = fifo_fd.get();
+    io.preserve_fds = o.preserve_fds;
+    io.cgroup = cgroup.get();
+    io.state_for_hooks = [&st](pid_t pid, const char* status) {
+      ContainerState s = st;
+      s.pid = pid;
+      nlohmann::json j = nlohmann::json::parse(state_json(s, Status::Running, false));
+      j["status"] = status;
+      return j.dump();
+    };
+    io.create_runtime_hooks = [&](pid_t pid) {
+      std::string state = io.state_for_hooks(pid, "creating");
+      run_hooks(spec.hooks->prestart, state, "prestart");
+      run_hooks(spec.hooks->create_runtime, state, "createRuntime");
+    };
+    InitProcess init = spawn_init(io);
+    st.pid = init.pid;
+    auto start_time = process_start_time(init.pid);
+    if (!start_time) {
+      wait_child(init.pid);
+      fail("container init exited during create", ErrorKind::Internal);
+    }
+    st.pid_start_time = *start_time;
+    st.recorded = Status::Created;
+    try {
+      save_state(g.root, st);
+      write_pid_file(o.pid_file, init.pid);
+    } catch (...) {
+      ::syscall(SYS_pidfd_send_signal, init.pidfd.get(), SIGKILL, nullptr, 0);
+      wait_child(init.pid);
+      throw;
+    }
+    committed = true;
+    return init;
+  } catch (Error& e) {
+    e.wrap("create container " + o.id);
+    throw;
+  }
+}
+
+void start_container(const GlobalOptions& g, const std::string& id) {
+  ContainerState st = load_state(g.root, id);
+  Status s = current_status(g.root, st);
+  if (s != Status::Created)
+    throw Error(std::string("cannot start container ") + id + ": it is " + status_name(s) +
+                    (s == Status::Stopped ? "" : " (start works only once, on a created container)"),
+                ErrorKind::FailedPrecondition);
+  std::string fifo = exec_fifo_path(g.root, id);
+  UniqueFd fd(::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ENXIO || errno == ENOENT)
+      throw Error("cannot start container " + id + ": its init is gone", ErrorKind::FailedPrecondition);
+    throw_errno("start container " + id + ": open " + fifo);
+  }
+  char byte = '0';
+  if (::write(fd.get(), &byte, 1) != 1) throw_errno("start container " + id + ": write " + fifo);
+  fd.reset();
+  ::unlink(fifo.c_str());
+  st.recorded = Status::Running;
+  save_state(g.root, st);
+  oci::Spec spec = stored_spec(st);
+  if (spec.hooks && !spec.hooks->poststart.empty())
+    run_hooks_warn(spec.hooks->poststart, state_json(st, Status::Running, false), "poststart");
+}
+
+void kill_container(const GlobalOptions& g, const std::string& id, int sig, bool all) {
+  ContainerState st = load_state(g.root, id);
+  Status s = current_status(g.root, st);
+  if (s == Status::Stopped || s == Status::Creating)
+    throw Error("kill container " + id + ": container not running", ErrorKind::FailedPrecondition);
+  if (all) {
+    auto cg = open_cgroup(st);
+    if (cg) {
+      for (pid_t p : cg->pids())
+        if (::kill(p, sig) < 0 && errno != ESRCH) throw_errno("kill container " + id + ": signal pid " + std::to_string(p));
+      if (s == Status::Paused && sig == SIGKILL) cg->thaw();
+      return;
+    }
+  }
+  UniqueFd fd = open_init(st);
+  if (!fd) throw Error("kill container " + id + ": container not running", ErrorKind::FailedPrecondition);
+  signal_pidfd(fd.get(), sig, "container " + id + " init");
+  if (s == Status::Paused && (sig == SIGKILL || sig == SIGTERM)) {
+    // A frozen task cannot die; SIGKILL of a paused container must work.
+    if (sig == SIGKILL) open_cgroup(st)->thaw();
+  }
+}
+
+void delete_container(const GlobalOptions& g, const std::string& id, bool force) {
+  ContainerState st = load_state(g.root, id);
+  Status s = current_status(g.root, st);
+  std::unique_ptr<Cgroup> cg;
+  try {
+    cg = open_cgroup(st);
+  } catch (const Error& e) {
+    log::warn("delete container " + id + ": " + e.what());
+  }
+  if (s == Status::Creating) {
+    if (!force)
+      throw Error("cannot delete container " + id + ": it is being created (use --force to remove what is left)",
+                  ErrorKind::FailedPrecondition);
+  } else if (s == Status::Running || s == Status::Paused) {
+    if (!force)
+      throw Error(std::string("cannot delete container ") + id + " that is not stopped: " + status_name(s) +
+                      " (use --force)",
+                  ErrorKind::FailedPrecondition);
+  }
+  if (s == Status::Created || s == Status::Running || s == Status::Paused) {
+    if (UniqueFd fd = open_init(st)) signal_pidfd(fd.get(), SIGKILL, "container " + id + " init");
+    if (cg) {
+      for (pid_t p : cg->pids()) ::kill(p, SIGKILL);
+      if (s == Status::Paused) cg->thaw();
+    }
+    if (!wait_gone(st, 10)) throw Error("delete container " + id + ": init did not die after SIGKILL", ErrorKind::Internal);
+  }
+  if (cg) {
+    try {
+      cg->destroy(true);
+    } catch (Error& e) {
+      e.wrap("delete container " + id);
+      throw;
+    }
+  }
+  if (s != Status::Creating) {
+    oci::Spec spec;
+    try {
+      spec = stored_spec(st);
+    } catch (const Error& e) {
+      log::warn(e.what());
+    }
+    if (spec.hooks && !spec.hooks->poststop.empty())
+      run_hooks_warn(spec.hooks->poststop, state_json(st, Status::Stopped, false), "poststop");
+  }
+  fs::remove_all(state_dir(g.root, id));
+}
+
+void pause_container(const GlobalOptions& g, const std::string& id) {
+  ContainerState st = load_state(g.root, id);
+  Status s = current_status(g.root, st);
+  if (s != Status::Running)
+    throw Error(std::string("cannot pause container ") + id + ": it is " + status_name(s), ErrorKind::FailedPrecondition);
+  auto cg = open_cgroup(st);
+  if (!cg) fail("cannot pause container " + id + ": it has no cgroup", ErrorKind::FailedPrecondition);
+  cg->freeze();
+  st.recorded = Status::Paused;
+  save_state(g.root, st);
+}
+
+void resume_container(const GlobalOptions& g, const std::string& id) {
+  ContainerState st = load_state(g.root, id);
+  Status s = current_status(g.root, st);
+  if (s != Status::Paused)
+    throw Error(std::string("cannot resume container ") + id + ": it is " + status_name(s) + ", not paused",
+                ErrorKind::FailedPrecondition);
+  open_cgroup(st)->thaw();
+  st.recorded = Status::Running;
+  save_state(g.root, st);
+}
+
+std::vector<pid_t> container_pids(const GlobalOptions& g, const std::string& id) {
+  ContainerState st = load_state(g.root, id);
+  Status s = current_status(g.root, st);
+  if (s == Status::Stopped || s == Status::Creating) return {};
+  auto cg = open_cgroup(st);
+  if (!cg) return {st.pid};
+  return cg->pids();
+}
+
+ContainerInfo inspect_container(const GlobalOptions& g, const std::string& id) {
+  ContainerState st = load_state(g.root, id);
+  Status s = current_status(g.root, st);
+  return {std::move(st), s};
+}
+
+std::vector<ContainerInfo> list_containers(const GlobalOptions& g) {
+  std::vector<ContainerInfo> out;
+  for (auto& id : list_ids(g.root)) {
+    try {
+      out.push_back(inspect_container(g, id));
+    } catch (const Error& e) {
+      log::warn("list: " + std::string(e.what()));
+    }
+  }
+  return out;
+}
+
+// ---- waiting and signal forwarding ------------------------------------------
+
+static sigset_t forwarded_set() {
+  sigset_t set;
+  sigfillset(&set);
+  for (int s : {SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS})
+    sigdelset(&set, s);
+  return set;
+}
+
+void block_forwarded_signals() {
+  sigset_t set = forwarded_set();
+  ::sigprocmask(SIG_BLOCK, &set, nullptr);
+}
+
+int exit_code_of(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return 255;
+}
+
+int wait_forwarding(pid_t pid, int pidfd, ConsoleProxy* proxy) {
+  sigset_t set = forwarded_set();
+  UniqueFd sfd(::signalfd(-1, &set, SFD_CLOEXEC));
+  if (!sfd) throw_errno("signalfd");
+  int status = 0;
+  bool done = false;
+  auto reap = [&] {
+    // We may be a subreaper: reap everything, remember our child's status.
+    for (;;) {
+      int st = 0;
+      pid_t r = ::waitpid(-1, &st, WNOHANG | __WALL);
+      if (r <= 0) break;
+      if (r == pid) {
+        status = st;
+        done = true;
+      }
+    }
+  };
+  while (!done) {
+    struct pollfd fds[4] = {{sfd.get(), POLLIN, 0},
+                            {pidfd, POLLIN, 0},
+                            {proxy ? proxy->master_fd() : -1, POLLIN, 0},
+                            {proxy ? proxy->stdin_fd() : -1, POLLIN, 0}};
+    if (::poll(fds, 4, -1) < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("poll");
+    }
+    if (fds[0].revents & POLLIN) {
+      struct signalfd_siginfo si;
+      if (::read(sfd.get(), &si, sizeof si) == sizeof si) {
+        int sig = static_cast<int>(si.ssi_signo);
+        if (sig == SIGCHLD) {
+          reap();
+        } else if (sig == SIGWINCH && proxy) {
+          proxy->resize();
+        } else if (sig != SIGPIPE && sig != SIGURG) {
+          ::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0);
+        }
+      }
+    }
+    if (fds[1].revents & POLLIN) reap();
+    if (proxy && (fds[2].revents & (POLLIN | POLLHUP | POLLERR))) proxy->on_master_ready();
+    if (proxy && (fds[3].revents & (POLLIN | POLLHUP))) proxy->on_stdin_ready();
+  }
+  if (proxy) proxy->finish();
+  return status;
+}
+
+int run_container(const GlobalOptions& g, const CreateOptions& opts, bool detach, bool keep) {
+  CreateOptions o = opts;
+  std::unique_ptr<ConsoleProxy> proxy;
+  UniqueFd console_parent, console_child;
+  if (!detach) {
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+    block_forwarded_signals();
+    if (o.console_socket.empty()) {
+      // A terminal with nobody to hand it to: we proxy it ourselves. The
+      // decision needs the config; read just its terminal flag.
+      bool terminal = false;
+      try {
+        oci::Spec spec = oci::load_spec(fs::absolute(o.bundle));
+        terminal = spec.process && spec.process->terminal;
+      } catch (const Error&) {
+        // create reports the real problem.
+      }
+      if (terminal) {
+        int sv[2];
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) throw_errno("socketpair");
+        console_parent.reset(sv[0]);
+        console_child.reset(sv[1]);
+        o.console_fd = sv[1];
+      }
+    }
+  }
+  InitProcess init = create_container(g, o);
+  console_child.reset();
+  try {
+    if (console_parent) {
+      proxy = std::make_unique<ConsoleProxy>();
+      proxy->start(recv_fd(console_parent.get()));
+      console_parent.reset();
+    }
+    start_container(g, o.id);
+  } catch (...) {
+    try {
+      delete_container(g, o.id, true);
+    } catch (...) {
+    }
+    throw;
+  }
+  if (detach) return 0;
+  int status = wait_forwarding(init.pid, init.pidfd.get(), proxy.get());
+  if (!keep) delete_container(g, o.id, true);
+  return exit_code_of(status);
+}
+
+}  // namespace berth::runtime

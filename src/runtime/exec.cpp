@@ -1,0 +1,187 @@
+#include "runtime/exec.hpp"
+
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "common/error.hpp"
+#include "runtime/cgroup.hpp"
+#include "runtime/console.hpp"
+#include "runtime/init.hpp"
+#include "runtime/process_setup.hpp"
+
+namespace berth::runtime {
+
+namespace {
+
+const char* kNamespaceTypes[] = {"user", "mount", "pid", "network", "ipc", "uts", "cgroup", "time"};
+
+bool same_ns(pid_t pid, const char* name) {
+  struct stat a, b;
+  std::string theirs = "/proc/" + std::to_string(pid) + "/ns/" + name;
+  std::string ours = std::string("/proc/self/ns/") + name;
+  if (::stat(theirs.c_str(), &a) < 0) throw_errno("inspect namespace " + theirs);
+  if (::stat(ours.c_str(), &b) < 0) return false;
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+}  // namespace
+
+oci::Process container_process(const GlobalOptions& g, const std::string& id) {
+  ContainerState st = load_state(g.root, id);
+  oci::Spec spec = oci::parse_spec(st.config);
+  if (!spec.process) fail("container " + id + " has no process config", ErrorKind::Corrupt);
+  return *spec.process;
+}
+
+int exec_in_container(const GlobalOptions& g, const ExecOptions& o) {
+  ContainerState st = load_state(g.root, o.id);
+  Status s = current_status(g.root, st);
+  if (s == Status::Stopped || s == Status::Creating)
+    throw Error(std::string("exec in container ") + o.id + ": container is " + status_name(s),
+                ErrorKind::FailedPrecondition);
+  if (s == Status::Paused && !o.ignore_paused)
+    throw Error("exec in container " + o.id + ": container is paused", ErrorKind::FailedPrecondition);
+  oci::Spec spec = oci::parse_spec(st.config);
+  if (o.process.args.empty()) fail("exec: no command given");
+  if (o.process.terminal && o.console_socket.empty() && o.detach)
+    fail("exec --tty --detach needs a --console-socket to hand the terminal to");
+
+  // Pin the init: namespaces are taken from this exact process.
+  UniqueFd initfd(static_cast<int>(::syscall(SYS_pidfd_open, st.pid, 0)));
+  if (!initfd || !init_alive(st))
+    throw Error("exec in container " + o.id + ": container not running", ErrorKind::FailedPrecondition);
+
+  int join_flags = 0;
+  bool join_user = false, join_pid = false;
+  for (const char* t : kNamespaceTypes) {
+    if (same_ns(st.pid, namespace_proc_name(t))) continue;
+    if (std::string(t) == "pid") {
+      join_pid = true;
+      continue;
+    }
+    if (std::string(t) == "user") join_user = true;
+    join_flags |= namespace_flag(t);
+  }
+  bool cgroup_ns = join_flags & CLONE_NEWCGROUP;
+  join_flags &= ~CLONE_NEWCGROUP;
+
+  std::unique_ptr<Cgroup> cg;
+  if (!st.cgroup.empty()) cg = Cgroup::from_json(st.cgroup);
+
+  UniqueFd console, console_parent;
+  int console_fd = -1;
+  if (o.process.terminal) {
+    if (!o.console_socket.empty()) {
+      console = connect_console_socket(o.console_socket);
+      console_fd = console.get();
+    } else {
+      int sv[2];
+      if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) throw_errno("socketpair");
+      console_parent.reset(sv[0]);
+      console.reset(sv[1]);
+      console_fd = sv[1];
+    }
+  }
+
+  if (!o.detach) {
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+    block_forwarded_signals();
+  }
+
+  UniqueFd own_pid_ns;
+  if (join_pid) {
+    own_pid_ns.reset(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
+    if (::setns(initfd.get(), CLONE_NEWPID) < 0) throw_errno("exec: join the pid namespace of container " + o.id);
+  }
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) throw_errno("socketpair");
+  UniqueFd parent_sock(sv[0]), child_sock(sv[1]);
+  int pidfd = -1;
+  pid_t pid;
+  try {
+    pid = clone3_fork(0, &pidfd);
+  } catch (Error& e) {
+    if (own_pid_ns) ::setns(own_pid_ns.get(), CLONE_NEWPID);
+    e.wrap("exec in container " + o.id);
+    throw;
+  }
+  if (pid == 0) {
+    parent_sock.reset();
+    console_parent.reset();
+    int sock = child_sock.get();
+    try {
+      sigset_t none;
+      sigemptyset(&none);
+      ::sigprocmask(SIG_SETMASK, &none, nullptr);
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      // See init.cpp: /proc/<pid>/exe of this process is the runtime binary
+      // until execve; a container process must not reach it.
+      if (!join_user) ::prctl(PR_SET_DUMPABLE, 0);
+      SyncMsg m;
+      if (!sync_recv(sock, m) || m.type != SyncType::Go) _exit(1);
+      if (join_flags && ::setns(initfd.get(), join_flags) < 0)
+        throw_errno("join the namespaces of container " + o.id);
+      if (cgroup_ns && ::setns(initfd.get(), CLONE_NEWCGROUP) < 0)
+        throw_errno("join the cgroup namespace of container " + o.id);
+      initfd.reset();
+      if (join_user) {
+        if (::setresgid(0, 0, 0) < 0 || ::setresuid(0, 0, 0) < 0) throw_errno("become root in the user namespace");
+      }
+      if (o.process.terminal) setup_console(console_fd, o.process.console_size);
+      console.reset();
+      std::string exe = resolve_executable(o.process);
+      for (unsigned fd = 3; fd < 3 + o.preserve_fds; ++fd) {
+        int fl = ::fcntl(static_cast<int>(fd), F_GETFD);
+        if (fl >= 0) ::fcntl(static_cast<int>(fd), F_SETFD, fl & ~FD_CLOEXEC);
+      }
+      ::syscall(SYS_close_range, 3 + o.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
+      apply_process_settings(o.process, spec.linux ? &*spec.linux : nullptr);
+      // Success is the sync socket closing on execve (it is close-on-exec).
+      exec_process(exe, o.process);
+    } catch (...) {
+      child_fail(sock, std::current_exception());
+    }
+  }
+  if (own_pid_ns && ::setns(own_pid_ns.get(), CLONE_NEWPID) < 0) throw_errno("return to our pid namespace");
+  child_sock.reset();
+  console.reset();
+  UniqueFd child_pidfd(pidfd);
+  try {
+    if (cg) cg->add_process(pid);
+    sync_send(parent_sock.get(), SyncType::Go, pid);
+    SyncMsg m;
+    if (sync_recv(parent_sock.get(), m)) {
+      if (m.type == SyncType::Error) {
+        wait_child(pid);
+        pid = 0;
+        throw Error(m.text, static_cast<ErrorKind>(m.kind), m.err);
+      }
+    }
+  } catch (Error& e) {
+    if (pid) {
+      ::syscall(SYS_pidfd_send_signal, child_pidfd.get(), SIGKILL, nullptr, 0);
+      wait_child(pid);
+    }
+    e.wrap("exec in container " + o.id);
+    throw;
+  }
+  write_pid_file(o.pid_file, pid);
+  std::unique_ptr<ConsoleProxy> proxy;
+  if (console_parent) {
+    proxy = std::make_unique<ConsoleProxy>();
+    proxy->start(recv_fd(console_parent.get()));
+  }
+  if (o.detach) return 0;
+  return exit_code_of(wait_forwarding(pid, child_pidfd.get(), proxy.get()));
+}
+
+}  // namespace berth::runtime

@@ -1,0 +1,421 @@
+#include "runtime/init.hpp"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/close_range.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "common/error.hpp"
+#include "common/fs.hpp"
+#include "runtime/cgroup.hpp"
+#include "runtime/console.hpp"
+#include "runtime/hooks.hpp"
+#include "runtime/process_setup.hpp"
+#include "runtime/rootfs.hpp"
+
+namespace berth::runtime {
+
+// ---- shared helpers --------------------------------------------------------
+
+int namespace_flag(const std::string& t) {
+  if (t == "pid") return CLONE_NEWPID;
+  if (t == "network") return CLONE_NEWNET;
+  if (t == "mount") return CLONE_NEWNS;
+  if (t == "ipc") return CLONE_NEWIPC;
+  if (t == "uts") return CLONE_NEWUTS;
+  if (t == "user") return CLONE_NEWUSER;
+  if (t == "cgroup") return CLONE_NEWCGROUP;
+  if (t == "time") return CLONE_NEWTIME;
+  return 0;
+}
+
+const char* namespace_proc_name(const std::string& t) {
+  if (t == "pid") return "pid";
+  if (t == "network") return "net";
+  if (t == "mount") return "mnt";
+  if (t == "ipc") return "ipc";
+  if (t == "uts") return "uts";
+  if (t == "user") return "user";
+  if (t == "cgroup") return "cgroup";
+  if (t == "time") return "time";
+  return "";
+}
+
+namespace {
+struct WireHeader {
+  uint32_t type;
+  int32_t err;
+  int32_t kind;
+  int32_t pad;
+  int64_t value;
+};
+}  // namespace
+
+void sync_send(int sock, SyncType type, int64_t value, const std::string& text, int err, int kind) {
+  std::string buf(sizeof(WireHeader), '\0');
+  WireHeader h{static_cast<uint32_t>(type), err, kind, 0, value};
+  std::memcpy(buf.data(), &h, sizeof h);
+  buf += text.substr(0, 60000);
+  while (::send(sock, buf.data(), buf.size(), MSG_NOSIGNAL) < 0) {
+    if (errno != EINTR) throw_errno("sync with container process");
+  }
+}
+
+bool sync_recv(int sock, SyncMsg& msg) {
+  static thread_local std::vector<char> buf(65536);
+  ssize_t n;
+  while ((n = ::recv(sock, buf.data(), buf.size(), 0)) < 0) {
+    if (errno != EINTR) throw_errno("sync with container process");
+  }
+  if (n == 0) return false;
+  if (static_cast<size_t>(n) < sizeof(WireHeader)) fail("sync with container process: short message", ErrorKind::Internal);
+  WireHeader h;
+  std::memcpy(&h, buf.data(), sizeof h);
+  msg.type = static_cast<SyncType>(h.type);
+  msg.err = h.err;
+  msg.kind = h.kind;
+  msg.value = h.value;
+  msg.text.assign(buf.data() + sizeof h, static_cast<size_t>(n) - sizeof h);
+  return true;
+}
+
+void child_fail(int sock, const std::exception_ptr& ep) {
+  std::string message = "unknown error";
+  int err = 0, kind = static_cast<int>(ErrorKind::Internal);
+  try {
+    std::rethrow_exception(ep);
+  } catch (const Error& e) {
+    message = e.message();
+    err = e.errno_value();
+    kind = static_cast<int>(e.kind());
+  } catch (const std::exception& e) {
+    message = e.what();
+  } catch (...) {
+  }
+  try {
+    sync_send(sock, SyncType::Error, 0, message, err, kind);
+  } catch (...) {
+  }
+  _exit(1);
+}
+
+pid_t clone3_fork(uint64_t flags, int* pidfd) {
+  struct clone_args args;
+  std::memset(&args, 0, sizeof args);
+  args.flags = flags | (pidfd ? CLONE_PIDFD : 0);
+  args.pidfd = reinterpret_cast<uint64_t>(pidfd);
+  args.exit_signal = SIGCHLD;
+  long r = ::syscall(SYS_clone3, &args, sizeof args);
+  if (r < 0) throw_errno("clone3");
+  return static_cast<pid_t>(r);
+}
+
+int wait_child(pid_t pid) {
+  int status = 0;
+  while (::waitpid(pid, &status, __WALL) < 0) {
+    if (errno != EINTR) return 0;
+  }
+  return status;
+}
+
+std::string describe_wait_status(int status) {
+  if (WIFEXITED(status)) return "exit status " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return std::string("killed by signal ") + sigabbrev_np(WTERMSIG(status));
+  return "wait status " + std::to_string(status);
+}
+
+// ---- the child ---------------------------------------------------------------
+
+namespace {
+
+void write_proc(pid_t pid, const char* file, const std::string& data, const std::string& field) {
+  std::string path = "/proc/" + std::to_string(pid) + "/" + file;
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd) throw_errno(field + ": open " + path);
+  if (::write(fd.get(), data.data(), data.size()) != static_cast<ssize_t>(data.size()))
+    throw_errno(field + ": write \"" + data.substr(0, data.find('\n')) + "\" to " + path);
+}
+
+std::string map_text(const std::vector<oci::IdMapping>& ms) {
+  std::string s;
+  for (auto& m : ms)
+    s += std::to_string(m.container_id) + " " + std::to_string(m.host_id) + " " + std::to_string(m.size) + "\n";
+  return s;
+}
+
+struct NsPlan {
+  uint64_t clone_flags = 0;     // created by clone3 itself
+  int unshare_flags = 0;        // created by the child with unshare()
+  std::vector<std::pair<std::string, std::string>> joins;  // type, path (user first)
+  bool new_user = false, join_user = false, new_pid = false, join_pid = false;
+  bool new_mount = false, new_uts = false, new_cgroup = false, new_time = false;
+  std::string pid_path;
+};
+
+NsPlan plan_namespaces(const oci::Spec& spec) {
+  NsPlan p;
+  if (!spec.linux) return p;
+  for (auto& ns : spec.linux->namespaces) {
+    int flag = namespace_flag(ns.type);
+    if (!ns.path.empty()) {
+      if (ns.type == "user") {
+        p.join_user = true;
+        p.joins.insert(p.joins.begin(), {ns.type, ns.path});
+      } else if (ns.type == "pid") {
+        p.join_pid = true;
+        p.pid_path = ns.path;
+      } else {
+        p.joins.push_back({ns.type, ns.path});
+      }
+      continue;
+    }
+    if (ns.type == "user") p.new_user = true;
+    if (ns.type == "pid") p.new_pid = true;
+    if (ns.type == "mount") p.new_mount = true;
+    if (ns.type == "uts") p.new_uts = true;
+    if (ns.type == "cgroup") p.new_cgroup = true;
+    if (ns.type == "time") p.new_time = true;
+    // cgroup: after the parent moved us into the container's cgroup, so the
+    // namespace root is that cgroup. time: offsets must be written before
+    // any process enters it, which clone3 would not allow.
+    if (ns.type == "cgroup" || ns.type == "time") {
+      p.unshare_flags |= flag;
+    } else {
+      p.clone_flags |= static_cast<uint64_t>(flag);
+    }
+  }
+  if (p.join_user) {
+    // Namespaces created after joining a user namespace must be owned by it,
+    // so the child unshares them after setns(user).
+    p.unshare_flags |= static_cast<int>(p.clone_flags & ~static_cast<uint64_t>(CLONE_NEWPID));
+    p.clone_flags &= CLONE_NEWPID;
+  }
+  return p;
+}
+
+void set_ids_root() {
+  if (::setresgid(0, 0, 0) < 0) throw_errno("become root in the user namespace: setresgid(0)");
+  if (::setresuid(0, 0, 0) < 0) throw_errno("become root in the user namespace: setresuid(0)");
+}
+
+struct ChildContext {
+  const InitOptions* opts;
+  NsPlan plan;
+  int sock;
+};
+
+[[noreturn]] void child_main(ChildContext& c) {
+  const oci::Spec& spec = *c.opts->spec;
+  const InitOptions& o = *c.opts;
+  pid_t host_pid = 0;
+  std::string exe;
+  try {
+    // A fresh process: default signals, nothing blocked.
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    for (int s = 1; s < NSIG; ++s)
+      if (s != SIGKILL && s != SIGSTOP) ::signal(s, SIG_DFL);
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    bool user_ns = c.plan.new_user || c.plan.join_user;
+    // Never let a container process reach the runtime binary through
+    // /proc/<init>/exe (CVE-2019-5736): non-dumpable means only a holder of
+    // CAP_SYS_PTRACE in the host user namespace may. Inside a user namespace
+    // container root cannot write a host-root file anyway, and staying
+    // dumpable keeps /proc/self usable for it.
+    if (!user_ns) ::prctl(PR_SET_DUMPABLE, 0);
+
+    SyncMsg m;
+    if (!sync_recv(c.sock, m) || m.type != SyncType::Go) _exit(1);
+    host_pid = static_cast<pid_t>(m.value);
+
+    // Joined namespaces: open every path first (they are host paths), user
+    // namespace first, then the rest.
+    std::vector<std::pair<UniqueFd, std::string>> fds;
+    for (auto& [type, path] : c.plan.joins) {
+      UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!fd) throw_errno("linux.namespaces: open " + type + " namespace " + path);
+      fds.emplace_back(std::move(fd), type);
+    }
+    for (auto& [fd, type] : fds) {
+      if (::setns(fd.get(), namespace_flag(type)) < 0) throw_errno("linux.namespaces: join " + type + " namespace");
+      if (type == "user") set_ids_root();
+    }
+    if (c.plan.new_user) set_ids_root();
+
+    if (c.plan.unshare_flags & ~(CLONE_NEWCGROUP | CLONE_NEWTIME)) {
+      if (::unshare(c.plan.unshare_flags & ~(CLONE_NEWCGROUP | CLONE_NEWTIME)) < 0)
+        throw_errno("linux.namespaces: unshare in the joined user namespace");
+    }
+    if (c.plan.new_cgroup && ::unshare(CLONE_NEWCGROUP) < 0) throw_errno("linux.namespaces: new cgroup namespace");
+    if (c.plan.new_time) {
+      if (::unshare(CLONE_NEWTIME) < 0) throw_errno("linux.namespaces: new time namespace");
+      std::string offsets;
+      for (auto& [clock, off] : spec.linux->time_offsets)
+        offsets += clock + " " + std::to_string(off.secs) + " " + std::to_string(off.nanosecs) + "\n";
+      if (!offsets.empty()) {
+        UniqueFd fd(::open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC));
+        if (!fd) throw_errno("linux.timeOffsets: open /proc/self/timens_offsets");
+        if (::write(fd.get(), offsets.data(), offsets.size()) < 0)
+          throw_errno("linux.timeOffsets: write /proc/self/timens_offsets");
+      }
+    }
+    if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()) < 0)
+      throw_errno("hostname: sethostname \"" + spec.hostname + "\"");
+    if (!spec.domainname.empty() && ::setdomainname(spec.domainname.data(), spec.domainname.size()) < 0)
+      throw_errno("domainname: setdomainname \"" + spec.domainname + "\"");
+
+    RootfsOptions ro{o.bundle, o.no_pivot, user_ns};
+    setup_mounts(spec, ro);
+
+    bool runtime_hooks = spec.hooks && (!spec.hooks->prestart.empty() || !spec.hooks->create_runtime.empty());
+    if (runtime_hooks) {
+      sync_send(c.sock, SyncType::Hooks);
+      if (!sync_recv(c.sock, m)) _exit(1);
+      if (m.type != SyncType::HooksDone) _exit(1);
+    }
+    if (spec.hooks && !spec.hooks->create_container.empty())
+      run_hooks(spec.hooks->create_container, o.state_for_hooks(host_pid, "created"), "createContainer");
+
+    finish_rootfs(spec, ro);
+    apply_sysctls(spec);
+    if (spec.process->terminal) setup_console(o.console_sock, spec.process->console_size);
+    if (o.console_sock >= 0) ::close(o.console_sock);
+    exe = resolve_executable(*spec.process);
+
+    sync_send(c.sock, SyncType::Ready);
+    ::close(c.sock);
+    c.sock = -1;
+    // From here the init outlives `create`.
+    ::prctl(PR_SET_PDEATHSIG, 0);
+  } catch (...) {
+    child_fail(c.sock, std::current_exception());
+  }
+
+  // Wait for `start`: it writes one byte into the fifo we hold open.
+  char byte;
+  for (;;) {
+    ssize_t n = ::read(o.exec_fifo, &byte, 1);
+    if (n == 1) break;
+    if (n < 0 && errno == EINTR) continue;
+    _exit(1);
+  }
+  ::close(o.exec_fifo);
+  try {
+    if (spec.hooks && !spec.hooks->start_container.empty())
+      run_hooks(spec.hooks->start_container, o.state_for_hooks(host_pid, "running"), "startContainer");
+    // fds 3.. from the caller: keep --preserve-fds of them, close the rest at exec.
+    for (unsigned fd = 3; fd < 3 + o.preserve_fds; ++fd) {
+      int fl = ::fcntl(static_cast<int>(fd), F_GETFD);
+      if (fl >= 0) ::fcntl(static_cast<int>(fd), F_SETFD, fl & ~FD_CLOEXEC);
+    }
+    ::syscall(SYS_close_range, 3 + o.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
+    apply_process_settings(*spec.process, spec.linux ? &*spec.linux : nullptr);
+    exec_process(exe, *spec.process);
+  } catch (const std::exception& e) {
+    // The creator is gone: the container's stderr is the only witness.
+    std::string line = std::string("berth-runtime: start container: ") + e.what() + "\n";
+    [[maybe_unused]] ssize_t n = ::write(2, line.data(), line.size());
+  }
+  _exit(127);
+}
+
+}  // namespace
+
+// ---- the parent --------------------------------------------------------------
+
+InitProcess spawn_init(const InitOptions& o) {
+  const oci::Spec& spec = *o.spec;
+  if (!spec.process) fail("config.json: process: missing (nothing to run)");
+  NsPlan plan = plan_namespaces(spec);
+  bool has_mount_ns = false;
+  if (spec.linux)
+    for (auto& ns : spec.linux->namespaces) has_mount_ns |= ns.type == "mount";
+  if (!has_mount_ns)
+    fail("config.json: linux.namespaces: a mount namespace is required (berth-runtime builds the rootfs in it)",
+         ErrorKind::Unsupported);
+  if (plan.join_user && plan.new_pid)
+    fail("config.json: linux.namespaces: a new pid namespace with a joined user namespace is not supported",
+         ErrorKind::Unsupported);
+  if (spec.process->terminal && o.console_sock < 0)
+    fail("process.terminal is true: a --console-socket is required to pass the terminal", ErrorKind::InvalidArgument);
+
+  // A joined pid namespace applies to children only: enter it for the clone,
+  // then come back so our later children (hooks) stay in ours.
+  UniqueFd own_pid_ns, target_pid_ns;
+  if (plan.join_pid) {
+    target_pid_ns.reset(::open(plan.pid_path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!target_pid_ns) throw_errno("linux.namespaces: open pid namespace " + plan.pid_path);
+    own_pid_ns.reset(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
+    if (!own_pid_ns) throw_errno("open /proc/self/ns/pid");
+    if (::setns(target_pid_ns.get(), CLONE_NEWPID) < 0) throw_errno("linux.namespaces: join pid namespace " + plan.pid_path);
+  }
+
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) throw_errno("socketpair");
+  UniqueFd parent_sock(sv[0]), child_sock(sv[1]);
+
+  int pidfd = -1;
+  pid_t pid;
+  try {
+    pid = clone3_fork(plan.clone_flags, &pidfd);
+  } catch (Error& e) {
+    if (own_pid_ns) ::setns(own_pid_ns.get(), CLONE_NEWPID);
+    e.wrap("clone the container init with its namespaces");
+    throw;
+  }
+  if (pid == 0) {
+    parent_sock.reset();
+    ChildContext c{&o, plan, child_sock.get()};
+    child_main(c);
+  }
+  if (own_pid_ns && ::setns(own_pid_ns.get(), CLONE_NEWPID) < 0) throw_errno("return to our pid namespace");
+  child_sock.reset();
+  InitProcess init{pid, UniqueFd(pidfd)};
+
+  try {
+    if (plan.new_user) {
+      write_proc(pid, "uid_map", map_text(spec.linux->uid_mappings), "linux.uidMappings");
+      write_proc(pid, "gid_map", map_text(spec.linux->gid_mappings), "linux.gidMappings");
+    }
+    if (o.cgroup) o.cgroup->add_process(pid);
+    if (spec.process->oom_score_adj)
+      write_proc(pid, "oom_score_adj", std::to_string(*spec.process->oom_score_adj), "process.oomScoreAdj");
+    sync_send(parent_sock.get(), SyncType::Go, pid);
+    for (;;) {
+      SyncMsg m;
+      if (!sync_recv(parent_sock.get(), m)) {
+        int status = wait_child(pid);
+        init.pid = 0;
+        throw Error("container init exited before it was ready (" + describe_wait_status(status) + ")",
+                    ErrorKind::Internal);
+      }
+      if (m.type == SyncType::Ready) break;
+      if (m.type == SyncType::Error) throw Error(m.text, static_cast<ErrorKind>(m.kind), m.err);
+      if (m.type == SyncType::Hooks) {
+        if (o.create_runtime_hooks) o.create_runtime_hooks(pid);
+        sync_send(parent_sock.get(), SyncType::HooksDone);
+      }
+    }
+  } catch (...) {
+    if (init.pid != 0) {
+      ::syscall(SYS_pidfd_send_signal, init.pidfd.get(), SIGKILL, nullptr, 0);
+      wait_child(pid);
+    }
+    throw;
+  }
+  return init;
+}
+
+}  // namespace berth::runtime

@@ -1,0 +1,87 @@
+// The container init: one clone3() of the (single-threaded) runtime with the
+// CLONE_NEW* flags of the new namespaces, driven by its parent over a sync
+// socket until it blocks on the exec fifo waiting for `start`.
+//
+// Parent                                  Child (container init)
+//   clone3(CLONE_NEW*) ------------------>  (waits for GO)
+//   uid/gid maps, cgroup, oom_score_adj
+//   GO{host pid} ------------------------>  setns joined ns (user first),
+//                                           unshare cgroup/time ns, hostname,
+//                                           setup_mounts
+//                 <-------- HOOKS           (if prestart/createRuntime hooks)
+//   prestart + createRuntime hooks
+//   HOOKS_DONE -------------------------->  createContainer hooks,
+//                                           finish_rootfs, sysctls, console,
+//                                           resolve the executable
+//                 <-------- READY | ERROR{kind, errno, message}
+//   (create returns)                        blocks reading exec.fifo
+//   `start` writes exec.fifo ------------>  startContainer hooks, process
+//                                           settings, execve
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <string>
+
+#include "common/fd.hpp"
+#include "oci/runtime_spec.hpp"
+
+namespace berth::runtime {
+
+class Cgroup;
+
+struct InitOptions {
+  std::string bundle;
+  const oci::Spec* spec = nullptr;
+  bool no_pivot = false;
+  int console_sock = -1;  // connected --console-socket, or -1
+  int exec_fifo = -1;     // exec.fifo opened O_RDWR
+  unsigned preserve_fds = 0;
+  Cgroup* cgroup = nullptr;
+  // State JSON for hooks, given the init's host pid and the status to report.
+  std::function<std::string(pid_t, const char* status)> state_for_hooks;
+  // Runs prestart + createRuntime hooks in the runtime (parent) namespaces.
+  std::function<void(pid_t)> create_runtime_hooks;
+};
+
+struct InitProcess {
+  pid_t pid = 0;
+  UniqueFd pidfd;
+};
+
+// Clones the init and drives it to the "created" point. On failure the child
+// is killed and reaped and the error carries the child's own cause.
+InitProcess spawn_init(const InitOptions& opts);
+
+// --- shared with exec.cpp --------------------------------------------------
+
+// CLONE_NEW* flag for an OCI namespace type (0 for unknown).
+int namespace_flag(const std::string& type);
+// /proc/<pid>/ns/<name> name for an OCI namespace type.
+const char* namespace_proc_name(const std::string& type);
+
+// Sync messages between a runtime parent and a child it cloned.
+enum class SyncType : uint32_t { Go = 1, Hooks, HooksDone, Ready, Error };
+void sync_send(int sock, SyncType type, int64_t value = 0, const std::string& text = {}, int err = 0,
+               int kind = 0);
+struct SyncMsg {
+  SyncType type{};
+  int64_t value = 0;
+  int err = 0;
+  int kind = 0;
+  std::string text;
+};
+// False on EOF (the peer died or closed).
+bool sync_recv(int sock, SyncMsg& msg);
+// In a child: reports the exception to the parent and exits.
+[[noreturn]] void child_fail(int sock, const std::exception_ptr& e);
+
+// clone3 wrapper (fork-like: no CLONE_VM, same stack). Returns 0 in the child.
+pid_t clone3_fork(uint64_t flags, int* pidfd);
+
+// Waits for the child, retrying on EINTR; returns the raw wait status.
+int wait_child(pid_t pid);
+std::string describe_wait_status(int status);
+
+}  // namespace berth::runtime

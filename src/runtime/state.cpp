@@ -1,0 +1,200 @@
+#include "runtime/state.hpp"
+
+#include <dirent.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <cstdlib>
+#include <fcntl.h>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+#include "common/fd.hpp"
+#include "common/fs.hpp"
+#include "runtime/cgroup.hpp"
+
+namespace berth::runtime {
+
+using json = nlohmann::json;
+
+const char* status_name(Status s) {
+  switch (s) {
+    case Status::Creating: return "creating";
+    case Status::Created: return "created";
+    case Status::Running: return "running";
+    case Status::Paused: return "paused";
+    case Status::Stopped: return "stopped";
+  }
+  return "unknown";
+}
+
+static Status status_from(const std::string& s) {
+  if (s == "created") return Status::Created;
+  if (s == "running") return Status::Running;
+  if (s == "paused") return Status::Paused;
+  if (s == "stopped") return Status::Stopped;
+  return Status::Creating;
+}
+
+void validate_id(const std::string& id) {
+  if (id.empty()) fail("container id must not be empty");
+  if (id == "." || id == ".." || id.size() > 1024)
+    fail("invalid container id \"" + id + "\"");
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+              c == '+' || c == '-' || c == '.';
+    if (!ok) fail("invalid container id \"" + id + "\": use letters, digits, _ + - .");
+  }
+}
+
+std::string state_dir(const std::string& root, const std::string& id) { return fs::join(root, id); }
+std::string exec_fifo_path(const std::string& root, const std::string& id) {
+  return fs::join(state_dir(root, id), "exec.fifo");
+}
+
+std::string now_rfc3339() {
+  auto now = std::chrono::system_clock::now();
+  std::time_t t = std::chrono::system_clock::to_time_t(now);
+  long long ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count() % 1000000000;
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ns);
+  return buf;
+}
+
+void save_state(const std::string& root, const ContainerState& st) {
+  json j = {{"id", st.id},
+            {"ociVersion", st.oci_version},
+            {"pid", st.pid},
+            {"pidStartTime", st.pid_start_time},
+            {"bundle", st.bundle},
+            {"rootfs", st.rootfs},
+            {"created", st.created},
+            {"owner", st.owner},
+            {"annotations", st.annotations},
+            {"cgroup", st.cgroup},
+            {"config", st.config},
+            {"status", status_name(st.recorded)},
+            {"systemdCgroup", st.systemd_cgroup},
+            {"ownCgroupNs", st.own_cgroup_ns}};
+  fs::write_file_atomic(fs::join(state_dir(root, st.id), "state.json"), j.dump(), 0600);
+}
+
+ContainerState load_state(const std::string& root, const std::string& id) {
+  validate_id(id);
+  std::string dir = state_dir(root, id);
+  if (!fs::is_dir(dir)) throw Error("container " + id + " does not exist", ErrorKind::NotFound);
+  ContainerState st;
+  st.id = id;
+  std::string path = fs::join(dir, "state.json");
+  if (!fs::exists(path)) return st;  // still being created (or a create died)
+  try {
+    json j = json::parse(fs::read_file(path));
+    st.oci_version = j.value("ociVersion", "");
+    st.pid = j.value("pid", 0);
+    st.pid_start_time = j.value("pidStartTime", uint64_t{0});
+    st.bundle = j.value("bundle", "");
+    st.rootfs = j.value("rootfs", "");
+    st.created = j.value("created", "");
+    st.owner = j.value("owner", "");
+    st.annotations = j.value("annotations", std::map<std::string, std::string>{});
+    st.cgroup = j.value("cgroup", "");
+    st.config = j.value("config", "");
+    st.recorded = status_from(j.value("status", ""));
+    st.systemd_cgroup = j.value("systemdCgroup", false);
+    st.own_cgroup_ns = j.value("ownCgroupNs", false);
+  } catch (const json::exception& e) {
+    throw Error("state of container " + id + " (" + path + "): " + e.what(), ErrorKind::Corrupt);
+  }
+  return st;
+}
+
+std::vector<std::string> list_ids(const std::string& root) {
+  std::vector<std::string> ids;
+  DIR* d = ::opendir(root.c_str());
+  if (!d) {
+    if (errno == ENOENT) return ids;
+    throw_errno("open state root " + root);
+  }
+  while (struct dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    if (fs::is_dir(fs::join(root, name))) ids.push_back(name);
+  }
+  ::closedir(d);
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+std::optional<uint64_t> process_start_time(pid_t pid) {
+  if (pid <= 0) return std::nullopt;
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
+  if (!fd) return std::nullopt;
+  char buf[1024];
+  ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
+  if (n <= 0) return std::nullopt;
+  buf[n] = 0;
+  // comm may contain spaces and parentheses: parse after the last ')'.
+  char* p = std::strrchr(buf, ')');
+  if (!p) return std::nullopt;
+  ++p;
+  char state = 0;
+  unsigned long long start = 0;
+  // fields 3 (state) .. 22 (starttime)
+  int fieldno = 2;
+  char* save = nullptr;
+  for (char* tok = strtok_r(p, " ", &save); tok; tok = strtok_r(nullptr, " ", &save)) {
+    ++fieldno;
+    if (fieldno == 3) state = tok[0];
+    if (fieldno == 22) {
+      start = std::strtoull(tok, nullptr, 10);
+      break;
+    }
+  }
+  if (state == 'Z' || state == 'X' || state == 'x') return std::nullopt;
+  return start;
+}
+
+bool init_alive(const ContainerState& st) {
+  auto t = process_start_time(st.pid);
+  return t && *t == st.pid_start_time;
+}
+
+Status current_status(const std::string& root, const ContainerState& st) {
+  if (st.recorded == Status::Creating && st.pid == 0) return Status::Creating;
+  if (!init_alive(st)) return Status::Stopped;
+  if (fs::exists(exec_fifo_path(root, st.id))) return Status::Created;
+  if (!st.cgroup.empty()) {
+    try {
+      if (Cgroup::from_json(st.cgroup)->frozen()) return Status::Paused;
+    } catch (const Error&) {
+      // A cgroup we cannot read does not change whether the init runs.
+    }
+  }
+  return Status::Running;
+}
+
+std::string state_json(const ContainerState& st, Status status, bool pretty) {
+  nlohmann::ordered_json j = {{"ociVersion", st.oci_version.empty() ? "1.2.0" : st.oci_version},
+            {"id", st.id},
+            {"pid", status == Status::Stopped ? 0 : st.pid},
+            {"status", status_name(status)},
+            {"bundle", st.bundle},
+            {"rootfs", st.rootfs},
+            {"created", st.created},
+            {"owner", st.owner},
+            {"annotations", st.annotations.empty() ? nlohmann::ordered_json::object() : nlohmann::ordered_json(st.annotations)}};
+  return pretty ? j.dump(2) : j.dump();
+}
+
+}  // namespace berth::runtime
