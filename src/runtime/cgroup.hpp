@@ -11,6 +11,18 @@
 // - The object is saved in the container state (to_json) and reopened by
 //   later commands (from_json); it does not remove anything in its
 //   destructor: a cgroup outlives the runtime process. destroy() removes it.
+//
+// ADDED (cgroup owner, compatible with the original contract):
+// - When resources->devices is non-empty, create()/update() append the
+//   standard allow rules every container needs (runc's AllowedDevices:
+//   null, zero, full, random, urandom, tty, console, ptmx, pts, tun, mknod),
+//   so the OCI default "deny all" works as in runc.
+// - linux.devices entries also need allow rules: append
+//   device_allow_rules(spec.linux->devices) to resources.devices before
+//   create() (runc does the same).
+// - Only the hierarchies the resources need, plus freezer and pids (v1), are
+//   joined; path_for() returns "" for the others. For exec, add_process(pid)
+//   joins every hierarchy the container uses.
 #pragma once
 
 #include <sys/types.h>
@@ -68,5 +80,8 @@ class Cgroup {
   // "pids", ... or "" for the v2 unified dir); empty if not present.
   virtual std::string path_for(const std::string& controller) const = 0;
 };
+
+// Allow rules ("rwm") for the config's linux.devices, for resources.devices.
+std::vector<oci::DeviceCgroupRule> device_allow_rules(const std::vector<oci::Device>& devices);
 
 }  // namespace berth::runtime

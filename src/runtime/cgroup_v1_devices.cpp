@@ -68,3 +68,22 @@ void plan_v1_devices(const std::vector<oci::DeviceCgroupRule>& rules, Plan& out)
 }
 
 }  // namespace berth::runtime::cgroups
+
+namespace berth::runtime {
+
+std::vector<oci::DeviceCgroupRule> device_allow_rules(const std::vector<oci::Device>& devices) {
+  std::vector<oci::DeviceCgroupRule> out;
+  for (const auto& d : devices) {
+    if (d.type != "c" && d.type != "b" && d.type != "u") continue;  // fifos need no rule
+    oci::DeviceCgroupRule r;
+    r.allow = true;
+    r.type = d.type == "b" ? "b" : "c";
+    r.major = d.major;
+    r.minor = d.minor;
+    r.access = "rwm";
+    out.push_back(r);
+  }
+  return out;
+}
+
+}  // namespace berth::runtime
