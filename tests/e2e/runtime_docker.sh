@@ -20,8 +20,8 @@ IMG=busybox:latest
 start_dockerd "$E2E_TMP/dockerd" --add-runtime "berth=$RT"
 d() { docker_cli "$@"; }
 DRUN=(run --runtime berth --network none)
-# dockerd gives each added runtime its own --root: <exec-root>/runtime-<name>/<namespace>.
-RROOT=$DOCKERD_DIR/exec/runtime-berth
+# dockerd 20.10 passes --root <exec-root>/runtime-runc/moby to every runc-like runtime.
+RROOT=$DOCKERD_DIR/exec
 
 e2e_on_failure() {
   echo "---- dockerd log (tail) ----" >&2
@@ -33,7 +33,7 @@ e2e_on_failure() {
     tail -n 20 "$f" >&2
   done
   echo "---- runtime root $RROOT ----" >&2
-  find "$RROOT" -maxdepth 3 >&2 2>/dev/null
+  find "$RROOT"/runtime-* -maxdepth 3 >&2 2>/dev/null
   d ps -a >&2 2>&1
 }
 
@@ -112,8 +112,8 @@ assert_eq "memory limit seen inside the container" 67108864 "$out"
 log "checking for leftovers"
 run_capture out rc d ps -aq
 assert_eq "containers left" "" "$out"
-left=$(find "$RROOT" -mindepth 2 -maxdepth 2 2>/dev/null || true)
-assert_eq "container entries left in the runtime state dir $RROOT" "" "$left"
+left=$(find "$RROOT"/runtime-*/moby -mindepth 1 -maxdepth 1 2>/dev/null || true)
+assert_eq "container entries left in the runtime state dir $RROOT/runtime-*/moby" "" "$left"
 left=$(for dd in $(cgroup_dirs_named "$DOCKERD_CGROUP_PARENT"); do find "$dd" -mindepth 1 -type d; done
        while read -r _ dd; do
          if [[ $dd == */"${cid:0:12}"* && -d $dd ]]; then echo "$dd"; fi
