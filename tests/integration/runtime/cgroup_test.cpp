@@ -1,0 +1,591 @@
+// runtime::Cgroup against the real kernel (root): each resource is read back
+// from its control file, limits are enforced (OOM kill, fork refused),
+// freeze stops a process, and destroy / failed creates leave no directory.
+// Every test uses its own /berth-test/<pid>-<n> path and an RAII guard.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "common/error.hpp"
+#include "runtime/cgroup.hpp"
+#include "runtime/cgroup_internal.hpp"
+#include "test_support.hpp"
+
+using namespace berth;
+using namespace berth::runtime;
+
+namespace {
+
+std::string unique_path() {
+  static int n = 0;
+  return "/berth-test/" + std::to_string(getpid()) + "-" + std::to_string(++n);
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  std::string s = ss.str();
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+bool exists(const std::string& p) {
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0;
+}
+
+// Destroys the cgroup whatever the test's outcome.
+struct Guard {
+  std::unique_ptr<Cgroup> cg;
+  std::vector<std::string> dirs;  // for the "nothing left" check
+  explicit Guard(std::unique_ptr<Cgroup> c) : cg(std::move(c)) {
+    for (const char* k : {"memory", "cpu", "cpuacct", "cpuset", "pids", "blkio", "devices", "freezer", "hugetlb", ""})
+      if (auto d = cg->path_for(k); !d.empty()) dirs.push_back(d);
+  }
+  ~Guard() {
+    if (cg) try {
+        cg->destroy(true);
+      } catch (...) {
+      }
+  }
+  Cgroup* operator->() { return cg.get(); }
+};
+
+// A forked child parked on a pipe until go(); then it runs `body` and exits
+// with its return value. Killed and reaped by the destructor if still alive.
+class Child {
+ public:
+  template <class F>
+  explicit Child(F body) {
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0) std::abort();
+    pid_ = fork();
+    if (pid_ == 0) {
+      ::close(p[1]);
+      char c;
+      if (::read(p[0], &c, 1) != 1) _exit(120);
+      _exit(body());
+    }
+    ::close(p[0]);
+    go_fd_ = p[1];
+  }
+  ~Child() {
+    if (go_fd_ >= 0) ::close(go_fd_);
+    if (pid_ > 0 && !reaped_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  pid_t pid() const { return pid_; }
+  void go() {
+    char c = 'g';
+    ASSERT_EQ(::write(go_fd_, &c, 1), 1);
+    ::close(go_fd_);
+    go_fd_ = -1;
+  }
+  int wait_status() {
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    reaped_ = true;
+    return status;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int go_fd_ = -1;
+  bool reaped_ = false;
+};
+
+oci::DeviceCgroupRule deny_all() {
+  oci::DeviceCgroupRule r;
+  r.allow = false;
+  r.access = "rwm";
+  return r;
+}
+
+std::string cgroup_line(pid_t pid, const std::string& controller) {
+  std::istringstream in(slurp("/proc/" + std::to_string(pid) + "/cgroup"));
+  std::string line;
+  while (std::getline(in, line)) {
+    auto a = line.find(':');
+    auto b = line.find(':', a + 1);
+    std::string ctrls = "," + line.substr(a + 1, b - a - 1) + ",";
+    if (ctrls.find("," + controller + ",") != std::string::npos) return line.substr(b + 1);
+  }
+  return "";
+}
+
+template <class F>
+Error expect_error(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e;
+  }
+  ADD_FAILURE() << "expected an Error";
+  return Error("none");
+}
+
+// No directory for `path` in any mounted hierarchy.
+void expect_no_dirs(const std::string& path) {
+  const auto& host = cgroups::host_cgroups();
+  for (const auto& h : host.v1) EXPECT_FALSE(exists(h.mountpoint + path)) << h.mountpoint + path;
+  if (host.v2) { EXPECT_FALSE(exists(host.v2->mountpoint + path)) << host.v2->mountpoint + path; }
+}
+
+}  // namespace
+
+TEST(CgroupIntegration, LayoutOfThisHost) {
+  BERTH_REQUIRE_ROOT();
+  // The CI machines are hybrid; whatever this host is, detection must agree
+  // with what is mounted.
+  const auto& host = cgroups::host_cgroups();
+  if (host.v2 && host.v1_for("memory")) { EXPECT_EQ(detect_cgroup_layout(), CgroupLayout::Hybrid); }
+  if (host.v2 && host.v1.empty()) { EXPECT_EQ(detect_cgroup_layout(), CgroupLayout::V2); }
+  if (!host.v2) { EXPECT_EQ(detect_cgroup_layout(), CgroupLayout::V1); }
+}
+
+TEST(CgroupIntegration, CreateAppliesEveryResourceAndJoins) {
+  BERTH_REQUIRE_ROOT();
+  if (detect_cgroup_layout() == CgroupLayout::V2) GTEST_SKIP() << "v1 file names asserted below";
+  std::string path = unique_path();
+  oci::LinuxResources r;
+  r.memory.emplace();
+  r.memory->limit = 64 << 20;
+  r.memory->reservation = 32 << 20;
+  r.memory->swap = 96 << 20;
+  r.cpu.emplace();
+  r.cpu->shares = 512;
+  r.cpu->quota = 50000;
+  r.cpu->period = 100000;
+  r.cpu->cpus = "0";
+  r.cpu->mems = "0";
+  r.pids = oci::PidsResources{20};
+  r.block_io.emplace();
+  r.block_io->weight = 300;
+  r.devices.push_back(deny_all());
+
+  Guard cg(Cgroup::create(path, "ignored", &r));
+  std::string mem = cg->path_for("memory");
+  ASSERT_EQ(mem, "/sys/fs/cgroup/memory" + path);
+  EXPECT_EQ(slurp(mem + "/memory.limit_in_bytes"), std::to_string(64 << 20));
+  EXPECT_EQ(slurp(mem + "/memory.soft_limit_in_bytes"), std::to_string(32 << 20));
+  if (exists(mem + "/memory.memsw.limit_in_bytes")) {
+    EXPECT_EQ(slurp(mem + "/memory.memsw.limit_in_bytes"), std::to_string(96 << 20));
+  }
+  std::string cpu = cg->path_for("cpu");
+  EXPECT_EQ(slurp(cpu + "/cpu.shares"), "512");
+  EXPECT_EQ(slurp(cpu + "/cpu.cfs_quota_us"), "50000");
+  EXPECT_EQ(slurp(cpu + "/cpu.cfs_period_us"), "100000");
+  std::string cpuset = cg->path_for("cpuset");
+  EXPECT_EQ(slurp(cpuset + "/cpuset.cpus"), "0");
+  EXPECT_EQ(slurp(cpuset + "/cpuset.mems"), "0");
+  // The intermediate /berth-test got its parent's cpus/mems (else ENOSPC on join).
+  EXPECT_NE(slurp("/sys/fs/cgroup/cpuset/berth-test/cpuset.cpus"), "");
+  EXPECT_EQ(slurp(cg->path_for("pids") + "/pids.max"), "20");
+  std::string blkio = cg->path_for("blkio");
+  if (exists(blkio + "/blkio.weight")) {
+    EXPECT_EQ(slurp(blkio + "/blkio.weight"), "300");
+  } else {
+    EXPECT_EQ(slurp(blkio + "/blkio.bfq.weight"), "300");
+  }
+  std::string devlist = slurp(cg->path_for("devices") + "/devices.list");
+  EXPECT_NE(devlist.find("c 1:3 rwm"), std::string::npos) << devlist;  // /dev/null allowed
+  EXPECT_EQ(devlist.find("a *:* rwm"), std::string::npos) << devlist;  // not allow-all
+  EXPECT_NE(cg->path_for("freezer"), "");
+
+  Child child([] {
+    pause();
+    return 0;
+  });
+  cg->add_process(child.pid());
+  for (const char* c : {"memory", "cpu", "cpuset", "pids", "blkio", "devices", "freezer"})
+    EXPECT_EQ(cgroup_line(child.pid(), c), path) << c;
+  auto pids = cg->pids();
+  ASSERT_EQ(pids.size(), 1u);
+  EXPECT_EQ(pids[0], child.pid());
+  EXPECT_EQ(cg->stats().pids_current, 1u);
+  EXPECT_EQ(cg->stats().memory_limit, uint64_t(64) << 20);
+
+  std::vector<std::string> dirs = cg.dirs;
+  cg->destroy(true);
+  for (const auto& d : dirs) EXPECT_FALSE(exists(d)) << d;
+  child.wait_status();
+}
+
+TEST(CgroupIntegration, OnlyNeededHierarchiesAreMade) {
+  BERTH_REQUIRE_ROOT();
+  if (detect_cgroup_layout() == CgroupLayout::V2) GTEST_SKIP() << "v1 hierarchies asserted";
+  std::string path = unique_path();
+  oci::LinuxResources r;
+  r.memory.emplace();
+  r.memory->limit = 64 << 20;
+  Guard cg(Cgroup::create(path, "x", &r));
+  EXPECT_NE(cg->path_for("memory"), "");
+  EXPECT_NE(cg->path_for("freezer"), "");
+  EXPECT_NE(cg->path_for("pids"), "");
+  EXPECT_EQ(cg->path_for("cpu"), "");
+  EXPECT_EQ(cg->path_for("cpuset"), "");
+  EXPECT_FALSE(exists("/sys/fs/cgroup/cpuset" + path));
+  EXPECT_FALSE(exists("/sys/fs/cgroup/blkio" + path));
+}
+
+TEST(CgroupIntegration, FreezeStopsProgressAndThawResumes) {
+  BERTH_REQUIRE_ROOT();
+  std::string path = unique_path();
+  Guard cg(Cgroup::create(path, "x", nullptr));
+  auto* counter = static_cast<std::atomic<uint64_t>*>(
+      mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+  ASSERT_NE(counter, MAP_FAILED);
+  counter->store(0);
+  Child child([counter] {
+    for (;;) counter->fetch_add(1);
+    return 0;
+  });
+  cg->add_process(child.pid());
+  child.go();
+  while (counter->load() == 0) std::this_thread::yield();
+
+  cg->freeze();
+  EXPECT_TRUE(cg->frozen());
+  if (auto f = cg->path_for("freezer"); !f.empty()) { EXPECT_EQ(slurp(f + "/freezer.state"), "FROZEN"); }
+  uint64_t a = counter->load();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(counter->load(), a) << "a frozen process kept counting";
+
+  cg->thaw();
+  EXPECT_FALSE(cg->frozen());
+  while (counter->load() == a) std::this_thread::yield();  // progresses again (ctest timeout bounds this)
+  EXPECT_GT(counter->load(), a);
+
+  std::vector<std::string> dirs = cg.dirs;
+  cg->destroy(true);  // kills the spinning child
+  EXPECT_TRUE(WIFSIGNALED(child.wait_status()));
+  for (const auto& d : dirs) EXPECT_FALSE(exists(d)) << d;
+  munmap(counter, 4096);
+}
+
+TEST(CgroupIntegration, MemoryLimitOomKills) {
+  BERTH_REQUIRE_ROOT();
+  std::string path = unique_path();
+  oci::LinuxResources r;
+  r.memory.emplace();
+  r.memory->limit = 32 << 20;
+  r.memory->swap = 32 << 20;  // memory+swap == memory: no swapping out of the OOM
+  Guard cg(Cgroup::create(path, "x", &r));
+  Child child([] {
+    const size_t size = 256 << 20;
+    char* p = static_cast<char*>(mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    if (p == MAP_FAILED) return 2;
+    for (size_t i = 0; i < size; i += 4096) p[i] = 1;
+    return 0;  // not reached if the limit holds
+  });
+  cg->add_process(child.pid());
+  child.go();
+  int status = child.wait_status();
+  ASSERT_TRUE(WIFSIGNALED(status)) << "child exited with " << WEXITSTATUS(status);
+  EXPECT_EQ(WTERMSIG(status), SIGKILL);
+  EXPECT_GE(cg->stats().oom_kills, 1u);
+}
+
+TEST(CgroupIntegration, PidsLimitMakesForkFail) {
+  BERTH_REQUIRE_ROOT();
+  std::string path = unique_path();
+  oci::LinuxResources r;
+  r.pids = oci::PidsResources{5};
+  Guard cg(Cgroup::create(path, "x", &r));
+  Child child([] {
+    std::vector<pid_t> kids;
+    int result = 3;  // never refused
+    for (int i = 0; i < 20; ++i) {
+      pid_t k = fork();
+      if (k == 0) {
+        pause();
+        _exit(0);
+      }
+      if (k < 0) {
+        result = errno == EAGAIN ? (kids.size() == 4 ? 0 : 4) : 5;
+        break;
+      }
+      kids.push_back(k);
+    }
+    for (pid_t k : kids) kill(k, SIGKILL);
+    for (pid_t k : kids) waitpid(k, nullptr, 0);
+    return result;
+  });
+  cg->add_process(child.pid());
+  child.go();
+  int status = child.wait_status();
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "3: fork never failed, 4: failed at the wrong count, 5: not EAGAIN";
+}
+
+TEST(CgroupIntegration, FailingResourceNamesFieldAndLeavesNoDir) {
+  BERTH_REQUIRE_ROOT();
+  std::string path = unique_path();
+  oci::LinuxResources r;
+  r.memory.emplace();
+  r.memory->limit = 64 << 20;
+  r.cpu.emplace();
+  r.cpu->cpus = "999";
+  Error e = expect_error([&] { Guard g(Cgroup::create(path, "x", &r)); });
+  EXPECT_NE(std::string(e.what()).find("linux.resources.cpu.cpus"), std::string::npos) << e.what();
+  EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument) << e.what();
+  expect_no_dirs(path);
+}
+
+TEST(CgroupIntegration, KernelMemoryIsUnsupportedAndLeavesNoDir) {
+  BERTH_REQUIRE_ROOT();
+  std::string path = unique_path();
+  oci::LinuxResources r;
+  r.memory.emplace();
+  r.memory->kernel = 16 << 20;
+  Error e = expect_error([&] { Guard g(Cgroup::create(path, "x", &r)); });
+  EXPECT_EQ(e.kind(), ErrorKind::Unsupported);
+  EXPECT_NE(std::string(e.what()).find("linux.resources.memory.kernel"), std::string::npos) << e.what();
+  expect_no_dirs(path);
+}
+
+TEST(CgroupIntegration, SystemdPathIsUnsupported) {
+  BERTH_REQUIRE_ROOT();
+  Error e = expect_error([&] { Guard g(Cgroup::create("system.slice:berth:x", "x", nullptr)); });
+  EXPECT_EQ(e.kind(), ErrorKind::Unsupported);
+  EXPECT_NE(std::string(e.what()).find("linux.cgroupsPath"), std::string::npos);
+}
+
+TEST(CgroupIntegration, BlkioWeightAppliedOrClearlyUnsupported) {
+  BERTH_REQUIRE_ROOT();
+  std::string path = unique_path();
+  oci::LinuxResources r;
+  r.block_io.emplace();
+  r.block_io->weight = 250;
+  std::unique_ptr<Cgroup> made;
+  try {
+    made = Cgroup::create(path, "x", &r);
+  } catch (const Error& e) {
+    // Only acceptable if the host has no weight knob at all.
+    EXPECT_EQ(e.kind(), ErrorKind::Unsupported) << e.what();
+    EXPECT_NE(std::string(e.what()).find("linux.resources.blockIO.weight"), std::string::npos) << e.what();
+    expect_no_dirs(path);
+    return;
+  }
+  Guard cg(std::move(made));
+  std::string d = cg->path_for("blkio");
+  if (d.empty()) d = cg->path_for("");
+  std::string v = exists(d + "/blkio.weight")       ? slurp(d + "/blkio.weight")
+                  : exists(d + "/blkio.bfq.weight") ? slurp(d + "/blkio.bfq.weight")
+                  : exists(d + "/io.bfq.weight")    ? slurp(d + "/io.bfq.weight")
+                                                    : slurp(d + "/io.weight");
+  EXPECT_NE(v.find("250"), std::string::npos) << v;
+}
+
+TEST(CgroupIntegration, HugetlbWhereverTheHostHasIt) {
+  BERTH_REQUIRE_ROOT();
+  if (!exists("/sys/kernel/mm/hugepages/hugepages-2048kB")) GTEST_SKIP() << "no 2MB huge pages";
+  const auto& host = cgroups::host_cgroups();
+  std::string path = unique_path();
+  oci::LinuxResources r;
+  r.hugepage_limits.push_back({"2MB", 4 << 20});
+  if (!host.v1_for("hugetlb") && !host.v2_has("hugetlb")) {
+    Error e = expect_error([&] { Guard g(Cgroup::create(path, "x", &r)); });
+    EXPECT_EQ(e.kind(), ErrorKind::Unsupported);
+    expect_no_dirs(path);
+    return;
+  }
+  Guard cg(Cgroup::create(path, "x", &r));
+  if (host.v1_for("hugetlb")) {
+    EXPECT_EQ(slurp(cg->path_for("hugetlb") + "/hugetlb.2MB.limit_in_bytes"), std::to_string(4 << 20));
+  } else {
+    // Hybrid (this CI machine): from the unified hierarchy.
+    std::string d = cg->path_for("");
+    ASSERT_NE(d, "");
+    EXPECT_EQ(slurp(d + "/hugetlb.2MB.max"), std::to_string(4 << 20));
+  }
+  Child child([] {
+    pause();
+    return 0;
+  });
+  cg->add_process(child.pid());
+  std::string v2line;
+  {
+    std::istringstream in(slurp("/proc/" + std::to_string(child.pid()) + "/cgroup"));
+    std::string line;
+    while (std::getline(in, line))
+      if (line.starts_with("0::")) v2line = line.substr(3);
+  }
+  if (host.v2) { EXPECT_EQ(v2line, path); }
+  std::vector<std::string> dirs = cg.dirs;
+  cg->destroy(true);
+  for (const auto& d : dirs) EXPECT_FALSE(exists(d)) << d;
+}
+
+TEST(CgroupIntegration, UnifiedNeedsAV2OwnerElseClearError) {
+  BERTH_REQUIRE_ROOT();
+  const auto& host = cgroups::host_cgroups();
+  std::string path = unique_path();
+  oci::LinuxResources r;
+  r.unified["memory.high"] = "64M";
+  if (host.v2_has("memory")) {
+    Guard cg(Cgroup::create(path, "x", &r));
+    EXPECT_EQ(slurp(cg->path_for("") + "/memory.high"), std::to_string(64 << 20));
+    return;
+  }
+  Error e = expect_error([&] { Guard g(Cgroup::create(path, "x", &r)); });
+  EXPECT_EQ(e.kind(), ErrorKind::Unsupported);
+  EXPECT_NE(std::string(e.what()).find("linux.resources.unified[\"memory.high\"]"), std::string::npos) << e.what();
+  expect_no_dirs(path);
+}
+
+TEST(CgroupIntegration, StateRoundTripAndUpdate) {
+  BERTH_REQUIRE_ROOT();
+  std::string path = unique_path();
+  oci::LinuxResources r;
+  r.memory.emplace();
+  r.memory->limit = 64 << 20;
+  r.memory->swap = 64 << 20;
+  r.pids = oci::PidsResources{10};
+  Guard first(Cgroup::create(path, "x", &r));
+  std::string json = first->to_json();
+  Guard cg(Cgroup::from_json(json));
+  first.cg.reset();  // one owner
+  EXPECT_EQ(cg->to_json(), json);
+
+  // Raise memory and memsw together (needs memsw written first on v1),
+  // change pids, add cpu (a hierarchy not made at create).
+  oci::LinuxResources u;
+  u.memory.emplace();
+  u.memory->limit = 256 << 20;
+  u.memory->swap = 512 << 20;
+  u.pids = oci::PidsResources{0};
+  u.cpu.emplace();
+  u.cpu->shares = 256;
+  Child child([] {
+    pause();
+    return 0;
+  });
+  cg->add_process(child.pid());
+  cg->update(u);
+  if (auto m = cg->path_for("memory"); !m.empty()) {
+    EXPECT_EQ(slurp(m + "/memory.limit_in_bytes"), std::to_string(256 << 20));
+    if (exists(m + "/memory.memsw.limit_in_bytes")) {
+      EXPECT_EQ(slurp(m + "/memory.memsw.limit_in_bytes"), std::to_string(512 << 20));
+    }
+    EXPECT_EQ(slurp(cg->path_for("pids") + "/pids.max"), "max");
+    ASSERT_NE(cg->path_for("cpu"), "");
+    EXPECT_EQ(slurp(cg->path_for("cpu") + "/cpu.shares"), "256");
+    EXPECT_EQ(cgroup_line(child.pid(), "cpu"), path);  // the running task joined the new hierarchy
+  }
+  // The state after update lists the new dir, so delete removes it too.
+  Guard reopened(Cgroup::from_json(cg->to_json()));
+  cg.cg.reset();
+  std::vector<std::string> dirs = reopened.dirs;
+  reopened->destroy(true);
+  for (const auto& d : dirs) EXPECT_FALSE(exists(d)) << d;
+}
+
+TEST(CgroupIntegration, DestroyIsIdempotentAndKillsNestedCgroups) {
+  BERTH_REQUIRE_ROOT();
+  std::string path = unique_path();
+  Guard cg(Cgroup::create(path, "x", nullptr));
+  // The container made a sub-cgroup of its own and put a task there.
+  std::string f = cg->path_for("freezer");
+  if (f.empty()) f = cg->path_for("");
+  ASSERT_EQ(::mkdir((f + "/inner").c_str(), 0755), 0);
+  Child child([] {
+    pause();
+    return 0;
+  });
+  {
+    std::ofstream procs(f + "/inner/cgroup.procs");
+    procs << child.pid();
+  }
+  auto pids = cg->pids();
+  ASSERT_EQ(pids.size(), 1u);
+  EXPECT_EQ(pids[0], child.pid());
+  std::vector<std::string> dirs = cg.dirs;
+  cg->destroy(true);
+  cg->destroy(true);
+  for (const auto& d : dirs) EXPECT_FALSE(exists(d)) << d;
+  EXPECT_TRUE(WIFSIGNALED(child.wait_status()));
+}
+
+TEST(CgroupIntegration, DestroyWithoutKillRefusesWhileTasksRun) {
+  BERTH_REQUIRE_ROOT();
+  std::string path = unique_path();
+  Guard cg(Cgroup::create(path, "x", nullptr));
+  Child child([] {
+    pause();
+    return 0;
+  });
+  cg->add_process(child.pid());
+  Error e = expect_error([&] { cg->destroy(false); });
+  EXPECT_EQ(e.kind(), ErrorKind::FailedPrecondition) << e.what();
+  EXPECT_EQ(cg->pids().size(), 1u);
+}
+
+// The v2 eBPF device filter, on this host's cgroup2 mount (hybrid: v1 has
+// the devices controller, but BPF_CGROUP_DEVICE programs attach to any v2
+// cgroup and apply on top of it).
+TEST(CgroupIntegration, V2DeviceFilterDeniesAndAllows) {
+  BERTH_REQUIRE_ROOT();
+  const auto& host = cgroups::host_cgroups();
+  if (!host.v2) GTEST_SKIP() << "no cgroup2 mount";
+  std::string dir = host.v2->mountpoint + "/berth-test-bpf-" + std::to_string(getpid());
+  ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0) << strerror(errno);
+  struct Rm {
+    std::string d;
+    ~Rm() { cgroups::remove_cgroup_dir(d, 2000); }
+  } rm{dir};
+
+  oci::DeviceCgroupRule zero;
+  zero.allow = true;
+  zero.type = "c";
+  zero.major = 1;
+  zero.minor = 5;
+  zero.access = "rw";
+  cgroups::attach_device_filter(dir, {deny_all(), zero});
+
+  Child child([] {
+    int null_fd = open("/dev/null", O_RDONLY);
+    int null_err = errno;
+    int zero_fd = open("/dev/zero", O_RDONLY);
+    if (null_fd >= 0) return 1;  // /dev/null must be refused
+    if (null_err != EPERM) return 2;
+    if (zero_fd < 0) return 3;  // /dev/zero is allowed
+    return 0;
+  });
+  {
+    std::ofstream procs(dir + "/cgroup.procs");
+    procs << child.pid();
+  }
+  child.go();
+  int status = child.wait_status();
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: /dev/null opened, 2: wrong errno, 3: /dev/zero refused";
+
+  // Re-applying replaces the filter (no stacking): now /dev/null is allowed.
+  oci::DeviceCgroupRule null_dev = zero;
+  null_dev.minor = 3;
+  cgroups::attach_device_filter(dir, {deny_all(), null_dev});
+  Child again([] { return open("/dev/null", O_RDONLY) >= 0 ? 0 : 1; });
+  {
+    std::ofstream procs(dir + "/cgroup.procs");
+    procs << again.pid();
+  }
+  again.go();
+  status = again.wait_status();
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
