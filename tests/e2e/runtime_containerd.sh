@@ -130,9 +130,10 @@ wait_until 10 no_shims \
 left=$(find "$RROOT" -mindepth 2 -maxdepth 2 2>/dev/null || true)
 assert_eq "container entries left in the runtime state dir $RROOT/$NS" "" "$left"
 left=$(for d in $(cgroup_dirs_named "/$NS"); do find "$d" -mindepth 1 -type d; done
-       while read -r _ d; do
-         if [[ $d == /sys/fs/cgroup/*/* && -d $d && $d != "$own_mem" ]]; then echo "$d"; fi
-       done <<< "$det1_cgroups")
+       # the container's own dirs: those that are not the test's own cgroup
+       comm -23 <(sort <<< "$det1_cgroups") <(cgroup_dirs_of $$ | sort) | while read -r _ d; do
+         if [[ -d $d ]]; then echo "$d"; fi
+       done)
 assert_eq "container cgroup dirs left under /$NS" "" "$left"
 left=$(awk -v d="$CTRD_DIR" 'index($5, d "/") == 1 { print $5 }' /proc/self/mountinfo)
 assert_eq "mounts left under the containerd root/state" "" "$left"

@@ -73,7 +73,11 @@ assert_eq "detached container running" true "$running"
 [[ $pid =~ ^[0-9]+$ && $pid != 0 && -d /proc/$pid ]] || fail "container pid [$pid] is not a live host process"
 [[ $(readlink "/proc/$pid/ns/pid") != $(readlink /proc/self/ns/pid) ]] || fail "container shares the host pid namespace"
 det_cgroups=$(cgroup_dirs_of "$pid")
-log "detached: pid $pid, memory cgroup $(awk '$1 == "memory" { print $2 }' <<< "$det_cgroups")"
+det_mem=$(awk '$1 == "memory" { print $2 }' <<< "$det_cgroups")
+own_mem=$(cgroup_dirs_of $$ | awk '$1 == "memory" { print $2 }')
+log "detached: pid $pid, memory cgroup $det_mem"
+# docker stats and containerd's OOM monitor read the memory cgroup of the init.
+[[ -z $own_mem || $det_mem != "$own_mem" ]] || fail "container is in the test's own memory cgroup $own_mem (not its own)"
 
 log "docker exec"
 run_capture out rc d exec "$CNAME" sh -c "$MK"'echo exec-ok pid1=$(cat /proc/1/comm); exit 6'
@@ -115,9 +119,9 @@ assert_eq "containers left" "" "$out"
 left=$(find "$RROOT"/runtime-*/moby -mindepth 1 -maxdepth 1 2>/dev/null || true)
 assert_eq "container entries left in the runtime state dir $RROOT/runtime-*/moby" "" "$left"
 left=$(for dd in $(cgroup_dirs_named "$DOCKERD_CGROUP_PARENT"); do find "$dd" -mindepth 1 -type d; done
-       while read -r _ dd; do
-         if [[ $dd == */"${cid:0:12}"* && -d $dd ]]; then echo "$dd"; fi
-       done <<< "$det_cgroups")
+       comm -23 <(sort <<< "$det_cgroups") <(cgroup_dirs_of $$ | sort) | while read -r _ dd; do
+         if [[ -d $dd ]]; then echo "$dd"; fi
+       done)
 assert_eq "container cgroup dirs left" "" "$left"
 left=$(awk -v d="$DOCKERD_DIR/exec" 'index($5, d "/") == 1 { print $5 }' /proc/self/mountinfo)
 assert_eq "mounts left under the docker exec root" "" "$left"
