@@ -1,0 +1,278 @@
+// The container's filesystem view through the real berth-runtime binary.
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "runtime_harness.hpp"
+
+using berth::testing::Bundle;
+using berth::testing::RunResult;
+using berth::testing::Runtime;
+using berth::testing::TempDir;
+using nlohmann::json;
+
+namespace {
+
+RunResult run_sh(Runtime& rt, Bundle& b, const std::string& script,
+                 std::vector<std::string> extra = {}) {
+  b.set_args({"sh", "-c", script});
+  b.write();
+  std::vector<std::string> args = {"run"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  args.insert(args.end(), {"-b", b.path(), Runtime::unique_id("mnt")});
+  return rt(args);
+}
+
+// The mountinfo line for mount point `dest` inside the container.
+std::string mount_line(const std::string& mountinfo, const std::string& dest) {
+  std::istringstream in(mountinfo);
+  std::string line, found;
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    std::string id, parent, devno, root, point;
+    f >> id >> parent >> devno >> root >> point;
+    if (point == dest) found = line;  // the last one is on top
+  }
+  return found;
+}
+
+std::string host_mountinfo() {
+  std::ifstream in("/proc/self/mountinfo");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+TEST(Mounts, MaskedPathsAreUnreadable) {
+  BERTH_REQUIRE_BUSYBOX();
+  Runtime rt;
+  Bundle b;
+  auto r = run_sh(rt, b, "wc -c < /proc/keys; wc -c < /proc/timer_list; ls -A /sys/firmware | wc -l; "
+                         "ls -A /proc/acpi 2>/dev/null | wc -l; touch /sys/firmware/x 2>&1; true");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.substr(0, 8), "0\n0\n0\n0\n") << r.out;
+  EXPECT_NE(r.out.find("Read-only file system"), std::string::npos) << r.out;
+}
+
+TEST(Mounts, ReadonlyPathsRefuseWrites) {
+  BERTH_REQUIRE_BUSYBOX();
+  Runtime rt;
+  Bundle b;
+  auto r = run_sh(rt, b, "echo 1 > /proc/sys/kernel/shmmni; echo a=$?; echo x > /proc/sysrq-trigger; echo b=$?; "
+                         "cat /proc/sys/kernel/ostype");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("a=1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("b=1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Linux"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("Read-only file system"), std::string::npos) << r.err;
+}
+
+TEST(Mounts, ReadonlyRootfsAndSys) {
+  BERTH_REQUIRE_BUSYBOX();
+  Runtime rt;
+  Bundle b;
+  auto r = run_sh(rt, b, "touch /x; echo a=$?; touch /sys/kernel/x; echo b=$?; touch /dev/shm/ok; echo c=$?; "
+                         "grep ' / ' /proc/self/mountinfo");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("a=1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("b=1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("c=0"), std::string::npos) << r.out;
+  b.config["root"]["readonly"] = false;
+  r = run_sh(rt, b, "touch /x; echo a=$?");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("a=0"), std::string::npos) << r.out;
+}
+
+TEST(Mounts, BindMountWithOptions) {
+  BERTH_REQUIRE_BUSYBOX();
+  Runtime rt;
+  Bundle b;
+  TempDir src;
+  { std::ofstream(src / "hello") << "hi\n"; }
+  b.config["mounts"].push_back({{"destination", "/data"}, {"type", "bind"}, {"source", src.path()},
+                                {"options", {"rbind", "ro", "nosuid", "nodev", "noexec"}}});
+  b.config["mounts"].push_back({{"destination", "/rw/data2"}, {"source", src.path()},
+                                {"options", {"bind", "rw"}}});
+  auto r = run_sh(rt, b, "cat /data/hello; touch /data/x; echo a=$?; touch /rw/data2/y; echo b=$?; cat /proc/self/mountinfo");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("hi\n"), std::string::npos);
+  EXPECT_NE(r.out.find("a=1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("b=0"), std::string::npos) << r.out;
+  std::string l = mount_line(r.out, "/data");
+  EXPECT_NE(l.find(" ro,nosuid,nodev,noexec"), std::string::npos) << l;
+  struct stat st {};
+  EXPECT_EQ(stat((src / "y").c_str(), &st), 0) << "write through the rw bind reached the host";
+}
+
+TEST(Mounts, RecursiveReadOnlyReachesSubmounts) {
+  BERTH_REQUIRE_BUSYBOX();
+  Runtime rt;
+  Bundle b;
+  TempDir src;
+  ASSERT_EQ(mkdir((src / "sub").c_str(), 0755), 0);
+  ASSERT_EQ(mount("tmpfs", (src / "sub").c_str(), "tmpfs", 0, "size=1m"), 0);
+  b.config["mounts"].push_back({{"destination", "/data"}, {"type", "bind"}, {"source", src.path()},
+                                {"options", {"rbind", "rro"}}});
+  auto r = run_sh(rt, b, "touch /data/sub/x; echo a=$?; touch /data/x; echo b=$?");
+  umount2((src / "sub").c_str(), MNT_DETACH);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("a=1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("b=1"), std::string::npos) << r.out;
+}
+
+TEST(Mounts, TmpfsSizeAndModeHonoured) {
+  BERTH_REQUIRE_BUSYBOX();
+  Runtime rt;
+  Bundle b;
+  b.config["mounts"].push_back({{"destination", "/scratch"}, {"type", "tmpfs"}, {"source", "tmpfs"},
+                                {"options", {"size=2m", "mode=1770", "nosuid"}}});
+  auto r = run_sh(rt, b, "df -k /scratch | tail -1; stat -c %a /scratch; grep ' /scratch ' /proc/self/mountinfo");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find(" 2048 "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("1770"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("size=2048k"), std::string::npos) << r.out;
+}
+
+TEST(Mounts, TmpcopyupKeepsTheImageContent) {
+  BERTH_REQUIRE_BUSYBOX();
+  Runtime rt;
+  Bundle b;
+  ASSERT_EQ(mkdir((b.rootfs() + "/opt").c_str(), 0755), 0);
+  { std::ofstream(b.rootfs() + "/opt/conf") << "kept\n"; }
+  ASSERT_EQ(symlink("conf", (b.rootfs() + "/opt/link").c_str()), 0);
+  b.config["mounts"].push_back({{"destination", "/opt"}, {"type", "tmpfs"}, {"source", "tmpfs"},
+                                {"options", {"tmpcopyup", "ro"}}});
+  auto r = run_sh(rt, b, "cat /opt/link; touch /opt/new; echo a=$?; grep ' /opt ' /proc/self/mountinfo");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("kept\n"), std::string::npos) << r.out << r.err;
+  EXPECT_NE(r.out.find("a=1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("tmpfs"), std::string::npos) << r.out;
+}
+
+TEST(Mounts, DefaultAndConfiguredDevices) {
+  BERTH_REQUIRE_BUSYBOX();
+  Runtime rt;
+  Bundle b;
+  b.config["linux"]["devices"] = {
+      {{"path", "/dev/fuse"}, {"type", "c"}, {"major", 10}, {"minor", 229}, {"fileMode", 0640}, {"uid", 7}, {"gid", 8}},
+      {{"path", "/dev/sub/loop9"}, {"type", "b"}, {"major", 7}, {"minor", 9}}};
+  auto r = run_sh(rt, b,
+                  "for d in null zero full random urandom tty fuse sub/loop9; do stat -c '%n %F %t:%T %a %u:%g' /dev/$d; done; "
+                  "for l in ptmx fd stdin stdout stderr; do readlink /dev/$l; done; echo hi > /dev/null; echo w=$?");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("/dev/null character special file 1:3 666 0:0"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("/dev/zero character special file 1:5 666"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("/dev/full character special file 1:7"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("/dev/random character special file 1:8"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("/dev/urandom character special file 1:9"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("/dev/tty character special file 5:0"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("/dev/fuse character special file a:e5 640 7:8"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("/dev/sub/loop9 block special file 7:9 666"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("pts/ptmx\n/proc/self/fd\n/proc/self/fd/0\n/proc/self/fd/1\n/proc/self/fd/2\n"),
+            std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("w=0"), std::string::npos) << r.out;
+}
+
+TEST(Mounts, CgroupViewIsReadOnly) {
+  BERTH_REQUIRE_BUSYBOX();
+  Runtime rt;
+  Bundle b;
+  auto r = run_sh(rt, b, "ls /sys/fs/cgroup; cat /proc/self/cgroup; mkdir /sys/fs/cgroup/memory/x; echo a=$?; "
+                         "grep -c cgroup /proc/self/mountinfo");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("a=1"), std::string::npos) << r.out;
+  const bool v2_only = host_mountinfo().find(" /sys/fs/cgroup cgroup2 ") != std::string::npos ||
+                       mount_line(host_mountinfo(), "/sys/fs/cgroup").find(" - cgroup2 ") != std::string::npos;
+  if (!v2_only) {
+    EXPECT_NE(r.out.find("memory"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("pids"), std::string::npos) << r.out;
+  }
+}
+
+TEST(Mounts, CgroupViewWithoutCgroupNamespace) {
+  BERTH_REQUIRE_BUSYBOX();
+  Runtime rt;
+  Bundle b;
+  auto& ns = b.config["linux"]["namespaces"];
+  for (size_t i = 0; i < ns.size(); ++i)
+    if (ns[i]["type"] == "cgroup") ns.erase(i);
+  auto r = run_sh(rt, b, "ls /sys/fs/cgroup/pids/ | grep -c pids.max; touch /sys/fs/cgroup/pids/x; echo a=$?");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("a=1"), std::string::npos) << r.out;
+}
+
+TEST(Mounts, BadBindSourceIsOneClearErrorAndLeavesNothing) {
+  BERTH_REQUIRE_BUSYBOX();
+  Runtime rt;
+  Bundle b;
+  b.config["mounts"].push_back({{"destination", "/data"}, {"type", "bind"}, {"source", "/nope/not/here"},
+                                {"options", {"rbind"}}});
+  auto r = run_sh(rt, b, "true");
+  EXPECT_NE(r.exit_code, 0);
+  std::string err = r.err;
+  while (!err.empty() && err.back() == '\n') err.pop_back();
+  EXPECT_EQ(err.find('\n'), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("/data"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("/nope/not/here"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("No such file"), std::string::npos) << r.err;
+  EXPECT_EQ(host_mountinfo().find(b.path()), std::string::npos) << "leftover mounts";
+}
+
+TEST(Mounts, MountOverProcIsRefused) {
+  BERTH_REQUIRE_BUSYBOX();
+  Runtime rt;
+  Bundle b;
+  b.config["mounts"].push_back({{"destination", "/proc/self"}, {"type", "tmpfs"}, {"source", "tmpfs"}});
+  auto r = run_sh(rt, b, "true");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("/proc/self"), std::string::npos) << r.err;
+}
+
+TEST(Mounts, SymlinkDestinationStaysInsideRootfs) {
+  BERTH_REQUIRE_BUSYBOX();
+  Runtime rt;
+  Bundle b;
+  // /escape -> /../../../tmp in the image must resolve inside the rootfs.
+  ASSERT_EQ(symlink("/../../../../../tmp", (b.rootfs() + "/escape").c_str()), 0);
+  b.config["mounts"].push_back({{"destination", "/escape/inside"}, {"type", "tmpfs"}, {"source", "tmpfs"}});
+  auto r = run_sh(rt, b, "grep -c ' /tmp/inside ' /proc/self/mountinfo");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "1\n");
+  struct stat st {};
+  EXPECT_NE(stat("/tmp/inside", &st), 0) << "mount point created on the host";
+}
+
+TEST(Mounts, NoPivotAndPropagation) {
+  BERTH_REQUIRE_BUSYBOX();
+  Runtime rt;
+  Bundle b;
+  b.config["linux"]["rootfsPropagation"] = "rprivate";
+  auto r = run_sh(rt, b, "touch /x; echo a=$?; grep ' / ' /proc/self/mountinfo", {"--no-pivot"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("a=1"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("shared:"), std::string::npos) << r.out;
+  b.config["linux"]["rootfsPropagation"] = "shared";
+  r = run_sh(rt, b, "grep ' / ' /proc/self/mountinfo");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("shared:"), std::string::npos) << r.out;
+}
+
+TEST(Mounts, BindPropagationOption) {
+  BERTH_REQUIRE_BUSYBOX();
+  Runtime rt;
+  Bundle b;
+  TempDir src;
+  b.config["mounts"].push_back({{"destination", "/shared"}, {"type", "bind"}, {"source", src.path()},
+                                {"options", {"rbind", "rshared"}}});
+  b.config["mounts"].push_back({{"destination", "/private"}, {"type", "bind"}, {"source", src.path()},
+                                {"options", {"rbind", "rprivate"}}});
+  auto r = run_sh(rt, b, "cat /proc/self/mountinfo");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(mount_line(r.out, "/shared").find("shared:"), std::string::npos) << r.out;
+  EXPECT_EQ(mount_line(r.out, "/private").find("shared:"), std::string::npos) << r.out;
+  EXPECT_EQ(mount_line(r.out, "/private").find("master:"), std::string::npos) << r.out;
+}
