@@ -357,3 +357,36 @@ stop_dockerd() {
   done
   DOCKERD_PID=
 }
+
+# ------------------------------------------------------------- self-test
+# Run directly (ctest registers every tests/e2e/*.sh, this file included as
+# e2e.lib), it checks its own promises: the trap removes the temp dir and
+# unmounts what is under it on success and on failure, waits are bounded.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+  E2E_NAME=lib
+  : "${BERTH_BUILD_DIR:?BERTH_BUILD_DIR not set}"
+  self=${BASH_SOURCE[0]}
+  for mode in pass fail; do
+    rec=$(mktemp /tmp/be2e-libtest.XXXXXX)
+    rc=0
+    bash -c '
+      source "$1"
+      e2e_init
+      echo "$E2E_TMP" > "$2"
+      mkdir "$E2E_TMP/m" && mount -t tmpfs none "$E2E_TMP/m"
+      on_exit "echo handler-ran >> $2"
+      [[ $3 == fail ]] && fail "deliberate failure (self-test)"
+      exit 0' _ "$self" "$rec" "$mode" 2>/dev/null || rc=$?
+    dir=$(head -n 1 "$rec")
+    [[ $mode == pass && $rc == 0 || $mode == fail && $rc == 1 ]] || { echo "lib self-test: $mode: exit $rc" >&2; exit 1; }
+    grep -q handler-ran "$rec" || { echo "lib self-test: $mode: on_exit handler did not run" >&2; exit 1; }
+    [[ -n $dir && ! -e $dir ]] || { echo "lib self-test: $mode: $dir left behind" >&2; exit 1; }
+    ! grep -q " $dir/" /proc/self/mountinfo || { echo "lib self-test: $mode: mount under $dir left" >&2; exit 1; }
+    rm -f "$rec"
+  done
+  start=$SECONDS
+  ! wait_until 1 false || { echo "lib self-test: wait_until false succeeded" >&2; exit 1; }
+  ((SECONDS - start <= 3)) || { echo "lib self-test: wait_until 1 took $((SECONDS - start)) s" >&2; exit 1; }
+  [[ -z $(pids_matching "be2e-no-such-process-$$") ]] || { echo "lib self-test: pids_matching matched itself" >&2; exit 1; }
+  echo "[lib] PASS" >&2
+fi
