@@ -86,8 +86,10 @@ det1_mem=$(awk '$1 == "memory" { print $2 }' <<< "$det1_cgroups")
 log "det1: pid $pid, memory cgroup $det1_mem"
 [[ -z $own_mem || $det1_mem != "$own_mem" ]] || fail "task det1 is in the test's own memory cgroup $own_mem"
 
+# The exec outlives the `exec --detach` call of the runtime (sleep): it must
+# not die with it.
 log "ctr tasks exec"
-run_capture out rc c tasks exec --exec-id ex1 det1 sh -c "$MK"'echo exec-ok pid1=$(cat /proc/1/comm); exit 4'
+run_capture out rc c tasks exec --exec-id ex1 det1 sh -c "$MK"'sleep 0.3; echo exec-ok pid1=$(cat /proc/1/comm); exit 4'
 assert_eq "ctr tasks exec output" "exec-ok pid1=sh" "$out"
 assert_eq "ctr tasks exec exit code" 4 "$rc"
 

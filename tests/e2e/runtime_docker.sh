@@ -79,8 +79,9 @@ log "detached: pid $pid, memory cgroup $det_mem"
 # docker stats and containerd's OOM monitor read the memory cgroup of the init.
 [[ -z $own_mem || $det_mem != "$own_mem" ]] || fail "container is in the test's own memory cgroup $own_mem (not its own)"
 
+# The exec outlives the `exec --detach` call of the runtime (sleep).
 log "docker exec"
-run_capture out rc d exec "$CNAME" sh -c "$MK"'echo exec-ok pid1=$(cat /proc/1/comm); exit 6'
+run_capture out rc d exec "$CNAME" sh -c "$MK"'sleep 0.3; echo exec-ok pid1=$(cat /proc/1/comm); exit 6'
 assert_eq "docker exec output" "exec-ok pid1=sh" "$out"
 assert_eq "docker exec exit code" 6 "$rc"
 
