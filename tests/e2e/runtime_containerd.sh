@@ -120,7 +120,16 @@ run_capture out rc timeout 90 script -qefc "$ctr_tty_cmd" /dev/null
 assert_contains "ctr run -t output" "$out" "is-a-tty"
 assert_eq "ctr run -t exit code" 2 "$rc"
 
-# 4. Nothing left behind.
+# 4. A bad command fails with the real cause reaching the user (through the
+#    --log JSON the shim reads), and leaves nothing behind.
+log "ctr run of a missing binary"
+run_capture out rc c run --rm "${RUNOPTS[@]}" "$IMG" bad1 /no/such/binary
+[[ $rc != 0 ]] || fail "ctr run of /no/such/binary succeeded"
+assert_contains "error names the binary" "$out" "/no/such/binary"
+assert_contains "error names the cause" "${out,,}" "no such file"
+c containers delete bad1 >/dev/null 2>&1 || true
+
+# 5. Nothing left behind.
 log "checking for leftovers"
 run_capture out rc c tasks ls -q
 assert_eq "tasks left" "" "$out"

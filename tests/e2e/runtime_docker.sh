@@ -113,7 +113,14 @@ run_capture out rc d "${DRUN[@]}" --rm -m 64m "$IMG" sh -c \
 assert_eq "docker run -m 64m exit code (output: $out)" 0 "$rc"
 assert_eq "memory limit seen inside the container" 67108864 "$out"
 
-# 5. Nothing left behind (while dockerd still runs, then after it stops).
+# 5. A bad command: docker's 127 and the real cause, read from the runtime's --log.
+log "docker run of a missing binary"
+run_capture out rc d "${DRUN[@]}" --rm "$IMG" /no/such/binary
+assert_eq "docker run of /no/such/binary exit code (output: $out)" 127 "$rc"
+assert_contains "error names the binary" "$out" "/no/such/binary"
+assert_contains "error names the cause" "${out,,}" "no such file"
+
+# 6. Nothing left behind (while dockerd still runs, then after it stops).
 log "checking for leftovers"
 run_capture out rc d ps -aq
 assert_eq "containers left" "" "$out"
