@@ -23,7 +23,7 @@ constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/
 constexpr int kIoprioWhoProcess = 1;
 constexpr int kIoprioClassShift = 13;
 
-void apply_io_priority(const oci::IoPriority& io) {
+long io_priority_value(const oci::IoPriority& io) {
   int cls;
   if (io.io_class == "IOPRIO_CLASS_RT") {
     cls = 1;
@@ -37,8 +37,11 @@ void apply_io_priority(const oci::IoPriority& io) {
   }
   if (io.priority < 0 || io.priority > 7)
     fail("process.ioPriority.priority: " + std::to_string(io.priority) + " is not 0..7");
-  long v = (static_cast<long>(cls) << kIoprioClassShift) | io.priority;
-  if (syscall(SYS_ioprio_set, kIoprioWhoProcess, 0, v) != 0)
+  return (static_cast<long>(cls) << kIoprioClassShift) | io.priority;
+}
+
+void apply_io_priority(const oci::IoPriority& io) {
+  if (syscall(SYS_ioprio_set, kIoprioWhoProcess, 0, io_priority_value(io)) != 0)
     throw_errno("process.ioPriority: ioprio_set " + io.io_class + " " +
                 std::to_string(io.priority));
 }
@@ -117,27 +120,59 @@ std::string resolve_executable(const oci::Process& process) {
     start = end + 1;
   }
   if (first_err != 0) throw_errno("exec: \"" + name + "\" found in $PATH but not runnable", first_err);
-  throw Error("exec: \"" + name + "\": executable file not found in $PATH", ErrorKind::NotFound,
-              ENOENT);
+  throw Error("exec: \"" + name + "\": executable file not found in $PATH", ErrorKind::NotFound);
 }
 
-void apply_process_settings(const oci::Process& process, const oci::Linux* linux_config,
-                            const SeccompFilter* filter, int* listener_fd) {
-  if (listener_fd) *listener_fd = -1;
+PreparedProcess::PreparedProcess() = default;
+PreparedProcess::PreparedProcess(PreparedProcess&&) noexcept = default;
+PreparedProcess& PreparedProcess::operator=(PreparedProcess&&) noexcept = default;
+PreparedProcess::~PreparedProcess() = default;
+
+PreparedProcess prepare_process_settings(const oci::Process& process,
+                                         const oci::Linux* linux_config) {
   if (!process.apparmor_profile.empty())
     fail("process.apparmorProfile: AppArmor is not available on this host", ErrorKind::Unsupported);
   if (!process.selinux_label.empty())
     fail("process.selinuxLabel: SELinux is not available on this host", ErrorKind::Unsupported);
+  for (size_t i = 0; i < process.rlimits.size(); ++i) {
+    const auto& rl = process.rlimits[i];
+    const std::string field = "process.rlimits[" + std::to_string(i) + "] (" + rl.type + ")";
+    if (rlimit_resource(rl.type) < 0) fail(field + ": unknown rlimit type");
+    if (rl.soft > rl.hard)
+      fail(field + ": soft limit " + std::to_string(rl.soft) + " exceeds hard limit " +
+           std::to_string(rl.hard));
+  }
+  if (process.io_priority) io_priority_value(*process.io_priority);
+  PreparedProcess p;
+  if (process.capabilities) {
+    CapSets c = resolve_capabilities(*process.capabilities);
+    p.has_caps = true;
+    p.bounding = c.bounding;
+    p.effective = c.effective;
+    p.inheritable = c.inheritable;
+    p.permitted = c.permitted;
+    p.ambient = c.ambient;
+  }
+  if (linux_config && linux_config->seccomp)
+    p.seccomp = std::make_unique<SeccompFilter>(*linux_config->seccomp);
+  return p;
+}
 
+void apply_process_settings(const oci::Process& process, const oci::Linux* linux_config,
+                            const PreparedProcess* prepared, int* listener_fd) {
+  if (listener_fd) *listener_fd = -1;
   // Everything that can fail on bad input is checked before the first
   // irreversible step.
-  std::optional<CapSets> caps;
-  if (process.capabilities) caps = resolve_capabilities(*process.capabilities);
-  std::optional<SeccompFilter> own_filter;
-  if (!filter && linux_config && linux_config->seccomp) {
-    own_filter.emplace(*linux_config->seccomp);
-    filter = &*own_filter;
+  PreparedProcess own;
+  if (!prepared) {
+    own = prepare_process_settings(process, linux_config);
+    prepared = &own;
   }
+  std::optional<CapSets> caps;
+  if (prepared->has_caps)
+    caps = CapSets{prepared->bounding, prepared->effective, prepared->inheritable,
+                   prepared->permitted, prepared->ambient};
+  const SeccompFilter* filter = prepared->seccomp.get();
 
   apply_rlimits(process.rlimits);
   if (process.io_priority) apply_io_priority(*process.io_priority);

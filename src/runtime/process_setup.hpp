@@ -1,12 +1,18 @@
-// CHANGES (security owner, for the runtime core): apply_process_settings()
-// gained two optional trailing parameters: a precompiled SeccompFilter (build
-// it once, e.g. before clone, and pass it; null = compiled here from
-// linux_config->seccomp) and listener_fd, which receives the
-// SCMP_ACT_NOTIFY listener fd (or -1) for linux.seccomp.listenerPath.
-// Existing two-argument calls keep working. Order detail: the bounding set is
-// dropped before the uid change (it needs CAP_SETPCAP), and without
-// noNewPrivileges the seccomp filter is loaded before capabilities are
-// dropped (loading needs CAP_SYS_ADMIN then), as runc does.
+// CHANGES (security owner, for the runtime core):
+// - prepare_process_settings() validates everything in process/linux that
+//   apply_process_settings() will use (capability names, rlimit types,
+//   ioPriority, seccomp names) and compiles the seccomp filter. Call it in
+//   the parent before clone (the child inherits the compiled filter) so a bad
+//   config fails `create` with a clean error instead of failing at `start`
+//   inside the init, and so `start` does no compile work. Then pass it to
+//   apply_process_settings(process, linux, &prepared, &listener_fd).
+// - apply_process_settings() gained two optional trailing parameters: the
+//   PreparedProcess (null = prepared right there) and listener_fd, which
+//   receives the SCMP_ACT_NOTIFY listener fd (or -1) for
+//   linux.seccomp.listenerPath. Existing two-argument calls keep working.
+// - Order detail: the bounding set is dropped before the uid change (needs
+//   CAP_SETPCAP), and without noNewPrivileges the seccomp filter is loaded
+//   before capabilities are dropped (loading needs CAP_SYS_ADMIN), as runc.
 //
 // The last steps before execve of a container process (init or exec): the
 // process's credentials and restrictions. Order matters and is fixed here:
@@ -17,6 +23,8 @@
 // Each step throws berth::Error naming the config field on failure.
 #pragma once
 
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -26,6 +34,21 @@ namespace berth::runtime {
 
 class SeccompFilter;  // runtime/seccomp.hpp
 
+// What apply_process_settings() needs, validated and compiled up front.
+struct PreparedProcess {
+  PreparedProcess();
+  PreparedProcess(PreparedProcess&&) noexcept;
+  PreparedProcess& operator=(PreparedProcess&&) noexcept;
+  ~PreparedProcess();
+  bool has_caps = false;
+  uint64_t bounding = 0, effective = 0, inheritable = 0, permitted = 0, ambient = 0;
+  std::unique_ptr<SeccompFilter> seccomp;  // null: no linux.seccomp
+};
+
+// Throws InvalidArgument/Unsupported naming the config field.
+PreparedProcess prepare_process_settings(const oci::Process& process,
+                                         const oci::Linux* linux_config);
+
 // Resolves process.args[0] with PATH from process.env (like execvpe), checks
 // it exists and is executable *before* anything irreversible, so the error
 // names the real cause ("exec: \"foo\": executable file not found in $PATH").
@@ -34,7 +57,7 @@ std::string resolve_executable(const oci::Process& process);
 // Everything in the list above except execve itself.
 void apply_process_settings(const oci::Process& process,
                             const oci::Linux* linux_config,
-                            const SeccompFilter* filter = nullptr,
+                            const PreparedProcess* prepared = nullptr,
                             int* listener_fd = nullptr);
 
 // Loads the seccomp filter (libseccomp). If listener_fd is not null and the
