@@ -53,6 +53,12 @@ run_capture out rc c run --rm "${RUNOPTS[@]}" "$IMG" fg1 sh -c "$MK"'echo hello-
 assert_eq "ctr run output" "hello-from-berth" "$out"
 assert_eq "ctr run exit code" 3 "$rc"
 
+# stdin reaches the container (ctr passes its own stdin through the shim).
+run_capture out rc c run --rm "${RUNOPTS[@]}" "$IMG" fg3 \
+  sh -c "$MK"'read -r line; echo "got $line"' <<< piped-input
+assert_eq "ctr run with stdin: output" "got piped-input" "$out"
+assert_eq "ctr run with stdin: exit code" 0 "$rc"
+
 # The container really is isolated: own pid namespace (pid 1), own hostname
 # (ctr sets none, so it is the id... or the image default), rootfs = busybox.
 run_capture out rc c run --rm "${RUNOPTS[@]}" "$IMG" fg2 sh -c "$MK"'echo pid=$$; cat /etc/hostname; ls /bin/busybox'
@@ -97,6 +103,14 @@ log "ctr tasks ps"
 run_capture out rc c tasks ps det1
 assert_eq "ctr tasks ps exit code (output: $out)" 0 "$rc"
 assert_contains "ctr tasks ps lists the init pid" "$out" "$pid"
+
+log "ctr tasks pause / resume"
+run_capture out rc c tasks pause det1
+assert_eq "ctr tasks pause exit code (output: $out)" 0 "$rc"
+assert_eq "status after pause" PAUSED "$(task_status det1)"
+run_capture out rc c tasks resume det1
+assert_eq "ctr tasks resume exit code (output: $out)" 0 "$rc"
+assert_eq "status after resume" RUNNING "$(task_status det1)"
 
 log "ctr tasks kill (SIGTERM)"
 run_capture out rc c tasks kill det1

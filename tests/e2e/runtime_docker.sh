@@ -52,6 +52,12 @@ run_capture out rc d "${DRUN[@]}" --rm "$IMG" sh -c "$MK"'echo hi; exit 5'
 assert_eq "docker run output" "hi" "$out"
 assert_eq "docker run exit code" 5 "$rc"
 
+# stdin reaches the container.
+run_capture out rc d "${DRUN[@]}" --rm -i "$IMG" \
+  sh -c "$MK"'read -r line; echo "got $line"' <<< piped-input
+assert_eq "docker run -i output" "got piped-input" "$out"
+assert_eq "docker run -i exit code" 0 "$rc"
+
 run_capture out rc d "${DRUN[@]}" --rm --hostname berthbox "$IMG" sh -c "$MK"'echo pid=$$ host=$(hostname) user=$(id -u); ls /bin/busybox'
 assert_eq "docker run (isolation probe) exit code (output: $out)" 0 "$rc"
 assert_contains "container pid namespace" "$out" "pid=1 "
@@ -89,6 +95,16 @@ log "docker top"
 run_capture out rc d top "$CNAME"
 assert_eq "docker top exit code (output: $out)" 0 "$rc"
 assert_contains "docker top lists the init pid" "$out" "$pid"
+
+log "docker pause / unpause"
+run_capture out rc d pause "$CNAME"
+assert_eq "docker pause exit code (output: $out)" 0 "$rc"
+run_capture out rc d inspect -f '{{.State.Status}}' "$CNAME"
+assert_eq "status after pause" paused "$out"
+run_capture out rc d unpause "$CNAME"
+assert_eq "docker unpause exit code (output: $out)" 0 "$rc"
+run_capture out rc d inspect -f '{{.State.Status}}' "$CNAME"
+assert_eq "status after unpause" running "$out"
 
 log "docker stop"
 run_capture out rc d stop -t 10 "$CNAME"
