@@ -276,3 +276,39 @@ TEST(Mounts, BindPropagationOption) {
   EXPECT_EQ(mount_line(r.out, "/private").find("shared:"), std::string::npos) << r.out;
   EXPECT_EQ(mount_line(r.out, "/private").find("master:"), std::string::npos) << r.out;
 }
+
+TEST(Mounts, UserNamespaceBindsDevicesFromTheHost) {
+  BERTH_REQUIRE_BUSYBOX();
+  Runtime rt;
+  Bundle b;
+  chmod(b.path().c_str(), 0755);  // the mapped root must reach the rootfs
+  b.config["linux"]["namespaces"].push_back({{"type", "user"}});
+  b.config["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+  b.config["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+  b.config["linux"]["devices"] = {{{"path", "/dev/kmsg"}, {"type", "c"}, {"major", 1}, {"minor", 11}}};
+  auto r = run_sh(rt, b, "cat /proc/self/uid_map; for d in null zero urandom tty kmsg; do stat -c '%n %t:%T' /dev/$d; done; "
+                         "echo hi > /dev/null; echo w=$?; grep -c ' /dev/null ' /proc/self/mountinfo");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("100000"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("/dev/null 1:3"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("/dev/kmsg 1:b"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("w=0"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\n1\n"), std::string::npos) << "/dev/null is a bind mount:\n" << r.out;
+}
+
+TEST(Mounts, UserNamespaceWithoutNetnsBindsSysfs) {
+  BERTH_REQUIRE_BUSYBOX();
+  Runtime rt;
+  Bundle b;
+  chmod(b.path().c_str(), 0755);
+  auto& ns = b.config["linux"]["namespaces"];
+  for (size_t i = 0; i < ns.size(); ++i)
+    if (ns[i]["type"] == "network") ns.erase(i);
+  ns.push_back({{"type", "user"}});
+  b.config["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+  b.config["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+  auto r = run_sh(rt, b, "ls /sys/kernel >/dev/null; echo l=$?; touch /sys/kernel/x; echo t=$?");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("l=0"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("t=1"), std::string::npos) << r.out;
+}
