@@ -104,12 +104,12 @@ void drop_bounding(const CapSets& sets) {
   const int last = kernel_last_capability();
   for (int c = 0; c <= last; ++c) {
     if (sets.bounding & (uint64_t{1} << c)) continue;
-    // Reading first avoids a failing PR_CAPBSET_DROP (needs CAP_SETPCAP)
-    // for caps that are already gone, e.g. CAP_SYS_RESOURCE on this host.
-    int r = prctl(PR_CAPBSET_READ, c, 0, 0, 0);
-    if (r == 0) continue;
-    if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0)
-      throw_errno("process.capabilities.bounding: drop " + capability_name(c));
+    if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) == 0) continue;
+    // Without CAP_SETPCAP a drop fails even for a cap already gone (e.g.
+    // CAP_SYS_RESOURCE on this host): that one is fine.
+    int err = errno;
+    if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 0) continue;
+    throw_errno("process.capabilities.bounding: drop " + capability_name(c), err);
   }
 }
 

@@ -34,7 +34,7 @@ mode_t node_type(const oci::Device& d, const std::string& field) {
 
 void make_parent(const std::string& path) {
   auto slash = path.rfind('/');
-  if (slash != std::string::npos && slash > 0) fs::mkdir_p(path.substr(0, slash), 0755);
+  if (slash != std::string::npos && slash > 0) ensure_dir(path.substr(0, slash), 0755);
 }
 
 }  // namespace
@@ -46,6 +46,14 @@ std::vector<oci::Device> default_devices() {
 
 void create_devices(const std::string& root, const std::vector<oci::Device>& devices,
                     bool bind_from_host) {
+  // mknod honours the umask; the config's mode is exact without a chmod per
+  // node.
+  struct UmaskGuard {
+    mode_t old = umask(0);
+    ~UmaskGuard() { umask(old); }
+  } guard;
+  const uid_t euid = geteuid();
+  const gid_t egid = getegid();
   for (size_t i = 0; i < devices.size(); ++i) {
     const auto& d = devices[i];
     const std::string field = "linux.devices[" + std::to_string(i) + "] (" + d.path + ")";
@@ -71,9 +79,11 @@ void create_devices(const std::string& root, const std::vector<oci::Device>& dev
       if (unlink(dest.c_str()) != 0 || mknod(dest.c_str(), type | perm, dev) != 0)
         throw_errno(field + ": mknod " + dest);
     }
-    // mknod honours the umask; the config's mode is exact.
-    if (chmod(dest.c_str(), perm) != 0) throw_errno(field + ": chmod " + dest);
-    if (lchown(dest.c_str(), d.uid.value_or(0), d.gid.value_or(0)) != 0)
+    // The node already belongs to our fsuid/fsgid; chown only when the
+    // config asks for someone else.
+    const uid_t uid = d.uid.value_or(0);
+    const gid_t gid = d.gid.value_or(0);
+    if ((uid != euid || gid != egid) && lchown(dest.c_str(), uid, gid) != 0)
       throw_errno(field + ": chown " + dest);
   }
 }
@@ -90,7 +100,7 @@ void create_dev_symlinks(const std::string& root, bool devpts) {
       {"/proc/self/fd/2", "/dev/stderr"},
   };
   const std::string dev = secure_join(root, "/dev");
-  fs::mkdir_p(dev, 0755);
+  ensure_dir(dev, 0755);
   for (const auto& l : kLinks) {
     std::string p = dev + (l.path + 4);
     if (symlink(l.target, p.c_str()) != 0 && errno != EEXIST) throw_errno("symlink " + p);

@@ -73,13 +73,22 @@ std::string secure_join(const std::string& root_in, std::string_view unsafe) {
   return current();
 }
 
+void ensure_dir(const std::string& path, mode_t mode) {
+  if (::mkdir(path.c_str(), mode) == 0 || errno == EEXIST) return;
+  if (errno != ENOENT) throw_errno("mkdir " + path);
+  auto slash = path.rfind('/');
+  if (slash == std::string::npos || slash == 0) throw_errno("mkdir " + path, ENOENT);
+  ensure_dir(path.substr(0, slash), 0755);
+  if (::mkdir(path.c_str(), mode) != 0 && errno != EEXIST) throw_errno("mkdir " + path);
+}
+
 void make_mount_point(const std::string& path, bool directory) {
   if (directory) {
-    fs::mkdir_p(path, 0755);
+    ensure_dir(path);
     return;
   }
   auto slash = path.rfind('/');
-  if (slash != std::string::npos && slash > 0) fs::mkdir_p(path.substr(0, slash), 0755);
+  if (slash != std::string::npos && slash > 0) ensure_dir(path.substr(0, slash));
   int fd = open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0) {
     // An existing non-regular file (a device, a directory) is a fine mount

@@ -18,6 +18,11 @@ namespace berth::runtime {
 // trailing components are kept as they are (for mkdir).
 std::string secure_join(const std::string& root, std::string_view unsafe);
 
+// mkdir -p for mount points: one mkdir(2) when the parent exists (the
+// common case), parents only on ENOENT; an existing path is left as it is
+// (the mount that follows reports a non-directory).
+void ensure_dir(const std::string& path, mode_t mode = 0755);
+
 // Creates the mount point: a directory, or (for a non-directory bind source)
 // an empty file. Parents are made 0755. Throws naming the path.
 void make_mount_point(const std::string& path, bool directory);

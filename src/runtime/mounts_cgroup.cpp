@@ -177,7 +177,7 @@ void mount_cgroups(const std::string& dest, const MountOptions& o, bool cgroup_n
     std::string name = m.mount_point.substr(std::string("/sys/fs/cgroup/").size());
     if (name.empty() || name.find('/') != std::string::npos) continue;
     std::string target = dest + "/" + name;
-    fs::mkdir_p(target, 0755);
+    ensure_dir(target, 0755);
     mount_piece(m, target, flags, cgroup_ns, own, what);
   }
   // "cpu" -> "cpu,cpuacct" and friends, as on the host.

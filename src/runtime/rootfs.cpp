@@ -141,14 +141,14 @@ void mount_entry(const std::string& root, const oci::Mount& m, size_t index,
 
   const unsigned long flags = o.flags & ~MS_REC;
   if (m.type == "cgroup") {
-    fs::mkdir_p(dest, 0755);
+    ensure_dir(dest, 0755);
     mount_cgroups(dest, o, cgroup_ns, field);
     apply_propagation(dest, o, field);
     return;
   }
 
   if (m.type.empty()) fail(field + ".type: missing (and the options do not say bind)");
-  fs::mkdir_p(dest, 0755);
+  ensure_dir(dest, 0755);
   const std::string what = field + ": mount " + m.type + " on " + dest;
   const char* source = m.source.empty() ? m.type.c_str() : m.source.c_str();
 
