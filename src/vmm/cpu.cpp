@@ -35,15 +35,24 @@ std::vector<kvm_cpuid_entry2> guest_cpuid(const std::vector<kvm_cpuid_entry2>& s
         break;
       case 0xb:
       case 0x1f:
-        if (e.index == 0) {          // SMT level: one thread per core
-          e.eax = 0; e.ebx = 1; e.ecx = (1u << 8);
-        } else if (e.index == 1) {   // core level
-          e.eax = shift; e.ebx = n; e.ecx = (2u << 8) | 1;
-        } else {
-          e.eax = 0; e.ebx = 0; e.ecx = e.index;
+        // KVM reports only subleaf 0; the whole topology is generated below.
+        if (e.index == 0) {
+          for (uint32_t sub = 0; sub < 3; ++sub) {
+            kvm_cpuid_entry2 t = e;
+            t.index = sub;
+            t.flags |= KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+            if (sub == 0) {        // SMT level: one thread per core
+              t.eax = 0; t.ebx = 1; t.ecx = (1u << 8);
+            } else if (sub == 1) { // core level: n cores in the package
+              t.eax = shift; t.ebx = n; t.ecx = (2u << 8) | 1;
+            } else {
+              t.eax = 0; t.ebx = 0; t.ecx = sub;
+            }
+            t.edx = apic;
+            out.push_back(t);
+          }
         }
-        e.edx = apic;
-        break;
+        continue;
       default:
         break;
     }

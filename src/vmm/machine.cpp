@@ -55,6 +55,7 @@ uint64_t parse_size(const std::string& s) {
   else if (unit == "K" || unit == "k" || unit == "KiB") mult = 1ull << 10;
   else if (unit == "M" || unit == "m" || unit == "MiB") mult = 1ull << 20;
   else if (unit == "G" || unit == "g" || unit == "GiB") mult = 1ull << 30;
+  else if (unit == "T" || unit == "t" || unit == "TiB") mult = 1ull << 40;
   else fail("invalid size '" + s + "' (use e.g. 256M, 1G)");
   if (v > (~0ull) / mult) fail("size '" + s + "' is too large");
   return v * mult;

@@ -1,6 +1,7 @@
 // `berth vm ...`: micro-VMs on KVM. Parsing only; the engine (vm_manager)
 // owns records, the monitor and the lifecycle.
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <iostream>
 
 #include "cli/command_registry.hpp"
@@ -46,13 +47,20 @@ void add_vm_commands(CLI::App& app, Globals& g) {
     s.net = ra->net;
     s.mac = ra->mac;
     s.rng = !ra->no_rng;
-    berth::engine::VmManager m(g.root, g.state);
-    if (ra->detach) {
-      std::cout << m.run_detached(s) << "\n";
-      return;
+    int rc = 0;
+    {
+      berth::engine::VmManager m(g.root, g.state);
+      if (ra->detach) {
+        std::cout << m.run_detached(s) << "\n";
+        return;
+      }
+      rc = m.run_foreground(s);
     }
-    int rc = m.run_foreground(s);
-    if (rc) throw CLI::RuntimeError(rc);
+    // A crashed guest is not a CLI error: the reason is already printed.
+    if (rc) {
+      std::cout.flush();
+      std::exit(rc);
+    }
   });
 
   auto* ls = vm->add_subcommand("ls", "list micro-VMs");

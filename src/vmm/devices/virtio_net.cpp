@@ -6,6 +6,7 @@
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 #include <cstring>
@@ -35,6 +36,13 @@ class VirtioNet : public VirtioPciDevice {
     check(::ioctl(fd, TUNSETIFF, &ifr), "attach to tap device " + tap);
     int hdr = kHdrLen;
     check(::ioctl(fd, TUNSETVNETHDRSZ, &hdr), "set vnet header size on tap " + tap);
+    // Bring the link up: a down tap drops what the guest sends.
+    UniqueFd s(static_cast<int>(check(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), "socket for tap " + tap)));
+    ifreq up{};
+    std::strncpy(up.ifr_name, tap.c_str(), IFNAMSIZ - 1);
+    check(::ioctl(s.get(), SIOCGIFFLAGS, &up), "get flags of tap " + tap);
+    up.ifr_flags |= IFF_UP;
+    check(::ioctl(s.get(), SIOCSIFFLAGS, &up), "bring up tap " + tap);
     if (mac.empty()) {
       std::random_device rd;
       mac_[0] = 0x52; mac_[1] = 0x54; mac_[2] = 0x00;
