@@ -162,10 +162,10 @@ std::string BlobWriter::finish(std::string_view expected) {
   return digest_;
 }
 
-void BlobWriter::commit() {
+void BlobWriter::commit(bool sync) {
   if (digest_.empty()) finish();
   if (::fchmod(fd_.get(), 0444) != 0) throw_errno("chmod " + tmp_);
-  if (::fsync(fd_.get()) != 0) throw_errno("fsync " + tmp_);
+  if (sync && ::fsync(fd_.get()) != 0) throw_errno("fsync " + tmp_);
   std::string dst = store_->path(digest_);
   // Same digest = same bytes, so losing a race to another writer is fine.
   if (::rename(tmp_.c_str(), dst.c_str()) != 0) throw_errno("store blob " + digest_);

@@ -30,8 +30,9 @@ class BlobWriter {
   // (Corrupt error naming both otherwise). Returns the digest. The blob is
   // still private until commit().
   std::string finish(std::string_view expected = {});
-  // Makes the blob visible at its content address (fsync + rename).
-  void commit();
+  // Makes the blob visible at its content address (fsync + rename). With
+  // sync=false the caller has made the data durable (one syncfs for many).
+  void commit(bool sync = true);
   const std::string& digest() const { return digest_; }
   int64_t size() const { return size_; }
 

@@ -36,7 +36,12 @@ void Staging::keep(BlobWriter&& w) {
 bool Staging::has(const std::string& digest) const { return index_.count(digest) || cs_.has(digest); }
 
 void Staging::commit() {
-  for (auto& w : pending_) w.commit();
+  // One syncfs makes every staged blob durable before any becomes visible.
+  if (pending_.size() > 1) {
+    UniqueFd d(::open(cs_.dir().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!d || ::syncfs(d.get()) != 0) throw_errno("sync content store " + cs_.dir());
+  }
+  for (auto& w : pending_) w.commit(pending_.size() <= 1);
   if (!pending_.empty()) fs::fsync_dir(cs_.dir());
   pending_.clear();
   index_.clear();

@@ -53,38 +53,51 @@ std::string ImageStore::layer_dir(const std::string& chain_id) const {
   return root_ + "/layers/" + digest_hex(chain_id) + "/diff";
 }
 
-LayerInfo ImageStore::ensure_layer(const std::string& chain_id, const std::string& blob_digest,
-                                   const std::string& diff_id) {
+// A layer unpacked into layers/.tmp-*, holding its per-layer lock until it
+// is published (renamed into place) or dropped (deleted).
+struct ImageStore::PreparedLayer {
+  FileLock lock;
+  std::string tmp, dir;
+  int64_t size = 0;
+  bool published = false;
+  PreparedLayer(FileLock l, std::string t, std::string d) : lock(std::move(l)), tmp(std::move(t)), dir(std::move(d)) {}
+  PreparedLayer(PreparedLayer&& o) noexcept
+      : lock(std::move(o.lock)), tmp(std::move(o.tmp)), dir(std::move(o.dir)), size(o.size), published(o.published) {
+    o.published = true;
+  }
+  ~PreparedLayer() {
+    if (!published && !tmp.empty()) try {
+        fs::remove_all(tmp);
+      } catch (...) {
+      }
+  }
+};
+
+static int64_t read_size(const std::string& dir) {
+  try {
+    return std::stoll(fs::read_file(dir + "/size"));
+  } catch (...) {
+    return 0;
+  }
+}
+
+std::optional<ImageStore::PreparedLayer> ImageStore::prepare_layer(const std::string& chain_id,
+                                                                   const std::string& blob_digest,
+                                                                   const std::string& diff_id, int64_t* size) {
   std::string hex = digest_hex(chain_id);
   std::string dir = root_ + "/layers/" + hex;
-  LayerInfo info{chain_id, diff_id, dir + "/diff", 0};
-  auto read_size = [&] {
-    try {
-      info.size = std::stoll(fs::read_file(dir + "/size"));
-    } catch (...) {
-      info.size = 0;
-    }
-  };
   if (fs::is_dir(dir + "/diff")) {
-    read_size();
-    return info;
+    *size = read_size(dir);
+    return std::nullopt;
   }
   FileLock lock(root_ + "/layers/." + hex + ".lock", true);
   if (fs::is_dir(dir + "/diff")) {  // another process finished it while we waited
-    read_size();
-    return info;
+    *size = read_size(dir);
+    return std::nullopt;
   }
   std::string tmp = root_ + "/layers/.tmp-" + hex.substr(0, 12) + "-XXXXXX";
   if (!::mkdtemp(tmp.data())) throw_errno("create temporary layer dir in " + root_ + "/layers");
-  struct Cleanup {
-    std::string p;
-    ~Cleanup() {
-      if (!p.empty()) try {
-          fs::remove_all(p);
-        } catch (...) {
-        }
-    }
-  } cleanup{tmp};
+  PreparedLayer p(std::move(lock), tmp, dir);
   fs::mkdir_p(tmp + "/diff", 0755);
   UnpackResult r;
   try {
@@ -100,14 +113,32 @@ LayerInfo ImageStore::ensure_layer(const std::string& chain_id, const std::strin
   fs::write_file(tmp + "/size", std::to_string(r.content_size));
   fs::write_file(tmp + "/diff-id", diff_id);
   fs::write_file(tmp + "/tar-size", std::to_string(r.tar_size));
+  p.size = *size = r.content_size;
+  return p;
+}
+
+// One syncfs for all new layers (not one per layer: on a busy disk each
+// syncfs waits for everybody's dirty data), then the renames that make
+// them visible.
+void ImageStore::publish_layers(std::vector<PreparedLayer>& layers) {
+  if (layers.empty()) return;
   {
-    UniqueFd d(::open(tmp.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (d) ::syncfs(d.get());
+    UniqueFd d(::open((root_ + "/layers").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (d && ::syncfs(d.get()) != 0) throw_errno("sync layers in " + root_ + "/layers");
   }
-  if (::rename(tmp.c_str(), dir.c_str()) != 0) throw_errno("move layer into place at " + dir);
-  cleanup.p.clear();
+  for (auto& p : layers) {
+    if (::rename(p.tmp.c_str(), p.dir.c_str()) != 0) throw_errno("move layer into place at " + p.dir);
+    p.published = true;
+  }
   fs::fsync_dir(root_ + "/layers");
-  info.size = r.content_size;
+}
+
+LayerInfo ImageStore::ensure_layer(const std::string& chain_id, const std::string& blob_digest,
+                                   const std::string& diff_id) {
+  LayerInfo info{chain_id, diff_id, layer_dir(chain_id), 0};
+  std::vector<PreparedLayer> v;
+  if (auto p = prepare_layer(chain_id, blob_digest, diff_id, &info.size)) v.push_back(std::move(*p));
+  publish_layers(v);
   return info;
 }
 
@@ -130,12 +161,16 @@ ImageRecord ImageStore::add_image(const std::string& manifest_digest, const std:
                 ErrorKind::InvalidArgument);
   auto chains = oci::chain_ids(diffs);
   int64_t size = 0;
+  std::vector<PreparedLayer> fresh;
   for (size_t i = 0; i < m.layers.size(); ++i) {
     if (!oci::is_layer_media_type(m.layers[i].media_type) && !m.layers[i].media_type.empty())
       throw Error("layer " + m.layers[i].digest + " has unsupported media type " + m.layers[i].media_type,
                   ErrorKind::Unsupported);
-    size += ensure_layer(chains[i], m.layers[i].digest, diffs[i]).size;
+    int64_t sz = 0;
+    if (auto p = prepare_layer(chains[i], m.layers[i].digest, diffs[i], &sz)) fresh.push_back(std::move(*p));
+    size += sz;
   }
+  publish_layers(fresh);
   ImageRecord rec{m.config.digest, manifest_digest, cfg.created(), size, {}};
   Transaction tx(db_);
   db_.prepare(

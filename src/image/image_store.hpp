@@ -123,6 +123,10 @@ class ImageStore {
   void forget_snapshot(const std::string& key);
 
  private:
+  struct PreparedLayer;
+  std::optional<PreparedLayer> prepare_layer(const std::string& chain_id, const std::string& blob_digest,
+                                             const std::string& diff_id, int64_t* size);
+  void publish_layers(std::vector<PreparedLayer>& layers);
   std::optional<ImageRecord> load_record(const std::string& id);
   void delete_image_row(const std::string& id);
   std::string root_;
