@@ -1,7 +1,9 @@
 #include "runtime/mounts.hpp"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -73,6 +75,23 @@ std::string secure_join(const std::string& root_in, std::string_view unsafe) {
   return current();
 }
 
+UniqueFd open_in_root(int root_fd, std::string_view path, std::string_view what) {
+  std::string rel(path);
+  while (!rel.empty() && rel.front() == '/') rel.erase(0, 1);
+  if (rel.empty()) rel = ".";
+  struct open_how how {};
+  how.flags = O_PATH | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  long fd;
+  do {
+    fd = syscall(SYS_openat2, root_fd, rel.c_str(), &how, sizeof how);
+  } while (fd < 0 && errno == EAGAIN);  // a concurrent rename: retry
+  if (fd < 0) throw_errno(std::string(what) + ": open " + std::string(path) + " in the rootfs");
+  return UniqueFd(static_cast<int>(fd));
+}
+
+std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+
 void ensure_dir(const std::string& path, mode_t mode) {
   if (::mkdir(path.c_str(), mode) == 0 || errno == EEXIST) return;
   if (errno != ENOENT) throw_errno("mkdir " + path);
@@ -112,7 +131,7 @@ void do_mount(const char* source, const std::string& target, const char* fstype,
 void apply_propagation(const std::string& target, const MountOptions& o, std::string_view what) {
   for (unsigned long p : o.propagation) {
     if (::mount(nullptr, target.c_str(), nullptr, p, nullptr) != 0)
-      throw_errno(std::string(what) + ": set propagation on " + target);
+      throw_errno(std::string(what) + ": set propagation");
   }
 }
 
@@ -122,15 +141,16 @@ void apply_recursive_attrs(const std::string& target, const MountOptions& o,
   struct mount_attr attr {};
   attr.attr_set = o.attr_set;
   attr.attr_clr = o.attr_clr;
-  if (mount_setattr(AT_FDCWD, target.c_str(), AT_RECURSIVE | AT_SYMLINK_NOFOLLOW, &attr,
+  if (mount_setattr(AT_FDCWD, target.c_str(), AT_RECURSIVE, &attr,
                     sizeof attr) != 0)
-    throw_errno(std::string(what) + ": set recursive mount attributes on " + target);
+    throw_errno(std::string(what) + ": set recursive mount attributes");
 }
 
 void remount_bind(const std::string& target, unsigned long flags, unsigned long clear,
-                  std::string_view what) {
+                  std::string_view what, std::string_view shown) {
+  const std::string name = shown.empty() ? target : std::string(shown);
   struct statvfs sv {};
-  if (statvfs(target.c_str(), &sv) != 0) throw_errno(std::string(what) + ": statvfs " + target);
+  if (statvfs(target.c_str(), &sv) != 0) throw_errno(std::string(what) + ": statvfs " + name);
   // In a user namespace the kernel refuses to drop these from a mount that
   // had them; keeping them is also what the user expects when not asked.
   constexpr unsigned long kAtime = MS_NOATIME | MS_RELATIME | MS_STRICTATIME;
@@ -146,7 +166,7 @@ void remount_bind(const std::string& target, unsigned long flags, unsigned long 
   keep &= ~clear;
   unsigned long f = MS_BIND | MS_REMOUNT | ((flags | keep) & ~(MS_BIND | MS_REC | MS_REMOUNT));
   if (::mount(nullptr, target.c_str(), nullptr, f, nullptr) != 0)
-    throw_errno(std::string(what) + ": remount " + target +
+    throw_errno(std::string(what) + ": remount " + name +
                 ((flags & MS_RDONLY) ? " read-only" : ""));
 }
 

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/fd.hpp"
 #include "common/fs.hpp"
 #include "runtime/mounts.hpp"
 
@@ -132,53 +133,65 @@ constexpr unsigned long kPieceFlags =
     MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_RELATIME | MS_STRICTATIME |
     MS_NODIRATIME;
 
-void mount_piece(const HostCgroupMount& m, const std::string& target, unsigned long flags,
+// Mounts one hierarchy on `target`; returns true if it was a bind (which
+// still needs a remount for `flags`, on a path that reaches the new mount).
+bool mount_piece(const HostCgroupMount& m, const std::string& target, unsigned long flags,
                  bool cgroup_ns, const std::map<std::string, std::string>& own,
-                 std::string_view what) {
+                 std::string_view what, const std::string& shown) {
   if (cgroup_ns) {
     std::string data;
     for (auto& o : m.super_options) data += (data.empty() ? "" : ",") + o;
     if (m.fstype == "cgroup2") data.clear();  // nsdelegate etc. are host-only choices
     if (::mount(m.fstype.c_str(), target.c_str(), m.fstype.c_str(), flags,
                 data.empty() ? nullptr : data.c_str()) == 0)
-      return;
+      return false;
     if (errno != EPERM && errno != EBUSY)
-      throw_errno(std::string(what) + ": mount " + m.fstype + " (" + data + ") on " + target);
+      throw_errno(std::string(what) + ": mount " + m.fstype + " (" + data + ") on " + shown);
     // Fall through to a bind (e.g. a user namespace that may not mount it).
   }
   const std::string src = host_dir_for(m, own_path_in(m, own));
   do_mount(src.c_str(), target, nullptr, MS_BIND | MS_REC, "",
-           std::string(what) + ": bind " + src + " on " + target);
-  if (flags) remount_bind(target, flags, 0, what);
+           std::string(what) + ": bind " + src + " on " + shown);
+  return true;
 }
 
 }  // namespace
 
-void mount_cgroups(const std::string& dest, const MountOptions& o, bool cgroup_ns,
-                   std::string_view what) {
+void mount_cgroups(int root_fd, const std::string& dest_in, const std::string& shown,
+                   const MountOptions& o, bool cgroup_ns, std::string_view what) {
   const unsigned long flags = o.flags & kPieceFlags;
   auto mounts = host_cgroup_mounts();
   const auto own = own_cgroups();
   const HostCgroupMount* v2_root = nullptr;
   for (auto& m : mounts)
     if (m.fstype == "cgroup2" && m.mount_point == "/sys/fs/cgroup") v2_root = &m;
+  UniqueFd target = open_in_root(root_fd, dest_in, what);
   if (v2_root) {
-    mount_piece(*v2_root, dest, flags, cgroup_ns, own, what);
+    if (mount_piece(*v2_root, fd_path(target.get()), flags, cgroup_ns, own, what, shown) && flags) {
+      UniqueFd top = open_in_root(root_fd, dest_in, what);
+      remount_bind(fd_path(top.get()), flags, 0, what, shown);
+    }
     return;
   }
   if (mounts.empty())
     fail(std::string(what) + ": the host has no cgroup file systems under /sys/fs/cgroup",
          ErrorKind::Unsupported);
 
-  do_mount("tmpfs", dest, "tmpfs", (flags & ~MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-           "mode=755", std::string(what) + ": mount tmpfs on " + dest);
+  do_mount("tmpfs", fd_path(target.get()), "tmpfs",
+           (flags & ~MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755",
+           std::string(what) + ": mount tmpfs on " + shown);
+  // Our own fresh tmpfs from here on: paths below its root are safe.
+  UniqueFd top = open_in_root(root_fd, dest_in, what);
+  const std::string dest = fd_path(top.get());
   for (auto& m : mounts) {
     if (m.mount_point == "/sys/fs/cgroup") continue;  // the host's own tmpfs is not cgroup
     std::string name = m.mount_point.substr(std::string("/sys/fs/cgroup/").size());
     if (name.empty() || name.find('/') != std::string::npos) continue;
-    std::string target = dest + "/" + name;
-    ensure_dir(target, 0755);
-    mount_piece(m, target, flags, cgroup_ns, own, what);
+    std::string sub = dest + "/" + name;
+    if (mkdir(sub.c_str(), 0755) != 0 && errno != EEXIST)
+      throw_errno(std::string(what) + ": mkdir " + shown + "/" + name);
+    if (mount_piece(m, sub, flags, cgroup_ns, own, what, shown + "/" + name) && flags)
+      remount_bind(sub, flags, 0, what, shown + "/" + name);
   }
   // "cpu" -> "cpu,cpuacct" and friends, as on the host.
   if (DIR* d = opendir("/sys/fs/cgroup")) {
@@ -189,16 +202,16 @@ void mount_cgroups(const std::string& dest, const MountOptions& o, bool cgroup_n
       char buf[256];
       ssize_t n = readlink(host.c_str(), buf, sizeof buf - 1);
       if (n <= 0) continue;
-      std::string target(buf, static_cast<size_t>(n));
-      if (target.find('/') != std::string::npos) continue;
+      std::string link_target(buf, static_cast<size_t>(n));
+      if (link_target.find('/') != std::string::npos) continue;
       std::string link = dest + "/" + e->d_name;
-      if (symlink(target.c_str(), link.c_str()) != 0 && errno != EEXIST)
-        throw_errno(std::string(what) + ": symlink " + link);
+      if (symlink(link_target.c_str(), link.c_str()) != 0 && errno != EEXIST)
+        throw_errno(std::string(what) + ": symlink " + shown + "/" + e->d_name);
     }
   }
   if (flags & MS_RDONLY)
     do_mount(nullptr, dest, nullptr, MS_REMOUNT | flags | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-             "mode=755", std::string(what) + ": remount tmpfs on " + dest + " read-only");
+             "mode=755", std::string(what) + ": remount tmpfs on " + shown + " read-only");
 }
 
 }  // namespace berth::runtime

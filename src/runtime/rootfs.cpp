@@ -103,23 +103,39 @@ bool proc_mount_allowed(const std::string& dest_in_container) {
 }
 
 struct Deferred {
-  std::string target;
+  std::string in_container;
+  std::string shown;
   unsigned long flags;
   std::string what;
 };
 
-void mount_entry(const std::string& root, const oci::Mount& m, size_t index,
+// One spec mount. Mount points are created by path (secure_join), then
+// opened with open_in_root and mounted through /proc/self/fd, so a symlink
+// swapped in meanwhile cannot move the mount out of the rootfs.
+void mount_entry(const std::string& root, int root_fd, const oci::Mount& m, size_t index,
                  const RootfsOptions& opts, bool cgroup_ns, std::vector<Deferred>& deferred) {
   const std::string dest_rel = clean_dest(m.destination);
   const std::string field = "mounts[" + std::to_string(index) + "] (" + dest_rel + ")";
   if (m.destination.empty()) fail(field + ".destination: missing");
   MountOptions o = parse_mount_options(m.options, field + ".options");
   const std::string dest = secure_join(root, dest_rel);
-  const std::string in_container = dest.substr(root.size() == 1 ? 0 : root.size());
+  const std::string in_container =
+      dest.size() > root.size() ? dest.substr(root.size() == 1 ? 0 : root.size()) : "/";
   if (in_container.starts_with("/proc/") && m.type != "proc" && !proc_mount_allowed(in_container))
     fail(field + ": mounting over " + in_container + " is not allowed");
   if (!m.uid_mappings.empty() || !m.gid_mappings.empty() || o.idmap)
     fail(field + ": idmapped mounts are not supported yet", ErrorKind::Unsupported);
+  auto open_target = [&] { return open_in_root(root_fd, in_container, field); };
+  // After the mount: the fd of the new mount's root, for remounts and
+  // propagation.
+  auto finish = [&](bool remount, unsigned long rflags) {
+    if (!remount && !o.recursive_attrs && o.propagation.empty()) return;
+    UniqueFd t = open_target();
+    const std::string p = fd_path(t.get());
+    if (remount) remount_bind(p, rflags, o.clear, field, dest);
+    apply_recursive_attrs(p, o, field);
+    apply_propagation(p, o, field);
+  };
 
   if (m.type == "bind" || o.is_bind()) {
     std::string src = m.source;
@@ -129,21 +145,21 @@ void mount_entry(const std::string& root, const oci::Mount& m, size_t index,
     if (stat(src.c_str(), &st) != 0) throw_errno(field + ": bind source " + src);
     make_mount_point(dest, S_ISDIR(st.st_mode));
     const unsigned long rec = o.flags & MS_REC;
-    do_mount(src.c_str(), dest, nullptr, MS_BIND | rec, "",
-             field + ": bind " + src + " on " + dest);
+    {
+      UniqueFd t = open_target();
+      do_mount(src.c_str(), fd_path(t.get()), nullptr, MS_BIND | rec, "",
+               field + ": bind " + src + " on " + dest);
+    }
     // A bind ignores every flag but MS_REC; the others take a remount.
-    if (o.bind_remount_flags() != 0 || o.clear != 0)
-      remount_bind(dest, o.bind_remount_flags(), o.clear, field);
-    apply_recursive_attrs(dest, o, field);
-    apply_propagation(dest, o, field);
+    finish(o.bind_remount_flags() != 0 || o.clear != 0, o.bind_remount_flags());
     return;
   }
 
   const unsigned long flags = o.flags & ~MS_REC;
   if (m.type == "cgroup") {
     ensure_dir(dest, 0755);
-    mount_cgroups(dest, o, cgroup_ns, field);
-    apply_propagation(dest, o, field);
+    mount_cgroups(root_fd, in_container, dest, o, cgroup_ns, field);
+    finish(false, 0);
     return;
   }
 
@@ -151,6 +167,8 @@ void mount_entry(const std::string& root, const oci::Mount& m, size_t index,
   ensure_dir(dest, 0755);
   const std::string what = field + ": mount " + m.type + " on " + dest;
   const char* source = m.source.empty() ? m.type.c_str() : m.source.c_str();
+  UniqueFd t = open_target();
+  const std::string target = fd_path(t.get());
 
   if (m.type == "tmpfs") {
     // Devices and copied files must be written before a read-only tmpfs
@@ -158,31 +176,32 @@ void mount_entry(const std::string& root, const oci::Mount& m, size_t index,
     const bool late_ro = (flags & MS_RDONLY) && (o.tmpcopyup || dest_rel == "/dev");
     UniqueFd under;
     if (o.tmpcopyup) {
-      under.reset(open(dest.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      under.reset(openat(t.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
       if (!under) throw_errno(field + ": tmpcopyup: open " + dest);
     }
-    do_mount(source, dest, "tmpfs", late_ro ? flags & ~MS_RDONLY : flags, o.data, what);
+    do_mount(source, target, "tmpfs", late_ro ? flags & ~MS_RDONLY : flags, o.data, what);
     if (o.tmpcopyup) {
-      UniqueFd top(open(dest.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      UniqueFd top_path = open_target();
+      UniqueFd top(openat(top_path.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
       if (!top) throw_errno(field + ": tmpcopyup: open " + dest);
       copy_tree(under.get(), top.get(), dest);
     }
-    if (late_ro) deferred.push_back({dest, flags, what});
+    if (late_ro) deferred.push_back({in_container, dest, flags, what});
   } else if (m.type == "sysfs" || m.type == "mqueue") {
-    if (::mount(source, dest.c_str(), m.type.c_str(), flags,
+    if (::mount(source, target.c_str(), m.type.c_str(), flags,
                 o.data.empty() ? nullptr : o.data.c_str()) != 0) {
       // Without its own netns (sysfs) or ipc ns (mqueue), a user namespace
       // may not mount these: bind the host's instead, as runc does.
       if (!(errno == EPERM && opts.new_user_ns)) throw_errno(what);
       const char* host = m.type == "sysfs" ? "/sys" : "/dev/mqueue";
-      do_mount(host, dest, nullptr, MS_BIND | MS_REC, "", what + " (bind of host " + host + ")");
-      remount_bind(dest, flags, o.clear, field);
+      do_mount(host, target, nullptr, MS_BIND | MS_REC, "", what + " (bind of host " + host + ")");
+      finish(true, flags);
+      return;
     }
   } else {
-    do_mount(source, dest, m.type.c_str(), flags, o.data, what);
+    do_mount(source, target, m.type.c_str(), flags, o.data, what);
   }
-  apply_recursive_attrs(dest, o, field);
-  apply_propagation(dest, o, field);
+  finish(false, 0);
 }
 
 bool dev_is_bind(const oci::Spec& spec) {
@@ -277,11 +296,14 @@ void setup_mounts(const oci::Spec& spec, const RootfsOptions& opts) {
 
   // pivot_root needs the new root to be a mount point.
   do_mount(root.c_str(), root, nullptr, MS_BIND | MS_REC, "", "bind rootfs " + root + " on itself");
+  // Opened after the bind, so walks from it see the mounts made below.
+  UniqueFd root_fd(open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root_fd) throw_errno("open rootfs " + root);
 
   const bool cgroup_ns = has_namespace(spec, "cgroup");
   std::vector<Deferred> deferred;
   for (size_t i = 0; i < spec.mounts.size(); ++i)
-    mount_entry(root, spec.mounts[i], i, opts, cgroup_ns, deferred);
+    mount_entry(root, root_fd.get(), spec.mounts[i], i, opts, cgroup_ns, deferred);
 
   if (!dev_is_bind(spec)) {
     std::vector<oci::Device> devs = default_devices();
@@ -299,7 +321,10 @@ void setup_mounts(const oci::Spec& spec, const RootfsOptions& opts) {
     create_devices(root, spec.linux->devices, opts.new_user_ns);
   }
 
-  for (const auto& d : deferred) remount_bind(d.target, d.flags, 0, d.what);
+  for (const auto& d : deferred) {
+    UniqueFd t = open_in_root(root_fd.get(), d.in_container, d.what);
+    remount_bind(fd_path(t.get()), d.flags, 0, d.what, d.shown);
+  }
 }
 
 void finish_rootfs(const oci::Spec& spec, const RootfsOptions& opts) {
