@@ -43,15 +43,17 @@ std::vector<ImportedImage> import_docker_archive(ImageSource& src, Staging& st) 
                       " diff_ids but manifest.json lists " + std::to_string(entry["Layers"].size()) + " layers",
                   ErrorKind::InvalidArgument);
     oci::Manifest m;
-    m.media_type = oci::media::kDockerManifest;
-    m.config = {oci::media::kDockerConfig, config_digest, static_cast<int64_t>(config_bytes.size()), {}, {}};
+    // docker-archive carries no manifest; the one we make is plain OCI so the
+    // image saves as an OCI layout every OCI tool (umoci) reads.
+    m.media_type = oci::media::kOciManifest;
+    m.config = {oci::media::kOciConfig, config_digest, static_cast<int64_t>(config_bytes.size()), {}, {}};
     for (size_t i = 0; i < diffs.size(); ++i) {
       std::string lp = entry["Layers"][i].get<std::string>();
       if (!src.exists(lp)) throw Error(src.describe() + ": layer " + lp + " is missing", ErrorKind::InvalidArgument);
       std::string d = src.stage(lp, {}, st);
       // An uncompressed layer's digest is its diff-id; anything else was
       // compressed (docker load accepts gzip layers; unpack sniffs the format).
-      m.layers.push_back({d == diffs[i] ? oci::media::kDockerLayer : oci::media::kDockerLayerGzip, d, src.size(lp), {}, {}});
+      m.layers.push_back({d == diffs[i] ? oci::media::kOciLayer : oci::media::kOciLayerGzip, d, src.size(lp), {}, {}});
     }
     std::string mbytes = oci::serialize(m);
     ImportedImage img;

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The image verbs as a user types them: output shapes, exit codes, one-line
+# errors, nothing leaked on bad input.
+set -euo pipefail
+trap 'echo "failed at line $LINENO" >&2' ERR
+build=${BERTH_BUILD_DIR:?}
+berth=$build/bin/berth
+archive=$build/images/busybox-docker-archive.tar
+[[ -f $archive ]] || { echo "skip: $archive missing (run scripts/make-base-image $build/images)"; exit 77; }
+[[ $(id -u) -eq 0 ]] || { echo "skip: needs root"; exit 77; }
+tmp=$(mktemp -d /tmp/berth-e2e-cli-XXXXXX)
+trap 'umount -R -l "$tmp"/root/containers/*/merged 2>/dev/null || true; rm -rf "$tmp"' EXIT
+root=$tmp/root
+b() { "$berth" --root "$root" "$@"; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+# expect CODE PATTERN cmd...: exit code and a one-line "berth: " error.
+expect() {
+  local code=$1 pat=$2; shift 2
+  local err rc=0
+  err=$(b "$@" 2>&1 >/dev/null) || rc=$?
+  [[ $rc == "$code" ]] || fail "berth $*: exit $rc, want $code ($err)"
+  [[ $(printf '%s\n' "$err" | wc -l) == 1 && $err == "berth: "* ]] || fail "berth $*: not one error line: $err"
+  [[ $err == *$pat* ]] || fail "berth $*: error lacks '$pat': $err"
+}
+
+[[ $(b load -i "$archive") == "Loaded image: busybox:latest" ]] || fail load
+b load < "$archive" >/dev/null                      # stdin
+b images | head -1 | grep -q '^REPOSITORY *TAG *IMAGE ID *CREATED *SIZE$' || fail "images header"
+[[ $(b images -q) =~ ^[0-9a-f]{12}$ ]] || fail "images -q"
+b images --digests | grep -q 'sha256:' || fail "--digests"
+b images --format json | jq -e '.Repository == "busybox" and .Tag == "latest"' >/dev/null || fail "--format json"
+b tag busybox me/app:1
+b image tag busybox:latest quay.io/x/y
+[[ $(b image ls | wc -l) == 4 ]] || fail "image ls after tag"
+b image inspect me/app:1 | jq -e '.[0].RepoTags | length == 3' >/dev/null || fail inspect
+[[ $(b rmi me/app:1) == "Untagged: me/app:1" ]] || fail "rmi of one tag"
+b image rm quay.io/x/y >/dev/null
+
+expect 3 'image "nope" not found' rmi nope
+expect 3 'not found' image inspect nope
+expect 2 'invalid reference' tag busybox 'Bad:Name'
+expect 2 'unknown format' save --format zip -o "$tmp/x.tar" busybox
+expect 3 'does-not-exist.tar' load -i "$tmp/does-not-exist.tar"
+echo "not a tar" > "$tmp/junk.tar"
+expect 2 'junk.tar' load -i "$tmp/junk.tar"
+head -c 1000000 "$archive" > "$tmp/trunc.tar"
+expect 7 'truncated' load -i "$tmp/trunc.tar"
+[[ $(ls "$root/content/ingest" | wc -l) == 0 ]] || fail "ingest leftovers"
+[[ $(ls "$root/layers" | grep -c '^\.tmp') == 0 ]] || fail "layer temp dirs left"
+
+# save is atomic: a failed save leaves no file.
+expect 3 'not found' save -o "$tmp/out.tar" busybox nope
+[[ ! -e $tmp/out.tar ]] && ! ls "$tmp"/out.tar.berth-tmp-* >/dev/null 2>&1 || fail "failed save left a file"
+b save -o "$tmp/out.tar" busybox
+tar -tf "$tmp/out.tar" | grep -q '^manifest.json$' || fail "docker-archive lacks manifest.json"
+
+# rmi refuses an image a container uses; -f overrides.
+b image snapshot prepare web busybox >/dev/null
+expect 5 'used by container web' rmi busybox
+b commit web me/committed:1 >/dev/null
+b image snapshot rm web
+b rmi busybox | grep -q '^Untagged: busybox:latest' || fail "rmi busybox"
+b image prune -a | grep -q 'Total reclaimed space' || fail prune
+[[ -z $(b images -q) ]] || fail "images left after prune -a"
+[[ $(ls "$root/content/sha256" | wc -l) == 0 ]] || fail "blobs left after prune"
+echo "ok: image CLI"
