@@ -253,8 +253,16 @@ void start_container(const GlobalOptions& g, const std::string& id) {
   }
   char byte = '0';
   if (::write(fd.get(), &byte, 1) != 1) throw_errno("start container " + id + ": write " + fifo);
-  fd.reset();
   ::unlink(fifo.c_str());
+  // The init holds the only reader; it closes at execve of the user process
+  // (or when the init dies), which a writer sees as POLLERR.
+  for (;;) {
+    struct pollfd p = {fd.get(), 0, 0};
+    int r = ::poll(&p, 1, -1);
+    if (r < 0 && errno == EINTR) continue;
+    break;
+  }
+  fd.reset();
   st.recorded = Status::Running;
   save_state(g.root, st);
   oci::Spec spec = stored_spec(st);

@@ -311,7 +311,8 @@ struct ChildContext {
     if (n < 0 && errno == EINTR) continue;
     _exit(1);
   }
-  ::close(o.exec_fifo);
+  // The fifo stays open (close-on-exec): `start` waits for it to close, so
+  // it returns only once startContainer hooks ran and the process is exec'd.
   try {
     if (spec.hooks && !spec.hooks->start_container.empty())
       run_hooks(spec.hooks->start_container, o.state_for_hooks(host_pid, "running"), "startContainer");
