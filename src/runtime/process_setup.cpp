@@ -129,7 +129,8 @@ PreparedProcess& PreparedProcess::operator=(PreparedProcess&&) noexcept = defaul
 PreparedProcess::~PreparedProcess() = default;
 
 PreparedProcess prepare_process_settings(const oci::Process& process,
-                                         const oci::Linux* linux_config) {
+                                         const oci::Linux* linux_config,
+                                         const std::string& seccomp_cache_dir) {
   if (!process.apparmor_profile.empty())
     fail("process.apparmorProfile: AppArmor is not available on this host", ErrorKind::Unsupported);
   if (!process.selinux_label.empty())
@@ -153,8 +154,12 @@ PreparedProcess prepare_process_settings(const oci::Process& process,
     p.permitted = c.permitted;
     p.ambient = c.ambient;
   }
-  if (linux_config && linux_config->seccomp)
-    p.seccomp = std::make_unique<SeccompFilter>(*linux_config->seccomp);
+  if (linux_config && linux_config->seccomp) {
+    p.seccomp = std::make_unique<SeccompFilter>(
+        seccomp_cache_dir.empty()
+            ? SeccompFilter(*linux_config->seccomp)
+            : SeccompFilter::cached(*linux_config->seccomp, seccomp_cache_dir));
+  }
   return p;
 }
 

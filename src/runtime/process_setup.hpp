@@ -6,6 +6,8 @@
 //   config fails `create` with a clean error instead of failing at `start`
 //   inside the init, and so `start` does no compile work. Then pass it to
 //   apply_process_settings(process, linux, &prepared, &listener_fd).
+//   Pass a seccomp cache dir (e.g. "<--root>/seccomp-cache") to skip the
+//   ~10 ms BPF generation of a profile already seen.
 // - apply_process_settings() gained two optional trailing parameters: the
 //   PreparedProcess (null = prepared right there) and listener_fd, which
 //   receives the SCMP_ACT_NOTIFY listener fd (or -1) for
@@ -46,8 +48,12 @@ struct PreparedProcess {
 };
 
 // Throws InvalidArgument/Unsupported naming the config field.
+// seccomp_cache_dir: if not empty, generated BPF programs are cached there
+// (SeccompFilter::cached; e.g. "<--root>/seccomp-cache"), which saves ~10 ms
+// per container with Docker's default profile.
 PreparedProcess prepare_process_settings(const oci::Process& process,
-                                         const oci::Linux* linux_config);
+                                         const oci::Linux* linux_config,
+                                         const std::string& seccomp_cache_dir = "");
 
 // Resolves process.args[0] with PATH from process.env (like execvpe), checks
 // it exists and is executable *before* anything irreversible, so the error

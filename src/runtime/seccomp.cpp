@@ -2,24 +2,35 @@
 
 #include <errno.h>
 #include <seccomp.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <array>
+#include <cstring>
 #include <cctype>
 #include <map>
+#include <memory>
 #include <string_view>
 #include <utility>
 
 #include "common/error.hpp"
+#include "common/digest.hpp"
 #include "common/fd.hpp"
 #include "common/log.hpp"
+#include "runtime/mounts.hpp"
 #include "runtime/process_setup.hpp"
 
 namespace berth::runtime {
 namespace {
 
 [[noreturn]] void throw_scmp(int rc, const std::string& what) { throw_errno(what, -rc); }
+
+constexpr size_t kMaxInstructions = 4096;  // BPF_MAXINSNS
 
 scmp_compare compare_op(const std::string& op, const std::string& field) {
   static constexpr std::array<std::pair<std::string_view, scmp_compare>, 7> kOps = {{
@@ -72,7 +83,8 @@ SeccompFilter::SeccompFilter(const oci::Seccomp& config) {
                                       "linux.seccomp.defaultAction");
   scmp_filter_ctx ctx = seccomp_init(def);
   if (!ctx) fail("linux.seccomp: seccomp_init failed", ErrorKind::Internal);
-  ctx_ = ctx;  // owned from here: the destructor releases it if we throw
+  std::unique_ptr<void, void (*)(void*)> owner(ctx, [](void* c) { seccomp_release(c); });
+  has_notify_ = def == SCMP_ACT_NOTIFY;
 
   auto attr = [&](scmp_filter_attr a, uint32_t v, const std::string& what) {
     int rc = seccomp_attr_set(ctx, a, v);
@@ -87,11 +99,11 @@ SeccompFilter::SeccompFilter(const oci::Seccomp& config) {
     const auto& f = config.flags[i];
     const std::string field = "linux.seccomp.flags[" + std::to_string(i) + "]";
     if (f == "SECCOMP_FILTER_FLAG_TSYNC") {
-      attr(SCMP_FLTATR_CTL_TSYNC, 1, f);
+      flags_ |= SECCOMP_FILTER_FLAG_TSYNC;
     } else if (f == "SECCOMP_FILTER_FLAG_LOG") {
-      attr(SCMP_FLTATR_CTL_LOG, 1, f);
+      flags_ |= SECCOMP_FILTER_FLAG_LOG;
     } else if (f == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") {
-      attr(SCMP_FLTATR_CTL_SSB, 1, f);
+      flags_ |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
     } else if (f == "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") {
       fail(field + ": " + f + " is not supported by this libseccomp (2.5)",
            ErrorKind::Unsupported);
@@ -146,42 +158,129 @@ SeccompFilter::SeccompFilter(const oci::Seccomp& config) {
       }
     }
   }
-}
 
-SeccompFilter::SeccompFilter(SeccompFilter&& o) noexcept
-    : ctx_(std::exchange(o.ctx_, nullptr)), has_notify_(o.has_notify_), rules_(o.rules_) {}
-
-SeccompFilter& SeccompFilter::operator=(SeccompFilter&& o) noexcept {
-  if (this != &o) {
-    if (ctx_) seccomp_release(ctx_);
-    ctx_ = std::exchange(o.ctx_, nullptr);
-    has_notify_ = o.has_notify_;
-    rules_ = o.rules_;
-  }
-  return *this;
-}
-
-SeccompFilter::~SeccompFilter() {
-  if (ctx_) seccomp_release(ctx_);
+  // Generate the program now, once: loading is then one syscall.
+  UniqueFd mem(memfd_create("berth-seccomp-bpf", MFD_CLOEXEC));
+  if (!mem) throw_errno("linux.seccomp: memfd_create");
+  int rc = seccomp_export_bpf(ctx, mem.get());
+  if (rc < 0) throw_scmp(rc, "linux.seccomp: generate BPF");
+  struct stat st {};
+  check(fstat(mem.get(), &st), "linux.seccomp: fstat BPF memfd");
+  if (st.st_size <= 0 || st.st_size % 8 != 0)
+    fail("linux.seccomp: libseccomp produced a malformed program", ErrorKind::Internal);
+  bpf_.resize(static_cast<size_t>(st.st_size) / 8);
+  if (pread(mem.get(), bpf_.data(), static_cast<size_t>(st.st_size), 0) != st.st_size)
+    throw_errno("linux.seccomp: read BPF memfd");
+  if (bpf_.size() > kMaxInstructions)
+    fail("linux.seccomp: the filter has " + std::to_string(bpf_.size()) +
+             " BPF instructions, more than the kernel's limit of " +
+             std::to_string(kMaxInstructions),
+         ErrorKind::InvalidArgument);
 }
 
 int SeccompFilter::load() const {
-  int rc = seccomp_load(ctx_);
-  if (rc < 0) throw_scmp(rc, "linux.seccomp: load filter");
+  struct sock_fprog prog {};
+  prog.len = static_cast<unsigned short>(bpf_.size());
+  prog.filter = reinterpret_cast<sock_filter*>(const_cast<uint64_t*>(bpf_.data()));
+  unsigned flags = flags_;
+  if (has_notify_) {
+    flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+    // TSYNC and a listener only go together with TSYNC_ESRCH.
+    if (flags & SECCOMP_FILTER_FLAG_TSYNC) flags |= SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
+  }
+  long rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+  if (rc < 0) throw_errno("linux.seccomp: load filter");
   if (!has_notify_) return -1;
-  int fd = seccomp_notify_fd(ctx_);
-  if (fd < 0) throw_scmp(fd, "linux.seccomp: get notify listener fd");
-  return fd;
+  return static_cast<int>(rc);
 }
 
-size_t SeccompFilter::bpf_instructions() const {
-  UniqueFd fd(memfd_create("berth-seccomp-bpf", MFD_CLOEXEC));
-  if (!fd) throw_errno("memfd_create for seccomp export");
-  int rc = seccomp_export_bpf(ctx_, fd.get());
-  if (rc < 0) throw_scmp(rc, "linux.seccomp: export BPF");
-  struct stat st {};
-  check(fstat(fd.get(), &st), "fstat seccomp BPF memfd");
-  return static_cast<size_t>(st.st_size) / 8;
+namespace {
+
+// Everything that determines the generated program, in one string.
+std::string cache_key(const oci::Seccomp& c) {
+  std::string k = "berth-seccomp-v1\n";
+  const scmp_version* v = seccomp_version();
+  k += "libseccomp " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
+       std::to_string(v->micro) + " native " + std::to_string(seccomp_arch_native()) + "\n";
+  k += c.default_action + " " + (c.default_errno_ret ? std::to_string(*c.default_errno_ret) : "-") + "\n";
+  for (auto& a : c.architectures) k += "arch " + a + "\n";
+  for (auto& f : c.flags) k += "flag " + f + "\n";
+  for (auto& r : c.syscalls) {
+    k += "rule " + r.action + " " + (r.errno_ret ? std::to_string(*r.errno_ret) : "-");
+    for (auto& n : r.names) k += " " + n;
+    for (auto& a : r.args)
+      k += " [" + std::to_string(a.index) + " " + a.op + " " + std::to_string(a.value) + " " +
+           std::to_string(a.value_two) + "]";
+    k += "\n";
+  }
+  return sha256_hex(k);
+}
+
+struct CacheHeader {
+  char magic[8];  // "BERTHBPF"
+  uint32_t flags;
+  uint32_t has_notify;
+  uint64_t rules;
+  uint64_t count;
+};
+
+}  // namespace
+
+SeccompFilter SeccompFilter::cached(const oci::Seccomp& config, const std::string& cache_dir) {
+  const std::string path = cache_dir + "/" + cache_key(config) + ".bpf";
+  {
+    UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    struct stat st {};
+    if (fd && fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+        !(st.st_mode & 022) && st.st_size > static_cast<off_t>(sizeof(CacheHeader) + 64) &&
+        st.st_size <= static_cast<off_t>(sizeof(CacheHeader) + kMaxInstructions * 8 + 64)) {
+      std::string data(static_cast<size_t>(st.st_size), '\0');
+      if (pread(fd.get(), data.data(), data.size(), 0) == st.st_size) {
+        CacheHeader h;
+        std::memcpy(&h, data.data(), sizeof h);
+        const size_t body = data.size() - 64;
+        if (std::memcmp(h.magic, "BERTHBPF", 8) == 0 && h.count > 0 &&
+            h.count <= kMaxInstructions && sizeof h + h.count * 8 == body &&
+            sha256_hex(std::string_view(data.data(), body)) == data.substr(body)) {
+          SeccompFilter f;
+          f.flags_ = h.flags;
+          f.has_notify_ = h.has_notify != 0;
+          f.rules_ = h.rules;
+          f.bpf_.resize(h.count);
+          std::memcpy(f.bpf_.data(), data.data() + sizeof h, h.count * 8);
+          f.from_cache_ = true;
+          return f;
+        }
+      }
+      log::debug("seccomp cache: ignoring damaged " + path);
+    }
+  }
+  SeccompFilter f(config);
+  // Best effort: a cache that cannot be written only costs time.
+  try {
+    ensure_dir(cache_dir, 0700);
+    CacheHeader h{};
+    std::memcpy(h.magic, "BERTHBPF", 8);
+    h.flags = f.flags_;
+    h.has_notify = f.has_notify_ ? 1 : 0;
+    h.rules = f.rules_;
+    h.count = f.bpf_.size();
+    std::string data(reinterpret_cast<const char*>(&h), sizeof h);
+    data.append(reinterpret_cast<const char*>(f.bpf_.data()), f.bpf_.size() * 8);
+    data += sha256_hex(data);
+    const std::string tmp = path + ".tmp." + std::to_string(getpid());
+    UniqueFd out(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (out && write(out.get(), data.data(), data.size()) == static_cast<ssize_t>(data.size())) {
+      out.reset();
+      // No fsync: a torn file fails its checksum and is rebuilt.
+      if (rename(tmp.c_str(), path.c_str()) != 0) unlink(tmp.c_str());
+    } else {
+      unlink(tmp.c_str());
+    }
+  } catch (const Error& e) {
+    log::debug(std::string("seccomp cache: ") + e.what());
+  }
+  return f;
 }
 
 void apply_seccomp(const oci::Seccomp& seccomp, int* listener_fd) {

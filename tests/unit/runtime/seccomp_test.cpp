@@ -396,3 +396,36 @@ TEST(DefaultSeccomp, CapabilitiesUnlockTheirSyscalls) {
   SeccompFilter f(with);
   EXPECT_GT(f.rule_count(), 300u);
 }
+
+TEST(SeccompCache, HitMissAndDamage) {
+  berth::testing::TempDir d;
+  const std::string dir = d / "cache";
+  auto profile = berth::runtime::default_seccomp_profile({"CAP_KILL"});
+  auto first = SeccompFilter::cached(profile, dir);
+  EXPECT_FALSE(first.from_cache());
+  auto second = SeccompFilter::cached(profile, dir);
+  EXPECT_TRUE(second.from_cache());
+  EXPECT_EQ(second.bpf_instructions(), first.bpf_instructions());
+  EXPECT_EQ(second.rule_count(), first.rule_count());
+
+  // A different profile is a different entry.
+  auto other = berth::runtime::default_seccomp_profile({"CAP_KILL", "CAP_SYS_ADMIN"});
+  EXPECT_FALSE(SeccompFilter::cached(other, dir).from_cache());
+
+  // Flip a byte in every cache file: ignored and rebuilt.
+  std::string cmd = "for f in " + dir + "/*.bpf; do printf 'X' | dd of=$f bs=1 seek=40 conv=notrunc 2>/dev/null; done";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  auto rebuilt = SeccompFilter::cached(profile, dir);
+  EXPECT_FALSE(rebuilt.from_cache());
+  EXPECT_TRUE(SeccompFilter::cached(profile, dir).from_cache());
+
+  // A cached filter works like a fresh one.
+  auto r = in_child([&](int out) {
+    auto f = SeccompFilter::cached(profile, dir);
+    f.load();
+    long rc = syscall(SYS_unshare, CLONE_NEWUSER);
+    say(out, "%d %ld %d", f.from_cache() ? 1 : 0, rc, errno);
+    return 0;
+  });
+  EXPECT_EQ(r.out, "1 -1 " + std::to_string(EPERM));
+}
