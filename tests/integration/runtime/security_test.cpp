@@ -260,3 +260,24 @@ TEST(Security, HostWideSysctlIsRefused) {
   expect_one_error_line(r);
   EXPECT_NE(r.err.find("vm.swappiness"), std::string::npos) << r.err;
 }
+
+TEST(Security, ExecGetsTheContainersSeccompAndCaps) {
+  BERTH_REQUIRE_BUSYBOX();
+  Runtime rt;
+  Bundle b;
+  b.config["linux"]["seccomp"] = {
+      {"defaultAction", "SCMP_ACT_ALLOW"},
+      {"syscalls", {{{"names", {"mkdir", "mkdirat"}}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", ENOMSG}}}}};
+  // The container must not hold the runner's pipes open.
+  b.set_args({"sh", "-c", "exec sleep 30 </dev/null >/dev/null 2>&1"});
+  b.write();
+  const std::string id = Runtime::unique_id("sec-exec");
+  auto r = rt({"run", "-d", "-b", b.path(), id});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto e = rt({"exec", id, "sh", "-c", "grep -E 'CapBnd|NoNewPrivs|Seccomp:' /proc/self/status; mkdir /dev/shm/d"});
+  rt({"delete", "-f", id});
+  EXPECT_NE(e.out.find("CapBnd:\t0000000020000420"), std::string::npos) << e.out << e.err;
+  EXPECT_NE(e.out.find("NoNewPrivs:\t1"), std::string::npos) << e.out;
+  EXPECT_NE(e.out.find("Seccomp:\t2"), std::string::npos) << e.out;
+  EXPECT_NE(e.err.find(strerror(ENOMSG)), std::string::npos) << e.err;
+}
