@@ -144,6 +144,8 @@ int exec_in_container(const GlobalOptions& g, const ExecOptions& o) {
         if (fl >= 0) ::fcntl(static_cast<int>(fd), F_SETFD, fl & ~FD_CLOEXEC);
       }
       ::syscall(SYS_close_range, 3 + o.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
+      // The process outlives a detached exec.
+      ::prctl(PR_SET_PDEATHSIG, 0);
       apply_process_settings(o.process, spec.linux ? &*spec.linux : nullptr);
       // Success is the sync socket closing on execve (it is close-on-exec).
       exec_process(exe, o.process);

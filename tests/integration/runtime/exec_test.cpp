@@ -1,0 +1,138 @@
+// exec joins every namespace and the cgroup of the container.
+#include "runtime_checks.hpp"
+
+using namespace berth::testing;
+using nlohmann::json;
+
+namespace {
+
+std::string ns_of(pid_t pid, const std::string& name) {
+  char buf[256];
+  std::string p = "/proc/" + std::to_string(pid) + "/ns/" + name;
+  ssize_t n = readlink(p.c_str(), buf, sizeof buf - 1);
+  return n < 0 ? "" : std::string(buf, static_cast<size_t>(n));
+}
+
+struct Running {
+  Bundle b;
+  Runtime rt;
+  std::string id = Runtime::unique_id("exec");
+  int pid = 0;
+  explicit Running(bool with_user_ns = false) {
+    b.set_args({"sleep", "1000"});
+    if (with_user_ns) {
+      b.config["linux"]["namespaces"].push_back({{"type", "user"}});
+      b.config["linux"]["uidMappings"] = json::array({{{"containerID", 0}, {"hostID", 200000}, {"size", 65536}}});
+      b.config["linux"]["gidMappings"] = json::array({{{"containerID", 0}, {"hostID", 200000}, {"size", 65536}}});
+      auto& mounts = b.config["mounts"];
+      for (size_t i = 0; i < mounts.size(); ++i)
+        if (mounts[i]["destination"] == "/sys/fs/cgroup") mounts.erase(i--);
+      chmod(b.path().c_str(), 0755);
+    }
+    b.config["linux"]["namespaces"].push_back({{"type", "time"}});
+    b.write();
+    auto r = run_detached(rt, {"run", "-d", "--bundle", b.path(), id});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    pid = state_of(rt, id)["pid"];
+  }
+  ~Running() {
+    rt({"delete", "--force", id});
+    EXPECT_NO_LEFTOVERS(rt, b, id);
+  }
+};
+
+void expect_joined(Running& c, bool user) {
+  TempDir d;
+  std::string pidfile = d.path() + "/exec.pid";
+  auto r = run_detached(c.rt, {"exec", "--detach", "--pid-file", pidfile, c.id, "sleep", "1000"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  int epid = std::stoi(slurp(pidfile));
+  ASSERT_GT(epid, 0);
+  std::vector<std::string> names = {"pid", "mnt", "net", "uts", "ipc", "cgroup", "time"};
+  if (user) names.push_back("user");
+  for (auto& n : names) {
+    EXPECT_EQ(ns_of(epid, n), ns_of(c.pid, n)) << n;
+    EXPECT_NE(ns_of(epid, n), ns_of(getpid(), n)) << n;
+  }
+  // Same cgroup as the init in every hierarchy.
+  EXPECT_EQ(slurp("/proc/" + std::to_string(epid) + "/cgroup"), slurp("/proc/" + std::to_string(c.pid) + "/cgroup"));
+  // Same root directory (the container's rootfs).
+  char a[4096], b[4096];
+  ssize_t na = readlink(("/proc/" + std::to_string(epid) + "/root").c_str(), a, sizeof a);
+  ssize_t nb = readlink(("/proc/" + std::to_string(c.pid) + "/root").c_str(), b, sizeof b);
+  EXPECT_EQ(std::string(a, na > 0 ? na : 0), std::string(b, nb > 0 ? nb : 0));
+  json pids = json::parse(c.rt({"ps", "--format", "json", c.id}).out);
+  EXPECT_NE(std::find(pids.begin(), pids.end(), epid), pids.end()) << pids;
+}
+
+}  // namespace
+
+TEST(Exec, JoinsEveryNamespaceAndTheCgroup) {
+  BERTH_REQUIRE_BUSYBOX();
+  Running c;
+  expect_joined(c, false);
+}
+
+TEST(Exec, JoinsAUserNamespacedContainer) {
+  BERTH_REQUIRE_BUSYBOX();
+  Running c(true);
+  expect_joined(c, true);
+  auto r = c.rt({"exec", c.id, "sh", "-c", "id -u; cat /proc/self/uid_map | tr -s ' '"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "0\n 0 200000 65536\n");
+}
+
+TEST(Exec, ForegroundPropagatesExitCodeAndOutput) {
+  BERTH_REQUIRE_BUSYBOX();
+  Running c;
+  auto r = c.rt({"exec", c.id, "sh", "-c", "echo pid1=$(cat /proc/1/comm); hostname; exit 42"});
+  EXPECT_EQ(r.exit_code, 42) << r.err;
+  EXPECT_EQ(r.out, "pid1=sleep\nberth\n");
+}
+
+TEST(Exec, FlagsSetEnvCwdUser) {
+  BERTH_REQUIRE_BUSYBOX();
+  Running c;
+  auto r = c.rt({"exec", "--cwd", "/tmp", "--env", "FOO=bar", "-e", "TERM=dumb", "--user", "1000:1001", c.id, "sh",
+                 "-c", "pwd; echo $FOO $TERM; id -u; id -g"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "/tmp\nbar dumb\n1000\n1001\n");
+}
+
+TEST(Exec, ProcessJson) {
+  BERTH_REQUIRE_BUSYBOX();
+  Running c;
+  TempDir d;
+  std::ofstream(d.path() + "/process.json")
+      << R"({"args": ["sh", "-c", "echo $A; pwd; exit 5"], "cwd": "/etc", "env": ["A=from-json", "PATH=/bin"], "user": {"uid": 0, "gid": 0}})";
+  auto r = c.rt({"exec", "-p", d.path() + "/process.json", c.id});
+  EXPECT_EQ(r.exit_code, 5) << r.err;
+  EXPECT_EQ(r.out, "from-json\n/etc\n");
+}
+
+TEST(Exec, MissingExecutableIsAClearError) {
+  BERTH_REQUIRE_BUSYBOX();
+  Running c;
+  auto r = c.rt({"exec", c.id, "no-such-program"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(count_lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("no-such-program"), std::string::npos) << r.err;
+}
+
+TEST(Exec, RefusedInStoppedOrUnknownContainer) {
+  BERTH_REQUIRE_BUSYBOX();
+  Runtime rt;
+  auto r = rt({"exec", "nope", "true"});
+  EXPECT_EQ(r.exit_code, 3);
+  Bundle b;
+  b.set_args({"true"});
+  b.write();
+  std::string id = Runtime::unique_id("stopped");
+  ASSERT_EQ(run_detached(rt, {"run", "-d", "--bundle", b.path(), id}).exit_code, 0);
+  ASSERT_TRUE(eventually([&] { return state_of(rt, id)["status"] == "stopped"; }));
+  r = rt({"exec", id, "true"});
+  EXPECT_EQ(r.exit_code, 5);
+  EXPECT_NE(r.err.find("stopped"), std::string::npos) << r.err;
+  EXPECT_EQ(rt({"delete", id}).exit_code, 0);
+  EXPECT_NO_LEFTOVERS(rt, b, id);
+}
