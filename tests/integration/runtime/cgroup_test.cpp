@@ -20,6 +20,7 @@
 #include "common/error.hpp"
 #include "runtime/cgroup.hpp"
 #include "runtime/cgroup_internal.hpp"
+#include "runtime_harness.hpp"
 #include "test_support.hpp"
 
 using namespace berth;
@@ -588,4 +589,158 @@ TEST(CgroupIntegration, V2DeviceFilterDeniesAndAllows) {
   status = again.wait_status();
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+// ---- through the berth-runtime binary ----
+
+namespace {
+
+using berth::testing::Bundle;
+using berth::testing::Runtime;
+using nlohmann::json;
+
+template <class F>
+bool eventually(F f, int seconds = 10) {
+  auto end = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (std::chrono::steady_clock::now() < end) {
+    if (f()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return f();
+}
+
+// Host dirs of the container's cgroup (default cgroupsPath /berth/<id>).
+std::vector<std::string> container_cgroup_dirs(const std::string& id) {
+  std::vector<std::string> out;
+  const auto& host = cgroups::host_cgroups();
+  for (const auto& h : host.v1)
+    if (exists(h.mountpoint + "/berth/" + id)) out.push_back(h.mountpoint + "/berth/" + id);
+  if (host.v2 && exists(host.v2->mountpoint + "/berth/" + id)) out.push_back(host.v2->mountpoint + "/berth/" + id);
+  return out;
+}
+
+std::string status_of(const Runtime& rt, const std::string& id) {
+  auto r = rt({"state", id});
+  if (r.exit_code != 0) return "";
+  return json::parse(r.out).value("status", "");
+}
+
+}  // namespace
+
+TEST(CgroupRuntime, MemoryLimitIsVisibleInsideTheContainer) {
+  BERTH_REQUIRE_BUSYBOX();
+  Bundle b;
+  b.config["linux"]["resources"]["memory"] = {{"limit", 64 << 20}};
+  b.set_args({"sh", "-c",
+              "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max"});
+  b.write();
+  Runtime rt;
+  std::string id = Runtime::unique_id("cgmem");
+  auto r = rt({"run", "--bundle", b.path(), id});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, std::to_string(64 << 20) + "\n") << r.err;
+  rt({"delete", "--force", id});
+  EXPECT_TRUE(container_cgroup_dirs(id).empty());
+}
+
+TEST(CgroupRuntime, AllocationBeyondTheLimitIsOomKilled) {
+  BERTH_REQUIRE_BUSYBOX();
+  Bundle b;
+  b.config["linux"]["resources"]["memory"] = {{"limit", 32 << 20}, {"swap", 32 << 20}};
+  // dd allocates its block buffer: 64M in a 32M cgroup.
+  b.set_args({"sh", "-c", "dd if=/dev/zero of=/dev/null bs=64M count=1; exit $?"});
+  b.write();
+  Runtime rt;
+  std::string id = Runtime::unique_id("cgoom");
+  auto r = rt({"run", "--bundle", b.path(), id});
+  // sh reports its OOM-killed child as 128+9 and exits with it.
+  EXPECT_EQ(r.exit_code, 137) << r.err;
+  rt({"delete", "--force", id});
+  EXPECT_TRUE(container_cgroup_dirs(id).empty());
+}
+
+TEST(CgroupRuntime, PidsLimitStopsAForkBomb) {
+  BERTH_REQUIRE_BUSYBOX();
+  Bundle b;
+  b.config["linux"]["resources"]["pids"] = {{"limit", 5}};
+  b.set_args({"sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do sleep 100 & done; echo all-forked"});
+  b.write();
+  Runtime rt;
+  std::string id = Runtime::unique_id("cgpids");
+  auto r = rt({"run", "--bundle", b.path(), id});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(r.out.find("all-forked"), std::string::npos);
+  EXPECT_NE(r.err.find("Resource temporarily unavailable"), std::string::npos) << r.err;  // EAGAIN
+  rt({"delete", "--force", id});
+  EXPECT_TRUE(container_cgroup_dirs(id).empty());
+}
+
+TEST(CgroupRuntime, PauseFreezesAndResumeThaws) {
+  BERTH_REQUIRE_BUSYBOX();
+  Bundle b;
+  b.config["root"]["readonly"] = false;
+  b.set_args({"sh", "-c", "exec >/dev/null 2>&1 </dev/null; i=0; while true; do i=$((i+1)); echo $i > /tmp/count; done"});
+  b.write();
+  Runtime rt;
+  std::string id = Runtime::unique_id("cgpause");
+  ASSERT_EQ(rt({"run", "-d", "--bundle", b.path(), id}).exit_code, 0);
+  std::string count = b.rootfs() + "/tmp/count";
+  ASSERT_TRUE(eventually([&] { return slurp(count) != ""; }));
+
+  auto r = rt({"pause", id});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(status_of(rt, id), "paused");
+  const auto& host = cgroups::host_cgroups();
+  if (const auto* f = host.v1_for("freezer")) {
+    EXPECT_EQ(slurp(f->mountpoint + "/berth/" + id + "/freezer.state"), "FROZEN");
+  } else if (host.v2) {
+    EXPECT_EQ(slurp(host.v2->mountpoint + "/berth/" + id + "/cgroup.freeze"), "1");
+  }
+  std::string a = slurp(count);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(slurp(count), a) << "the container kept running while paused";
+
+  r = rt({"resume", id});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(status_of(rt, id), "running");
+  EXPECT_TRUE(eventually([&] { return slurp(count) != a; })) << "no progress after resume";
+
+  EXPECT_EQ(rt({"delete", "--force", id}).exit_code, 0);
+  EXPECT_TRUE(container_cgroup_dirs(id).empty());
+}
+
+TEST(CgroupRuntime, PsListsEveryProcessInTheCgroup) {
+  BERTH_REQUIRE_BUSYBOX();
+  Bundle b;
+  b.set_args({"sh", "-c", "exec >/dev/null 2>&1 </dev/null; sleep 1000 & sleep 1000 & exec sleep 1000"});
+  b.write();
+  Runtime rt;
+  std::string id = Runtime::unique_id("cgps");
+  ASSERT_EQ(rt({"run", "-d", "--bundle", b.path(), id}).exit_code, 0);
+  json pids;
+  EXPECT_TRUE(eventually([&] {
+    pids = json::parse(rt({"ps", "--format", "json", id}).out);
+    return pids.size() == 3;
+  })) << pids;
+  for (int p : pids) {
+    std::string line = cgroup_line(p, "pids");
+    if (line.empty()) line = cgroup_line(p, "");
+    EXPECT_EQ(line, "/berth/" + id) << p;
+  }
+  EXPECT_EQ(rt({"delete", "--force", id}).exit_code, 0);
+  EXPECT_TRUE(container_cgroup_dirs(id).empty());
+}
+
+TEST(CgroupRuntime, BadResourceFailsCreateNamingTheFieldAndLeavesNothing) {
+  BERTH_REQUIRE_BUSYBOX();
+  Bundle b;
+  b.config["linux"]["resources"]["cpu"] = {{"cpus", "999"}};
+  b.set_args({"true"});
+  b.write();
+  Runtime rt;
+  std::string id = Runtime::unique_id("cgbad");
+  auto r = rt({"run", "--bundle", b.path(), id});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("linux.resources.cpu.cpus"), std::string::npos) << r.err;
+  EXPECT_TRUE(container_cgroup_dirs(id).empty());
 }
