@@ -26,6 +26,7 @@
 #include "runtime/cgroup.hpp"
 #include "runtime/console.hpp"
 #include "runtime/hooks.hpp"
+#include "runtime/process_setup.hpp"
 #include "runtime/rootfs.hpp"
 
 namespace berth::runtime {
@@ -192,7 +193,16 @@ InitProcess create_container(const GlobalOptions& g, const CreateOptions& o) {
     }
     st.cgroup = cgroup->to_json();
 
+    PreparedProcess prepared;
+    try {
+      prepared = prepare_process_settings(*spec.process, spec.linux ? &*spec.linux : nullptr,
+                                          fs::join(g.root, ".seccomp-cache"));
+    } catch (Error& e) {
+      e.wrap(bundle + "/config.json");
+      throw;
+    }
     InitOptions io;
+    io.prepared = &prepared;
     io.bundle = bundle;
     io.spec = &spec;
     io.no_pivot = o.no_pivot;

@@ -13,6 +13,7 @@
 #include <cerrno>
 
 #include "common/error.hpp"
+#include "common/fs.hpp"
 #include "runtime/cgroup.hpp"
 #include "runtime/console.hpp"
 #include "runtime/init.hpp"
@@ -55,6 +56,8 @@ int exec_in_container(const GlobalOptions& g, const ExecOptions& o) {
   if (o.process.terminal && o.console_socket.empty() && o.detach)
     fail("exec --tty --detach needs a --console-socket to hand the terminal to");
 
+  PreparedProcess prepared = prepare_process_settings(o.process, spec.linux ? &*spec.linux : nullptr,
+                                                      fs::join(g.root, ".seccomp-cache"));
   // Pin the init: namespaces are taken from this exact process.
   UniqueFd initfd(static_cast<int>(::syscall(SYS_pidfd_open, st.pid, 0)));
   if (!initfd || !init_alive(st))
@@ -146,7 +149,11 @@ int exec_in_container(const GlobalOptions& g, const ExecOptions& o) {
       ::syscall(SYS_close_range, 3 + o.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
       // The process outlives a detached exec.
       ::prctl(PR_SET_PDEATHSIG, 0);
-      apply_process_settings(o.process, spec.linux ? &*spec.linux : nullptr);
+      int listener = -1;
+      apply_process_settings(o.process, spec.linux ? &*spec.linux : nullptr, &prepared, &listener);
+      if (listener >= 0) {
+        send_seccomp_listener(spec, listener, 0, state_json(st, Status::Running, false));
+      }
       // Success is the sync socket closing on execve (it is close-on-exec).
       exec_process(exe, o.process);
     } catch (...) {

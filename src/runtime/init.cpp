@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstring>
 #include <vector>
+#include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
 #include "common/fs.hpp"
@@ -108,6 +109,24 @@ void child_fail(int sock, const std::exception_ptr& ep) {
   } catch (...) {
   }
   _exit(1);
+}
+
+void send_seccomp_listener(const oci::Spec& spec, int listener_fd, pid_t pid, const std::string& state_json) {
+  UniqueFd fd(listener_fd);
+  if (!spec.linux || !spec.linux->seccomp || spec.linux->seccomp->listener_path.empty()) return;
+  const auto& sc = *spec.linux->seccomp;
+  nlohmann::json msg = {{"ociVersion", spec.oci_version},
+                        {"fds", {"seccompFd"}},
+                        {"pid", pid},
+                        {"metadata", sc.listener_metadata},
+                        {"state", nlohmann::json::parse(state_json)}};
+  UniqueFd sock;
+  try {
+    sock = connect_console_socket(sc.listener_path);
+  } catch (Error& e) {
+    throw Error("linux.seccomp.listenerPath: " + e.message(), e.kind(), e.errno_value());
+  }
+  send_fd(sock.get(), fd.get(), msg.dump());
 }
 
 pid_t clone3_fork(uint64_t flags, int* pidfd) {
@@ -322,7 +341,9 @@ struct ChildContext {
       if (fl >= 0) ::fcntl(static_cast<int>(fd), F_SETFD, fl & ~FD_CLOEXEC);
     }
     ::syscall(SYS_close_range, 3 + o.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
-    apply_process_settings(*spec.process, spec.linux ? &*spec.linux : nullptr);
+    int listener = -1;
+    apply_process_settings(*spec.process, spec.linux ? &*spec.linux : nullptr, o.prepared, &listener);
+    if (listener >= 0) send_seccomp_listener(spec, listener, host_pid, o.state_for_hooks(host_pid, "running"));
     exec_process(exe, *spec.process);
   } catch (const std::exception& e) {
     // The creator is gone: the container's stderr is the only witness.

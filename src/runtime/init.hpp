@@ -30,6 +30,7 @@
 namespace berth::runtime {
 
 class Cgroup;
+struct PreparedProcess;
 
 struct InitOptions {
   std::string bundle;
@@ -39,6 +40,9 @@ struct InitOptions {
   int exec_fifo = -1;     // exec.fifo opened O_RDWR
   unsigned preserve_fds = 0;
   Cgroup* cgroup = nullptr;
+  // Validated process settings and compiled seccomp filter (made before the
+  // clone so a bad config fails `create`, and the child inherits the work).
+  const PreparedProcess* prepared = nullptr;
   // State JSON for hooks, given the init's host pid and the status to report.
   std::function<std::string(pid_t, const char* status)> state_for_hooks;
   // Runs prestart + createRuntime hooks in the runtime (parent) namespaces.
@@ -76,6 +80,10 @@ struct SyncMsg {
 bool sync_recv(int sock, SyncMsg& msg);
 // In a child: reports the exception to the parent and exits.
 [[noreturn]] void child_fail(int sock, const std::exception_ptr& e);
+
+// Hands a seccomp notify fd to linux.seccomp.listenerPath with the
+// container process state (the OCI "ContainerProcessState" message).
+void send_seccomp_listener(const oci::Spec& spec, int listener_fd, pid_t pid, const std::string& state_json);
 
 // clone3 wrapper (fork-like: no CLONE_VM, same stack). Returns 0 in the child.
 pid_t clone3_fork(uint64_t flags, int* pidfd);

@@ -44,8 +44,7 @@ static Status status_from(const std::string& s) {
 
 void validate_id(const std::string& id) {
   if (id.empty()) fail("container id must not be empty");
-  if (id == "." || id == ".." || id.size() > 1024)
-    fail("invalid container id \"" + id + "\"");
+  if (id[0] == '.' || id.size() > 1024) fail("invalid container id \"" + id + "\": must not start with '.'");
   for (char c : id) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
               c == '+' || c == '-' || c == '.';
@@ -126,7 +125,7 @@ std::vector<std::string> list_ids(const std::string& root) {
   }
   while (struct dirent* e = ::readdir(d)) {
     std::string name = e->d_name;
-    if (name == "." || name == "..") continue;
+    if (name.empty() || name[0] == '.') continue;  // ours (.seccomp-cache), never an id
     if (fs::is_dir(fs::join(root, name))) ids.push_back(name);
   }
   ::closedir(d);

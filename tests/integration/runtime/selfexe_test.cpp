@@ -1,0 +1,103 @@
+// The runtime binary must not be reachable or writable from inside a
+// container (the runc /proc/self/exe overwrite, CVE-2019-5736). While the
+// init waits for `start` it *is* the runtime binary, visible as pid 1 of
+// the container; a container process must get nothing through
+// /proc/1/exe, and the binary must be unchanged afterwards.
+#include <openssl/sha.h>
+
+#include "runtime_checks.hpp"
+
+using namespace berth::testing;
+using nlohmann::json;
+
+namespace {
+
+std::string digest(const std::string& path) {
+  std::string data = slurp(path);
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md);
+  return std::string(reinterpret_cast<char*>(md), sizeof md);
+}
+
+// Every capability but CAP_SYS_PTRACE: the attacker is root in the container
+// with a broad capability set.
+json almost_all_caps() {
+  json caps = json::array();
+  for (const char* c : {"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
+                        "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
+                        "CAP_NET_RAW", "CAP_SYS_CHROOT", "CAP_MKNOD", "CAP_AUDIT_WRITE", "CAP_SETFCAP",
+                        "CAP_SYS_ADMIN"})
+    caps.push_back(c);
+  return caps;
+}
+
+}  // namespace
+
+TEST(SelfExe, ContainerCannotReachTheRuntimeBinaryThroughTheInit) {
+  BERTH_REQUIRE_BUSYBOX();
+  Bundle b;
+  b.set_args({"sleep", "1000"});
+  b.write();
+  Runtime rt;
+  std::string before = digest(rt.binary);
+  std::string id = Runtime::unique_id("selfexe");
+  // Created, not started: the init is still berth-runtime.
+  ASSERT_EQ(run_detached(rt, {"create", "--bundle", b.path(), id}).exit_code, 0);
+  int pid = state_of(rt, id)["pid"];
+  char buf[4096];
+  ssize_t n = readlink(("/proc/" + std::to_string(pid) + "/exe").c_str(), buf, sizeof buf - 1);
+  ASSERT_GT(n, 0);
+  EXPECT_NE(std::string(buf, static_cast<size_t>(n)).find("berth-runtime"), std::string::npos);
+
+  TempDir d;
+  std::ofstream(d.path() + "/attack.json") << json{
+      {"args",
+       {"sh", "-c",
+        "comm=$(cat /proc/1/comm); echo comm=$comm; "
+        "readlink /proc/1/exe && echo LINK-VISIBLE; "
+        "cat /proc/1/exe > /dev/null 2>&1 && echo READ-OK; "
+        "(echo overwritten > /proc/1/exe) 2>/dev/null && echo WRITE-OK; "
+        "(exec 3</proc/1/exe) 2>/dev/null && echo OPEN-OK; "
+        "for m in $(ls /proc/1/map_files/ 2>/dev/null); do "
+        "  cat /proc/1/map_files/$m > /dev/null 2>&1 && echo MAPFILES-READ-OK; "
+        "  (echo x >> /proc/1/map_files/$m) 2>/dev/null && echo MAPFILES-WRITE-OK; "
+        "done; "
+        "echo done"}},
+      {"cwd", "/"},
+      {"env", {"PATH=/bin:/usr/bin"}},
+      {"user", {{"uid", 0}, {"gid", 0}}},
+      {"capabilities",
+       {{"bounding", almost_all_caps()},
+        {"effective", almost_all_caps()},
+        {"permitted", almost_all_caps()},
+        {"ambient", almost_all_caps()}}}}
+                                                .dump();
+  auto r = rt({"exec", "-p", d.path() + "/attack.json", id});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("comm=berth-runtime"), std::string::npos) << r.out;  // it is the runtime...
+  EXPECT_EQ(r.out.find("LINK-VISIBLE"), std::string::npos) << r.out;        // ...but unreachable
+  EXPECT_EQ(r.out.find("READ-OK"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("WRITE-OK"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("OPEN-OK"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("MAPFILES-READ-OK"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("MAPFILES-WRITE-OK"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("done"), std::string::npos) << r.out;
+  EXPECT_EQ(digest(rt.binary), before);
+
+  EXPECT_EQ(rt({"delete", id}).exit_code, 0);
+  EXPECT_NO_LEFTOVERS(rt, b, id);
+}
+
+TEST(SelfExe, RuntimeBinaryIsNotInTheContainerFilesystem) {
+  BERTH_REQUIRE_BUSYBOX();
+  Bundle b;
+  Runtime rt;
+  b.set_args({"sh", "-c", "ls /proc/self/fd; ls -l /proc/self/fd | grep -c berth-runtime || true"});
+  b.write();
+  std::string id = Runtime::unique_id("nofd");
+  auto r = rt({"run", "--bundle", b.path(), id});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  // No descriptor of the runtime (binary, state dir, fifo) leaks into the container.
+  EXPECT_NE(r.out.find("\n0\n"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("exec.fifo"), std::string::npos) << r.out;
+}
