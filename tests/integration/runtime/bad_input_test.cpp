@@ -1,0 +1,185 @@
+// Bad input: each case gets one line on stderr, a non-zero exit with the
+// code of its kind, and leaves no cgroup, mount, process or state behind.
+#include "runtime_checks.hpp"
+
+using namespace berth::testing;
+using nlohmann::json;
+
+namespace {
+
+struct Outcome {
+  RunResult r;
+  std::string id;
+};
+
+Outcome create_with(Bundle& b, Runtime& rt) {
+  std::string id = Runtime::unique_id("bad");
+  return {run_detached(rt, {"create", "--bundle", b.path(), id}), id};
+}
+
+void expect_clean_failure(const Outcome& o, Runtime& rt, Bundle& b, int code, const std::string& needle) {
+  EXPECT_EQ(o.r.exit_code, code) << o.r.err;
+  EXPECT_EQ(count_lines(o.r.err), 1) << o.r.err;
+  EXPECT_EQ(o.r.err.rfind("berth-runtime: ", 0), 0u) << o.r.err;
+  EXPECT_NE(o.r.err.find(needle), std::string::npos) << o.r.err;
+  EXPECT_NO_LEFTOVERS(rt, b, o.id);
+}
+
+}  // namespace
+
+TEST(BadInput, MalformedConfigJson) {
+  BERTH_REQUIRE_BUSYBOX();
+  Bundle b;
+  std::ofstream(b.path() + "/config.json") << "{\"ociVersion\": \"1.0.2\", \"process\": ";
+  Runtime rt;
+  expect_clean_failure(create_with(b, rt), rt, b, 2, "malformed JSON");
+}
+
+TEST(BadInput, UnknownNamespaceType) {
+  BERTH_REQUIRE_BUSYBOX();
+  Bundle b;
+  b.config["linux"]["namespaces"].push_back({{"type", "bogus"}});
+  b.write();
+  Runtime rt;
+  expect_clean_failure(create_with(b, rt), rt, b, 2, "linux.namespaces[6].type: unknown namespace type \"bogus\"");
+}
+
+TEST(BadInput, UnsupportedFieldIsNamed) {
+  BERTH_REQUIRE_BUSYBOX();
+  Bundle b;
+  b.config["linux"]["intelRdt"] = {{"closID", "guaranteed_group"}};
+  b.write();
+  Runtime rt;
+  expect_clean_failure(create_with(b, rt), rt, b, 6, "linux.intelRdt");
+}
+
+TEST(BadInput, MissingRootfs) {
+  BERTH_REQUIRE_BUSYBOX();
+  Bundle b;
+  b.config["root"]["path"] = "no-such-rootfs";
+  b.write();
+  Runtime rt;
+  expect_clean_failure(create_with(b, rt), rt, b, 3, "root.path");
+}
+
+TEST(BadInput, MissingBundle) {
+  Runtime rt;
+  std::string id = Runtime::unique_id("nobundle");
+  auto r = rt({"create", "--bundle", "/nonexistent/bundle", id});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_EQ(count_lines(r.err), 1) << r.err;
+  EXPECT_FALSE(path_exists(rt.root() + "/" + id));
+}
+
+TEST(BadInput, BadMountSource) {
+  BERTH_REQUIRE_BUSYBOX();
+  Bundle b;
+  b.config["mounts"].push_back({{"destination", "/data"}, {"type", "bind"}, {"source", "/nonexistent/source/dir"},
+                                {"options", {"rbind"}}});
+  b.write();
+  Runtime rt;
+  auto o = create_with(b, rt);
+  EXPECT_NE(o.r.exit_code, 0);
+  EXPECT_EQ(count_lines(o.r.err), 1) << o.r.err;
+  EXPECT_NE(o.r.err.find("/nonexistent/source/dir"), std::string::npos) << o.r.err;
+  EXPECT_NO_LEFTOVERS(rt, b, o.id);
+}
+
+TEST(BadInput, MissingExecutable) {
+  BERTH_REQUIRE_BUSYBOX();
+  Bundle b;
+  b.set_args({"/bin/no-such-binary"});
+  b.write();
+  Runtime rt;
+  auto o = create_with(b, rt);
+  EXPECT_NE(o.r.exit_code, 0);
+  EXPECT_EQ(count_lines(o.r.err), 1) << o.r.err;
+  EXPECT_NE(o.r.err.find("no-such-binary"), std::string::npos) << o.r.err;
+  EXPECT_NO_LEFTOVERS(rt, b, o.id);
+}
+
+TEST(BadInput, IdAlreadyInUse) {
+  BERTH_REQUIRE_BUSYBOX();
+  Bundle b;
+  b.set_args({"sleep", "1000"});
+  b.write();
+  Runtime rt;
+  std::string id = Runtime::unique_id("dup");
+  ASSERT_EQ(run_detached(rt, {"create", "--bundle", b.path(), id}).exit_code, 0);
+  int pid = state_of(rt, id)["pid"];
+  auto r = run_detached(rt, {"create", "--bundle", b.path(), id});
+  EXPECT_EQ(r.exit_code, 4) << r.err;
+  EXPECT_EQ(count_lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("already exists"), std::string::npos) << r.err;
+  // The first container is untouched.
+  EXPECT_EQ(state_of(rt, id)["status"], "created");
+  EXPECT_EQ(state_of(rt, id)["pid"], pid);
+  EXPECT_EQ(rt({"delete", id}).exit_code, 0);
+  EXPECT_NO_LEFTOVERS(rt, b, id);
+}
+
+TEST(BadInput, InvalidId) {
+  Runtime rt;
+  for (std::string id : {"../escape", "a/b", ".hidden", "sp ace"}) {
+    auto r = rt({"create", "--bundle", "/tmp", id});
+    EXPECT_EQ(r.exit_code, 2) << id << ": " << r.err;
+    EXPECT_EQ(count_lines(r.err), 1) << r.err;
+  }
+}
+
+TEST(BadInput, StartOfRunningContainer) {
+  BERTH_REQUIRE_BUSYBOX();
+  Bundle b;
+  b.set_args({"sleep", "1000"});
+  b.write();
+  Runtime rt;
+  std::string id = Runtime::unique_id("startrun");
+  ASSERT_EQ(run_detached(rt, {"run", "-d", "--bundle", b.path(), id}).exit_code, 0);
+  auto r = rt({"start", id});
+  EXPECT_EQ(r.exit_code, 5);
+  EXPECT_EQ(count_lines(r.err), 1) << r.err;
+  EXPECT_EQ(state_of(rt, id)["status"], "running");
+  EXPECT_EQ(rt({"delete", "-f", id}).exit_code, 0);
+  EXPECT_NO_LEFTOVERS(rt, b, id);
+}
+
+TEST(BadInput, UnknownIdForEveryVerb) {
+  Runtime rt;
+  for (auto args : std::vector<std::vector<std::string>>{{"start", "ghost"},
+                                                         {"state", "ghost"},
+                                                         {"kill", "ghost", "KILL"},
+                                                         {"delete", "ghost"},
+                                                         {"delete", "--force", "ghost"},
+                                                         {"pause", "ghost"},
+                                                         {"resume", "ghost"},
+                                                         {"ps", "ghost"},
+                                                         {"exec", "ghost", "true"}}) {
+    auto r = rt(args);
+    EXPECT_EQ(r.exit_code, 3) << args[0] << ": " << r.err;
+    EXPECT_EQ(r.err, "berth-runtime: container ghost does not exist\n") << args[0];
+  }
+}
+
+TEST(BadInput, UsageErrors) {
+  Runtime rt;
+  for (auto args : std::vector<std::vector<std::string>>{
+           {"frobnicate"}, {"create"}, {"kill"}, {"start", "a", "b"}, {"create", "--no-such-flag", "x"},
+           {"--log-format", "xml", "list"}, {"list", "--format", "yaml"}}) {
+    auto r = rt(args);
+    EXPECT_EQ(r.exit_code, 2) << args[0] << ": " << r.err;
+    EXPECT_EQ(count_lines(r.err), 1) << r.err;
+  }
+}
+
+TEST(BadInput, BadCgroupResourceIsNamedAndUndone) {
+  BERTH_REQUIRE_BUSYBOX();
+  Bundle b;
+  b.config["linux"]["resources"]["cpu"] = {{"cpus", "9999"}};
+  b.write();
+  Runtime rt;
+  auto o = create_with(b, rt);
+  EXPECT_NE(o.r.exit_code, 0);
+  EXPECT_EQ(count_lines(o.r.err), 1) << o.r.err;
+  EXPECT_NE(o.r.err.find("linux.resources.cpu.cpus"), std::string::npos) << o.r.err;
+  EXPECT_NO_LEFTOVERS(rt, b, o.id);
+}
