@@ -264,7 +264,12 @@ void readonly_path(const std::string& p, size_t index) {
     if (errno == ENOENT) return;
     throw_errno(field + ": bind " + p + " on itself");
   }
-  remount_bind(p, MS_RDONLY, 0, field);
+  // Recursively, in one call: submounts under the path become read-only too
+  // (a plain remount would leave them writable).
+  struct mount_attr attr {};
+  attr.attr_set = MOUNT_ATTR_RDONLY;
+  if (mount_setattr(AT_FDCWD, p.c_str(), AT_RECURSIVE, &attr, sizeof attr) != 0)
+    throw_errno(field + ": make " + p + " read-only");
 }
 
 }  // namespace

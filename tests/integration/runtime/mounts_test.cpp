@@ -312,3 +312,17 @@ TEST(Mounts, UserNamespaceWithoutNetnsBindsSysfs) {
   EXPECT_NE(r.out.find("l=0"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("t=1"), std::string::npos) << r.out;
 }
+
+TEST(Mounts, ReadonlyPathCoversSubmounts) {
+  BERTH_REQUIRE_BUSYBOX();
+  Runtime rt;
+  Bundle b;
+  b.config["mounts"].push_back({{"destination", "/data"}, {"type", "tmpfs"}, {"source", "tmpfs"}});
+  b.config["mounts"].push_back({{"destination", "/data/sub"}, {"type", "tmpfs"}, {"source", "tmpfs"}});
+  b.config["linux"]["readonlyPaths"].push_back("/data");
+  b.config["linux"]["readonlyPaths"].push_back("/does/not/exist");
+  auto r = run_sh(rt, b, "touch /data/x; echo a=$?; touch /data/sub/x; echo b=$?");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("a=1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("b=1"), std::string::npos) << r.out;
+}
