@@ -304,6 +304,10 @@ void kill_container(const GlobalOptions& g, const std::string& id, int sig, bool
 }
 
 void delete_container(const GlobalOptions& g, const std::string& id, bool force) {
+  validate_id(id);
+  // runc: `delete --force` of a container that is already gone succeeds
+  // (containerd's shim deletes again in its cleanup).
+  if (force && !fs::is_dir(state_dir(g.root, id))) return;
   ContainerState st = load_state(g.root, id);
   Status s = current_status(g.root, st);
   std::unique_ptr<Cgroup> cg;
