@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <cctype>
@@ -119,6 +120,7 @@ SeccompFilter::SeccompFilter(const oci::Seccomp& config) {
     if (rc < 0 && rc != -EEXIST) throw_scmp(rc, field + ": add " + config.architectures[i]);
   }
 
+  int max_nr = -1;  // highest native syscall number the profile names
   for (size_t i = 0; i < config.syscalls.size(); ++i) {
     const auto& sc = config.syscalls[i];
     const std::string field = "linux.seccomp.syscalls[" + std::to_string(i) + "]";
@@ -146,6 +148,7 @@ SeccompFilter::SeccompFilter(const oci::Seccomp& config) {
         log::debug(field + ": unknown syscall \"" + name + "\" skipped");
         continue;
       }
+      max_nr = std::max(max_nr, nr);
       auto add = [&](unsigned count, const scmp_arg_cmp* c) {
         int rc = seccomp_rule_add_array(ctx, action, nr, count, c);
         if (rc < 0) throw_scmp(rc, field + ": add rule for " + name);
@@ -171,6 +174,29 @@ SeccompFilter::SeccompFilter(const oci::Seccomp& config) {
   bpf_.resize(static_cast<size_t>(st.st_size) / 8);
   if (pread(mem.get(), bpf_.data(), static_cast<size_t>(st.st_size), 0) != st.st_size)
     throw_errno("linux.seccomp: read BPF memfd");
+  // Syscalls newer than every syscall the profile names get ENOSYS instead
+  // of the default action (runc does the same): libc then falls back to an
+  // older call (clone3 -> clone, faccessat2 -> faccessat) instead of failing
+  // on EPERM with a profile written before the syscall existed.
+  if (def != SCMP_ACT_ALLOW && def != SCMP_ACT_LOG && max_nr >= 0) {
+    const uint32_t arch = seccomp_arch_native();
+    auto ins = [](uint16_t code, uint8_t jt, uint8_t jf, uint32_t k) {
+      sock_filter f{code, jt, jf, k};
+      uint64_t v;
+      static_assert(sizeof f == sizeof v);
+      std::memcpy(&v, &f, sizeof v);
+      return v;
+    };
+    const std::vector<uint64_t> stub = {
+        ins(BPF_LD | BPF_W | BPF_ABS, 0, 0, 4),                           // A = arch
+        ins(BPF_JMP | BPF_JEQ | BPF_K, 0, 4, arch),                       // other arch: skip
+        ins(BPF_LD | BPF_W | BPF_ABS, 0, 0, 0),                           // A = nr
+        ins(BPF_JMP | BPF_JGE | BPF_K, 2, 0, 0x40000000),                 // x32 numbers: skip
+        ins(BPF_JMP | BPF_JGT | BPF_K, 0, 1, static_cast<uint32_t>(max_nr)),
+        ins(BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)),
+    };
+    bpf_.insert(bpf_.begin(), stub.begin(), stub.end());
+  }
   if (bpf_.size() > kMaxInstructions)
     fail("linux.seccomp: the filter has " + std::to_string(bpf_.size()) +
              " BPF instructions, more than the kernel's limit of " +
@@ -198,7 +224,7 @@ namespace {
 
 // Everything that determines the generated program, in one string.
 std::string cache_key(const oci::Seccomp& c) {
-  std::string k = "berth-seccomp-v1\n";
+  std::string k = "berth-seccomp-v2\n";
   const scmp_version* v = seccomp_version();
   k += "libseccomp " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
        std::to_string(v->micro) + " native " + std::to_string(seccomp_arch_native()) + "\n";

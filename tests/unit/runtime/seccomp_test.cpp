@@ -429,3 +429,38 @@ TEST(SeccompCache, HitMissAndDamage) {
   });
   EXPECT_EQ(r.out, "1 -1 " + std::to_string(EPERM));
 }
+
+TEST(Seccomp, SyscallsNewerThanTheProfileGetEnosys) {
+  // Default EPERM, a profile naming syscalls up to getppid (110 on x86_64):
+  // getpid (39, older, not listed) -> EPERM; getrandom (318, newer) -> ENOSYS.
+  Seccomp s;
+  s.default_action = "SCMP_ACT_ERRNO";
+  s.syscalls.push_back(sc({"write", "exit_group", "exit", "rt_sigreturn", "getppid", "brand_new_syscall_2099"},
+                          "SCMP_ACT_ALLOW"));
+  auto r = in_child([&](int out) {
+    SeccompFilter f(s);
+    f.load();
+    long a = syscall(SYS_getpid);
+    int ea = errno;
+    char buf[4];
+    long b = syscall(SYS_getrandom, buf, sizeof buf, 0);
+    int eb = errno;
+    long c = syscall(SYS_getppid);
+    say(out, "%ld/%d %ld/%d %d", a, ea, b, eb, c > 0 ? 1 : 0);
+    return 0;
+  });
+  ASSERT_TRUE(r.exited(0)) << r.status << r.out;
+  EXPECT_EQ(r.out, "-1/" + std::to_string(EPERM) + " -1/" + std::to_string(ENOSYS) + " 1");
+}
+
+TEST(Seccomp, AllowDefaultHasNoEnosysStub) {
+  auto r = in_child([&](int out) {
+    SeccompFilter f(allow_all_but(sc({"getppid"}, "SCMP_ACT_ERRNO")));
+    f.load();
+    char buf[4];
+    long b = syscall(SYS_getrandom, buf, sizeof buf, 0);
+    say(out, "%ld", b);
+    return 0;
+  });
+  EXPECT_EQ(r.out, "4");
+}
