@@ -16,15 +16,28 @@
 namespace berth::runtime::cgroups {
 namespace {
 
-// Returns 0 or the errno of the failing open/write.
-int try_write(int dirfd, const std::string& file, const std::string& value) {
-  UniqueFd fd(::openat(dirfd, file.c_str(), O_WRONLY | O_CLOEXEC));
-  if (!fd) return errno;
+int write_fd(int fd, const std::string& value) {
   for (;;) {
-    ssize_t n = ::write(fd.get(), value.data(), value.size());
+    ssize_t n = ::write(fd, value.data(), value.size());
     if (n >= 0) return 0;
     if (errno != EINTR) return errno;
   }
+}
+
+// Returns 0 or the errno of the failing open/write.
+int try_write(int dirfd, const std::string& dir, const std::string& file, const std::string& value,
+              OpenFile* cache) {
+  if (cache && cache->fd >= 0 && cache->dir == dir && cache->file == file) return write_fd(cache->fd, value);
+  UniqueFd fd(::openat(dirfd, file.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd) return errno;
+  int err = write_fd(fd.get(), value);
+  if (cache && err == 0) {
+    if (cache->fd >= 0) ::close(cache->fd);
+    cache->dir = dir;
+    cache->file = file;
+    cache->fd = fd.release();
+  }
+  return err;
 }
 
 void sleep_ms(int ms) {
@@ -34,14 +47,18 @@ void sleep_ms(int ms) {
 
 }  // namespace
 
-void write_control(int dirfd, const std::string& dir, const Write& w) {
-  int err = try_write(dirfd, w.file, w.value);
+OpenFile::~OpenFile() {
+  if (fd >= 0) ::close(fd);
+}
+
+void write_control(int dirfd, const std::string& dir, const Write& w, OpenFile* cache) {
+  int err = try_write(dirfd, dir, w.file, w.value, cache);
   std::string file = w.file;
   std::string value = w.value;
   if (err == ENOENT && !w.fallback_file.empty()) {
     file = w.fallback_file;
     value = w.fallback_value.empty() ? w.value : w.fallback_value;
-    err = try_write(dirfd, file, value);
+    err = try_write(dirfd, dir, file, value, nullptr);
   }
   if (err == 0) return;
   std::string what = w.field + ": write \"" + value + "\" to " + dir + "/" + file;
@@ -103,19 +120,25 @@ void collect_pids(const std::string& dir, std::vector<pid_t>& out) {
 }
 
 void remove_cgroup_dir(const std::string& dir, int wait_ms) {
-  // Children first: a container may have made sub-cgroups of its own.
-  if (DIR* d = ::opendir(dir.c_str())) {
-    std::vector<std::string> subdirs;
-    while (struct dirent* e = ::readdir(d))
-      if (e->d_type == DT_DIR && e->d_name[0] != '.') subdirs.push_back(dir + "/" + e->d_name);
-    ::closedir(d);
-    for (const auto& s : subdirs) remove_cgroup_dir(s, wait_ms);
-  }
   int waited = 0;
   int step = 1;
+  bool walked = false;
   for (;;) {
     if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return;
-    if (errno != EBUSY || waited >= wait_ms) throw_errno("remove cgroup " + dir);
+    if (errno != EBUSY) throw_errno("remove cgroup " + dir);
+    if (!walked) {
+      // Sub-cgroups the container made itself go first (deepest first).
+      walked = true;
+      if (DIR* d = ::opendir(dir.c_str())) {
+        std::vector<std::string> subdirs;
+        while (struct dirent* e = ::readdir(d))
+          if (e->d_type == DT_DIR && e->d_name[0] != '.') subdirs.push_back(dir + "/" + e->d_name);
+        ::closedir(d);
+        for (const auto& s : subdirs) remove_cgroup_dir(s, wait_ms);
+        if (!subdirs.empty()) continue;
+      }
+    }
+    if (waited >= wait_ms) throw_errno("remove cgroup " + dir);
     // Tasks that were just killed leave the cgroup a moment later.
     sleep_ms(step);
     waited += step;

@@ -209,6 +209,7 @@ void FsCgroup::apply(const oci::LinuxResources* r, bool creating) {
 
   // Execute the plan, one dir fd per target dir.
   std::map<std::string, UniqueFd> fds;
+  OpenFile last;
   for (const auto& w : fp.writes) {
     const std::string& dir = w.v2 ? dirs.at("") : dirs.at(w.controller);
     auto it = fds.find(dir);
@@ -217,7 +218,7 @@ void FsCgroup::apply(const oci::LinuxResources* r, bool creating) {
       if (!fd) throw_errno(w.field + ": open cgroup " + dir);
       it = fds.emplace(dir, std::move(fd)).first;
     }
-    write_control(it->second.get(), dir, w);
+    write_control(it->second.get(), dir, w, &last);
   }
   if (fp.v2_devices) {
     attach_device_filter(dirs.at(""), fp.device_rules);
@@ -356,16 +357,17 @@ void FsCgroup::destroy(bool kill_remaining) {
         if (e.errno_value() != ENOENT) throw;
       }
     }
-    if (!killed) {
-      // Freeze first so nothing forks between listing and killing.
-      bool can_freeze = true;
+    if (!killed && !pids().empty()) {
+      // Freeze first so nothing forks between listing and killing; a frozen
+      // task dies of SIGKILL once thawed.
+      bool froze = false;
       try {
-        if (!pids().empty()) freeze();
+        freeze();
+        froze = true;
       } catch (const Error&) {
-        can_freeze = false;
       }
       for (pid_t p : pids()) ::kill(p, SIGKILL);
-      if (can_freeze) {
+      if (froze) {
         try {
           thaw();
         } catch (const Error&) {

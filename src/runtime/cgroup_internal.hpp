@@ -127,7 +127,14 @@ void attach_device_filter(const std::string& v2_dir, const std::vector<oci::Devi
 
 // Writes one control file; errors name the field. ENOENT on the file (not the
 // dir) -> Unsupported; EINVAL/ERANGE -> InvalidArgument.
-void write_control(int dirfd, const std::string& dir, const Write& w);
+// `cache` keeps the last file open so runs of writes to one file (devices
+// rules, throttles) cost one open.
+struct OpenFile {
+  std::string dir, file;
+  int fd = -1;
+  ~OpenFile();
+};
+void write_control(int dirfd, const std::string& dir, const Write& w, OpenFile* cache = nullptr);
 std::string read_control(const std::string& path);  // trimmed
 // Pids in dir's cgroup.procs and in every descendant's.
 void collect_pids(const std::string& dir, std::vector<pid_t>& out);
