@@ -203,7 +203,9 @@ InitProcess create_container(const GlobalOptions& g, const CreateOptions& o) {
     }
     InitOptions io;
     io.prepared = &prepared;
+    io.id = o.id;
     io.bundle = bundle;
+    io.no_new_keyring = o.no_new_keyring;
     io.spec = &spec;
     io.no_pivot = o.no_pivot;
     io.console_sock = console_fd;

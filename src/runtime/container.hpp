@@ -36,6 +36,7 @@ struct CreateOptions {
   std::string console_socket;  // path of the caller's unix socket
   int console_fd = -1;         // internal: an already connected socket (run -t)
   bool no_pivot = false;
+  bool no_new_keyring = false;
   unsigned preserve_fds = 0;
 };
 

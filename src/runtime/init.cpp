@@ -295,6 +295,16 @@ struct ChildContext {
     if (!spec.domainname.empty() && ::setdomainname(spec.domainname.data(), spec.domainname.size()) < 0)
       throw_errno("domainname: setdomainname \"" + spec.domainname + "\"");
 
+    // A session keyring of its own, so containers do not share the host's
+    // (runc's default; --no-new-keyring keeps the caller's). Kernels or
+    // user namespaces without keyring quota answer ENOSYS/EDQUOT: keep going.
+    if (!o.no_new_keyring) {
+      std::string name = "_ses." + o.id;
+      if (::syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, name.c_str()) < 0 && errno != ENOSYS &&
+          errno != EDQUOT && errno != EACCES)
+        throw_errno("join a new session keyring");
+    }
+
     RootfsOptions ro{o.bundle, o.no_pivot, user_ns};
     setup_mounts(spec, ro);
 

@@ -33,12 +33,14 @@ class Cgroup;
 struct PreparedProcess;
 
 struct InitOptions {
+  std::string id;
   std::string bundle;
   const oci::Spec* spec = nullptr;
   bool no_pivot = false;
   int console_sock = -1;  // connected --console-socket, or -1
   int exec_fifo = -1;     // exec.fifo opened O_RDWR
   unsigned preserve_fds = 0;
+  bool no_new_keyring = false;  // else the init gets a fresh session keyring (runc)
   Cgroup* cgroup = nullptr;
   // Validated process settings and compiled seccomp filter (made before the
   // clone so a bad config fails `create`, and the child inherits the work).

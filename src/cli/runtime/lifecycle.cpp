@@ -25,6 +25,7 @@ runtime::CreateOptions create_options(const Args& a) {
   o.console_socket = a.value("console-socket");
   o.pid_file = a.value("pid-file");
   o.no_pivot = a.flag("no-pivot");
+  o.no_new_keyring = a.flag("no-new-keyring");
   o.preserve_fds = a.uint_value("preserve-fds");
   if (!a.value("pidfd-socket").empty())
     fail("--pidfd-socket is not supported by berth-runtime", ErrorKind::Unsupported);

@@ -317,3 +317,30 @@ TEST(Lifecycle, PreserveFdsPassesOnlyThoseFds) {
   EXPECT_EQ(r.out, "fd three\nno-fd-4\n");
   EXPECT_NO_LEFTOVERS(rt, b, id);
 }
+
+TEST(Lifecycle, OomScoreAdjAndSessionKeyring) {
+  BERTH_REQUIRE_BUSYBOX();
+  Bundle b;
+  b.config["process"]["oomScoreAdj"] = 321;
+  b.set_args({"sh", "-c", "cat /proc/self/oom_score_adj; grep -c _ses /proc/keys || true"});
+  b.config["linux"]["maskedPaths"] = json::array();
+  b.write();
+  Runtime rt;
+  std::string id = Runtime::unique_id("oom");
+  auto r = rt({"run", "--bundle", b.path(), id});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.substr(0, 4), "321\n") << r.out;
+}
+
+TEST(Lifecycle, NoPivotUsesChroot) {
+  BERTH_REQUIRE_BUSYBOX();
+  Bundle b;
+  b.set_args({"sh", "-c", "echo ok; cat /etc/hostname"});
+  b.write();
+  Runtime rt;
+  std::string id = Runtime::unique_id("nopivot");
+  auto r = rt({"run", "--no-pivot", "--bundle", b.path(), id});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "ok\nberth\n");
+  EXPECT_NO_LEFTOVERS(rt, b, id);
+}
