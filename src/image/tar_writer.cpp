@@ -12,20 +12,27 @@
 
 namespace berth::image {
 
-static la_ssize_t write_cb(archive*, void* client, const void* buf, size_t len) {
-  auto* self = static_cast<TarWriter::Sink*>(client);
+long TarWriter::write_cb(archive* a, void* client, const void* buf, size_t len) {
+  auto* self = static_cast<TarWriter*>(client);
   try {
-    (*self)(buf, len);
+    self->sink_(buf, len);
   } catch (...) {
+    self->sink_error_ = std::current_exception();
+    archive_set_error(a, EIO, "output failed");
     return -1;
   }
-  return static_cast<la_ssize_t>(len);
+  return static_cast<long>(len);
+}
+
+void TarWriter::raise(const std::string& what) {
+  if (sink_error_) std::rethrow_exception(sink_error_);
+  throw Error(what + ": " + (archive_error_string(a_) ? archive_error_string(a_) : "failed"));
 }
 
 TarWriter::TarWriter(Sink sink) : a_(archive_write_new()), sink_(std::move(sink)) {
   archive_write_set_format_pax_restricted(a_);
   archive_write_set_bytes_per_block(a_, 10240);
-  if (archive_write_open(a_, &sink_, nullptr, write_cb, nullptr) != ARCHIVE_OK)
+  if (archive_write_open(a_, this, nullptr, &TarWriter::write_cb, nullptr) != ARCHIVE_OK)
     throw Error(std::string("open tar writer: ") + archive_error_string(a_));
 }
 
@@ -37,15 +44,14 @@ TarWriter::~TarWriter() {
 }
 
 void TarWriter::write_header(archive_entry* e, const std::string& what) {
-  if (archive_write_header(a_, e) < ARCHIVE_WARN)
-    throw Error("write tar entry " + what + ": " + archive_error_string(a_));
+  if (archive_write_header(a_, e) < ARCHIVE_WARN) raise("write tar entry " + what);
 }
 
 void TarWriter::write_data(const void* data, size_t len, const std::string& what) {
   const char* p = static_cast<const char*>(data);
   while (len) {
     la_ssize_t n = archive_write_data(a_, p, len);
-    if (n < 0) throw Error("write tar data " + what + ": " + archive_error_string(a_));
+    if (n < 0) raise("write tar data " + what);
     p += n;
     len -= n;
   }
@@ -112,7 +118,7 @@ void TarWriter::add_symlink(const std::string& path, const std::string& target) 
 
 void TarWriter::close() {
   if (closed_) return;
-  if (archive_write_close(a_) != ARCHIVE_OK) throw Error(std::string("finish tar: ") + archive_error_string(a_));
+  if (archive_write_close(a_) != ARCHIVE_OK) raise("finish tar");
   closed_ = true;
 }
 

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <exception>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -32,9 +33,12 @@ class TarWriter {
   void close();
 
  private:
+  [[noreturn]] void raise(const std::string& what);
+  static long write_cb(archive*, void* self, const void* buf, size_t len);
   archive* a_;
   Sink sink_;
   bool closed_ = false;
+  std::exception_ptr sink_error_;  // the sink's own error, rethrown as is
 };
 
 // A sink that writes to a file descriptor.

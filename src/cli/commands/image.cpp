@@ -91,6 +91,14 @@ void add_save(CLI::App& parent, Globals& g) {
       store.save(*names, *format, STDOUT_FILENO);
       return;
     }
+    struct stat st;
+    if (::stat(out->c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+      // A device or a fifo (/dev/stdout, a pipe): write into it, never replace it.
+      UniqueFd f(::open(out->c_str(), O_WRONLY | O_CLOEXEC));
+      if (!f) throw_errno("open " + *out);
+      store.save(*names, *format, f.get());
+      return;
+    }
     // Write beside the target and rename: a failed save leaves no half file.
     std::string tmp = *out + ".berth-tmp-XXXXXX";
     int fd = ::mkstemp(tmp.data());
