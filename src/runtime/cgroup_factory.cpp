@@ -50,6 +50,7 @@ std::unique_ptr<Cgroup> Cgroup::create(const std::string& path, const std::strin
   cg->layout = host.layout;
   cg->path = path.empty() ? "/berth/" + container_id : path;
   cg->relative = p.relative;
+  cg->default_path = path.empty();
   cg->components = std::move(p.components);
   if (host.v1.empty() && !host.v2)
     fail("create cgroup " + cg->path + ": no cgroup hierarchy is mounted on this host", ErrorKind::Unsupported);
@@ -73,6 +74,7 @@ std::string FsCgroup::to_json() const {
   j["v2Controllers"] = v2_controllers;
   j["created"] = created;
   j["v2Devices"] = v2_devices;
+  j["defaultPath"] = default_path;
   return j.dump();
 }
 
@@ -92,6 +94,7 @@ std::unique_ptr<Cgroup> Cgroup::from_json(const std::string& json) {
     cg->v2_controllers = j.value("v2Controllers", std::set<std::string>{});
     cg->created = j.value("created", std::vector<std::string>{});
     cg->v2_devices = j.value("v2Devices", false);
+    cg->default_path = j.value("defaultPath", false);
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("cgroup state: ") + e.what(), ErrorKind::Corrupt);
   }

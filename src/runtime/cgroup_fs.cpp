@@ -375,7 +375,8 @@ void FsCgroup::destroy(bool kill_remaining) {
       }
     }
   }
-  for (const auto& d : distinct_dirs()) {
+  const std::vector<std::string> leaves = distinct_dirs();
+  for (const auto& d : leaves) {
     try {
       remove_cgroup_dir(d, 2000);
     } catch (Error& e) {
@@ -390,6 +391,11 @@ void FsCgroup::destroy(bool kill_remaining) {
     if (::rmdir(it->c_str()) < 0 && errno != ENOENT && errno != EBUSY && errno != ENOTEMPTY)
       throw_errno("delete cgroup " + *it);
   }
+  // The shared /berth parent of default paths: removed by whichever
+  // container leaves it empty, whoever made it. A concurrent create that
+  // loses its parent this way makes it again (see make_hierarchy_dir).
+  if (default_path)
+    for (const auto& d : leaves) ::rmdir(d.substr(0, d.rfind('/')).c_str());
 }
 
 }  // namespace berth::runtime::cgroups

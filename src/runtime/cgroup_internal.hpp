@@ -161,6 +161,7 @@ class FsCgroup final : public Cgroup {
   bool relative = false;
   std::vector<std::string> components;
   bool v2_devices = false;                  // an eBPF device filter is attached
+  bool default_path = false;                // /berth/<id>: /berth is ours to remove when empty
 
   std::string to_json() const override;
   void add_process(pid_t pid) override;
