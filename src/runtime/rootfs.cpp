@@ -289,14 +289,14 @@ void setup_mounts(const oci::Spec& spec, const RootfsOptions& opts) {
   if (spec.linux && !spec.linux->mount_label.empty())
     fail("linux.mountLabel: SELinux is not available on this host", ErrorKind::Unsupported);
 
-  // Nothing done in here may reach the host: make / a slave (or the
-  // requested private/unbindable kind). Shared propagation is applied after
-  // pivot_root, since pivot_root refuses shared mounts.
+  // Nothing done in here may reach the host: make / a slave (or private if
+  // asked). Shared and unbindable are applied after pivot_root: pivot_root
+  // refuses shared mounts, and an unbindable rootfs could not be bound.
   unsigned long prop = MS_SLAVE | MS_REC;
   unsigned long wanted = 0;
   if (spec.linux && !spec.linux->rootfs_propagation.empty())
     wanted = parse_propagation(spec.linux->rootfs_propagation);
-  if (wanted && !(wanted & MS_SHARED)) prop = wanted;
+  if (wanted & (MS_PRIVATE | MS_SLAVE)) prop = wanted;
   check(::mount(nullptr, "/", nullptr, prop, nullptr), "set propagation of / in the container");
 
   // pivot_root needs the new root to be a mount point.
@@ -339,11 +339,6 @@ void finish_rootfs(const oci::Spec& spec, const RootfsOptions& opts) {
   } else {
     pivot_to(root);
   }
-  if (spec.linux && !spec.linux->rootfs_propagation.empty()) {
-    unsigned long wanted = parse_propagation(spec.linux->rootfs_propagation);
-    check(::mount(nullptr, "/", nullptr, wanted, nullptr),
-          "linux.rootfsPropagation: set " + spec.linux->rootfs_propagation + " on /");
-  }
 
   // Sysctls go before readonlyPaths make /proc/sys read-only (runc's order).
   apply_sysctls(spec);
@@ -355,6 +350,12 @@ void finish_rootfs(const oci::Spec& spec, const RootfsOptions& opts) {
       mask_path(spec.linux->masked_paths[i], i);
   }
   if (spec.root.readonly) remount_bind("/", MS_RDONLY, 0, "root.readonly");
+  // Last: an unbindable tree would refuse the readonlyPaths binds above.
+  if (spec.linux && !spec.linux->rootfs_propagation.empty()) {
+    unsigned long wanted = parse_propagation(spec.linux->rootfs_propagation);
+    check(::mount(nullptr, "/", nullptr, wanted, nullptr),
+          "linux.rootfsPropagation: set " + spec.linux->rootfs_propagation + " on /");
+  }
 }
 
 }  // namespace berth::runtime

@@ -259,6 +259,14 @@ TEST(Mounts, NoPivotAndPropagation) {
   r = run_sh(rt, b, "grep ' / ' /proc/self/mountinfo");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("shared:"), std::string::npos) << r.out;
+  b.config["linux"]["rootfsPropagation"] = "runbindable";
+  r = run_sh(rt, b, "grep ' / ' /proc/self/mountinfo");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("unbindable"), std::string::npos) << r.out;
+  b.config["linux"]["rootfsPropagation"] = "rslave";
+  r = run_sh(rt, b, "grep ' / ' /proc/self/mountinfo");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.find("shared:"), std::string::npos) << r.out;
 }
 
 TEST(Mounts, BindPropagationOption) {
