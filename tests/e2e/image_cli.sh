@@ -63,4 +63,15 @@ b rmi busybox | grep -q '^Untagged: busybox:latest' || fail "rmi busybox"
 b image prune -a | grep -q 'Total reclaimed space' || fail prune
 [[ -z $(b images -q) ]] || fail "images left after prune -a"
 [[ $(ls "$root/content/sha256" | wc -l) == 0 ]] || fail "blobs left after prune"
+# Four processes load the same archive into one root at once: one layer
+# dir, one image, no temporaries.
+pids=()
+for i in 1 2 3 4; do b load -q -i "$archive" & pids+=($!); done
+for p in "${pids[@]}"; do wait "$p" || fail "a parallel load failed"; done
+[[ $(b images -q) =~ ^[0-9a-f]{12}$ ]] || fail "parallel loads: $(b images)"
+[[ $(ls "$root/layers" | grep -vc '^\.') == 1 ]] || fail "parallel loads: layer dirs: $(ls -a "$root/layers")"
+[[ $(ls -a "$root/layers" | grep -c '^\.tmp') == 0 && $(ls "$root/content/ingest" | wc -l) == 0 ]] || fail "parallel loads left temporaries"
+b image snapshot prepare p1 busybox >/dev/null
+[[ $(chroot "$(b image snapshot mount p1)" /bin/busybox echo ok) == ok ]] || fail "run after parallel loads"
+b image snapshot rm p1
 echo "ok: image CLI"

@@ -1,0 +1,81 @@
+// Garbage collection of blobs and layers no image or snapshot references.
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <set>
+
+#include "common/error.hpp"
+#include "common/fs.hpp"
+#include "common/log.hpp"
+#include "image/image_store.hpp"
+
+namespace berth::image {
+
+static int64_t du(const std::string& path) {
+  int64_t total = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(path, std::filesystem::directory_options::skip_permission_denied, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    struct stat st;
+    if (::lstat(it->path().c_str(), &st) == 0 && S_ISREG(st.st_mode)) total += st.st_size;
+  }
+  return total;
+}
+
+GcReport ImageStore::gc() {
+  auto lock = exclusive_lock();
+  GcReport rep;
+  std::set<std::string> blobs, chains;
+  for (auto& img : list()) {
+    blobs.insert(img.manifest_digest);
+    blobs.insert(img.id);
+    try {
+      auto m = manifest(img);
+      for (auto& l : m.layers) blobs.insert(l.digest);
+      for (auto& c : chain_ids(img)) chains.insert(digest_hex(c));
+    } catch (const Error& e) {
+      // A damaged image keeps what it has; GC never deletes on a guess.
+      log::warn(std::string("gc: image ") + img.id + ": " + e.what());
+      return rep;
+    }
+  }
+  for (auto& s : snapshots())
+    for (auto& c : s.chain_ids) chains.insert(digest_hex(c));
+  for (auto& d : content_.list()) {
+    if (blobs.count(d)) continue;
+    try {
+      rep.bytes += content_.size(d);
+    } catch (...) {
+    }
+    content_.remove(d);
+    ++rep.blobs;
+  }
+  // Nothing can be mid-write while we hold the lock exclusively: leftovers
+  // in ingest/ and .tmp-* dirs are from crashed processes.
+  if (DIR* d = ::opendir((root_ + "/content/ingest").c_str())) {
+    while (auto* e = ::readdir(d))
+      if (e->d_name[0] != '.') ::unlink((root_ + "/content/ingest/" + e->d_name).c_str());
+    ::closedir(d);
+  }
+  std::vector<std::string> doomed;
+  if (DIR* d = ::opendir((root_ + "/layers").c_str())) {
+    while (auto* e = ::readdir(d)) {
+      std::string n = e->d_name;
+      if (n == "." || n == "..") continue;
+      if (n.starts_with(".tmp-")) doomed.push_back(n);
+      else if (is_sha256_hex(n) && !chains.count(n)) doomed.push_back(n), ++rep.layers;
+      else if (n.starts_with(".") && n.ends_with(".lock") && !chains.count(n.substr(1, 64))) ::unlink((root_ + "/layers/" + n).c_str());
+    }
+    ::closedir(d);
+  }
+  for (auto& n : doomed) {
+    std::string p = root_ + "/layers/" + n;
+    if (!n.starts_with(".")) rep.bytes += du(p);
+    fs::remove_all(p);
+  }
+  return rep;
+}
+
+}  // namespace berth::image
