@@ -25,9 +25,9 @@ expect() {
 
 [[ $(b load -i "$archive") == "Loaded image: busybox:latest" ]] || fail load
 b load < "$archive" >/dev/null                      # stdin
-b images | head -1 | grep -q '^REPOSITORY *TAG *IMAGE ID *CREATED *SIZE$' || fail "images header"
+b images | head -1 | grep '^REPOSITORY *TAG *IMAGE ID *CREATED *SIZE$' >/dev/null || fail "images header"
 [[ $(b images -q) =~ ^[0-9a-f]{12}$ ]] || fail "images -q"
-b images --digests | grep -q 'sha256:' || fail "--digests"
+b images --digests | grep 'sha256:' >/dev/null || fail "--digests"
 b images --format json | jq -e '.Repository == "busybox" and .Tag == "latest"' >/dev/null || fail "--format json"
 b tag busybox me/app:1
 b image tag busybox:latest quay.io/x/y
@@ -52,15 +52,15 @@ expect 7 'truncated' load -i "$tmp/trunc.tar"
 expect 3 'not found' save -o "$tmp/out.tar" busybox nope
 [[ ! -e $tmp/out.tar ]] && ! ls "$tmp"/out.tar.berth-tmp-* >/dev/null 2>&1 || fail "failed save left a file"
 b save -o "$tmp/out.tar" busybox
-tar -tf "$tmp/out.tar" | grep -q '^manifest.json$' || fail "docker-archive lacks manifest.json"
+tar -tf "$tmp/out.tar" | grep '^manifest.json$' >/dev/null || fail "docker-archive lacks manifest.json"
 
 # rmi refuses an image a container uses; -f overrides.
 b image snapshot prepare web busybox >/dev/null
 expect 5 'used by container web' rmi busybox
 b commit web me/committed:1 >/dev/null
 b image snapshot rm web
-b rmi busybox | grep -q '^Untagged: busybox:latest' || fail "rmi busybox"
-b image prune -a | grep -q 'Total reclaimed space' || fail prune
+b rmi busybox | grep '^Untagged: busybox:latest' >/dev/null || fail "rmi busybox"
+b image prune -a | grep 'Total reclaimed space' >/dev/null || fail prune
 [[ -z $(b images -q) ]] || fail "images left after prune -a"
 [[ $(ls "$root/content/sha256" | wc -l) == 0 ]] || fail "blobs left after prune"
 # Four processes load the same archive into one root at once: one layer

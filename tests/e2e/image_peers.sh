@@ -36,7 +36,7 @@ skopeo copy -q oci:oci:bb "docker-archive:$tmp/umoci.tar:busybox:umoci"
 # 2. berth loads it and runs it.
 out=$(b load -i umoci.tar)
 [[ $out == "Loaded image: busybox:umoci" ]] || fail "load said: $out"
-b images | grep -Eq '^busybox +umoci ' || fail "images does not list busybox:umoci"
+b images | grep -E '^busybox +umoci ' >/dev/null || fail "images does not list busybox:umoci"
 b image snapshot prepare c1 busybox:umoci >/dev/null
 merged=$(b image snapshot mount c1)
 said=$(chroot "$merged" /bin/sh -c 'echo ran in $(cat /etc/hostname)')
