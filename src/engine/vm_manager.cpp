@@ -125,11 +125,10 @@ struct VmManager::Prepared {
 };
 
 VmManager::VmManager(std::string root, std::string state)
-    : root_(std::move(root)), state_(std::move(state)), db_([&] {
-        fs::mkdir_p(root_, 0700);
-        return fs::join(root_, "berth.db");
-      }()) {
-  db_.exec(
+    : root_(std::move(root)), state_(std::move(state)) {
+  fs::mkdir_p(root_, 0700);
+  db_ = std::make_unique<Database>(fs::join(root_, "berth.db"));
+  db_->exec(
       "CREATE TABLE IF NOT EXISTS vms ("
       " name TEXT PRIMARY KEY, config TEXT NOT NULL, state TEXT NOT NULL,"
       " pid INTEGER, pid_start TEXT, created TEXT, started TEXT, finished TEXT,"
@@ -189,10 +188,10 @@ VmManager::Prepared VmManager::prepare(const VmSpec& s) {
 
   // The primary key makes the name claim atomic across berth processes.
   try {
-    db_.prepare("INSERT INTO vms (name, config, state, created) VALUES (?, ?, 'created', ?)")
+    db_->prepare("INSERT INTO vms (name, config, state, created) VALUES (?, ?, 'created', ?)")
         .bind(1, p.name).bind(2, p.config.dump()).bind(3, now_rfc3339()).run();
   } catch (Error& e) {
-    auto st = db_.prepare("SELECT state FROM vms WHERE name = ?");
+    auto st = db_->prepare("SELECT state FROM vms WHERE name = ?");
     st.bind(1, p.name);
     if (st.step())
       throw Error("vm " + p.name + " already exists (" + st.text(0) + "); remove it with 'berth vm rm'",
@@ -203,7 +202,7 @@ VmManager::Prepared VmManager::prepare(const VmSpec& s) {
 }
 
 void VmManager::finish(const std::string& name, const std::string& reason, const std::string& detail) {
-  db_.prepare("UPDATE vms SET state = 'stopped', finished = ?, exit_reason = ?, exit_detail = ?, pid = NULL WHERE name = ?")
+  db_->prepare("UPDATE vms SET state = 'stopped', finished = ?, exit_reason = ?, exit_detail = ?, pid = NULL WHERE name = ?")
       .bind(1, now_rfc3339()).bind(2, reason).bind(3, detail).bind(4, name).run();
 }
 
@@ -305,13 +304,12 @@ int VmManager::serve(Prepared& p, bool detached, int ready_fd) {
       m.stop(std::string("stopped by signal ") + strsignal(static_cast<int>(si.ssi_signo)));
   });
 
-  db_.prepare("UPDATE vms SET state = 'running', pid = ?, pid_start = ?, started = ?, console_log = ?, console_sock = ? WHERE name = ?")
+  db_->prepare("UPDATE vms SET state = 'running', pid = ?, pid_start = ?, started = ?, console_log = ?, console_sock = ? WHERE name = ?")
       .bind(1, static_cast<int64_t>(::getpid())).bind(2, process_start(::getpid()))
       .bind(3, now_rfc3339()).bind(4, detached ? p.log_path : "")
       .bind(5, detached ? p.sock_path : "").bind(6, p.name).run();
   if (ready_fd >= 0) {
     [[maybe_unused]] ssize_t w = ::write(ready_fd, "ok", 2);
-    ::close(ready_fd);
   }
 
   vmm::ExitReason r = m.run();
@@ -330,7 +328,7 @@ int VmManager::run_foreground(const VmSpec& spec) {
     return serve(p, false, -1);
   } catch (Error& e) {
     // The VM never ran: leave no record behind.
-    db_.prepare("DELETE FROM vms WHERE name = ? AND state = 'created'").bind(1, p.name).run();
+    db_->prepare("DELETE FROM vms WHERE name = ? AND state = 'created'").bind(1, p.name).run();
     throw e.wrap("run vm " + p.name);
   }
 }
@@ -340,26 +338,33 @@ std::string VmManager::run_detached(const VmSpec& spec) {
   int pipefd[2];
   check(::pipe2(pipefd, O_CLOEXEC), "pipe");
   UniqueFd rd(pipefd[0]), wr(pipefd[1]);
+  // SQLite state must not cross fork (its per-inode lock bookkeeping would
+  // be shared with a process that does not hold the locks): close, fork,
+  // and open a fresh connection on each side.
+  db_.reset();
   pid_t pid = ::fork();
+  if (pid != 0) db_ = std::make_unique<Database>(fs::join(root_, "berth.db"));
   if (pid < 0) throw_errno("fork VMM for vm " + p.name);
   if (pid == 0) {
     rd.reset();
     ::setsid();
     int rc = 1;
     try {
-      db_ = Database(fs::join(root_, "berth.db"));  // never share a connection across fork
+      db_ = std::make_unique<Database>(fs::join(root_, "berth.db"));
       fs::mkdir_p(p.dir, 0700);
       int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
       int err = ::open(fs::join(p.dir, "vmm.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
       ::dup2(null, 0);
       ::dup2(null, 1);
       if (err >= 0) ::dup2(err, 2);
-      rc = serve(p, true, wr.release());
+      rc = serve(p, true, wr.get());
     } catch (const std::exception& e) {
-      std::string msg = std::string("err:") + e.what();
+      auto* be = dynamic_cast<const Error*>(&e);
+      std::string msg = "err:" + std::to_string(static_cast<int>(be ? be->kind() : ErrorKind::Internal)) +
+                        ":" + (be ? be->message() : std::string(e.what()));
       if (wr) [[maybe_unused]] ssize_t w = ::write(wr.get(), msg.data(), msg.size());
       try {
-        db_.prepare("DELETE FROM vms WHERE name = ? AND state = 'created'").bind(1, p.name).run();
+        db_->prepare("DELETE FROM vms WHERE name = ? AND state = 'created'").bind(1, p.name).run();
         finish(p.name, "error", e.what());
       } catch (...) {
       }
@@ -368,23 +373,26 @@ std::string VmManager::run_detached(const VmSpec& spec) {
     ::_exit(rc);
   }
   wr.reset();
+  // One message: "ok" once the VM runs, or "err:<why>"; EOF if the VMM died.
   std::string answer;
-  char b[512];
-  for (;;) {
-    ssize_t n = ::read(rd.get(), b, sizeof b);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    answer.append(b, static_cast<size_t>(n));
+  char b[1024];
+  ssize_t n;
+  while ((n = ::read(rd.get(), b, sizeof b)) < 0 && errno == EINTR) {
   }
+  if (n > 0) answer.assign(b, static_cast<size_t>(n));
   if (answer == "ok") return p.name;
   int status = 0;
   ::waitpid(pid, &status, 0);
-  if (answer.rfind("err:", 0) == 0) throw Error("run vm " + p.name + ": " + answer.substr(4), ErrorKind::InvalidArgument);
+  if (answer.rfind("err:", 0) == 0) {
+    size_t colon = answer.find(':', 4);
+    int kind = std::atoi(answer.substr(4, colon - 4).c_str());
+    throw Error("run vm " + p.name + ": " + answer.substr(colon + 1), static_cast<ErrorKind>(kind));
+  }
   throw Error("run vm " + p.name + ": the VMM exited before the VM started", ErrorKind::Internal);
 }
 
 bool VmManager::monitor_alive(const std::string& name) {
-  auto st = db_.prepare("SELECT pid, pid_start FROM vms WHERE name = ? AND state = 'running'");
+  auto st = db_->prepare("SELECT pid, pid_start FROM vms WHERE name = ? AND state = 'running'");
   st.bind(1, name);
   if (!st.step() || st.is_null(0)) return false;
   pid_t pid = static_cast<pid_t>(st.integer(0));
@@ -394,14 +402,14 @@ bool VmManager::monitor_alive(const std::string& name) {
 
 std::string VmManager::format_list() {
   std::ostringstream out;
-  out << "NAME                 STATE      CPUS  MEMORY   PID      CREATED\n";
+  out << "NAME                 STATE              CPUS  MEMORY   PID      CREATED\n";
   std::vector<std::string> names;
   {
-    auto st = db_.prepare("SELECT name FROM vms ORDER BY created, name");
+    auto st = db_->prepare("SELECT name FROM vms ORDER BY created, name");
     while (st.step()) names.push_back(st.text(0));
   }
   for (const auto& n : names) {
-    auto st = db_.prepare("SELECT state, config, pid, created, exit_reason FROM vms WHERE name = ?");
+    auto st = db_->prepare("SELECT state, config, pid, created, exit_reason FROM vms WHERE name = ?");
     st.bind(1, n);
     if (!st.step()) continue;
     json cfg = json::parse(st.text(1), nullptr, false);
@@ -409,7 +417,7 @@ std::string VmManager::format_list() {
     if (state == "running" && !monitor_alive(n)) state = "dead";
     else if (state == "stopped" && !st.is_null(4)) state = "stopped(" + st.text(4) + ")";
     char line[256];
-    snprintf(line, sizeof line, "%-20s %-10s %-5d %-8s %-8s %s\n", n.c_str(), state.c_str(),
+    snprintf(line, sizeof line, "%-20s %-18s %-5d %-8s %-8s %s\n", n.c_str(), state.c_str(),
              cfg.is_object() ? cfg.value("cpus", 0) : 0,
              cfg.is_object() ? (std::to_string(cfg.value("memory", uint64_t{0}) >> 20) + "M").c_str() : "?",
              st.is_null(2) || state != "running" ? "-" : std::to_string(st.integer(2)).c_str(),
@@ -420,7 +428,7 @@ std::string VmManager::format_list() {
 }
 
 std::string VmManager::inspect(const std::string& name) {
-  auto st = db_.prepare(
+  auto st = db_->prepare(
       "SELECT name, config, state, pid, created, started, finished, exit_reason, exit_detail, console_log, console_sock "
       "FROM vms WHERE name = ?");
   st.bind(1, name);
@@ -443,7 +451,7 @@ std::string VmManager::inspect(const std::string& name) {
 }
 
 void VmManager::stop(const std::string& name, bool kill) {
-  auto st = db_.prepare("SELECT state, pid FROM vms WHERE name = ?");
+  auto st = db_->prepare("SELECT state, pid FROM vms WHERE name = ?");
   st.bind(1, name);
   if (!st.step()) throw Error("vm " + name + " not found", ErrorKind::NotFound);
   if (st.text(0) != "running" || !monitor_alive(name))
@@ -454,24 +462,24 @@ void VmManager::stop(const std::string& name, bool kill) {
   if (monitor_alive(name)) throw Error("vm " + name + ": VMM did not stop within 10 s", ErrorKind::Internal);
   if (kill) {
     // A killed monitor cannot write its own epitaph.
-    db_.prepare("UPDATE vms SET state = 'stopped', finished = ?, exit_reason = 'killed', exit_detail = 'VMM killed (SIGKILL)', pid = NULL WHERE name = ? AND state = 'running'")
+    db_->prepare("UPDATE vms SET state = 'stopped', finished = ?, exit_reason = 'killed', exit_detail = 'VMM killed (SIGKILL)', pid = NULL WHERE name = ? AND state = 'running'")
         .bind(1, now_rfc3339()).bind(2, name).run();
   }
 }
 
 void VmManager::remove(const std::string& name) {
-  auto st = db_.prepare("SELECT state FROM vms WHERE name = ?");
+  auto st = db_->prepare("SELECT state FROM vms WHERE name = ?");
   st.bind(1, name);
   if (!st.step()) throw Error("vm " + name + " not found", ErrorKind::NotFound);
   if (st.text(0) == "running" && monitor_alive(name))
     throw Error("vm " + name + " is running; stop it first", ErrorKind::FailedPrecondition);
-  db_.prepare("DELETE FROM vms WHERE name = ?").bind(1, name).run();
+  db_->prepare("DELETE FROM vms WHERE name = ?").bind(1, name).run();
   fs::remove_all(fs::join(fs::join(root_, "vms"), name));
   fs::remove_all(fs::join(fs::join(state_, "vms"), name));
 }
 
 void VmManager::console(const std::string& name) {
-  auto st = db_.prepare("SELECT console_sock FROM vms WHERE name = ?");
+  auto st = db_->prepare("SELECT console_sock FROM vms WHERE name = ?");
   st.bind(1, name);
   if (!st.step()) throw Error("vm " + name + " not found", ErrorKind::NotFound);
   if (!monitor_alive(name)) throw Error("vm " + name + " is not running", ErrorKind::FailedPrecondition);

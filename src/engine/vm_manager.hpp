@@ -4,6 +4,7 @@
 // <state>/vms/<name>/), and the lifecycle verbs of `berth vm`.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -47,7 +48,8 @@ class VmManager {
   bool monitor_alive(const std::string& name);
 
   std::string root_, state_;
-  Database db_;
+  // A pointer: closed before fork, reopened on both sides after.
+  std::unique_ptr<Database> db_;
 };
 
 }  // namespace berth::engine

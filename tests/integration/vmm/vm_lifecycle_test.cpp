@@ -1,0 +1,133 @@
+// Detached VMs and their records: -d, ls, inspect, console, stop, kill, rm,
+// the disk lock between two VMs and the VMM's cgroup.
+#include <sys/stat.h>
+
+#include <nlohmann/json.hpp>
+
+#include "vm_support.hpp"
+
+namespace berth::testing {
+namespace {
+
+using nlohmann::json;
+
+json inspect(VmEnv& env, const std::string& name) {
+  CmdResult r = env.vm({"inspect", name});
+  EXPECT_EQ(r.status, 0) << r.err;
+  return json::parse(r.out, nullptr, false);
+}
+
+TEST(VmLifecycle, DetachedRunListStopRemove) {
+  BERTH_REQUIRE_KVM();
+  VmEnv env;
+  CmdResult r = env.vm({"run", "-d", "--name", "idler", "--kernel", guest("idle"), "--memory", "64M", "--cpus", "2"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "idler\n");
+
+  json j = inspect(env, "idler");
+  EXPECT_EQ(j["State"], "running");
+  ASSERT_TRUE(j["Pid"].is_number());
+  int pid = j["Pid"];
+  EXPECT_EQ(::kill(pid, 0), 0);
+  EXPECT_EQ(j["Config"]["cpus"], 2);
+  EXPECT_EQ(j["Config"]["memory"], 64 << 20);
+
+  // The console log fills as the guest writes.
+  std::string log;
+  for (int i = 0; i < 200 && !has(log, "idle guest up"); ++i) {
+    usleep(10000);
+    log = read_all(j["ConsoleLog"]);
+  }
+  EXPECT_TRUE(has(log, "idle guest up")) << log;
+
+  // The VMM sits in its own cgroup: guest RAM + overhead, --cpus of CPU.
+  std::string mem_cg = "/sys/fs/cgroup/memory/berth/vm-idler";
+  if (::access(mem_cg.c_str(), F_OK) == 0) {
+    EXPECT_EQ(std::stoull(read_all(mem_cg + "/memory.limit_in_bytes")), (64ull << 20) + (64ull << 20));
+    EXPECT_TRUE(has(read_all(mem_cg + "/cgroup.procs"), std::to_string(pid)));
+    EXPECT_EQ(read_all("/sys/fs/cgroup/cpu/berth/vm-idler/cpu.cfs_quota_us"), "200000\n");
+  } else if (::access("/sys/fs/cgroup/berth/vm-idler/memory.max", F_OK) == 0) {
+    EXPECT_EQ(std::stoull(read_all("/sys/fs/cgroup/berth/vm-idler/memory.max")), 128ull << 20);
+  } else {
+    ADD_FAILURE() << "no cgroup for the VMM";
+  }
+
+  CmdResult ls = env.vm({"ls"});
+  EXPECT_TRUE(has(ls.out, "idler")) << ls.out;
+  EXPECT_TRUE(has(ls.out, "running")) << ls.out;
+
+  CmdResult dup = env.vm({"run", "-d", "--name", "idler", "--kernel", guest("idle")});
+  EXPECT_EQ(dup.status, 4);
+  EXPECT_TRUE(has(dup.err, "vm idler already exists")) << dup.err;
+
+  CmdResult rm_running = env.vm({"rm", "idler"});
+  EXPECT_EQ(rm_running.status, 5);
+  EXPECT_TRUE(has(rm_running.err, "vm idler is running; stop it first")) << rm_running.err;
+
+  ASSERT_EQ(env.vm({"stop", "idler"}).status, 0);
+  EXPECT_NE(::kill(pid, 0), 0);  // the VMM is gone
+  j = inspect(env, "idler");
+  EXPECT_EQ(j["State"], "stopped");
+  EXPECT_EQ(j["ExitReason"], "stopped");
+  EXPECT_EQ(::access(mem_cg.c_str(), F_OK), -1);  // cgroup removed
+
+  CmdResult again = env.vm({"stop", "idler"});
+  EXPECT_EQ(again.status, 5);
+  EXPECT_TRUE(has(again.err, "vm idler is not running")) << again.err;
+
+  ASSERT_EQ(env.vm({"rm", "idler"}).status, 0);
+  CmdResult gone = env.vm({"inspect", "idler"});
+  EXPECT_EQ(gone.status, 3);
+  EXPECT_TRUE(has(gone.err, "vm idler not found")) << gone.err;
+}
+
+TEST(VmLifecycle, KillMarksTheRecord) {
+  BERTH_REQUIRE_KVM();
+  VmEnv env;
+  ASSERT_EQ(env.vm({"run", "-d", "--name", "k", "--kernel", guest("idle")}).status, 0);
+  ASSERT_EQ(env.vm({"kill", "k"}).status, 0);
+  json j = inspect(env, "k");
+  EXPECT_EQ(j["State"], "stopped");
+  EXPECT_EQ(j["ExitReason"], "killed");
+}
+
+TEST(VmLifecycle, ConsoleAttachesToADetachedVm) {
+  BERTH_REQUIRE_KVM();
+  VmEnv env;
+  ASSERT_EQ(env.vm({"run", "-d", "--name", "e", "--kernel", guest("echo")}).status, 0);
+  CmdResult c = env.vm({"console", "e"}, "over the socket\nquit\n", 20);
+  EXPECT_EQ(c.status, 0) << c.err;
+  EXPECT_TRUE(has(c.out, "echo: OVER THE SOCKET")) << c.out;
+  // The guest powered off after "quit"; the monitor recorded it.
+  json j;
+  for (int i = 0; i < 200; ++i) {
+    j = inspect(env, "e");
+    if (j["State"] == "stopped") break;
+    usleep(10000);
+  }
+  EXPECT_EQ(j["ExitReason"], "poweroff");
+  EXPECT_TRUE(has(read_all(j["ConsoleLog"]), "echo: OVER THE SOCKET"));
+}
+
+TEST(VmLifecycle, OneDiskCannotBeOpenedReadWriteByTwoVms) {
+  BERTH_REQUIRE_KVM();
+  VmEnv env;
+  std::string disk = env.path("shared.img");
+  { std::ofstream(disk) << std::string(1 << 20, '\0'); }
+  ASSERT_EQ(env.vm({"run", "-d", "--name", "a", "--kernel", guest("idle"), "--disk", disk}).status, 0);
+  CmdResult b = env.vm({"run", "-d", "--name", "b", "--kernel", guest("idle"), "--disk", disk});
+  EXPECT_EQ(b.status, 5);
+  EXPECT_TRUE(has(b.err, "disk " + disk + " is in use by another VM (locked)")) << b.err;
+  CmdResult fg = env.vm({"run", "--kernel", guest("idle"), "--disk", disk + ",ro"});
+  EXPECT_EQ(fg.status, 5);
+  EXPECT_TRUE(has(fg.err, "is in use by another VM (locked)")) << fg.err;
+  CmdResult ls = env.vm({"ls"});
+  EXPECT_FALSE(has(ls.out, "\nb ")) << ls.out;  // no record left by the failed run
+  ASSERT_EQ(env.vm({"stop", "a"}).status, 0);
+  // Once the first VM is gone the disk is free again.
+  CmdResult c = env.vm({"run", "--kernel", guest("virtio_blk"), "--disk", disk});
+  EXPECT_EQ(c.status, 0) << c.out << c.err;
+}
+
+}  // namespace
+}  // namespace berth::testing
