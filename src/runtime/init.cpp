@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <linux/close_range.h>
 #include <linux/sched.h>
 #include <sched.h>
@@ -277,7 +278,17 @@ struct ChildContext {
       if (::unshare(c.plan.unshare_flags & ~(CLONE_NEWCGROUP | CLONE_NEWTIME)) < 0)
         throw_errno("linux.namespaces: unshare in the joined user namespace");
     }
-    if (c.plan.new_cgroup && ::unshare(CLONE_NEWCGROUP) < 0) throw_errno("linux.namespaces: new cgroup namespace");
+    bool cgroup_joined = false;
+    auto wait_cgroup = [&] {
+      if (cgroup_joined) return;
+      SyncMsg j;
+      if (!sync_recv(c.sock, j) || j.type != SyncType::CgroupJoined) _exit(1);
+      cgroup_joined = true;
+    };
+    if (c.plan.new_cgroup) {
+      wait_cgroup();
+      if (::unshare(CLONE_NEWCGROUP) < 0) throw_errno("linux.namespaces: new cgroup namespace");
+    }
     if (c.plan.new_time) {
       if (::unshare(CLONE_NEWTIME) < 0) throw_errno("linux.namespaces: new time namespace");
       std::string offsets;
@@ -308,6 +319,8 @@ struct ChildContext {
     RootfsOptions ro{o.bundle, o.no_pivot, user_ns};
     setup_mounts(spec, ro);
 
+    // Hooks and the waiting init belong to the container's cgroup.
+    wait_cgroup();
     bool runtime_hooks = spec.hooks && (!spec.hooks->prestart.empty() || !spec.hooks->create_runtime.empty());
     if (runtime_hooks) {
       sync_send(c.sock, SyncType::Hooks);
@@ -421,10 +434,25 @@ InitProcess spawn_init(const InitOptions& o) {
       write_proc(pid, "uid_map", map_text(spec.linux->uid_mappings), "linux.uidMappings");
       write_proc(pid, "gid_map", map_text(spec.linux->gid_mappings), "linux.gidMappings");
     }
-    if (o.cgroup) o.cgroup->add_process(pid);
-    if (spec.process->oom_score_adj)
-      write_proc(pid, "oom_score_adj", std::to_string(*spec.process->oom_score_adj), "process.oomScoreAdj");
     sync_send(parent_sock.get(), SyncType::Go, pid);
+    try {
+      if (o.cgroup) o.cgroup->add_process(pid);
+      if (spec.process->oom_score_adj)
+        write_proc(pid, "oom_score_adj", std::to_string(*spec.process->oom_score_adj), "process.oomScoreAdj");
+    } catch (const Error&) {
+      // If the child failed meanwhile (so it vanished under us), its own
+      // error is the cause worth reporting.
+      struct pollfd p = {parent_sock.get(), POLLIN, 0};
+      SyncMsg m;
+      if (::poll(&p, 1, 0) == 1 && sync_recv(parent_sock.get(), m) && m.type == SyncType::Error)
+        throw Error(m.text, static_cast<ErrorKind>(m.kind), m.err);
+      throw;
+    }
+    try {
+      sync_send(parent_sock.get(), SyncType::CgroupJoined);
+    } catch (const Error&) {
+      // The child is gone; its own error message is waiting below.
+    }
     for (;;) {
       SyncMsg m;
       if (!sync_recv(parent_sock.get(), m)) {

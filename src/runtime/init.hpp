@@ -4,10 +4,15 @@
 //
 // Parent                                  Child (container init)
 //   clone3(CLONE_NEW*) ------------------>  (waits for GO)
-//   uid/gid maps, cgroup, oom_score_adj
+//   uid/gid maps
 //   GO{host pid} ------------------------>  setns joined ns (user first),
-//                                           unshare cgroup/time ns, hostname,
+//   cgroup join, oom_score_adj              unshare time ns, hostname,
+//   CGROUP_JOINED ----------------------->  [new cgroup ns: waits for
+//                                           CGROUP_JOINED here, unshares]
 //                                           setup_mounts
+//   (the cgroup write waits for an RCU grace period on v1; the child builds
+//    its mounts meanwhile and waits for CGROUP_JOINED before it runs hooks
+//    or reports READY, so nothing of the container runs outside the cgroup)
 //                 <-------- HOOKS           (if prestart/createRuntime hooks)
 //   prestart + createRuntime hooks
 //   HOOKS_DONE -------------------------->  createContainer hooks,
@@ -68,7 +73,7 @@ int namespace_flag(const std::string& type);
 const char* namespace_proc_name(const std::string& type);
 
 // Sync messages between a runtime parent and a child it cloned.
-enum class SyncType : uint32_t { Go = 1, Hooks, HooksDone, Ready, Error };
+enum class SyncType : uint32_t { Go = 1, Hooks, HooksDone, Ready, Error, CgroupJoined };
 void sync_send(int sock, SyncType type, int64_t value = 0, const std::string& text = {}, int err = 0,
                int kind = 0);
 struct SyncMsg {

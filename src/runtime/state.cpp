@@ -84,7 +84,17 @@ void save_state(const std::string& root, const ContainerState& st) {
             {"status", status_name(st.recorded)},
             {"systemdCgroup", st.systemd_cgroup},
             {"ownCgroupNs", st.own_cgroup_ns}};
-  fs::write_file_atomic(fs::join(state_dir(root, st.id), "state.json"), j.dump(), 0600);
+  // Atomic (temp + rename) but not fsync'ed: runtime state does not outlive
+  // a reboot (its processes do not), and fsync on a disk-backed --root cost
+  // milliseconds per container start.
+  std::string path = fs::join(state_dir(root, st.id), "state.json");
+  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  fs::write_file(tmp, j.dump());
+  if (::rename(tmp.c_str(), path.c_str()) < 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    throw_errno("rename " + tmp + " to " + path, e);
+  }
 }
 
 ContainerState load_state(const std::string& root, const std::string& id) {
