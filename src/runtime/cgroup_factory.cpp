@@ -44,9 +44,14 @@ using cgroups::FsCgroup;
 
 std::unique_ptr<Cgroup> Cgroup::create(const std::string& path, const std::string& container_id,
                                        const oci::LinuxResources* resources) {
-  const auto& host = cgroups::host_cgroups();
+  return cgroups::create_on(cgroups::host_cgroups(), path, container_id, resources);
+}
+
+std::unique_ptr<Cgroup> cgroups::create_on(const HostCgroups& host, const std::string& path,
+                                           const std::string& container_id, const oci::LinuxResources* resources) {
   auto p = cgroups::parse_cgroups_path(path, container_id);
   auto cg = std::make_unique<FsCgroup>();
+  if (&host != &cgroups::host_cgroups()) cg->host = &host;
   cg->layout = host.layout;
   cg->path = path.empty() ? "/berth/" + container_id : path;
   cg->relative = p.relative;

@@ -146,7 +146,7 @@ void FsCgroup::make_hierarchy_dir(const Hierarchy& h, const std::string& key, bo
 }
 
 void FsCgroup::apply(const oci::LinuxResources* r, bool creating) {
-  const auto& host = host_cgroups();
+  const auto& host = this->host ? *this->host : host_cgroups();
   static const oci::LinuxResources kNone;
   const oci::LinuxResources& res = r ? *r : kNone;
 

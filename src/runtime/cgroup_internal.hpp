@@ -162,6 +162,7 @@ class FsCgroup final : public Cgroup {
   std::vector<std::string> components;
   bool v2_devices = false;                  // an eBPF device filter is attached
   bool default_path = false;                // /berth/<id>: /berth is ours to remove when empty
+  const HostCgroups* host = nullptr;        // null: this process's host_cgroups()
 
   std::string to_json() const override;
   void add_process(pid_t pid) override;
@@ -184,6 +185,12 @@ class FsCgroup final : public Cgroup {
   void make_hierarchy_dir(const Hierarchy& h, const std::string& key, bool creating,
                           const std::set<std::string>& enable, const Plan& plan);
 };
+
+// Cgroup::create against a given view of the host's hierarchies (tests use a
+// "pure v2" view of a hybrid host's cgroup2 mount to run the v2 paths on a
+// real kernel). `host` must outlive the object.
+std::unique_ptr<Cgroup> create_on(const HostCgroups& host, const std::string& path, const std::string& container_id,
+                                  const oci::LinuxResources* resources);
 
 // Everything `r` asks for, as writes; `devices` receives the effective device
 // rule list when it must become a v2 eBPF filter. Pure apart from reading

@@ -744,3 +744,100 @@ TEST(CgroupRuntime, BadResourceFailsCreateNamingTheFieldAndLeavesNothing) {
   EXPECT_NE(r.err.find("linux.resources.cpu.cpus"), std::string::npos) << r.err;
   EXPECT_TRUE(container_cgroup_dirs(id).empty());
 }
+
+// ---- the v2 code paths on this kernel ----
+// A "pure v2" view of the host: only its cgroup2 mount (on the hybrid CI
+// machines: /sys/fs/cgroup/unified, which owns hugetlb). Exercises v2 dir
+// creation, subtree_control, the eBPF device filter through create(),
+// cgroup.freeze, cgroup.procs listing and cgroup.kill on a real kernel.
+namespace {
+
+std::optional<cgroups::HostCgroups> v2_view() {
+  const auto& real = cgroups::host_cgroups();
+  if (!real.v2) return std::nullopt;
+  cgroups::HostCgroups v;
+  v.v2 = real.v2;
+  v.v2_controllers = real.v2_controllers;
+  v.layout = CgroupLayout::V2;
+  return v;
+}
+
+}  // namespace
+
+TEST(CgroupV2View, CreateFreezeListKillDestroy) {
+  BERTH_REQUIRE_ROOT();
+  auto view = v2_view();
+  if (!view) GTEST_SKIP() << "no cgroup2 mount";
+  std::string path = unique_path();
+  oci::LinuxResources r;
+  r.devices.push_back(deny_all());
+  bool hugetlb = view->v2_has("hugetlb") && exists("/sys/kernel/mm/hugepages/hugepages-2048kB");
+  if (hugetlb) r.hugepage_limits.push_back({"2MB", 4 << 20});
+
+  Guard cg(cgroups::create_on(*view, path, "x", &r));
+  std::string dir = cg->path_for("");
+  ASSERT_EQ(dir, view->v2->mountpoint + path);
+  EXPECT_EQ(cg->path_for("memory"), "");
+  if (hugetlb) {
+    EXPECT_EQ(slurp(dir + "/hugetlb.2MB.max"), std::to_string(4 << 20));
+    std::string parent = dir.substr(0, dir.rfind('/'));
+    EXPECT_NE(slurp(parent + "/cgroup.subtree_control").find("hugetlb"), std::string::npos);
+  }
+
+  std::string denied;
+  for (const char* d : {"/dev/mem", "/dev/kmsg", "/dev/kvm"})
+    if (exists(d)) {
+      denied = d;
+      break;
+    }
+  auto* counter = static_cast<std::atomic<uint64_t>*>(
+      mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+  ASSERT_NE(counter, MAP_FAILED);
+  counter->store(0);
+  Child child([counter, denied] {
+    if (open("/dev/null", O_RDWR) < 0) return 1;  // a default allowed device
+    if (!denied.empty() && (open(denied.c_str(), O_RDONLY) >= 0 || errno != EPERM)) return 2;
+    for (;;) counter->fetch_add(1);
+    return 0;
+  });
+  cg->add_process(child.pid());
+  EXPECT_EQ(cgroup_line(child.pid(), ""), path);
+  child.go();
+  while (counter->load() == 0) {
+    int status;
+    ASSERT_EQ(waitpid(child.pid(), &status, WNOHANG), 0) << "child exited early: " << WEXITSTATUS(status)
+                                                         << " (1: /dev/null refused, 2: " << denied << " allowed)";
+    std::this_thread::yield();
+  }
+
+  cg->freeze();
+  EXPECT_TRUE(cg->frozen());
+  EXPECT_NE(slurp(dir + "/cgroup.events").find("frozen 1"), std::string::npos);
+  uint64_t a = counter->load();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(counter->load(), a);
+  cg->thaw();
+  EXPECT_FALSE(cg->frozen());
+  while (counter->load() == a) std::this_thread::yield();
+
+  EXPECT_EQ(cg->pids(), std::vector<pid_t>{child.pid()});
+  cg->destroy(true);  // cgroup.kill
+  int status = child.wait_status();
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  EXPECT_FALSE(exists(dir));
+  munmap(counter, 4096);
+}
+
+TEST(CgroupV2View, ControllerBoundToV1IsUnsupportedAndLeavesNothing) {
+  BERTH_REQUIRE_ROOT();
+  auto view = v2_view();
+  if (!view) GTEST_SKIP() << "no cgroup2 mount";
+  if (view->v2_has("pids")) GTEST_SKIP() << "pids is in the v2 hierarchy here";
+  std::string path = unique_path();
+  oci::LinuxResources r;
+  r.pids = oci::PidsResources{5};
+  Error e = expect_error([&] { Guard g(cgroups::create_on(*view, path, "x", &r)); });
+  EXPECT_EQ(e.kind(), ErrorKind::Unsupported);
+  EXPECT_NE(std::string(e.what()).find("linux.resources.pids.limit"), std::string::npos) << e.what();
+  EXPECT_FALSE(exists(view->v2->mountpoint + path));
+}
