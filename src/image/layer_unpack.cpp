@@ -362,7 +362,13 @@ void Unpacker::entry(archive* a, archive_entry* e, UnpackResult& res) {
       refuse(shown, "hardlink target \"" + link_shown + "\": " + err.message().substr(err.message().find(": ") + 2));
     }
     if (t.base.empty()) refuse(shown, "hardlink to the layer root");
-    UniqueFd tdir = open_dir(t.parent, shown, false);
+    UniqueFd tdir;
+    try {
+      tdir = open_dir(t.parent, shown, false);
+    } catch (const Error& err) {
+      if (err.errno_value() == ENOENT) refuse(shown, "hardlink target \"" + link_shown + "\" does not exist in this layer");
+      throw;
+    }
     struct stat st;
     if (::fstatat(tdir.get(), t.base.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
       refuse(shown, "hardlink target \"" + link_shown + "\" does not exist in this layer");

@@ -243,6 +243,7 @@ TEST(ImageStore, HostileTarsWriteNothingOutside) {
       {"hardlink-outside", TarBuilder().hardlink("hl", "../outside/secret").finish(), "hl"},
       {"hardlink-absolute", TarBuilder().hardlink("hl", "/etc/passwd").finish(), "hl"},
       {"hardlink-via-symlink", TarBuilder().symlink("s", "../outside").hardlink("hl", "s/secret").finish(), "hl"},
+      {"hardlink-missing", TarBuilder().hardlink("hl", "no/such/file").finish(), "hl"},
       {"whiteout-dotdot", TarBuilder().dir("a").file("a/.wh...", "").finish(), "a/.wh..."},
   };
   for (auto& c : cases) {
