@@ -49,11 +49,48 @@ kernel_info_offset: .long 0
 
         .section .text.head, "ax"
         .code32
+        /* PVH entry (the ELF note below points here), for loaders like
+         * qemu -kernel: 32-bit protected mode, paging off, no boot_params.
+         * Identity-map 4 GiB, enter long mode, call guest_start(NULL). */
         .globl entry32
-entry32:                                /* 32-bit entry: not used by Berth */
+entry32:
         cli
-1:      hlt
-        jmp 1b
+        mov $pvh_pd, %edi
+        xor %ecx, %ecx
+1:      mov %ecx, %eax
+        shl $21, %eax
+        or $0x83, %eax                  /* present, writable, 2 MiB */
+        mov %eax, (%edi,%ecx,8)
+        mov %ecx, %eax
+        shr $11, %eax                   /* bits 32+ of i<<21 */
+        mov %eax, 4(%edi,%ecx,8)
+        inc %ecx
+        cmp $2048, %ecx
+        jne 1b
+        mov $pvh_pdpt, %edi
+        xor %ecx, %ecx
+2:      mov %ecx, %eax
+        shl $12, %eax
+        add $pvh_pd + 3, %eax
+        mov %eax, (%edi,%ecx,8)
+        inc %ecx
+        cmp $4, %ecx
+        jne 2b
+        movl $pvh_pdpt + 3, pvh_pml4
+        mov $pvh_pml4, %eax
+        mov %eax, %cr3
+        mov %cr4, %eax
+        or $0x20, %eax                  /* PAE */
+        mov %eax, %cr4
+        mov $0xc0000080, %ecx
+        rdmsr
+        or $0x100, %eax                 /* EFER.LME */
+        wrmsr
+        lgdt pvh_gdt_desc
+        mov %cr0, %eax
+        or $0x80000001, %eax            /* PG | PE */
+        mov %eax, %cr0
+        ljmp $0x10, $pvh_entry64
         .org 0x200
         .code64
         .globl entry64
@@ -65,6 +102,29 @@ entry64:
 2:      cli
         hlt
         jmp 2b
+pvh_entry64:
+        mov $0x18, %ax
+        mov %ax, %ds
+        mov %ax, %es
+        mov %ax, %ss
+        lea guest_stack_top(%rip), %rsp
+        xor %edi, %edi                  /* no boot_params */
+        call guest_start
+        jmp 2b
+
+        .section .rodata
+        .balign 8
+pvh_gdt:
+        .quad 0, 0, 0x00af9b000000ffff, 0x00cf93000000ffff
+pvh_gdt_desc:
+        .word 4 * 8 - 1
+        .long pvh_gdt
+
+        .section .note.pvh, "a", @note
+        .balign 4
+        .long 4, 4, 18                  /* "Xen", 4 bytes, XEN_ELFNOTE_PHYS32_ENTRY */
+        .asciz "Xen"
+        .long entry32
 
         .section .bss
         .balign 16
@@ -72,5 +132,9 @@ entry64:
 guest_stack:
         .skip 16384
 guest_stack_top:
+        .balign 4096
+pvh_pml4: .skip 4096
+pvh_pdpt: .skip 4096
+pvh_pd:   .skip 4 * 4096
 
         .section .note.GNU-stack, "", @progbits
