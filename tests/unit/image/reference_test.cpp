@@ -60,3 +60,15 @@ TEST(ImageSpec, ChainIdsAndManifest) {
       R"({"schemaVersion":2,"config":{"mediaType":"x","digest":")" + a + R"(","size":1},"layers":[]})", "m");
   EXPECT_EQ(m.config.digest, a);
 }
+
+#include "image/image_store.hpp"
+
+TEST(Presentation, DockerStyleSizesAndTimes) {
+  EXPECT_EQ(berth::image::human_size(1980000), "1.98MB");
+  EXPECT_EQ(berth::image::human_size(999), "999B");
+  EXPECT_EQ(berth::image::human_size(4261234), "4.26MB");
+  EXPECT_EQ(berth::image::parse_rfc3339("1970-01-01T00:00:00Z"), 0);
+  EXPECT_EQ(berth::image::parse_rfc3339("2024-01-01T02:00:00.5+02:00"), 1704067200);
+  EXPECT_EQ(berth::image::parse_rfc3339("garbage"), -1);
+  EXPECT_EQ(berth::image::short_id("sha256:442cf33ed81f71b43aad7c0e01d653408e48ccf20d0296c761e42f11f082653e"), "442cf33ed81f");
+}
