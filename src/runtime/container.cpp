@@ -113,7 +113,7 @@ void write_pid_file(const std::string& path, pid_t pid) {
   fs::write_file_atomic(abs, std::to_string(pid), 0644);
 }
 
-InitProcess create_container(const GlobalOptions& g, const CreateOptions& o) {
+InitProcess create_container(const GlobalOptions& g, const CreateOptions& o, bool start_now) {
   validate_id(o.id);
   if (g.systemd_cgroup)
     fail("--systemd-cgroup: systemd cgroup management is not supported by berth-runtime (use cgroupfs)",
@@ -172,10 +172,13 @@ InitProcess create_container(const GlobalOptions& g, const CreateOptions& o) {
     if (spec.linux)
       for (auto& ns : spec.linux->namespaces) st.own_cgroup_ns |= ns.type == "cgroup" && ns.path.empty();
 
-    std::string fifo = exec_fifo_path(g.root, o.id);
-    if (::mkfifo(fifo.c_str(), 0600) < 0) throw_errno("create " + fifo);
-    UniqueFd fifo_fd(::open(fifo.c_str(), O_RDWR | O_CLOEXEC));
-    if (!fifo_fd) throw_errno("open " + fifo);
+    UniqueFd fifo_fd;
+    if (!start_now) {
+      std::string fifo = exec_fifo_path(g.root, o.id);
+      if (::mkfifo(fifo.c_str(), 0600) < 0) throw_errno("create " + fifo);
+      fifo_fd.reset(::open(fifo.c_str(), O_RDWR | O_CLOEXEC));
+      if (!fifo_fd) throw_errno("open " + fifo);
+    }
 
     UniqueFd console;
     int console_fd = o.console_fd;
@@ -226,13 +229,15 @@ InitProcess create_container(const GlobalOptions& g, const CreateOptions& o) {
     };
     InitProcess init = spawn_init(io);
     st.pid = init.pid;
-    auto start_time = process_start_time(init.pid);
+    // Our own child: its stat stays readable until we reap it, even if the
+    // process already exited (run of a short command).
+    auto start_time = process_start_time(init.pid, true);
     if (!start_time) {
       wait_child(init.pid);
       fail("container init exited during create", ErrorKind::Internal);
     }
     st.pid_start_time = *start_time;
-    st.recorded = Status::Created;
+    st.recorded = start_now ? Status::Running : Status::Created;
     try {
       save_state(g.root, st);
       write_pid_file(o.pid_file, init.pid);
@@ -502,7 +507,7 @@ int run_container(const GlobalOptions& g, const CreateOptions& opts, bool detach
       }
     }
   }
-  InitProcess init = create_container(g, o);
+  InitProcess init = create_container(g, o, true);
   console_child.reset();
   try {
     if (console_parent) {
@@ -510,7 +515,10 @@ int run_container(const GlobalOptions& g, const CreateOptions& opts, bool detach
       proxy->start(recv_fd(console_parent.get()));
       console_parent.reset();
     }
-    start_container(g, o.id);
+    ContainerState st = load_state(g.root, o.id);
+    oci::Spec spec = stored_spec(st);
+    if (spec.hooks && !spec.hooks->poststart.empty())
+      run_hooks_warn(spec.hooks->poststart, state_json(st, Status::Running, false), "poststart");
   } catch (...) {
     try {
       delete_container(g, o.id, true);

@@ -42,7 +42,10 @@ struct CreateOptions {
 
 // Creates the container; the init waits on the exec fifo when this returns.
 // The returned process is our child (run waits for it; create just exits).
-InitProcess create_container(const GlobalOptions& g, const CreateOptions& o);
+// With start_now (run), there is no exec fifo: the user process is exec'd
+// before this returns (startContainer hooks included; poststart is the
+// caller's).
+InitProcess create_container(const GlobalOptions& g, const CreateOptions& o, bool start_now = false);
 void start_container(const GlobalOptions& g, const std::string& id);
 // Signals the init (or, with all, every process in the container's cgroup).
 void kill_container(const GlobalOptions& g, const std::string& id, int sig, bool all);

@@ -336,30 +336,39 @@ struct ChildContext {
     if (o.console_sock >= 0) ::close(o.console_sock);
     exe = resolve_executable(*spec.process);
 
-    sync_send(c.sock, SyncType::Ready);
-    ::close(c.sock);
-    c.sock = -1;
-    // From here the init outlives `create`.
+    // From here the init outlives `create` (cleared before READY: the
+    // parent may exit the moment it reads it).
     ::prctl(PR_SET_PDEATHSIG, 0);
+    sync_send(c.sock, SyncType::Ready);
+    if (o.exec_fifo >= 0) {
+      ::close(c.sock);
+      c.sock = -1;
+    }
   } catch (...) {
     child_fail(c.sock, std::current_exception());
   }
 
-  // Wait for `start`: it writes one byte into the fifo we hold open.
-  char byte;
-  for (;;) {
-    ssize_t n = ::read(o.exec_fifo, &byte, 1);
-    if (n == 1) break;
-    if (n < 0 && errno == EINTR) continue;
-    _exit(1);
+  if (o.exec_fifo >= 0) {
+    // Wait for `start`: it writes one byte into the fifo we hold open.
+    char byte;
+    for (;;) {
+      ssize_t n = ::read(o.exec_fifo, &byte, 1);
+      if (n == 1) break;
+      if (n < 0 && errno == EINTR) continue;
+      _exit(1);
+    }
+    // The fifo stays open (close-on-exec): `start` waits for it to close, so
+    // it returns only once startContainer hooks ran and the process is exec'd.
   }
-  // The fifo stays open (close-on-exec): `start` waits for it to close, so
-  // it returns only once startContainer hooks ran and the process is exec'd.
+  // (`run` starts at once: no fifo; the sync socket stays open, so errors up
+  // to execve still reach the parent, and its close-on-exec tells it the
+  // process started.)
   try {
     if (spec.hooks && !spec.hooks->start_container.empty())
       run_hooks(spec.hooks->start_container, o.state_for_hooks(host_pid, "running"), "startContainer");
     // fds 3.. from the caller: keep --preserve-fds of them, close the rest at exec.
     for (unsigned fd = 3; fd < 3 + o.preserve_fds; ++fd) {
+      if (static_cast<int>(fd) == c.sock || static_cast<int>(fd) == o.exec_fifo) continue;  // ours, not the caller's
       int fl = ::fcntl(static_cast<int>(fd), F_GETFD);
       if (fl >= 0) ::fcntl(static_cast<int>(fd), F_SETFD, fl & ~FD_CLOEXEC);
     }
@@ -368,9 +377,17 @@ struct ChildContext {
     apply_process_settings(*spec.process, spec.linux ? &*spec.linux : nullptr, o.prepared, &listener);
     if (listener >= 0) send_seccomp_listener(spec, listener, host_pid, o.state_for_hooks(host_pid, "running"));
     exec_process(exe, *spec.process);
-  } catch (const std::exception& e) {
+  } catch (...) {
+    if (c.sock >= 0) child_fail(c.sock, std::current_exception());
     // The creator is gone: the container's stderr is the only witness.
-    std::string line = std::string("berth-runtime: start container: ") + e.what() + "\n";
+    std::string what = "unknown error";
+    try {
+      throw;
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    std::string line = "berth-runtime: start container: " + what + "\n";
     [[maybe_unused]] ssize_t n = ::write(2, line.data(), line.size());
   }
   _exit(127);
@@ -461,7 +478,17 @@ InitProcess spawn_init(const InitOptions& o) {
         throw Error("container init exited before it was ready (" + describe_wait_status(status) + ")",
                     ErrorKind::Internal);
       }
-      if (m.type == SyncType::Ready) break;
+      if (m.type == SyncType::Ready) {
+        if (o.exec_fifo >= 0) break;
+        // Started at once (run): wait for execve (EOF) or a late error.
+        SyncMsg late;
+        if (sync_recv(parent_sock.get(), late) && late.type == SyncType::Error) {
+          wait_child(pid);
+          init.pid = 0;
+          throw Error(late.text, static_cast<ErrorKind>(late.kind), late.err);
+        }
+        break;
+      }
       if (m.type == SyncType::Error) throw Error(m.text, static_cast<ErrorKind>(m.kind), m.err);
       if (m.type == SyncType::Hooks) {
         if (o.create_runtime_hooks) o.create_runtime_hooks(pid);

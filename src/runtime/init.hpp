@@ -43,7 +43,7 @@ struct InitOptions {
   const oci::Spec* spec = nullptr;
   bool no_pivot = false;
   int console_sock = -1;  // connected --console-socket, or -1
-  int exec_fifo = -1;     // exec.fifo opened O_RDWR
+  int exec_fifo = -1;     // exec.fifo opened O_RDWR; -1: start at once (run)
   unsigned preserve_fds = 0;
   bool no_new_keyring = false;  // else the init gets a fresh session keyring (runc)
   Cgroup* cgroup = nullptr;
@@ -61,7 +61,8 @@ struct InitProcess {
   UniqueFd pidfd;
 };
 
-// Clones the init and drives it to the "created" point. On failure the child
+// Clones the init and drives it to the "created" point (or, without an exec
+// fifo, on to the execve of the user process). On failure the child
 // is killed and reaped and the error carries the child's own cause.
 InitProcess spawn_init(const InitOptions& opts);
 

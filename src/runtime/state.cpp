@@ -143,7 +143,7 @@ std::vector<std::string> list_ids(const std::string& root) {
   return ids;
 }
 
-std::optional<uint64_t> process_start_time(pid_t pid) {
+std::optional<uint64_t> process_start_time(pid_t pid, bool allow_zombie) {
   if (pid <= 0) return std::nullopt;
   char path[64];
   std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
@@ -170,7 +170,7 @@ std::optional<uint64_t> process_start_time(pid_t pid) {
       break;
     }
   }
-  if (state == 'Z' || state == 'X' || state == 'x') return std::nullopt;
+  if (!allow_zombie && (state == 'Z' || state == 'X' || state == 'x')) return std::nullopt;
   return start;
 }
 

@@ -49,7 +49,7 @@ ContainerState load_state(const std::string& root, const std::string& id);
 std::vector<std::string> list_ids(const std::string& root);
 
 // Start time of a live (non-zombie) process, nullopt if it is gone.
-std::optional<uint64_t> process_start_time(pid_t pid);
+std::optional<uint64_t> process_start_time(pid_t pid, bool allow_zombie = false);
 bool init_alive(const ContainerState& st);
 
 // Live status (see the file comment). Opens the cgroup only when needed.
