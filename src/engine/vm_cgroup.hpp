@@ -1,11 +1,18 @@
 // The VMM process's cgroup: guest RAM plus a small overhead as the memory
 // limit, and --cpus worth of CPU bandwidth. Works on cgroup v1 (memory and cpu
-// hierarchies), v2 and hybrid hosts; the VMM moves itself in, and back out
-// before removing the group when the VM ends.
+// hierarchies), v2 and hybrid hosts.
+//
+// Joining a v1 memory cgroup costs 15-35 ms here (the kernel waits for RCU),
+// so the VMM joins on a helper thread while KVM builds the VM, and
+// join() waits for it before any vCPU runs; memory.move_charge_at_immigrate
+// carries the few pages touched meanwhile. When the VM ends the VMM exits
+// inside its cgroup; the empty group is removed by remove_stale() (stop, rm,
+// ls) rather than by moving the VMM out first, which would cost as much again.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace berth::engine {
@@ -17,13 +24,18 @@ class VmCgroup {
   VmCgroup(const VmCgroup&) = delete;
   VmCgroup& operator=(const VmCgroup&) = delete;
   ~VmCgroup();
-  // Directories created (one per hierarchy), for tests and inspect.
+  // Waits until this process is in every group; rethrows a join error.
+  void join();
   const std::vector<std::string>& paths() const { return paths_; }
 
+  // Removes the groups of VMs named in `names` (empty ones only).
+  static void remove_stale(const std::vector<std::string>& names);
+
  private:
-  void cleanup();
   std::vector<std::string> paths_;
-  std::vector<std::string> origins_;  // where this process was before
+  std::thread joiner_;
+  std::string join_error_;
+  bool joined_ = false;
 };
 
 }  // namespace berth::engine

@@ -246,6 +246,7 @@ int VmManager::serve(Prepared& p, bool detached, int ready_fd) {
   }
 
   vmm::Machine m(p.cfg);
+  cgroup.join();
 
   if (detached) {
     std::string sdir = p.sock_path.substr(0, p.sock_path.rfind('/'));
@@ -408,6 +409,7 @@ std::string VmManager::format_list() {
     auto st = db_->prepare("SELECT name FROM vms ORDER BY created, name");
     while (st.step()) names.push_back(st.text(0));
   }
+  std::vector<std::string> ended;
   for (const auto& n : names) {
     auto st = db_->prepare("SELECT state, config, pid, created, exit_reason FROM vms WHERE name = ?");
     st.bind(1, n);
@@ -416,6 +418,7 @@ std::string VmManager::format_list() {
     std::string state = st.text(0);
     if (state == "running" && !monitor_alive(n)) state = "dead";
     else if (state == "stopped" && !st.is_null(4)) state = "stopped(" + st.text(4) + ")";
+    if (state != "running") ended.push_back(n);
     char line[256];
     snprintf(line, sizeof line, "%-20s %-18s %-5d %-8s %-8s %s\n", n.c_str(), state.c_str(),
              cfg.is_object() ? cfg.value("cpus", 0) : 0,
@@ -424,6 +427,7 @@ std::string VmManager::format_list() {
              st.text(3).c_str());
     out << line;
   }
+  VmCgroup::remove_stale(ended);
   return out.str();
 }
 
@@ -460,6 +464,13 @@ void VmManager::stop(const std::string& name, bool kill) {
   check(::kill(pid, kill ? SIGKILL : SIGTERM), "signal the VMM of vm " + name);
   for (int i = 0; i < 1000 && monitor_alive(name); ++i) ::usleep(10000);
   if (monitor_alive(name)) throw Error("vm " + name + ": VMM did not stop within 10 s", ErrorKind::Internal);
+  // The monitor's exit left its cgroup empty; its pid may linger as a zombie briefly.
+  for (int i = 0; i < 100; ++i) {
+    VmCgroup::remove_stale({name});
+    if (::kill(pid, 0) != 0) break;
+    ::usleep(5000);
+  }
+  VmCgroup::remove_stale({name});
   if (kill) {
     // A killed monitor cannot write its own epitaph.
     db_->prepare("UPDATE vms SET state = 'stopped', finished = ?, exit_reason = 'killed', exit_detail = 'VMM killed (SIGKILL)', pid = NULL WHERE name = ? AND state = 'running'")
@@ -474,6 +485,7 @@ void VmManager::remove(const std::string& name) {
   if (st.text(0) == "running" && monitor_alive(name))
     throw Error("vm " + name + " is running; stop it first", ErrorKind::FailedPrecondition);
   db_->prepare("DELETE FROM vms WHERE name = ?").bind(1, name).run();
+  VmCgroup::remove_stale({name});
   fs::remove_all(fs::join(fs::join(root_, "vms"), name));
   fs::remove_all(fs::join(fs::join(state_, "vms"), name));
 }
