@@ -157,6 +157,22 @@ void FsCgroup::apply(const oci::LinuxResources* r, bool creating) {
   }
   FullPlan fp = plan_resources(host, res, current_limit);
 
+  // runc's checkBeforeUpdate: refuse a new limit below what is in use now
+  // rather than have the kernel reclaim or OOM-kill to get under it.
+  if (!creating && res.memory && res.memory->check_before_update.value_or(false) &&
+      res.memory->limit.value_or(0) > 0) {
+    std::string usage_file = dirs.count("memory") ? dirs.at("memory") + "/memory.usage_in_bytes"
+                             : dirs.count("")     ? dirs.at("") + "/memory.current"
+                                                  : "";
+    if (!usage_file.empty()) {
+      uint64_t usage = std::stoull(read_control(usage_file));
+      if (static_cast<uint64_t>(*res.memory->limit) < usage)
+        fail(res_field("memory.limit") + ": " + std::to_string(*res.memory->limit) +
+                 " is below the current usage " + std::to_string(usage) + " (memory.checkBeforeUpdate)",
+             ErrorKind::FailedPrecondition);
+    }
+  }
+
   std::set<std::string> v1_needed;
   std::set<std::string> v2_enable;
   bool need_v2 = fp.v2_devices;

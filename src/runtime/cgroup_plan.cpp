@@ -17,7 +17,7 @@ bool any_cpu(const oci::CpuResources& c) {
          (c.realtime_runtime && *c.realtime_runtime) || (c.realtime_period && *c.realtime_period) || c.idle;
 }
 bool any_blkio(const oci::BlockIoResources& b) {
-  return b.weight || b.leaf_weight || !b.weight_device.empty() || !b.throttle_read_bps_device.empty() ||
+  return (b.weight && *b.weight) || (b.leaf_weight && *b.leaf_weight) || !b.weight_device.empty() || !b.throttle_read_bps_device.empty() ||
          !b.throttle_write_bps_device.empty() || !b.throttle_read_iops_device.empty() ||
          !b.throttle_write_iops_device.empty();
 }

@@ -14,15 +14,15 @@ void plan_v1_blkio(const oci::BlockIoResources& b, Plan& out) {
   auto add = [&](std::string file, std::string value, std::string field, std::string fb = "") {
     out.push_back({"blkio", std::move(file), std::move(value), res_field(field), std::move(fb), ""});
   };
-  if (b.weight) add("blkio.weight", std::to_string(*b.weight), "blockIO.weight", "blkio.bfq.weight");
-  if (b.leaf_weight) add("blkio.leaf_weight", std::to_string(*b.leaf_weight), "blockIO.leafWeight");
+  if (b.weight && *b.weight) add("blkio.weight", std::to_string(*b.weight), "blockIO.weight", "blkio.bfq.weight");
+  if (b.leaf_weight && *b.leaf_weight) add("blkio.leaf_weight", std::to_string(*b.leaf_weight), "blockIO.leafWeight");
   for (size_t i = 0; i < b.weight_device.size(); ++i) {
     const auto& w = b.weight_device[i];
     std::string field = "blockIO.weightDevice[" + std::to_string(i) + "]";
     if (w.weight)
       add("blkio.weight_device", dev(w.major, w.minor) + " " + std::to_string(*w.weight), field + ".weight",
           "blkio.bfq.weight_device");
-    if (w.leaf_weight)
+    if (w.leaf_weight && *w.leaf_weight)
       add("blkio.leaf_weight_device", dev(w.major, w.minor) + " " + std::to_string(*w.leaf_weight),
           field + ".leafWeight");
   }

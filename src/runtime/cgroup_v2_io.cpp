@@ -21,7 +21,7 @@ void plan_v2_io(const oci::BlockIoResources& b, Plan& out) {
   auto add = [&](std::string file, std::string value, std::string field, std::string fb = "", std::string fbv = "") {
     out.push_back({"io", std::move(file), std::move(value), res_field(field), std::move(fb), std::move(fbv)});
   };
-  if (b.leaf_weight) fail(res_field("blockIO.leafWeight") + ": not supported on cgroup v2", ErrorKind::Unsupported);
+  if (b.leaf_weight && *b.leaf_weight) fail(res_field("blockIO.leafWeight") + ": not supported on cgroup v2", ErrorKind::Unsupported);
   if (b.weight && *b.weight)
     add("io.bfq.weight", std::to_string(*b.weight), "blockIO.weight", "io.weight",
         "default " + std::to_string(blkio_weight_to_io_weight(*b.weight)));
