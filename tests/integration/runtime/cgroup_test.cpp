@@ -591,6 +591,42 @@ TEST(CgroupIntegration, V2DeviceFilterDeniesAndAllows) {
   EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
+TEST(CgroupIntegration, CheckBeforeUpdateRefusesALimitBelowUsage) {
+  BERTH_REQUIRE_ROOT();
+  std::string path = unique_path();
+  oci::LinuxResources r;
+  r.memory.emplace();
+  r.memory->limit = 128 << 20;
+  Guard cg(Cgroup::create(path, "x", &r));
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  Child child([&ready] {
+    const size_t size = 32 << 20;
+    char* p = static_cast<char*>(mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    for (size_t i = 0; i < size; i += 4096) p[i] = 1;
+    char c = 'r';
+    if (write(ready[1], &c, 1) != 1) return 1;
+    pause();
+    return 0;
+  });
+  cg->add_process(child.pid());
+  child.go();
+  char c;
+  ASSERT_EQ(read(ready[0], &c, 1), 1);
+  oci::LinuxResources u;
+  u.memory.emplace();
+  u.memory->limit = 8 << 20;
+  u.memory->check_before_update = true;
+  Error e = expect_error([&] { cg->update(u); });
+  EXPECT_EQ(e.kind(), ErrorKind::FailedPrecondition) << e.what();
+  EXPECT_NE(std::string(e.what()).find("linux.resources.memory.limit"), std::string::npos) << e.what();
+  if (auto m = cg->path_for("memory"); !m.empty()) {
+    EXPECT_EQ(slurp(m + "/memory.limit_in_bytes"), std::to_string(128 << 20));
+  }
+  close(ready[0]);
+  close(ready[1]);
+}
+
 // ---- through the berth-runtime binary ----
 
 namespace {

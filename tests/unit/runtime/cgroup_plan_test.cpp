@@ -381,3 +381,13 @@ TEST(CgroupPlanLayouts, EmptyResourcesPlanNothing) {
   FullPlan p = plan_resources(v1_host(), r, UINT64_MAX);
   EXPECT_TRUE(p.writes.empty());
 }
+
+TEST(CgroupPlanLayouts, ZeroBlkioWeightIsUnset) {
+  // Docker sends blockIO.weight 0 when no weight was asked for.
+  oci::LinuxResources r;
+  r.block_io.emplace();
+  r.block_io->weight = 0;
+  HostCgroups h = v1_host();
+  EXPECT_TRUE(plan_resources(h, r, UINT64_MAX).writes.empty());
+  EXPECT_TRUE(plan_resources(v2_host(), r, UINT64_MAX).writes.empty());
+}
