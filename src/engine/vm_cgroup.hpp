@@ -3,9 +3,9 @@
 // hierarchies), v2 and hybrid hosts.
 //
 // Joining a v1 memory cgroup costs 15-35 ms here (the kernel waits for RCU),
-// so the VMM joins on a helper thread while KVM builds the VM, and
-// join() waits for it before any vCPU runs; memory.move_charge_at_immigrate
-// carries the few pages touched meanwhile. When the VM ends the VMM exits
+// so the VMM joins on a helper thread while KVM builds and starts the VM:
+// the limits apply from a few tens of milliseconds after start, and
+// memory.move_charge_at_immigrate carries the pages touched before that. When the VM ends the VMM exits
 // inside its cgroup; the empty group is removed by remove_stale() (stop, rm,
 // ls) rather than by moving the VMM out first, which would cost as much again.
 #pragma once

@@ -46,6 +46,7 @@ class VmManager {
   int serve(Prepared& p, bool detached, int ready_fd);
   void finish(const std::string& name, const std::string& reason, const std::string& detail);
   bool monitor_alive(const std::string& name);
+  void open_db();
 
   std::string root_, state_;
   // A pointer: closed before fork, reopened on both sides after.

@@ -44,6 +44,8 @@ TEST(VmLifecycle, DetachedRunListStopRemove) {
   std::string mem_cg = "/sys/fs/cgroup/memory/berth/vm-idler";
   if (::access(mem_cg.c_str(), F_OK) == 0) {
     EXPECT_EQ(std::stoull(read_all(mem_cg + "/memory.limit_in_bytes")), (64ull << 20) + (64ull << 20));
+    // The VMM joins concurrently with boot: give it a moment.
+    for (int i = 0; i < 200 && !has(read_all(mem_cg + "/cgroup.procs"), std::to_string(pid)); ++i) usleep(10000);
     EXPECT_TRUE(has(read_all(mem_cg + "/cgroup.procs"), std::to_string(pid)));
     EXPECT_EQ(read_all("/sys/fs/cgroup/cpu/berth/vm-idler/cpu.cfs_quota_us"), "200000\n");
   } else if (::access("/sys/fs/cgroup/berth/vm-idler/memory.max", F_OK) == 0) {
