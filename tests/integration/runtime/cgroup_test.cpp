@@ -1,7 +1,7 @@
 // runtime::Cgroup against the real kernel (root): each resource is read back
 // from its control file, limits are enforced (OOM kill, fork refused),
 // freeze stops a process, and destroy / failed creates leave no directory.
-// Every test uses its own /berth-test/<pid>-<n> path and an RAII guard.
+// Every test uses its own /berth-test-<pid>-<n>/ct path and an RAII guard.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -30,7 +30,9 @@ namespace {
 
 std::string unique_path() {
   static int n = 0;
-  return "/berth-test/" + std::to_string(getpid()) + "-" + std::to_string(++n);
+  // A parent of its own too, so parallel tests never share (and race to
+  // remove) an intermediate dir, and the parent's cleanup is checked.
+  return "/berth-test-" + std::to_string(getpid()) + "-" + std::to_string(++n) + "/ct";
 }
 
 std::string slurp(const std::string& path) {
@@ -142,8 +144,15 @@ Error expect_error(F&& f) {
 // No directory for `path` in any mounted hierarchy.
 void expect_no_dirs(const std::string& path) {
   const auto& host = cgroups::host_cgroups();
-  for (const auto& h : host.v1) EXPECT_FALSE(exists(h.mountpoint + path)) << h.mountpoint + path;
-  if (host.v2) { EXPECT_FALSE(exists(host.v2->mountpoint + path)) << host.v2->mountpoint + path; }
+  std::string parent = path.substr(0, path.rfind('/'));
+  for (const auto& h : host.v1) {
+    EXPECT_FALSE(exists(h.mountpoint + path)) << h.mountpoint + path;
+    EXPECT_FALSE(exists(h.mountpoint + parent)) << h.mountpoint + parent;
+  }
+  if (host.v2) {
+    EXPECT_FALSE(exists(host.v2->mountpoint + path)) << host.v2->mountpoint + path;
+    EXPECT_FALSE(exists(host.v2->mountpoint + parent)) << host.v2->mountpoint + parent;
+  }
 }
 
 }  // namespace
@@ -193,8 +202,8 @@ TEST(CgroupIntegration, CreateAppliesEveryResourceAndJoins) {
   std::string cpuset = cg->path_for("cpuset");
   EXPECT_EQ(slurp(cpuset + "/cpuset.cpus"), "0");
   EXPECT_EQ(slurp(cpuset + "/cpuset.mems"), "0");
-  // The intermediate /berth-test got its parent's cpus/mems (else ENOSPC on join).
-  EXPECT_NE(slurp("/sys/fs/cgroup/cpuset/berth-test/cpuset.cpus"), "");
+  // The intermediate dir got its parent's cpus/mems (else ENOSPC on join).
+  EXPECT_NE(slurp(cpuset.substr(0, cpuset.rfind('/')) + "/cpuset.cpus"), "");
   EXPECT_EQ(slurp(cg->path_for("pids") + "/pids.max"), "20");
   std::string blkio = cg->path_for("blkio");
   if (exists(blkio + "/blkio.weight")) {
@@ -223,6 +232,7 @@ TEST(CgroupIntegration, CreateAppliesEveryResourceAndJoins) {
   std::vector<std::string> dirs = cg.dirs;
   cg->destroy(true);
   for (const auto& d : dirs) EXPECT_FALSE(exists(d)) << d;
+  expect_no_dirs(path);  // the parents it made are gone too
   child.wait_status();
 }
 
