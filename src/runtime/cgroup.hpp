@@ -13,6 +13,7 @@
 //   destructor: a cgroup outlives the runtime process. destroy() removes it.
 //
 // ADDED (cgroup owner, compatible with the original contract):
+// - cgroup_mounts(): the hierarchies from the one mountinfo read.
 // - When resources->devices is non-empty, create()/update() append the
 //   standard allow rules every container needs (runc's AllowedDevices:
 //   null, zero, full, random, urandom, tty, console, ptmx, pts, tun, mknod),
@@ -40,6 +41,18 @@ enum class CgroupLayout { V1, V2, Hybrid };
 // Reads /proc/self/mountinfo once per process.
 CgroupLayout detect_cgroup_layout();
 const char* layout_name(CgroupLayout l);
+
+// The host's cgroup hierarchies (the first mount of each), from the same
+// single mountinfo read: for code that needs them too (the "cgroup" mount
+// type), so a container start parses mountinfo once.
+struct CgroupMount {
+  bool v2 = false;
+  std::string mountpoint;                // /sys/fs/cgroup/memory, /sys/fs/cgroup/unified
+  std::string root;                      // mountinfo root field ("/" normally)
+  std::vector<std::string> controllers;  // v1 only: "cpu", "cpuacct"; empty for named/v2
+  std::string name;                      // v1 named hierarchy ("systemd")
+};
+const std::vector<CgroupMount>& cgroup_mounts();
 
 struct CgroupStats {
   uint64_t memory_usage = 0;

@@ -138,6 +138,17 @@ std::map<std::string, std::string> parse_proc_cgroup(std::string_view text) {
 
 CgroupLayout detect_cgroup_layout() { return cgroups::host_cgroups().layout; }
 
+const std::vector<CgroupMount>& cgroup_mounts() {
+  static const std::vector<CgroupMount> mounts = [] {
+    const auto& host = cgroups::host_cgroups();
+    std::vector<CgroupMount> out;
+    for (const auto& h : host.v1) out.push_back({false, h.mountpoint, h.root, h.controllers, h.name});
+    if (host.v2) out.push_back({true, host.v2->mountpoint, host.v2->root, {}, ""});
+    return out;
+  }();
+  return mounts;
+}
+
 const char* layout_name(CgroupLayout l) {
   switch (l) {
     case CgroupLayout::V1: return "v1";

@@ -165,3 +165,17 @@ TEST(CgroupPath, DotDotIsRejected) {
   }
   EXPECT_THROW(parse_cgroups_path("/", "x"), Error);
 }
+
+TEST(CgroupLayout, PublicMountListMatchesLayout) {
+  const auto& mounts = cgroup_mounts();
+  bool v2 = false, v1_controllers = false;
+  for (const auto& m : mounts) {
+    EXPECT_FALSE(m.mountpoint.empty());
+    v2 |= m.v2;
+    v1_controllers |= !m.v2 && !m.controllers.empty();
+  }
+  CgroupLayout l = detect_cgroup_layout();
+  if (mounts.empty()) return;  // a build sandbox without cgroups
+  EXPECT_EQ(l == CgroupLayout::V2, v2 && !v1_controllers);
+  EXPECT_EQ(l == CgroupLayout::Hybrid, v2 && v1_controllers);
+}
