@@ -1,6 +1,10 @@
 #include "engine/vm_cgroup.hpp"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <fstream>
 
 #include "common/error.hpp"
 #include "common/fs.hpp"
@@ -22,14 +26,59 @@ std::vector<std::string> hierarchies() {
   return h;
 }
 
+// The cgroup this process is in for a v1 controller ("memory") or v2 ("").
+std::string current_cgroup(const std::string& controller) {
+  std::ifstream in("/proc/self/cgroup");
+  std::string line;
+  while (std::getline(in, line)) {
+    auto a = line.find(':'), b = line.find(':', a + 1);
+    if (a == std::string::npos || b == std::string::npos) continue;
+    std::string ctrls = line.substr(a + 1, b - a - 1);
+    if (controller.empty() ? line.rfind("0::", 0) == 0
+                           : ("," + ctrls + ",").find("," + controller + ",") != std::string::npos)
+      return line.substr(b + 1);
+  }
+  return "/";
+}
+
 }  // namespace
+
+void VmCgroup::remove_all_stale() {
+  for (const auto& root : hierarchies()) {
+    std::string dir = fs::join(root, "berth");
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) continue;
+    while (dirent* e = ::readdir(d))
+      if (std::string_view(e->d_name).starts_with("vm-"))
+        ::unlinkat(::dirfd(d), e->d_name, AT_REMOVEDIR);  // EBUSY while in use
+    ::closedir(d);
+  }
+}
+
+void VmCgroup::leave() {
+  if (joiner_.joinable()) joiner_.join();
+  std::string pid = std::to_string(::getpid());
+  leaver_ = std::thread([this, pid] {
+    for (size_t i = 0; i < paths_.size(); ++i) {
+      try {
+        put(origins_[i], "cgroup.procs", pid);
+      } catch (const Error& e) {
+        log::warn(e.what());
+      }
+      ::rmdir(paths_[i].c_str());
+    }
+  });
+}
 
 VmCgroup::VmCgroup(const std::string& name, uint64_t memory, int cpus) {
   std::string leaf = "berth/vm-" + name;
   uint64_t limit = memory + kOverhead;
+  remove_all_stale();
   try {
     for (const auto& root : hierarchies()) {
       std::string dir = fs::join(root, leaf);
+      std::string ctrl = root == "/sys/fs/cgroup" ? "" : root.substr(root.rfind('/') + 1);
+      origins_.push_back(fs::join(root, current_cgroup(ctrl)));
       fs::mkdir_p(dir);
       paths_.push_back(dir);
       if (root == "/sys/fs/cgroup") {  // pure v2
@@ -67,6 +116,7 @@ void VmCgroup::join() {
 
 VmCgroup::~VmCgroup() {
   if (joiner_.joinable()) joiner_.join();
+  if (leaver_.joinable()) leaver_.join();
 }
 
 void VmCgroup::remove_stale(const std::vector<std::string>& names) {

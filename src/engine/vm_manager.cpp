@@ -125,6 +125,14 @@ struct VmManager::Prepared {
   uint64_t memory = 0;
 };
 
+// VM names are unique per root; two roots (parallel tests) may reuse one, so
+// the cgroup carries a tag of the root too.
+std::string VmManager::cgroup_name(const std::string& name) const {
+  char tag[16];
+  snprintf(tag, sizeof tag, "%08zx", std::hash<std::string>{}(root_) & 0xffffffff);
+  return name + "." + tag;
+}
+
 void VmManager::open_db() {
   db_ = std::make_unique<Database>(fs::join(root_, "berth.db"));
   // The last connection to close would checkpoint the WAL (two fdatasyncs,
@@ -224,7 +232,7 @@ int VmManager::serve(Prepared& p, bool detached, int ready_fd) {
   signal(SIGPIPE, SIG_IGN);
   UniqueFd sfd(static_cast<int>(check(::signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK), "signalfd")));
 
-  VmCgroup cgroup(p.name, p.memory, p.cfg.cpus);
+  VmCgroup cgroup(cgroup_name(p.name), p.memory, p.cfg.cpus);
 
   std::vector<int> clients;
   UniqueFd log_fd, listener;
@@ -327,6 +335,7 @@ int VmManager::serve(Prepared& p, bool detached, int ready_fd) {
   } catch (const Error& e) {
     log::warn(e.what());
   }
+  cgroup.leave();  // runs while the Machine below is torn down
   raw.reset();
   for (int c : clients) ::close(c);
   if (detached) ::unlink(p.sock_path.c_str());
@@ -431,7 +440,7 @@ std::string VmManager::format_list() {
     std::string state = st.text(0);
     if (state == "running" && !monitor_alive(n)) state = "dead";
     else if (state == "stopped" && !st.is_null(4)) state = "stopped(" + st.text(4) + ")";
-    if (state != "running") ended.push_back(n);
+    if (state != "running") ended.push_back(cgroup_name(n));
     char line[256];
     snprintf(line, sizeof line, "%-20s %-18s %-5d %-8s %-8s %s\n", n.c_str(), state.c_str(),
              cfg.is_object() ? cfg.value("cpus", 0) : 0,
@@ -463,7 +472,8 @@ std::string VmManager::inspect(const std::string& name) {
             {"ExitReason", opt(7)},
             {"ExitDetail", opt(8)},
             {"ConsoleLog", opt(9)},
-            {"ConsoleSocket", opt(10)}};
+            {"ConsoleSocket", opt(10)},
+            {"Cgroup", "berth/vm-" + cgroup_name(name)}};
   return j.dump(2);
 }
 
@@ -479,11 +489,11 @@ void VmManager::stop(const std::string& name, bool kill) {
   if (monitor_alive(name)) throw Error("vm " + name + ": VMM did not stop within 10 s", ErrorKind::Internal);
   // The monitor's exit left its cgroup empty; its pid may linger as a zombie briefly.
   for (int i = 0; i < 100; ++i) {
-    VmCgroup::remove_stale({name});
+    VmCgroup::remove_stale({cgroup_name(name)});
     if (::kill(pid, 0) != 0) break;
     ::usleep(5000);
   }
-  VmCgroup::remove_stale({name});
+  VmCgroup::remove_stale({cgroup_name(name)});
   if (kill) {
     // A killed monitor cannot write its own epitaph.
     db_->prepare("UPDATE vms SET state = 'stopped', finished = ?, exit_reason = 'killed', exit_detail = 'VMM killed (SIGKILL)', pid = NULL WHERE name = ? AND state = 'running'")
@@ -498,7 +508,7 @@ void VmManager::remove(const std::string& name) {
   if (st.text(0) == "running" && monitor_alive(name))
     throw Error("vm " + name + " is running; stop it first", ErrorKind::FailedPrecondition);
   db_->prepare("DELETE FROM vms WHERE name = ?").bind(1, name).run();
-  VmCgroup::remove_stale({name});
+  VmCgroup::remove_stale({cgroup_name(name)});
   fs::remove_all(fs::join(fs::join(root_, "vms"), name));
   fs::remove_all(fs::join(fs::join(state_, "vms"), name));
 }

@@ -47,6 +47,7 @@ class VmManager {
   void finish(const std::string& name, const std::string& reason, const std::string& detail);
   bool monitor_alive(const std::string& name);
   void open_db();
+  std::string cgroup_name(const std::string& name) const;
 
   std::string root_, state_;
   // A pointer: closed before fork, reopened on both sides after.

@@ -41,15 +41,17 @@ TEST(VmLifecycle, DetachedRunListStopRemove) {
   EXPECT_TRUE(has(log, "idle guest up")) << log;
 
   // The VMM sits in its own cgroup: guest RAM + overhead, --cpus of CPU.
-  std::string mem_cg = "/sys/fs/cgroup/memory/berth/vm-idler";
+  std::string cg = j["Cgroup"];
+  ASSERT_EQ(cg.rfind("berth/vm-idler.", 0), 0u) << cg;
+  std::string mem_cg = "/sys/fs/cgroup/memory/" + cg;
   if (::access(mem_cg.c_str(), F_OK) == 0) {
     EXPECT_EQ(std::stoull(read_all(mem_cg + "/memory.limit_in_bytes")), (64ull << 20) + (64ull << 20));
     // The VMM joins concurrently with boot: give it a moment.
     for (int i = 0; i < 200 && !has(read_all(mem_cg + "/cgroup.procs"), std::to_string(pid)); ++i) usleep(10000);
     EXPECT_TRUE(has(read_all(mem_cg + "/cgroup.procs"), std::to_string(pid)));
-    EXPECT_EQ(read_all("/sys/fs/cgroup/cpu/berth/vm-idler/cpu.cfs_quota_us"), "200000\n");
-  } else if (::access("/sys/fs/cgroup/berth/vm-idler/memory.max", F_OK) == 0) {
-    EXPECT_EQ(std::stoull(read_all("/sys/fs/cgroup/berth/vm-idler/memory.max")), 128ull << 20);
+    EXPECT_EQ(read_all("/sys/fs/cgroup/cpu/" + cg + "/cpu.cfs_quota_us"), "200000\n");
+  } else if (::access(("/sys/fs/cgroup/" + cg + "/memory.max").c_str(), F_OK) == 0) {
+    EXPECT_EQ(std::stoull(read_all("/sys/fs/cgroup/" + cg + "/memory.max")), 128ull << 20);
   } else {
     ADD_FAILURE() << "no cgroup for the VMM";
   }
