@@ -2,6 +2,9 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
+
+#include <ctime>
 #include <unistd.h>
 
 #include <fstream>
@@ -48,9 +51,14 @@ void VmCgroup::remove_all_stale() {
     std::string dir = fs::join(root, "berth");
     DIR* d = ::opendir(dir.c_str());
     if (!d) continue;
-    while (dirent* e = ::readdir(d))
-      if (std::string_view(e->d_name).starts_with("vm-"))
+    // A group younger than a minute may belong to a VMM still joining it.
+    time_t old = ::time(nullptr) - 60;
+    while (dirent* e = ::readdir(d)) {
+      struct stat st{};
+      if (std::string_view(e->d_name).starts_with("vm-") &&
+          ::fstatat(::dirfd(d), e->d_name, &st, 0) == 0 && st.st_mtime < old)
         ::unlinkat(::dirfd(d), e->d_name, AT_REMOVEDIR);  // EBUSY while in use
+    }
     ::closedir(d);
   }
 }
