@@ -887,3 +887,50 @@ TEST(CgroupV2View, ControllerBoundToV1IsUnsupportedAndLeavesNothing) {
   EXPECT_NE(std::string(e.what()).find("linux.resources.pids.limit"), std::string::npos) << e.what();
   EXPECT_FALSE(exists(view->v2->mountpoint + path));
 }
+
+// A "pure v1" view of the host (its v1 hierarchies only): what the hybrid
+// host takes from the unified hierarchy is then a clear Unsupported error.
+TEST(CgroupV1View, V2OnlyFeaturesAreUnsupportedAndV1Works) {
+  BERTH_REQUIRE_ROOT();
+  const auto& real = cgroups::host_cgroups();
+  if (!real.v1_for("memory") || !real.v1_for("freezer")) GTEST_SKIP() << "no v1 memory/freezer hierarchy";
+  cgroups::HostCgroups view;
+  view.v1 = real.v1;
+  view.layout = CgroupLayout::V1;
+
+  std::string path = unique_path();
+  if (!view.v1_for("hugetlb")) {
+    oci::LinuxResources h;
+    h.hugepage_limits.push_back({"2MB", 4 << 20});
+    Error e = expect_error([&] { Guard g(cgroups::create_on(view, path, "x", &h)); });
+    EXPECT_EQ(e.kind(), ErrorKind::Unsupported);
+    EXPECT_NE(std::string(e.what()).find("linux.resources.hugepageLimits"), std::string::npos) << e.what();
+    expect_no_dirs(path);
+  }
+  oci::LinuxResources u;
+  u.unified["pids.max"] = "5";
+  Error e = expect_error([&] { Guard g(cgroups::create_on(view, path, "x", &u)); });
+  EXPECT_EQ(e.kind(), ErrorKind::Unsupported);
+  EXPECT_NE(std::string(e.what()).find("linux.resources.unified"), std::string::npos) << e.what();
+  expect_no_dirs(path);
+
+  oci::LinuxResources r;
+  r.memory.emplace();
+  r.memory->limit = 64 << 20;
+  r.devices.push_back(deny_all());
+  Guard cg(cgroups::create_on(view, path, "x", &r));
+  EXPECT_EQ(cg->path_for(""), "");
+  EXPECT_EQ(slurp(cg->path_for("memory") + "/memory.limit_in_bytes"), std::to_string(64 << 20));
+  Child child([] {
+    pause();
+    return 0;
+  });
+  cg->add_process(child.pid());
+  cg->freeze();
+  EXPECT_EQ(slurp(cg->path_for("freezer") + "/freezer.state"), "FROZEN");
+  cg->thaw();
+  std::vector<std::string> dirs = cg.dirs;
+  cg->destroy(true);
+  for (const auto& d : dirs) EXPECT_FALSE(exists(d)) << d;
+  expect_no_dirs(path);
+}
