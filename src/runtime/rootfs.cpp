@@ -123,8 +123,17 @@ void mount_entry(const std::string& root, int root_fd, const oci::Mount& m, size
       dest.size() > root.size() ? dest.substr(root.size() == 1 ? 0 : root.size()) : "/";
   if (in_container.starts_with("/proc/") && m.type != "proc" && !proc_mount_allowed(in_container))
     fail(field + ": mounting over " + in_container + " is not allowed");
-  if (!m.uid_mappings.empty() || !m.gid_mappings.empty() || o.idmap)
-    fail(field + ": idmapped mounts are not supported yet", ErrorKind::Unsupported);
+  const bool idmapped = !m.uid_mappings.empty() || !m.gid_mappings.empty() || o.idmap;
+  int prepared_tree = -1;
+  if (idmapped) {
+    if (opts.prepared) {
+      auto it = opts.prepared->idmapped.find(index);
+      if (it != opts.prepared->idmapped.end()) prepared_tree = it->second.get();
+    }
+    if (prepared_tree < 0)
+      fail(field + ": idmapped mounts need the runtime to prepare them (prepare_mounts)",
+           ErrorKind::Unsupported);
+  }
   auto open_target = [&] { return open_in_root(root_fd, in_container, field); };
   // After the mount: the fd of the new mount's root, for remounts and
   // propagation.
@@ -147,8 +156,13 @@ void mount_entry(const std::string& root, int root_fd, const oci::Mount& m, size
     const unsigned long rec = o.flags & MS_REC;
     {
       UniqueFd t = open_target();
-      do_mount(src.c_str(), fd_path(t.get()), nullptr, MS_BIND | rec, "",
-               field + ": bind " + src + " on " + dest);
+      if (prepared_tree >= 0) {
+        attach_prepared_tree(prepared_tree, fd_path(t.get()),
+                             field + ": attach idmapped " + src + " on " + dest);
+      } else {
+        do_mount(src.c_str(), fd_path(t.get()), nullptr, MS_BIND | rec, "",
+                 field + ": bind " + src + " on " + dest);
+      }
     }
     // A bind ignores every flag but MS_REC; the others take a remount.
     finish(o.bind_remount_flags() != 0 || o.clear != 0, o.bind_remount_flags());

@@ -1,4 +1,10 @@
-// CHANGES (security owner, for the runtime core): finish_rootfs() applies
+// CHANGES (security owner, for the runtime core):
+// - idmapped mounts: call prepare_mounts() in the runtime before the init
+//   enters the container's user namespace (after clone is fine, fds are
+//   shared if the init is cloned with CLONE_FILES or inherit them if made
+//   before clone) and set RootfsOptions::prepared; without it a config with
+//   "idmap"/uidMappings on a mount fails with a clear Unsupported error.
+// - finish_rootfs() applies
 // linux.sysctl itself, after pivot_root and before readonlyPaths make
 // /proc/sys read-only (runc's order). apply_sysctls() stays public and is
 // idempotent: a later call only verifies that the values are in place, so
@@ -13,16 +19,42 @@
 // init reports it to the parent.
 #pragma once
 
+#include <map>
 #include <string>
+#include <string_view>
 
+#include "common/fd.hpp"
 #include "oci/runtime_spec.hpp"
 
 namespace berth::runtime {
+
+// Mounts that must be made by the runtime in the host's user namespace
+// before the init enters the container's: idmapped bind mounts
+// (mounts[i].uidMappings/gidMappings, "idmap"/"ridmap"). Detached trees,
+// keyed by the index in spec.mounts; setup_mounts() attaches them.
+struct PreparedMounts {
+  PreparedMounts();
+  PreparedMounts(PreparedMounts&&) noexcept;
+  PreparedMounts& operator=(PreparedMounts&&) noexcept;
+  ~PreparedMounts();
+  std::map<size_t, UniqueFd> idmapped;
+};
+
+// Call in the runtime (host user namespace). container_userns_fd: the
+// container's user namespace (/proc/<init>/ns/user) for "idmap" without
+// explicit mappings, or -1. Throws naming the mount.
+PreparedMounts prepare_mounts(const oci::Spec& spec, const std::string& bundle,
+                              int container_userns_fd);
+// move_mount of a prepared tree onto target.
+void attach_prepared_tree(int tree_fd, const std::string& target, std::string_view what);
 
 struct RootfsOptions {
   std::string bundle;       // absolute bundle dir (relative root.path is from here)
   bool no_pivot = false;    // --no-pivot: chroot (MS_MOVE) instead of pivot_root
   bool new_user_ns = false; // device nodes are bind-mounted from the host
+  // From prepare_mounts() (fds inherited by the init); null: an idmapped
+  // mount in the config is an Unsupported error.
+  const PreparedMounts* prepared = nullptr;
 };
 
 // In the container's mount namespace, in order: set propagation of / to

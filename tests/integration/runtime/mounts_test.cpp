@@ -1,10 +1,13 @@
 // The container's filesystem view through the real berth-runtime binary.
 #include <sys/mount.h>
+#include <sched.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <fstream>
 #include <sstream>
 
+#include "runtime/rootfs.hpp"
 #include "runtime_harness.hpp"
 
 using berth::testing::Bundle;
@@ -333,4 +336,63 @@ TEST(Mounts, ReadonlyPathCoversSubmounts) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("a=1"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("b=1"), std::string::npos) << r.out;
+}
+
+// Through the library (the CLI wiring is the runtime core's): an idmapped
+// bind shows files with the mapped owner.
+TEST(Mounts, IdmappedBindShowsMappedOwners) {
+  BERTH_REQUIRE_ROOT();
+  TempDir src, dst;
+  { std::ofstream(src / "f") << "x"; }
+  ASSERT_EQ(chown((src / "f").c_str(), 0, 0), 0);
+  berth::oci::Spec spec;
+  berth::oci::Mount m;
+  m.destination = "/data";
+  m.type = "bind";
+  m.source = src.path();
+  m.options = {"rbind"};
+  m.uid_mappings = {{0, 1000, 1}};
+  m.gid_mappings = {{0, 2000, 1}};
+  spec.mounts.push_back(m);
+  auto prepared = berth::runtime::prepare_mounts(spec, "/", -1);
+  ASSERT_EQ(prepared.idmapped.size(), 1u);
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(p[0]);
+    if (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_PRIVATE | MS_REC, nullptr) != 0) _exit(2);
+    try {
+      berth::runtime::attach_prepared_tree(prepared.idmapped.begin()->second.get(), dst.path(), "attach");
+    } catch (const std::exception& e) {
+      dprintf(p[1], "%s", e.what());
+      _exit(3);
+    }
+    struct stat st {};
+    if (stat((dst / "f").c_str(), &st) != 0) _exit(4);
+    dprintf(p[1], "%u:%u", st.st_uid, st.st_gid);
+    _exit(0);
+  }
+  close(p[1]);
+  char buf[512] = {};
+  ssize_t n = read(p[0], buf, sizeof buf - 1);
+  close(p[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << " " << (n > 0 ? buf : "");
+  EXPECT_STREQ(buf, "1000:2000");
+}
+
+TEST(Mounts, IdmappedMountWithoutPreparationIsAClearError) {
+  BERTH_REQUIRE_BUSYBOX();
+  Runtime rt;
+  Bundle b;
+  TempDir src;
+  b.config["mounts"].push_back({{"destination", "/data"}, {"type", "bind"}, {"source", src.path()},
+                                {"options", {"rbind", "idmap"}},
+                                {"uidMappings", {{{"containerID", 0}, {"hostID", 1000}, {"size", 1}}}},
+                                {"gidMappings", {{{"containerID", 0}, {"hostID", 1000}, {"size", 1}}}}});
+  auto r = run_sh(rt, b, "true");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("mounts[7] (/data)"), std::string::npos) << r.out << r.err;
 }
