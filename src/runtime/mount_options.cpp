@@ -45,6 +45,8 @@ constexpr std::array kFlagOptions = {
     FlagOption{"nolazytime", true, MS_LAZYTIME},
     FlagOption{"nosymfollow", false, MS_NOSYMFOLLOW},
     FlagOption{"symfollow", true, MS_NOSYMFOLLOW},
+    FlagOption{"iversion", false, MS_I_VERSION},
+    FlagOption{"noiversion", true, MS_I_VERSION},
     FlagOption{"silent", false, MS_SILENT},
     FlagOption{"loud", true, MS_SILENT},
     FlagOption{"bind", false, MS_BIND},

@@ -87,3 +87,19 @@ TEST(MountOptions, RootfsPropagation) {
     EXPECT_NE(std::string(e.what()).find("sharedd"), std::string::npos);
   }
 }
+
+TEST(MountOptions, EveryAdvertisedOptionIsKnown) {
+  // The names `berth-runtime features` lists must never end up as
+  // filesystem data.
+  for (const char* name :
+       {"async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "iversion",
+        "lazytime", "loud", "mand", "noatime", "nodev", "nodiratime", "noexec", "noiversion",
+        "nolazytime", "nomand", "norelatime", "nostrictatime", "nosuid", "nosymfollow", "private",
+        "ratime", "rbind", "rdev", "rdiratime", "relatime", "remount", "rexec", "rnoatime", "rnodev",
+        "rnodiratime", "rnoexec", "rnorelatime", "rnostrictatime", "rnosuid", "rnosymfollow", "ro",
+        "rprivate", "rrelatime", "rro", "rrw", "rshared", "rslave", "rstrictatime", "rsuid",
+        "rsymfollow", "runbindable", "rw", "shared", "silent", "slave", "strictatime", "suid",
+        "symfollow", "sync", "tmpcopyup", "unbindable", "idmap", "ridmap"}) {
+    EXPECT_TRUE(parse_mount_options({name}).data.empty()) << name;
+  }
+}
