@@ -212,10 +212,22 @@ void Machine::vcpu_loop(Vcpu& vcpu) {
         break;
       case KVM_EXIT_INTERNAL_ERROR: {
         kvm_regs regs{};
+        kvm_sregs sregs{};
         ::ioctl(vcpu.fd(), KVM_GET_REGS, &regs);
-        char b[128];
-        snprintf(b, sizeof b, "KVM internal error on vCPU %d (suberror %u) at rip 0x%llx",
-                 vcpu.id(), r->internal.suberror, (unsigned long long)regs.rip);
+        ::ioctl(vcpu.fd(), KVM_GET_SREGS, &sregs);
+        char b[256];
+        int n = snprintf(b, sizeof b, "KVM internal error on vCPU %d (suberror %u) at rip 0x%llx (cr0 0x%llx efer 0x%llx)",
+                         vcpu.id(), r->internal.suberror, (unsigned long long)regs.rip,
+                         (unsigned long long)sregs.cr0, (unsigned long long)sregs.efer);
+        // For an emulation failure KVM passes the instruction bytes along.
+        if (r->internal.suberror == KVM_INTERNAL_ERROR_EMULATION && r->emulation_failure.ndata >= 3 &&
+            (r->emulation_failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES)) {
+          const uint8_t* bytes = r->emulation_failure.insn_bytes;
+          uint32_t len = std::min<uint32_t>(r->emulation_failure.insn_size, 15);
+          n += snprintf(b + n, sizeof b - static_cast<size_t>(n), ", instruction");
+          for (uint32_t i = 0; i < len && n < 240; ++i)
+            n += snprintf(b + n, sizeof b - static_cast<size_t>(n), " %02x", bytes[i]);
+        }
         exit_.request(ExitReason::Crash, b);
         break;
       }
