@@ -12,7 +12,7 @@ berth=$build/bin/berth
 [[ $(id -u) == 0 ]] || { echo "skip: needs root"; exit 77; }
 [[ -w /dev/kvm ]] || { echo "skip: no /dev/kvm"; exit 77; }
 if [[ ! -d /sys/module/kvm_intel && ! -d /sys/module/kvm_amd ]]; then
-  echo "skip: /dev/kvm is $(ls /sys/module | grep -m1 '^kvm_' || echo 'not kvm_intel/kvm_amd'): no hardware virtualization, a Linux guest would not boot in reasonable time"
+  echo "skip: /dev/kvm is $(ls /sys/module | grep -m1 '^kvm_' || echo 'not kvm_intel/kvm_amd'): no hardware virtualization: guest ring-0 code runs in KVM's emulator, which stops the Debian kernel at a VEX instruction (shlx) in its decompressor (see docs/vm.md)"
   exit 77
 fi
 rootfs=$build/images/busybox-rootfs
