@@ -396,3 +396,17 @@ TEST(Mounts, IdmappedMountWithoutPreparationIsAClearError) {
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("mounts[7] (/data)"), std::string::npos) << r.out << r.err;
 }
+
+TEST(Mounts, ReadOnlyDevStillGetsDevicesAndNoexecIsHonoured) {
+  BERTH_REQUIRE_BUSYBOX();
+  Runtime rt;
+  Bundle b;
+  for (auto& m : b.config["mounts"])
+    if (m["destination"] == "/dev") m["options"].push_back("ro");
+  auto r = run_sh(rt, b, "stat -c '%t:%T' /dev/null; touch /dev/x; echo a=$?; "
+                         "cp /bin/busybox /dev/shm/bb; /dev/shm/bb true; echo b=$?");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("1:3"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("a=1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("b=126"), std::string::npos) << r.out << r.err;
+}
