@@ -70,7 +70,8 @@ void write_control(int dirfd, const std::string& dir, const Write& w, OpenFile* 
                 ErrorKind::Unsupported);
   }
   ErrorKind kind = ErrorKind::Internal;
-  if (err == EINVAL || err == ERANGE || err == EBUSY || err == ENOSPC) kind = ErrorKind::InvalidArgument;
+  if (err == EINVAL || err == ERANGE || err == ENOSPC) kind = ErrorKind::InvalidArgument;
+  if (err == EBUSY) kind = ErrorKind::FailedPrecondition;  // e.g. subtree_control with tasks in the parent
   if (err == EOPNOTSUPP || err == ENOTSUP || err == ENOSYS) kind = ErrorKind::Unsupported;
   throw Error(what, kind, err);
 }
