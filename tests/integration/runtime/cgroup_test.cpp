@@ -934,3 +934,22 @@ TEST(CgroupV1View, V2OnlyFeaturesAreUnsupportedAndV1Works) {
   for (const auto& d : dirs) EXPECT_FALSE(exists(d)) << d;
   expect_no_dirs(path);
 }
+
+TEST(CgroupIntegration, RelativePathIsBelowOurOwnCgroup) {
+  BERTH_REQUIRE_ROOT();
+  const auto& host = cgroups::host_cgroups();
+  const auto* freezer = host.v1_for("freezer");
+  if (!freezer) GTEST_SKIP() << "no v1 freezer";
+  auto own = cgroups::parse_proc_cgroup(slurp("/proc/self/cgroup"));
+  std::string rel = "berth-rel-" + std::to_string(getpid());
+  Guard cg(Cgroup::create(rel + "/ct", "x", nullptr));  // no resources: freezer and pids only
+  std::string base = own.at("freezer") == "/" ? "" : own.at("freezer");
+  EXPECT_EQ(cg->path_for("freezer"), freezer->mountpoint + base + "/" + rel + "/ct");
+  EXPECT_TRUE(exists(cg->path_for("freezer")));
+  std::vector<std::string> dirs = cg.dirs;
+  cg->destroy(true);
+  for (const auto& d : dirs) {
+    EXPECT_FALSE(exists(d)) << d;
+    EXPECT_FALSE(exists(d.substr(0, d.rfind('/')))) << "parent of " << d;
+  }
+}
