@@ -316,6 +316,11 @@ struct ChildContext {
         throw_errno("join a new session keyring");
     }
 
+    // The cgroup view mounted in the container is taken from our own
+    // cgroup: it must be the container's by then.
+    for (auto& mnt : spec.mounts)
+      if (mnt.type == "cgroup" || mnt.type == "cgroup2") wait_cgroup();
+
     RootfsOptions ro{o.bundle, o.no_pivot, user_ns};
     setup_mounts(spec, ro);
 

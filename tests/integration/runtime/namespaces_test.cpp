@@ -181,3 +181,23 @@ TEST(Namespaces, JoiningAMissingNamespacePathFailsCleanly) {
   EXPECT_NE(r.err.find("/proc/999999999/ns/net"), std::string::npos) << r.err;
   EXPECT_NO_LEFTOVERS(rt, b, id);
 }
+
+// Without a cgroup namespace the cgroup mount still shows the container's
+// own cgroup (the view is built after the init joined it).
+TEST(Namespaces, CgroupViewWithoutCgroupNamespaceIsTheContainers) {
+  BERTH_REQUIRE_BUSYBOX();
+  if (access("/sys/fs/cgroup/pids/cgroup.procs", F_OK) != 0) GTEST_SKIP() << "needs the v1 pids hierarchy";
+  Bundle b;
+  auto& ns = b.config["linux"]["namespaces"];
+  for (size_t i = 0; i < ns.size(); ++i)
+    if (ns[i]["type"] == "cgroup") ns.erase(i--);
+  b.config["linux"]["resources"]["pids"] = {{"limit", 77}};
+  b.set_args({"sh", "-c", "cat /sys/fs/cgroup/pids/pids.max"});
+  b.write();
+  Runtime rt;
+  std::string id = Runtime::unique_id("cgview");
+  auto r = rt({"run", "--bundle", b.path(), id});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "77\n");
+  EXPECT_NO_LEFTOVERS(rt, b, id);
+}
