@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -58,7 +59,9 @@ void remount_bind(const std::string& target, unsigned long flags, unsigned long 
 // namespace, bind mounts of the process's own cgroups without one.
 // `dest` is the container path below root_fd; `shown` the host path for
 // messages.
+// cgroup_dirs: see RootfsOptions::cgroup_dirs.
 void mount_cgroups(int root_fd, const std::string& dest, const std::string& shown,
-                   const MountOptions& o, bool cgroup_ns, std::string_view what);
+                   const MountOptions& o, bool cgroup_ns,
+                   const std::map<std::string, std::string>& cgroup_dirs, std::string_view what);
 
 }  // namespace berth::runtime

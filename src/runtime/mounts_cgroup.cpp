@@ -135,9 +135,24 @@ constexpr unsigned long kPieceFlags =
 
 // Mounts one hierarchy on `target`; returns true if it was a bind (which
 // still needs a remount for `flags`, on a path that reaches the new mount).
+// The container's directory in hierarchy `m`, if the runtime told us.
+std::string given_dir(const HostCgroupMount& m, const std::map<std::string, std::string>& dirs) {
+  if (dirs.empty()) return "";
+  if (m.fstype == "cgroup2") {
+    auto it = dirs.find("");
+    return it == dirs.end() ? "" : it->second;
+  }
+  for (const auto& o : m.super_options) {
+    auto it = dirs.find(o);
+    if (it != dirs.end() && !it->second.empty()) return it->second;
+  }
+  return "";
+}
+
 bool mount_piece(const HostCgroupMount& m, const std::string& target, unsigned long flags,
                  bool cgroup_ns, const std::map<std::string, std::string>& own,
-                 std::string_view what, const std::string& shown) {
+                 const std::map<std::string, std::string>& dirs, std::string_view what,
+                 const std::string& shown) {
   if (cgroup_ns) {
     std::string data;
     for (auto& o : m.super_options) data += (data.empty() ? "" : ",") + o;
@@ -149,7 +164,8 @@ bool mount_piece(const HostCgroupMount& m, const std::string& target, unsigned l
       throw_errno(std::string(what) + ": mount " + m.fstype + " (" + data + ") on " + shown);
     // Fall through to a bind (e.g. a user namespace that may not mount it).
   }
-  const std::string src = host_dir_for(m, own_path_in(m, own));
+  std::string src = given_dir(m, dirs);
+  if (src.empty()) src = host_dir_for(m, own_path_in(m, own));
   do_mount(src.c_str(), target, nullptr, MS_BIND | MS_REC, "",
            std::string(what) + ": bind " + src + " on " + shown);
   return true;
@@ -158,7 +174,8 @@ bool mount_piece(const HostCgroupMount& m, const std::string& target, unsigned l
 }  // namespace
 
 void mount_cgroups(int root_fd, const std::string& dest_in, const std::string& shown,
-                   const MountOptions& o, bool cgroup_ns, std::string_view what) {
+                   const MountOptions& o, bool cgroup_ns,
+                   const std::map<std::string, std::string>& dirs, std::string_view what) {
   const unsigned long flags = o.flags & kPieceFlags;
   auto mounts = host_cgroup_mounts();
   const auto own = own_cgroups();
@@ -167,7 +184,7 @@ void mount_cgroups(int root_fd, const std::string& dest_in, const std::string& s
     if (m.fstype == "cgroup2" && m.mount_point == "/sys/fs/cgroup") v2_root = &m;
   UniqueFd target = open_in_root(root_fd, dest_in, what);
   if (v2_root) {
-    if (mount_piece(*v2_root, fd_path(target.get()), flags, cgroup_ns, own, what, shown) && flags) {
+    if (mount_piece(*v2_root, fd_path(target.get()), flags, cgroup_ns, own, dirs, what, shown) && flags) {
       UniqueFd top = open_in_root(root_fd, dest_in, what);
       remount_bind(fd_path(top.get()), flags, 0, what, shown);
     }
@@ -190,7 +207,7 @@ void mount_cgroups(int root_fd, const std::string& dest_in, const std::string& s
     std::string sub = dest + "/" + name;
     if (mkdir(sub.c_str(), 0755) != 0 && errno != EEXIST)
       throw_errno(std::string(what) + ": mkdir " + shown + "/" + name);
-    if (mount_piece(m, sub, flags, cgroup_ns, own, what, shown + "/" + name) && flags)
+    if (mount_piece(m, sub, flags, cgroup_ns, own, dirs, what, shown + "/" + name) && flags)
       remount_bind(sub, flags, 0, what, shown + "/" + name);
   }
   // "cpu" -> "cpu,cpuacct" and friends, as on the host.

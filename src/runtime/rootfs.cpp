@@ -172,7 +172,7 @@ void mount_entry(const std::string& root, int root_fd, const oci::Mount& m, size
   const unsigned long flags = o.flags & ~MS_REC;
   if (m.type == "cgroup") {
     ensure_dir(dest, 0755);
-    mount_cgroups(root_fd, in_container, dest, o, cgroup_ns, field);
+    mount_cgroups(root_fd, in_container, dest, o, cgroup_ns, opts.cgroup_dirs, field);
     finish(false, 0);
     return;
   }

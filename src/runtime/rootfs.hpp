@@ -4,6 +4,10 @@
 //   shared if the init is cloned with CLONE_FILES or inherit them if made
 //   before clone) and set RootfsOptions::prepared; without it a config with
 //   "idmap"/uidMappings on a mount fails with a clear Unsupported error.
+// - RootfsOptions::cgroup_dirs (FINDINGS F5): fill it from
+//   Cgroup::path_for(controller) before setup_mounts() so the `cgroup` mount
+//   without a cgroup namespace binds the container's cgroups even if the
+//   init has not joined them yet.
 // - finish_rootfs() applies
 // linux.sysctl itself, after pivot_root and before readonlyPaths make
 // /proc/sys read-only (runc's order). apply_sysctls() stays public and is
@@ -55,6 +59,13 @@ struct RootfsOptions {
   // From prepare_mounts() (fds inherited by the init); null: an idmapped
   // mount in the config is an Unsupported error.
   const PreparedMounts* prepared = nullptr;
+  // The container's cgroup directories on the host, for the `cgroup` mount
+  // without a cgroup namespace: key = controller as in /proc/self/cgroup
+  // ("memory", "cpu", "name=systemd"; "" = the v2/unified hierarchy), value =
+  // host dir (Cgroup::path_for). Without an entry the view binds the init's
+  // own current cgroup (/proc/self/cgroup), which is only right once the
+  // init has joined (FINDINGS F5).
+  std::map<std::string, std::string> cgroup_dirs = {};
 };
 
 // In the container's mount namespace, in order: set propagation of / to

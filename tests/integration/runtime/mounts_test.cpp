@@ -1,5 +1,6 @@
 // The container's filesystem view through the real berth-runtime binary.
 #include <sys/mount.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -7,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/fs.hpp"
+#include "runtime/mounts.hpp"
 #include "runtime/rootfs.hpp"
 #include "runtime_harness.hpp"
 
@@ -409,4 +412,37 @@ TEST(Mounts, ReadOnlyDevStillGetsDevicesAndNoexecIsHonoured) {
   EXPECT_NE(r.out.find("1:3"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("a=1"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("b=126"), std::string::npos) << r.out << r.err;
+}
+
+// FINDINGS F5: with cgroup_dirs the view binds the container's cgroups even
+// though this process has not joined them.
+TEST(Mounts, CgroupViewUsesGivenDirectories) {
+  BERTH_REQUIRE_ROOT();
+  if (access("/sys/fs/cgroup/pids/cgroup.procs", F_OK) != 0) GTEST_SKIP() << "no v1 pids hierarchy";
+  const std::string cg = "/sys/fs/cgroup/pids/berth-sec-view-" + std::to_string(getpid());
+  ASSERT_EQ(mkdir(cg.c_str(), 0755), 0);
+  ASSERT_EQ(berth::fs::exists(cg + "/pids.max"), true);
+  TempDir root;
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_PRIVATE | MS_REC, nullptr) != 0) _exit(2);
+    try {
+      mkdir((root / "cg").c_str(), 0755);
+      berth::UniqueFd rfd(open(root.path().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+      auto o = berth::runtime::parse_mount_options({"ro", "nosuid"});
+      berth::runtime::mount_cgroups(rfd.get(), "/cg", root / "cg", o, false, {{"pids", cg}}, "test");
+      struct stat a {}, b {};
+      if (stat((root / "cg/pids").c_str(), &a) != 0 || stat(cg.c_str(), &b) != 0) _exit(3);
+      if (a.st_ino != b.st_ino) _exit(4);
+      if (access((root / "cg/pids/pids.max").c_str(), F_OK) != 0) _exit(5);
+      if (mkdir((root / "cg/pids/x").c_str(), 0755) == 0 || errno != EROFS) _exit(6);
+    } catch (...) {
+      _exit(7);
+    }
+    _exit(0);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  rmdir(cg.c_str());
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
 }
