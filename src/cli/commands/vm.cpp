@@ -65,7 +65,6 @@ void add_vm_commands(CLI::App& app, Globals& g) {
 
   auto* ls = vm->add_subcommand("ls", "list micro-VMs");
   ls->alias("list");
-  auto all = std::make_shared<bool>(false);
   ls->callback([&g] {
     berth::engine::VmManager m(g.root, g.state);
     std::cout << m.format_list();
@@ -99,7 +98,6 @@ void add_vm_commands(CLI::App& app, Globals& g) {
     m.create_disk((*da)[0], (*da)[1], (*da)[2]);
     std::cout << (*da)[2] << "\n";
   });
-  (void)all;
 }
 
 const bool registered = berth::cli::add_commands(add_vm_commands);
