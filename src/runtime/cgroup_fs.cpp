@@ -1,8 +1,7 @@
 // The cgroupfs driver: one directory per hierarchy the container needs.
-// Cheap by design (container start is a headline benchmark): only the
-// hierarchies the requested resources need, plus freezer (pause) and pids
-// (accounting, ps), are made; each control file is written once; mountinfo
-// is read once per process.
+// The container gets a dir in every mounted controller hierarchy (engines
+// read metrics from them), but only the files the resources ask for are
+// written, each once; mountinfo is read once per process.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -185,9 +184,16 @@ void FsCgroup::apply(const oci::LinuxResources* r, bool creating) {
     }
   }
   if (creating) {
-    if (host.v1_for("freezer")) v1_needed.insert("freezer");
-    else if (host.v2) need_v2 = true;
-    if (host.v1_for("pids")) v1_needed.insert("pids");
+    // The init joins its cgroupsPath in every mounted controller hierarchy,
+    // limits or not, as runc and crun do: engines (containerd's shim, Docker)
+    // read metrics and OOM events from the init's own cgroups, and a
+    // container left in its caller's memory cgroup would report, and be
+    // charged with, the whole caller's usage (tests/e2e/FINDINGS.md F3).
+    // On a hybrid host the engines read the v1 hierarchies; the unified one
+    // is joined only when a resource lives there (or for freezing, below).
+    for (const auto& h : host.v1)
+      if (!h.controllers.empty()) v1_needed.insert(h.controllers.front());
+    if (!host.v1_for("freezer") && host.v2) need_v2 = true;
     if (host.layout == CgroupLayout::V2) need_v2 = true;
   }
 

@@ -17,6 +17,21 @@
 namespace berth::runtime {
 namespace {
 
+// Engines classify a failed start by the text of the runtime's error, the
+// way runc words it: Docker maps "no such file or directory" and
+// "executable file not found" to exit 127 and "permission denied" to 126,
+// matching lowercase only (tests/e2e/FINDINGS.md F4). So the cause is
+// spelled in runc's words here rather than with strerror's capitals.
+[[noreturn]] void exec_lookup_failed(const std::string& what, int err) {
+  const char* cause = err == ENOENT    ? "no such file or directory"
+                      : err == EACCES  ? "permission denied"
+                      : err == ENOTDIR ? "not a directory"
+                                       : nullptr;
+  if (!cause) throw_errno(what, err);
+  throw Error(what + ": " + cause,
+              err == EACCES ? ErrorKind::FailedPrecondition : ErrorKind::NotFound);
+}
+
 constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 // ioprio_set(2) has no glibc wrapper.
@@ -103,7 +118,7 @@ std::string resolve_executable(const oci::Process& process) {
     std::string p = name;
     if (name[0] != '/') p = (process.cwd.empty() ? std::string("/") : process.cwd) + "/" + name;
     if (is_executable_file(p, &err)) return p;
-    throw_errno("exec: \"" + name + "\"", err);
+    exec_lookup_failed("exec: \"" + name + "\"", err);
   }
   std::string path = env_path(process.env);
   int first_err = 0;
@@ -119,7 +134,7 @@ std::string resolve_executable(const oci::Process& process) {
     if (err != ENOENT && err != ENOTDIR && first_err == 0) first_err = err;
     start = end + 1;
   }
-  if (first_err != 0) throw_errno("exec: \"" + name + "\" found in $PATH but not runnable", first_err);
+  if (first_err != 0) exec_lookup_failed("exec: \"" + name + "\" found in $PATH but not runnable", first_err);
   throw Error("exec: \"" + name + "\": executable file not found in $PATH", ErrorKind::NotFound);
 }
 
@@ -224,7 +239,7 @@ void exec_process(const std::string& path, const oci::Process& process) {
   for (const auto& e : process.env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
   execve(path.c_str(), argv.data(), envp.data());
-  throw_errno("exec \"" + path + "\"");
+  exec_lookup_failed("exec \"" + path + "\"", errno);
 }
 
 }  // namespace berth::runtime

@@ -86,6 +86,14 @@ TEST(ProcessSetup, ResolveExecutable) {
   chmod((d / "script").c_str(), 0644);
   p.args = {d / "script"};  // exists, not executable
   EXPECT_THROW(resolve_executable(p), berth::Error);
+  // Docker classifies start failures by runc's lowercase wording (127/126).
+  p.args = {"/no/such/binary"};
+  try {
+    resolve_executable(p);
+    ADD_FAILURE() << "no throw";
+  } catch (const berth::Error& e) {
+    EXPECT_EQ(std::string(e.what()), "exec: \"/no/such/binary\": no such file or directory");
+  }
   p.args = {};
   EXPECT_THROW(resolve_executable(p), berth::Error);
 }
