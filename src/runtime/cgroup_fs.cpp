@@ -93,22 +93,25 @@ void FsCgroup::make_hierarchy_dir(const Hierarchy& h, const std::string& key, bo
 
   if (cpuset) {
     // v1 cpuset dirs start empty and refuse tasks (ENOSPC) until cpus and
-    // mems are set: give each new dir its parent's values, except the leaf
-    // values the config sets itself (written once, by the plan).
-    std::string cpus, mems;
+    // mems are set: give each dir on the path its parent's values, except
+    // the leaf values the config sets itself (written once, by the plan).
+    // Every dir on the path is checked, not only the ones made here: a
+    // concurrent create may have made a shared parent (/berth) and not yet
+    // filled it in, and copying its empty value down would fail our join.
+    // Writing the same value twice from two creates is harmless.
+    std::string cpus = read_control(base + "/cpuset.cpus");
+    std::string mems = read_control(base + "/cpuset.mems");
     for (size_t i = 0; i < components.size(); ++i) {
-      if (!made[i]) continue;
       std::string dir = base + join_components(components, i + 1);
-      if (cpus.empty()) {
-        std::string parent = base + join_components(components, i);
-        cpus = read_control(parent + "/cpuset.cpus");
-        mems = read_control(parent + "/cpuset.mems");
-      }
       bool is_leaf = i + 1 == components.size();
-      if (!(is_leaf && plan_writes(plan, "cpuset", "cpuset.cpus")))
-        write_one(dir, Write{"cpuset", "cpuset.cpus", cpus, "cpuset.cpus of new cgroup " + dir, "", ""});
-      if (!(is_leaf && plan_writes(plan, "cpuset", "cpuset.mems")))
-        write_one(dir, Write{"cpuset", "cpuset.mems", mems, "cpuset.mems of new cgroup " + dir, "", ""});
+      std::string have_cpus = made[i] ? "" : read_control(dir + "/cpuset.cpus");
+      std::string have_mems = made[i] ? "" : read_control(dir + "/cpuset.mems");
+      if (have_cpus.empty() && !(is_leaf && plan_writes(plan, "cpuset", "cpuset.cpus")))
+        write_one(dir, Write{"cpuset", "cpuset.cpus", cpus, "cpuset.cpus of cgroup " + dir, "", ""});
+      if (have_mems.empty() && !(is_leaf && plan_writes(plan, "cpuset", "cpuset.mems")))
+        write_one(dir, Write{"cpuset", "cpuset.mems", mems, "cpuset.mems of cgroup " + dir, "", ""});
+      if (!have_cpus.empty()) cpus = have_cpus;
+      if (!have_mems.empty()) mems = have_mems;
     }
   }
 
