@@ -10,6 +10,7 @@
 #include <charconv>
 
 #include "common/error.hpp"
+#include "common/fs.hpp"
 #include "common/fd.hpp"
 #include "runtime/cgroup_internal.hpp"
 
@@ -77,19 +78,7 @@ void write_control(int dirfd, const std::string& dir, const Write& w, OpenFile* 
 }
 
 std::string read_control(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) throw_errno("open " + path);
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw_errno("read " + path);
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
+  std::string out = fs::read_file(path);
   while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
   return out;
 }
