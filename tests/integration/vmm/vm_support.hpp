@@ -28,56 +28,8 @@ inline std::string berth_bin() { return build_dir() + "/bin/berth"; }
 
 // argv[0] is the program; stdin gets `input`; killed after timeout_s.
 inline CmdResult run_cmd(std::vector<std::string> argv, const std::string& input = "", int timeout_s = 30) {
-  int in[2], out[2], err[2];
-  if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC)) std::abort();
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(in[0], 0);
-    dup2(out[1], 1);
-    dup2(err[1], 2);
-    std::vector<char*> a;
-    for (auto& s : argv) a.push_back(s.data());
-    a.push_back(nullptr);
-    execvp(a[0], a.data());
-    _exit(127);
-  }
-  close(in[0]);
-  close(out[1]);
-  close(err[1]);
-  if (!input.empty()) [[maybe_unused]] ssize_t w = write(in[1], input.data(), input.size());
-  close(in[1]);
-  CmdResult r;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
-  pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
-  int open_fds = 2;
-  while (open_fds > 0) {
-    int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                    deadline - std::chrono::steady_clock::now()).count());
-    if (left <= 0) {
-      kill(pid, SIGKILL);
-      r.err += "\n[test: killed after timeout]";
-      break;
-    }
-    if (poll(fds, 2, left) <= 0) continue;
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || !fds[i].revents) continue;
-      char b[4096];
-      ssize_t n = read(fds[i].fd, b, sizeof b);
-      if (n <= 0) {
-        close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_fds;
-      } else {
-        (i ? r.err : r.out).append(b, static_cast<size_t>(n));
-      }
-    }
-  }
-  for (auto& f : fds)
-    if (f.fd >= 0) close(f.fd);
-  int st = 0;
-  waitpid(pid, &st, 0);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  return r;
+  RunResult r = run_command(argv, input, timeout_s);
+  return CmdResult{r.exit_code, std::move(r.out), std::move(r.err)};
 }
 
 // `berth --root R --state S vm <args...>`
