@@ -128,9 +128,13 @@ assert_eq "ctr containers delete exit code (output: $out)" 0 "$rc"
 # 3. TTY: the shim hands the runtime a --console-socket; the container's
 #    stdin must be a terminal and its output must reach ctr through the pty.
 log "ctr run -t (console socket)"
-ctr_tty_cmd=$(printf '%q ' timeout 60 ctr --address "$CTRD_SOCK" -n "$NS" run --rm -t "${RUNOPTS[@]}" \
+# `script` runs the command with $SHELL -c; dash (CI's /bin/sh) forks rather
+# than execs, so `timeout` would put ctr in a background process group and
+# ctr's tcsetattr on the pty would stop it with SIGTTOU. --foreground keeps
+# ctr in the terminal's foreground group whatever the shell does.
+ctr_tty_cmd=$(printf '%q ' timeout --foreground 60 ctr --address "$CTRD_SOCK" -n "$NS" run --rm -t "${RUNOPTS[@]}" \
   "$IMG" tty1 sh -c "$MK"'test -t 0 && test -t 1 && echo is-a-tty; exit 2')
-run_capture out rc timeout 90 script -qefc "$ctr_tty_cmd" /dev/null
+run_capture out rc env SHELL=/bin/sh timeout 90 script -qefc "$ctr_tty_cmd" /dev/null
 assert_contains "ctr run -t output" "$out" "is-a-tty"
 assert_eq "ctr run -t exit code" 2 "$rc"
 
