@@ -27,6 +27,7 @@
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include "engine/vm_cgroup.hpp"
+#include "engine/vm_channel.hpp"
 #include "vmm/machine.hpp"
 
 namespace berth::engine {
@@ -194,6 +195,7 @@ VmManager::Prepared VmManager::prepare(const VmSpec& s) {
   else if (s.net != "none" && !s.net.empty()) fail("--net must be none, tap or tap:NAME, not '" + s.net + "'");
   p.cfg.mac = s.mac;
   p.cfg.rng = s.rng;
+  p.cfg.channel = resolve_channel(s.channel, fs::join(fs::join(fs::join(state_, "vms"), p.name), "channel.sock"));
   p.dir = fs::join(fs::join(root_, "vms"), p.name);
   p.log_path = fs::join(p.dir, "console.log");
   p.sock_path = fs::join(fs::join(fs::join(state_, "vms"), p.name), "console.sock");
@@ -201,7 +203,7 @@ VmManager::Prepared VmManager::prepare(const VmSpec& s) {
               {"cmdline", s.cmdline},        {"cpus", s.cpus},
               {"memory", p.memory},          {"disks", disks},
               {"net", s.net},                {"tap", p.cfg.tap},
-              {"rng", s.rng}};
+              {"rng", s.rng},                {"channel", p.cfg.channel}};
 
   // The primary key makes the name claim atomic across berth processes.
   try {

@@ -21,6 +21,7 @@ struct VmSpec {
   std::string net = "none";        // none | tap | tap:NAME
   std::string mac;
   bool rng = true;
+  std::string channel;             // "" | unix | unix:PATH (virtio-console)
 };
 
 class VmManager {

@@ -25,6 +25,14 @@ class EventLoop {
     ev.data.fd = fd;
     check(::epoll_ctl(ep_.get(), EPOLL_CTL_ADD, fd, &ev), "add fd to the VMM event loop");
   }
+  // Changes what fd waits for. Only epoll_ctl: safe from a vCPU thread,
+  // unlike add/remove, which touch the callback map the loop reads.
+  void modify(int fd, uint32_t events) {
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.fd = fd;
+    ::epoll_ctl(ep_.get(), EPOLL_CTL_MOD, fd, &ev);
+  }
   void remove(int fd) {
     ::epoll_ctl(ep_.get(), EPOLL_CTL_DEL, fd, nullptr);
     cbs_.erase(fd);

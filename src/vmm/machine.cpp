@@ -101,6 +101,7 @@ Machine::Machine(VmConfig cfg) : cfg_(std::move(cfg)), vm_(kvm_) {
   if (cfg_.rng) add_virtio(make_virtio_rng());
   for (const auto& disk : cfg_.disks) add_virtio(make_virtio_blk(disk.path, disk.readonly));
   if (!cfg_.tap.empty()) add_virtio(make_virtio_net(cfg_.tap, cfg_.mac));
+  if (!cfg_.channel.empty()) add_virtio(make_virtio_console(cfg_.channel));
 
   auto supported = kvm_.supported_cpuid();
   for (int i = 0; i < cfg_.cpus; ++i) {

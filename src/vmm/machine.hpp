@@ -37,6 +37,7 @@ struct VmConfig {
   std::string tap;           // empty: no network device
   std::string mac;           // guest MAC for virtio-net ("" = derived)
   bool rng = true;
+  std::string channel;       // virtio-console socket path ("" = no device)
   // Where the guest's serial console goes.
   std::function<void(const uint8_t*, size_t)> console_out;
 };

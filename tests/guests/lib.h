@@ -59,7 +59,7 @@ struct vdev {
   uint32_t notify_mult;
   struct vring q[2];
 };
-/* Finds virtio device `type` (1 net, 2 blk, 4 rng); 0 on success. */
+/* Finds virtio device `type` (1 net, 2 blk, 3 console, 4 rng); 0 on success. */
 int virtio_find(int type, struct vdev* d);
 /* Reset, negotiate VERSION_1 plus `features`, set up nq queues, DRIVER_OK. */
 int virtio_start(struct vdev* d, uint64_t features, int nq);

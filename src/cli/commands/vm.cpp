@@ -17,7 +17,7 @@ void add_vm_commands(CLI::App& app, Globals& g) {
   vm->require_subcommand(1);
 
   struct RunArgs {
-    std::string kernel, initrd, cmdline = "console=ttyS0", memory = "256M", name, net = "none", mac;
+    std::string kernel, initrd, cmdline = "console=ttyS0", memory = "256M", name, net = "none", mac, channel;
     int cpus = 1;
     std::vector<std::string> disks;
     bool detach = false, no_rng = false;
@@ -34,6 +34,9 @@ void add_vm_commands(CLI::App& app, Globals& g) {
   run->add_option("--mac", ra->mac, "guest MAC address for --net");
   run->add_option("--name", ra->name, "VM name (default: generated)");
   run->add_flag("--no-rng", ra->no_rng, "no virtio-rng device");
+  run->add_option("--channel", ra->channel,
+                  "virtio-console (guest /dev/hvc0) on a unix socket the VMM listens on: "
+                  "unix:PATH, or unix for <state>/vms/<name>/channel.sock");
   run->add_flag("-d,--detach", ra->detach, "run in the background; console goes to a log");
   run->callback([ra, &g] {
     berth::engine::VmSpec s;
@@ -47,6 +50,7 @@ void add_vm_commands(CLI::App& app, Globals& g) {
     s.net = ra->net;
     s.mac = ra->mac;
     s.rng = !ra->no_rng;
+    s.channel = ra->channel;
     int rc = 0;
     {
       berth::engine::VmManager m(g.root, g.state);

@@ -44,9 +44,14 @@ VirtioPciDevice::VirtioPciDevice(uint16_t type, uint32_t class_code, int num_que
   add_capability(c, 16);
 }
 
+void VirtioPciDevice::bind(const GuestMemory& mem, EventLoop& loop) {
+  mem_ = &mem;
+  loop_ = &loop;
+  on_bind();
+}
+
 void VirtioPciDevice::attach(VirtioContext& ctx, uint32_t bar, uint8_t irq) {
-  mem_ = &ctx.mem;
-  loop_ = &ctx.loop;
+  bind(ctx.mem, ctx.loop);
   set_bar0(bar, 0x4000);
   set_irq_line(irq);
   irqfd_.reset(static_cast<int>(check(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), "create irqfd for " + name_)));

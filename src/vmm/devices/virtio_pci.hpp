@@ -3,7 +3,7 @@
 // ISR (0x1000), device config (0x2000) and queue notify (0x3000, 4 bytes per
 // queue). Queue notifies arrive on ioeventfds and are served on the VMM's I/O
 // thread; used-buffer interrupts go out through an irqfd on the device's
-// INTx line. Each concrete device (rng, blk, net) is one small file.
+// INTx line. Each concrete device (rng, blk, net, console) is one small file.
 #pragma once
 
 #include <cstdint>
@@ -36,6 +36,10 @@ class VirtioPciDevice : public PciDevice {
                   std::string name);
   // Places BAR0 and wires the ioeventfds and the irqfd.
   void attach(VirtioContext& ctx, uint32_t bar, uint8_t irq);
+  // The guest memory and I/O loop the device works with. attach() calls it;
+  // unit tests call it alone to drive a device through its registers
+  // (notifies then arrive as BAR writes) without /dev/kvm.
+  void bind(const GuestMemory& mem, EventLoop& loop);
 
   void bar_read(uint64_t offset, uint8_t* data, uint32_t len) override;
   void bar_write(uint64_t offset, const uint8_t* data, uint32_t len) override;
@@ -47,6 +51,7 @@ class VirtioPciDevice : public PciDevice {
   virtual void config_write(uint64_t, const uint8_t*, uint32_t) {}
   virtual void on_driver_ok() {}
   virtual void on_reset() {}
+  virtual void on_bind() {}
 
   // Completes a chain and interrupts the guest. With mu_ held.
   void complete(int q, uint16_t head, uint32_t written);
@@ -81,5 +86,7 @@ class VirtioPciDevice : public PciDevice {
 std::unique_ptr<VirtioPciDevice> make_virtio_rng();
 std::unique_ptr<VirtioPciDevice> make_virtio_blk(const std::string& path, bool readonly);
 std::unique_ptr<VirtioPciDevice> make_virtio_net(const std::string& tap, const std::string& mac);
+// Port 0 of a virtio-console, its host end a unix socket the VMM listens on.
+std::unique_ptr<VirtioPciDevice> make_virtio_console(const std::string& socket_path);
 
 }  // namespace berth::vmm
