@@ -9,15 +9,6 @@
 namespace berth::testing {
 namespace {
 
-uint32_t fnv1a(const std::string& s) {
-  uint32_t h = 2166136261u;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 16777619u;
-  }
-  return h;
-}
-
 void write_file(const std::string& path, const std::string& data) {
   std::ofstream f(path, std::ios::binary);
   f << data;

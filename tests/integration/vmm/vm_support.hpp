@@ -52,6 +52,16 @@ inline bool has(const std::string& hay, const std::string& needle) {
   return hay.find(needle) != std::string::npos;
 }
 
+// FNV-1a, as the tiny guests' fnv1a() prints it.
+inline uint32_t fnv1a(const std::string& s) {
+  uint32_t h = 2166136261u;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 16777619u;
+  }
+  return h;
+}
+
 inline std::string read_all(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   std::stringstream s;

@@ -57,6 +57,13 @@ class VirtioConsoleTest : public ::testing::Test {
     put(gpa, s);
     return drv.submit(kTx, {{gpa, static_cast<uint32_t>(s.size()), false}});
   }
+  // A driver reset and a fresh start give a device that works again.
+  void expect_working_after_restart(int host) {
+    drv.start(2);
+    EXPECT_EQ(drv.status(), 0xf);
+    send("working again");
+    EXPECT_EQ(host_read(host, 13), "working again");
+  }
   // What the host can read within timeout_ms (until `want` bytes came).
   static std::string host_read(int fd, size_t want, int timeout_ms = 500) {
     std::string out;
@@ -123,10 +130,7 @@ TEST_F(VirtioConsoleTest, HostileChainsFailAloneAndBadRingsNeedReset) {
   drv.write(0x20, 1ull << 40, 8);  // the transmitq's descriptor table, far outside RAM
   drv.notify(kTx);
   EXPECT_EQ(drv.status() & 0x40, 0x40);
-  drv.start(2);
-  EXPECT_EQ(drv.status(), 0xf);
-  send("after reset");
-  EXPECT_EQ(host_read(host.get(), 11), "after reset");
+  expect_working_after_restart(host.get());
 }
 
 TEST_F(VirtioConsoleTest, GarbageRegisterWritesLeaveAWorkingDevice) {
@@ -140,10 +144,7 @@ TEST_F(VirtioConsoleTest, GarbageRegisterWritesLeaveAWorkingDevice) {
     dev->bar_read(rng() % 0x4000, b, len);
     if (i % 50 == 0) pump(1);
   }
-  drv.start(2);
-  EXPECT_EQ(drv.status(), 0xf);
-  send("survived");
-  EXPECT_EQ(host_read(host.get(), 8), "survived");
+  expect_working_after_restart(host.get());
 }
 
 TEST_F(VirtioConsoleTest, AHostThatDoesNotReadStallsTheGuestNotTheVmm) {
