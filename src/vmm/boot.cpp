@@ -25,7 +25,9 @@ void put(uint8_t* p, uint32_t off, T v) {
   std::memcpy(p + off, &v, sizeof v);
 }
 
-UniqueFd open_file(const std::string& path, const char* what, uint64_t* size) {
+}  // namespace
+
+UniqueFd open_boot_file(const std::string& path, const char* what, uint64_t* size) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     int e = errno;
@@ -52,12 +54,15 @@ void read_exact(int fd, uint8_t* dst, uint64_t len, uint64_t off, const std::str
   }
 }
 
-struct E820 {
-  uint64_t addr, size;
-  uint32_t type;
-};
-
-}  // namespace
+std::vector<E820Entry> memory_map(const GuestMemory& mem) {
+  uint64_t low_end = mem.regions()[0].size;
+  std::vector<E820Entry> map = {{0, layout::kEbda, 1},
+                                {layout::kEbda, 0xa0000 - layout::kEbda, 2},
+                                {layout::kAcpi, layout::kAcpiEnd - layout::kAcpi, 2},
+                                {layout::kKernel, low_end - layout::kKernel, 1}};
+  if (mem.regions().size() > 1) map.push_back({mem.regions()[1].gpa, mem.regions()[1].size, 1});
+  return map;
+}
 
 void write_gdt_and_page_tables(const GuestMemory& mem) {
   // null, null, __BOOT_CS (64-bit code), __BOOT_DS, TSS (16 bytes).
@@ -79,13 +84,12 @@ void write_gdt_and_page_tables(const GuestMemory& mem) {
 
 BootEntry load_linux(const GuestMemory& mem, const BootImage& img, uint64_t rsdp_addr) {
   uint64_t ksize = 0;
-  UniqueFd kf = open_file(img.kernel, "kernel", &ksize);
+  UniqueFd kf = open_boot_file(img.kernel, "kernel", &ksize);
   const std::string& kp = img.kernel;
   if (ksize < 0x1000) fail("kernel " + kp + " is not a Linux bzImage (too small)");
   uint8_t head[0x1000];
   read_exact(kf.get(), head, sizeof head, 0, "kernel " + kp);
-  if (std::memcmp(head, "\x7f" "ELF", 4) == 0)
-    fail("kernel " + kp + " is an ELF file; berth vm boots bzImage kernels", ErrorKind::Unsupported);
+  if (std::memcmp(head, "\x7f" "ELF", 4) == 0) return load_pvh(mem, img, rsdp_addr);
   if (get<uint16_t>(head, hdr::kBootFlag) != 0xaa55 ||
       std::memcmp(head + hdr::kHeader, "HdrS", 4) != 0)
     fail("kernel " + kp + " is not a Linux bzImage (no boot sector signature or HdrS header)");
@@ -131,7 +135,7 @@ BootEntry load_linux(const GuestMemory& mem, const BootImage& img, uint64_t rsdp
 
   if (!img.initrd.empty()) {
     uint64_t isize = 0;
-    UniqueFd inf = open_file(img.initrd, "initrd", &isize);
+    UniqueFd inf = open_boot_file(img.initrd, "initrd", &isize);
     uint64_t max = get<uint32_t>(head, hdr::kInitrdAddrMax);
     if (max == 0) max = 0x37ffffff;
     uint64_t top = std::min<uint64_t>(low_end, max + 1);
@@ -147,11 +151,7 @@ BootEntry load_linux(const GuestMemory& mem, const BootImage& img, uint64_t rsdp
     put<uint32_t>(zp, bp::kExtRamdiskSize, static_cast<uint32_t>(isize >> 32));
   }
 
-  std::vector<E820> map = {{0, layout::kEbda, 1},
-                           {layout::kEbda, 0xa0000 - layout::kEbda, 2},
-                           {layout::kAcpi, layout::kAcpiEnd - layout::kAcpi, 2},
-                           {layout::kKernel, low_end - layout::kKernel, 1}};
-  if (mem.regions().size() > 1) map.push_back({mem.regions()[1].gpa, mem.regions()[1].size, 1});
+  std::vector<E820Entry> map = memory_map(mem);
   zp[bp::kE820Entries] = static_cast<uint8_t>(map.size());
   for (size_t i = 0; i < map.size(); ++i) {
     uint32_t off = bp::kE820Table + static_cast<uint32_t>(i) * 20;

@@ -137,11 +137,21 @@ void setup_boot_cpu_registers(const Vcpu& vcpu, const BootEntry& entry) {
   s.cr3 = layout::kPml4;
   s.cr4 = 0x620;       // OSXMMEXCPT|OSFXSR|PAE
   s.efer = 0x500;      // LMA|LME
+  if (entry.pvh) {
+    // PVH: flat 32-bit code and data segments, protected mode, paging off.
+    s.cs.l = 0;
+    s.cs.db = 1;
+    s.cr0 = 0x11;      // ET|PE
+    s.cr3 = 0;
+    s.cr4 = 0;
+    s.efer = 0;
+  }
   vcpu.ioctl_or_throw(KVM_SET_SREGS, &s, "KVM_SET_SREGS");
 
   kvm_regs r{};
   r.rip = entry.rip;
   r.rsi = entry.rsi;
+  r.rbx = entry.rbx;
   r.rsp = r.rbp = layout::kBootStack;
   r.rflags = 2;
   vcpu.ioctl_or_throw(KVM_SET_REGS, &r, "KVM_SET_REGS");

@@ -1,7 +1,7 @@
 // Per-vCPU state at power-on: CPUID (KVM's supported set, with a sane
 // topology of `count` single-thread cores in one package), MSRs, local APIC
 // LINT0/LINT1 wiring, and for the boot CPU the 64-bit register state of the
-// Linux boot protocol.
+// Linux boot protocol (or, for a PVH kernel, 32-bit protected mode).
 #pragma once
 
 #include <linux/kvm.h>

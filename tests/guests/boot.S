@@ -51,10 +51,12 @@ kernel_info_offset: .long 0
         .code32
         /* PVH entry (the ELF note below points here), for loaders like
          * qemu -kernel: 32-bit protected mode, paging off, no boot_params.
-         * Identity-map 4 GiB, enter long mode, call guest_start(NULL). */
+         * Identity-map 4 GiB, enter long mode, call guest_start(NULL);
+         * %ebx (struct hvm_start_info) is kept in pvh_start_info. */
         .globl entry32
 entry32:
         cli
+        mov %ebx, pvh_start_info
         mov $pvh_pd, %edi
         xor %ecx, %ecx
 1:      mov %ecx, %eax
@@ -127,6 +129,9 @@ pvh_gdt_desc:
         .long entry32
 
         .section .bss
+        .balign 16
+        .globl pvh_start_info
+pvh_start_info: .long 0
         .balign 16
         .globl guest_stack
 guest_stack:

@@ -29,6 +29,9 @@ void putc_serial(char c);
 void puts_serial(const char* s);
 void gprintf(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Set by the PVH entry: guest-physical address of struct hvm_start_info. */
+extern uint32_t pvh_start_info;
+
 /* Each guest defines this; 0 = pass. The runtime prints RESULT and powers off. */
 int guest_main(uint8_t* boot_params);
 

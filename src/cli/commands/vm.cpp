@@ -24,7 +24,7 @@ void add_vm_commands(CLI::App& app, Globals& g) {
   };
   auto ra = std::make_shared<RunArgs>();
   auto* run = vm->add_subcommand("run", "boot a kernel in a new micro-VM");
-  run->add_option("--kernel", ra->kernel, "bzImage to boot")->required();
+  run->add_option("--kernel", ra->kernel, "bzImage, or ELF kernel with a PVH note, to boot")->required();
   run->add_option("--initrd", ra->initrd, "initial ramdisk");
   run->add_option("--cmdline", ra->cmdline, "kernel command line")->capture_default_str();
   run->add_option("--cpus", ra->cpus, "number of vCPUs")->capture_default_str();

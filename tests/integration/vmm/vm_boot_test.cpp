@@ -81,6 +81,21 @@ TEST(VmBoot, PciEnumerationFindsEachDevice) {
   EXPECT_TRUE(has(none.out, "pci devices=1")) << none.out;
 }
 
+TEST(VmBoot, PvhElfKernelIsEnteredThroughItsNote) {
+  BERTH_REQUIRE_KVM();
+  VmEnv env;
+  std::string elf = build_dir() + "/guests/pvh.elf";
+  CmdResult r = env.vm({"run", "--kernel", elf, "--memory", "64M", "--cmdline", "pvh berth=1"});
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_TRUE(has(r.out, "pvh magic=336ec578 version=1 cmdline=[pvh berth=1] memmap entries=4 ram_kib=65151 rsdp=ok"))
+      << r.out;
+  EXPECT_TRUE(has(r.out, "RESULT PASS")) << r.out;
+  EXPECT_TRUE(has(r.err, "ended: reset")) << r.err;  // no boot_params: the guest resets via i8042
+  // The same guest as a bzImage has no start_info: its check can fail.
+  CmdResult bz = env.vm({"run", "--kernel", guest("pvh"), "--memory", "64M"});
+  EXPECT_TRUE(has(bz.out, "RESULT FAIL")) << bz.out;
+}
+
 TEST(VmBoot, VirtioRngReturnsBytes) {
   BERTH_REQUIRE_KVM();
   VmEnv env;

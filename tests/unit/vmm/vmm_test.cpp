@@ -66,6 +66,22 @@ TEST(BootLoader, FillsTheZeroPage) {
   EXPECT_EQ(*m.ptr(0x100200, 1), 0xfa);
 }
 
+TEST(BootLoader, EntersAPvhElfThroughItsNote) {
+  std::string img = testing::build_dir() + "/guests/pvh.elf";
+  if (::access(img.c_str(), R_OK) != 0) GTEST_SKIP() << "guests not built";
+  GuestMemory m(64 * kMiB);
+  BootEntry e = load_linux(m, {img, "", "pvh x=1"}, 0xe0000);
+  EXPECT_TRUE(e.pvh);
+  EXPECT_EQ(e.rip, 0x100000u);  // entry32, first in .text
+  EXPECT_EQ(e.rbx, layout::kZeroPage);
+  EXPECT_EQ(*m.read<uint32_t>(e.rbx), 0x336ec578u);
+  EXPECT_EQ(*m.read<uint64_t>(e.rbx + 32), 0xe0000u);  // rsdp_paddr
+  uint64_t cmd = *m.read<uint64_t>(e.rbx + 24);
+  EXPECT_STREQ(reinterpret_cast<const char*>(m.ptr(cmd, 8)), "pvh x=1");
+  EXPECT_EQ(*m.read<uint32_t>(e.rbx + 48), 4u);  // memmap entries
+  EXPECT_EQ(*m.ptr(0x100000, 1), 0xfa);  // cli at entry32
+}
+
 TEST(BootLoader, RejectsWhatIsNotABzImage) {
   testing::TempDir d;
   GuestMemory m(64 * kMiB);
@@ -87,6 +103,13 @@ TEST(BootLoader, RejectsWhatIsNotABzImage) {
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::Unsupported);
+  }
+  try {
+    load_linux(m, {"/bin/true", "", ""}, 0);  // ELF64 with no PVH note
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Unsupported);
+    EXPECT_NE(std::string(e.what()).find("without a PVH entry note"), std::string::npos) << e.what();
   }
   try {
     load_linux(m, {d / "absent", "", ""}, 0);
