@@ -9,7 +9,9 @@
 //   flight until the socket takes it; the guest sees its ring fill up);
 // - receive buffers are taken only while the socket has bytes, and the
 //   socket is not read while the guest offers none (the client's writes
-//   block in its socket buffer).
+//   block in its socket buffer);
+// - a client that shuts down writing (EOF) is not read again but keeps
+//   getting output until it closes.
 // With no client, what the guest sends goes to a backlog of the last
 // kBacklog bytes, handed to the next client (a console attached late sees
 // the recent output; a guest writing to nobody never blocks).
@@ -87,6 +89,7 @@ class VirtioConsole : public VirtioPciDevice {
 
   bool connected() const { return client_ && !client_dead_; }
   bool rx_ready() const { return rx_wanted_ && driver_ok() && queues_[kRx].enabled; }
+  bool can_read() const { return connected() && !peer_eof_ && rx_ready(); }
 
   bool hung_up() const {
     pollfd p{client_.get(), POLLIN, 0};
@@ -119,7 +122,7 @@ class VirtioConsole : public VirtioPciDevice {
     if (!client_) return;
     loop_->remove(client_.get());
     client_.reset();
-    client_dead_ = false;
+    client_dead_ = peer_eof_ = false;
   }
 
   // The one place epoll interest is decided: readable when the guest has
@@ -128,13 +131,13 @@ class VirtioConsole : public VirtioPciDevice {
     if (!client_) return;
     uint32_t ev = EPOLLONESHOT;
     if (client_dead_) ev |= EPOLLIN | EPOLLOUT;
-    if (rx_ready()) ev |= EPOLLIN;
+    if (can_read()) ev |= EPOLLIN;
     if (connected() && (tx_ || !backlog_.empty())) ev |= EPOLLOUT;
     loop_->modify(client_.get(), ev);
   }
 
   void receive() {
-    while (connected() && rx_ready()) {
+    while (can_read()) {
       uint16_t head;
       auto r = queues_[kRx].pop(*mem_, &head, &bufs_);
       if (r == Virtqueue::Pop::Empty) {
@@ -159,7 +162,10 @@ class VirtioConsole : public VirtioPciDevice {
         continue;
       }
       queues_[kRx].unpop();  // nothing to put in it yet
-      if (n == 0 || (errno != EAGAIN && errno != EINTR)) client_dead_ = true;
+      // EOF: the client shut down its writing side (socat, nc -N); it may
+      // still read the guest's answer, so it stays until it closes.
+      if (n == 0) peer_eof_ = true;
+      else if (errno != EAGAIN && errno != EINTR) client_dead_ = true;
       return;
     }
   }
@@ -258,6 +264,7 @@ class VirtioConsole : public VirtioPciDevice {
   UnixListener listener_;
   UniqueFd client_;
   bool client_dead_ = false;  // noticed off the I/O thread; dropped on it
+  bool peer_eof_ = false;     // the client sends no more
   bool rx_wanted_ = false;    // the receiveq may hold buffers
   std::optional<TxChain> tx_;
   std::string backlog_;

@@ -217,6 +217,22 @@ TEST_F(VirtioConsoleTest, HangUpAndReconnect) {
   EXPECT_EQ(host_read(again.get(), 5), "live\n");
 }
 
+TEST_F(VirtioConsoleTest, AHostThatShutsDownWritingStillGetsTheAnswer) {
+  UniqueFd host = connect_host();
+  ASSERT_EQ(::send(host.get(), "q\n", 2, 0), 2);
+  ASSERT_EQ(::shutdown(host.get(), SHUT_WR), 0);  // as socat and nc -N do at EOF
+  drv.submit(kRx, {{kData, 16, true}});
+  pump();
+  auto u = drv.used(kRx);
+  ASSERT_TRUE(u);
+  EXPECT_EQ(get(kData, u->len), "q\n");
+  drv.submit(kRx, {{kData, 16, true}});  // a buffer for more: EOF must not spin or end the client
+  pump();
+  EXPECT_FALSE(drv.used(kRx));
+  send("answer\n", kData + 0x1000);
+  EXPECT_EQ(host_read(host.get(), 7), "answer\n");
+}
+
 TEST_F(VirtioConsoleTest, BacklogKeepsOnlyTheLast64KiB) {
   std::string out(100 * 1024, '\0');
   for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<char>('a' + (i / 1024) % 26);
