@@ -1,12 +1,15 @@
 // The VMM's one I/O thread: epoll over eventfds (virtio queue notifies, the
 // exit event), the tap, the console input and the control socket. Callbacks
-// run on the thread that calls run_once().
+// run on the thread that calls run_once(). add/remove/modify may be called
+// from any thread (a device reacts to a status write on a vCPU thread): the
+// callback map has its own lock, never held while a callback runs.
 #pragma once
 
 #include <sys/epoll.h>
 
 #include <functional>
 #include <map>
+#include <mutex>
 
 #include "common/error.hpp"
 #include "common/fd.hpp"
@@ -19,14 +22,14 @@ class EventLoop {
   EventLoop() : ep_(static_cast<int>(check(::epoll_create1(EPOLL_CLOEXEC), "epoll_create1"))) {}
 
   void add(int fd, Callback cb, uint32_t events = EPOLLIN) {
+    std::lock_guard<std::mutex> l(mu_);
     cbs_[fd] = std::move(cb);
     epoll_event ev{};
     ev.events = events;
     ev.data.fd = fd;
     check(::epoll_ctl(ep_.get(), EPOLL_CTL_ADD, fd, &ev), "add fd to the VMM event loop");
   }
-  // Changes what fd waits for. Only epoll_ctl: safe from a vCPU thread,
-  // unlike add/remove, which touch the callback map the loop reads.
+  // Changes what fd waits for (epoll_ctl only: takes no lock).
   void modify(int fd, uint32_t events) {
     epoll_event ev{};
     ev.events = events;
@@ -34,6 +37,7 @@ class EventLoop {
     ::epoll_ctl(ep_.get(), EPOLL_CTL_MOD, fd, &ev);
   }
   void remove(int fd) {
+    std::lock_guard<std::mutex> l(mu_);
     ::epoll_ctl(ep_.get(), EPOLL_CTL_DEL, fd, nullptr);
     cbs_.erase(fd);
   }
@@ -44,16 +48,20 @@ class EventLoop {
     if (n < 0 && errno == EINTR) return;
     check(n, "epoll_wait in the VMM event loop");
     for (int i = 0; i < n; ++i) {
-      auto it = cbs_.find(evs[i].data.fd);
-      if (it != cbs_.end()) {
-        Callback cb = it->second;  // a callback may remove itself
-        cb();
+      Callback cb;  // a copy: a callback may remove itself
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        auto it = cbs_.find(evs[i].data.fd);
+        if (it == cbs_.end()) continue;
+        cb = it->second;
       }
+      cb();
     }
   }
 
  private:
   UniqueFd ep_;
+  std::mutex mu_;
   std::map<int, Callback> cbs_;
 };
 
