@@ -21,7 +21,7 @@ std::string resolve_channel(const std::string& option, const std::string& defaul
     if (base.empty() || base == "." || base == "..")
       fail("--channel " + option + ": PATH must name a socket file, not a directory");
     if (!fs::is_dir(dir))
-      throw Error("--channel " + option + ": directory " + dir + " does not exist", ErrorKind::NotFound, ENOENT);
+      throw Error("--channel " + option + ": directory " + dir + " does not exist", ErrorKind::NotFound);
     path = fs::join(fs::absolute(dir), base);
   } else {
     fail("--channel must be unix or unix:PATH, not '" + option + "'");
