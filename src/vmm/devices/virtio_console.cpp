@@ -18,9 +18,11 @@
 //
 // Threads: queue notifies and socket events arrive on the I/O thread, but a
 // notify the ioeventfd missed and status writes come on a vCPU thread. So
-// only I/O-thread callbacks add, remove or close the client; the queue code
-// marks a dead client and re-arms its epoll events (EPOLLONESHOT, with
-// modify(), which is thread-safe) so the I/O thread cleans up.
+// only I/O-thread callbacks close the client (its fd number must not be
+// reused while the loop may still report events for it); the queue code
+// marks a dead client and re-arms its epoll events (EPOLLONESHOT, set with
+// modify()) so the I/O thread cleans up. One-shot interest also keeps a
+// hung-up client the guest has no buffers for from waking the loop forever.
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
