@@ -122,6 +122,10 @@ Machine::~Machine() {
 
 void Machine::console_input(std::string_view bytes) { serial_->receive(bytes); }
 
+void Machine::release_backends() {
+  for (const auto& d : pci_->devices()) d->release_backend();
+}
+
 void Machine::stop(std::string why) {
   exit_.request(ExitReason::Stopped, std::move(why));
 }

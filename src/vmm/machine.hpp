@@ -56,6 +56,9 @@ class Machine {
   // For the monitor: its console and control fds join the VMM's loop.
   EventLoop& loop() { return loop_; }
   void console_input(std::string_view bytes);
+  // After run(): closes the devices' host files (disks, tap). The KVM VM
+  // and guest RAM go with the Machine.
+  void release_backends();
   const GuestMemory& memory() const { return *mem_; }
 
  private:

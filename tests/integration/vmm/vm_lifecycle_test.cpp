@@ -69,7 +69,7 @@ TEST(VmLifecycle, DetachedRunListStopRemove) {
   EXPECT_TRUE(has(rm_running.err, "vm idler is running; stop it first")) << rm_running.err;
 
   ASSERT_EQ(env.vm({"stop", "idler"}).status, 0);
-  EXPECT_NE(::kill(pid, 0), 0);  // the VMM is gone
+  EXPECT_TRUE(process_exited(pid));  // the VMM is gone
   j = inspect(env, "idler");
   EXPECT_EQ(j["State"], "stopped");
   EXPECT_EQ(j["ExitReason"], "stopped");
@@ -131,6 +131,91 @@ TEST(VmLifecycle, OneDiskCannotBeOpenedReadWriteByTwoVms) {
   // Once the first VM is gone the disk is free again.
   CmdResult c = env.vm({"run", "--kernel", guest("virtio_blk"), "--disk", disk});
   EXPECT_EQ(c.status, 0) << c.out << c.err;
+}
+
+// The VMM is its own small executable: static (no shared library, so no
+// SQLite or libstdc++ pages), and not the CLI that started it.
+TEST(VmLifecycle, TheVmmIsTheLeanBerthVmmProcess) {
+  BERTH_REQUIRE_KVM();
+  VmEnv env;
+  ASSERT_EQ(env.vm({"run", "-d", "--name", "lean", "--kernel", guest("idle"), "--no-rng"}).status, 0);
+  json j = inspect(env, "lean");
+  ASSERT_TRUE(j["Pid"].is_number());
+  int pid = j["Pid"];
+  char exe[4096] = {};
+  ASSERT_GT(::readlink(("/proc/" + std::to_string(pid) + "/exe").c_str(), exe, sizeof exe - 1), 0);
+  EXPECT_EQ(std::string(exe), build_dir() + "/bin/berth-vmm");
+  std::string maps = read_all("/proc/" + std::to_string(pid) + "/maps");
+  EXPECT_FALSE(has(maps, ".so")) << maps;
+  EXPECT_FALSE(has(maps, "sqlite")) << maps;
+  // Only the console socket and log, the VM's fds and stdio: nothing of the CLI.
+  std::string fds = run_cmd({"/bin/ls", "-l", "/proc/" + std::to_string(pid) + "/fd"}).out;
+  EXPECT_FALSE(has(fds, "berth.db")) << fds;
+  ASSERT_EQ(env.vm({"stop", "lean"}).status, 0);
+}
+
+// The CLI of a foreground VM can die: the VM lives on, stays listed with
+// its VMM's pid, and its end is recorded from the VMM's exit record.
+TEST(VmLifecycle, ForegroundVmOutlivesItsCli) {
+  BERTH_REQUIRE_KVM();
+  VmEnv env;
+  pid_t cli = spawn_background({berth_bin(), "--root", env.root(), "--state", env.state(), "vm", "run", "--name",
+                                "fg", "--kernel", guest("idle"), "--no-rng"},
+                               env.path("cli.out"));
+  ASSERT_GT(cli, 0);
+  int vmm = 0;
+  ASSERT_TRUE(eventually([&] {
+    CmdResult r = env.vm({"inspect", "fg"});
+    json j = json::parse(r.out, nullptr, false);
+    if (!j.is_object() || !j["Pid"].is_number()) return false;
+    vmm = j["Pid"];
+    return has(read_all(env.path("cli.out")), "idle guest up");
+  }));
+  EXPECT_NE(vmm, cli);
+  ::kill(cli, SIGKILL);
+  int st = 0;
+  ::waitpid(cli, &st, 0);
+  EXPECT_EQ(::kill(vmm, 0), 0);  // the VM lives
+  EXPECT_EQ(inspect(env, "fg")["State"], "running");
+  ASSERT_EQ(env.vm({"stop", "fg"}).status, 0);
+  json j = inspect(env, "fg");
+  EXPECT_EQ(j["State"], "stopped");
+  EXPECT_EQ(j["ExitReason"], "stopped");
+  EXPECT_TRUE(has(j["ExitDetail"].get<std::string>(), "signal")) << j.dump();
+}
+
+// A foreground run returns as soon as the guest is off; the VMM then tears
+// KVM down in the background. What the VM held must be free at once (the
+// disk lock) and everything else soon after (process, cgroup), reliably.
+TEST(VmLifecycle, TeardownAfterTheReportLeavesNothingBehind) {
+  BERTH_REQUIRE_KVM();
+  VmEnv env;
+  std::string disk = env.path("d.img");
+  { std::ofstream(disk) << std::string(1 << 20, '\0'); }
+  for (int i = 0; i < 3; ++i) {
+    std::string name = "t" + std::to_string(i);
+    CmdResult r = env.vm({"run", "--name", name, "--kernel", guest("virtio_blk"), "--disk", disk});
+    ASSERT_EQ(r.status, 0) << r.out << r.err;  // the previous VM's disk lock is already gone
+    EXPECT_TRUE(has(r.out, "RESULT PASS")) << r.out;
+    json j = inspect(env, name);
+    EXPECT_EQ(j["State"], "stopped");
+    EXPECT_EQ(j["ExitReason"], "poweroff");
+  }
+  // Every VMM left its cgroup and removed it.
+  std::string cg = inspect(env, "t2")["Cgroup"];
+  for (const char* h : {"/sys/fs/cgroup/memory/", "/sys/fs/cgroup/cpu/", "/sys/fs/cgroup/"}) {
+    for (int i = 0; i < 3; ++i) {
+      std::string dir = h + std::string("berth/vm-t") + std::to_string(i) + cg.substr(cg.rfind('.'));
+      EXPECT_TRUE(eventually([&] { return ::access(dir.c_str(), F_OK) != 0; })) << dir << " still exists";
+    }
+  }
+  // ...and exited (their exit records name them).
+  for (int i = 0; i < 3; ++i) {
+    json rec = json::parse(read_all(env.root() + "/vms/t" + std::to_string(i) + "/exit.json"), nullptr, false);
+    ASSERT_TRUE(rec.is_object() && rec["pid"].is_number()) << rec;
+    EXPECT_EQ(rec["reason"], "poweroff");
+    EXPECT_TRUE(eventually([&] { return process_exited(rec["pid"].get<int>()); }));
+  }
 }
 
 }  // namespace

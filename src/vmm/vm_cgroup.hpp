@@ -6,9 +6,10 @@
 // so the VMM joins on a helper thread while KVM builds and starts the VM:
 // the limits apply from a few tens of milliseconds after start, and
 // memory.move_charge_at_immigrate carries the pages touched before that.
-// When the VM ends, leave() moves the VMM back out on a helper thread while
-// KVM tears the VM down, then removes the groups; groups of VMMs that were
-// killed are removed by remove_stale() (stop, rm, ls, and every new VM). When the VM ends the VMM exits
+// When the VM ends (and has been reported), leave() moves the VMM back out on
+// a helper thread while KVM tears the VM down, then removes the groups;
+// groups of VMMs that were killed are removed by remove_stale() (stop, rm,
+// ls, and every new VM).
 #pragma once
 
 #include <cstdint>
@@ -16,7 +17,7 @@
 #include <thread>
 #include <vector>
 
-namespace berth::engine {
+namespace berth::vmm {
 
 class VmCgroup {
  public:
@@ -43,4 +44,4 @@ class VmCgroup {
   bool joined_ = false;
 };
 
-}  // namespace berth::engine
+}  // namespace berth::vmm

@@ -1,4 +1,4 @@
-#include "engine/vm_cgroup.hpp"
+#include "vmm/vm_cgroup.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -7,13 +7,12 @@
 #include <ctime>
 #include <unistd.h>
 
-#include <fstream>
 
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
 
-namespace berth::engine {
+namespace berth::vmm {
 
 namespace {
 
@@ -31,9 +30,11 @@ std::vector<std::string> hierarchies() {
 
 // The cgroup this process is in for a v1 controller ("memory") or v2 ("").
 std::string current_cgroup(const std::string& controller) {
-  std::ifstream in("/proc/self/cgroup");
-  std::string line;
-  while (std::getline(in, line)) {
+  std::string all = fs::read_file("/proc/self/cgroup");
+  for (size_t pos = 0, nl; pos < all.size(); pos = nl + 1) {
+    nl = all.find('\n', pos);
+    if (nl == std::string::npos) nl = all.size();
+    std::string line = all.substr(pos, nl - pos);
     auto a = line.find(':'), b = line.find(':', a + 1);
     if (a == std::string::npos || b == std::string::npos) continue;
     std::string ctrls = line.substr(a + 1, b - a - 1);
@@ -132,4 +133,4 @@ void VmCgroup::remove_stale(const std::vector<std::string>& names) {
     for (const auto& n : names) ::rmdir(fs::join(root, "berth/vm-" + n).c_str());  // EBUSY while in use
 }
 
-}  // namespace berth::engine
+}  // namespace berth::vmm

@@ -1,0 +1,95 @@
+// The contract between whoever starts a VM (the engine, `berth vm run`) and
+// the VMM process (`berth-vmm`, one per VM, see docs/vm.md):
+//
+// - LaunchConfig: what to boot and where its console, cgroup and exit record
+//   go; JSON, passed to berth-vmm on a file descriptor (--config-fd).
+// - Reports: one JSON line per event on --report-fd, in this order:
+//     {"event":"ready"}                                   the vCPUs run
+//     {"event":"exit","reason":"poweroff","detail":...}   the VM ended
+//   or {"event":"error","kind":N,"message":...} if the VM never ran.
+// - ExitRecord: <dir>/exit.json, written (atomically) before the "exit"
+//   report, so the end of a VM is known even when nobody listened.
+//
+// This header knows nothing of records or images: the starter owns those.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/error.hpp"
+#include "vmm/machine.hpp"
+
+namespace berth::vmm {
+
+struct LaunchConfig {
+  std::string name;  // the VM's name, for messages
+  // The VM itself (console_out is set by the VMM process).
+  VmConfig vm;
+  // berth/vm-<cgroup> in the memory and cpu hierarchies; empty: no cgroup.
+  std::string cgroup;
+  // Detached: the console goes to console_log and to clients of
+  // console_socket; otherwise it is the VMM's stdin/stdout.
+  bool detached = false;
+  std::string console_log, console_socket;
+  std::string exit_file;  // where the ExitRecord goes (required)
+};
+
+std::string to_json(const LaunchConfig& c);
+// InvalidArgument naming the bad field.
+LaunchConfig launch_config_from_json(std::string_view text);
+
+struct ExitRecord {
+  pid_t pid = 0;
+  std::string reason;  // exit_reason_name(): poweroff, reset, crash, stopped, error
+  std::string detail;
+  std::string finished;  // RFC 3339
+};
+
+// temp + rename: a reader sees the whole record or none.
+void write_exit_record(const std::string& path, const ExitRecord& r);
+// nullopt if there is none (or it is unreadable: a VMM killed mid-write).
+std::optional<ExitRecord> read_exit_record(const std::string& path);
+
+// One report line (without the newline) and its parse.
+struct Report {
+  std::string event;  // ready | exit | error
+  std::string reason, detail;  // exit
+  ErrorKind kind = ErrorKind::Internal;  // error
+  std::string message;  // error
+
+  static Report ready() { return make("ready"); }
+  static Report exit(std::string reason, std::string detail) {
+    Report r = make("exit");
+    r.reason = std::move(reason);
+    r.detail = std::move(detail);
+    return r;
+  }
+  static Report error(ErrorKind kind, std::string message) {
+    Report r = make("error");
+    r.kind = kind;
+    r.message = std::move(message);
+    return r;
+  }
+
+ private:
+  static Report make(std::string event) {
+    Report r;
+    r.event = std::move(event);
+    return r;
+  }
+};
+std::string to_json(const Report& r);
+// nullopt for a line that is not a report.
+std::optional<Report> parse_report(std::string_view line);
+
+// 0 for poweroff, reset and stop; 1 for a crash or an error.
+int exit_code(ExitReason r);
+int exit_code(std::string_view reason);
+
+std::string now_rfc3339();
+
+}  // namespace berth::vmm

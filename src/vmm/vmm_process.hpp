@@ -1,0 +1,25 @@
+// The body of `berth-vmm`, the one small process per VM: runs the VM of a
+// LaunchConfig, routes its serial console (this process's terminal, or a log
+// file and a unix socket when detached), turns SIGTERM/SIGINT/SIGHUP into a
+// stop, and reports on report_fd (see vmm/launch.hpp).
+//
+// The end is made short for whoever waits: once the vCPUs stop, the VMM
+// closes the disks and the tap (their locks go with them), writes the exit
+// record, reports "exit" and lets go of its stdio; only then does it leave
+// and remove its cgroup and let KVM tear the VM down (tens of ms here), and
+// exit.
+#pragma once
+
+#include "vmm/launch.hpp"
+
+namespace berth::vmm {
+
+// Returns the process exit code (exit_code() of the reason). Throws if the VM
+// could not be started; the caller reports that.
+int serve_vm(LaunchConfig cfg, int report_fd);
+
+// Writes one report line on fd (if fd >= 0); errors are ignored: a starter
+// that went away must not stop the VM.
+void send_report(int fd, const Report& r);
+
+}  // namespace berth::vmm
