@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sched.h>
+#include <spawn.h>
 #include <sys/mount.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -89,12 +90,6 @@ ProcStat process_stat(pid_t pid) {
 
 }  // namespace
 
-struct VmManager::Prepared {
-  std::string name;
-  vmm::LaunchConfig launch;
-  json config;
-  std::string dir, log_path, sock_path;
-};
 
 // VM names are unique per root; two roots (parallel tests) may reuse one, so
 // the cgroup carries a tag of the root too.
@@ -108,24 +103,31 @@ std::string VmManager::exit_file(const std::string& name) const {
   return fs::join(fs::join(fs::join(root_, "vms"), name), "exit.json");
 }
 
-void VmManager::open_db() {
+// Opened on first use: `vm run` starts the VMM first, so that its start
+// overlaps this (~1 ms).
+Database& VmManager::db() {
+  if (db_) return *db_;
+  fs::mkdir_p(root_, 0700);
   db_ = std::make_unique<Database>(fs::join(root_, "berth.db"));
   // The last connection to close would checkpoint the WAL (two fdatasyncs,
   // ~25 ms here) on the way out of every `berth vm` command; leave
   // checkpoints to SQLite's automatic ones during writes.
   sqlite3_db_config(db_->handle(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
-}
-
-VmManager::VmManager(std::string root, std::string state)
-    : root_(std::move(root)), state_(std::move(state)) {
-  fs::mkdir_p(root_, 0700);
-  open_db();
+  // Without checkpoints on close the WAL only shrinks at an automatic
+  // checkpoint, and every `berth vm` process rebuilds its index by reading
+  // all of it when it opens the database (300 reads for 1.2 MB, ~1 ms):
+  // checkpoint after 64 pages rather than SQLite's 1000.
+  db_->exec("PRAGMA wal_autocheckpoint=64");
   db_->exec(
       "CREATE TABLE IF NOT EXISTS vms ("
       " name TEXT PRIMARY KEY, config TEXT NOT NULL, state TEXT NOT NULL,"
       " pid INTEGER, pid_start TEXT, created TEXT, started TEXT, finished TEXT,"
       " exit_reason TEXT, exit_detail TEXT, console_log TEXT, console_sock TEXT)");
+  return *db_;
 }
+
+VmManager::VmManager(std::string root, std::string state)
+    : root_(std::move(root)), state_(std::move(state)) {}
 
 VmManager::~VmManager() = default;
 
@@ -180,6 +182,7 @@ VmManager::Prepared VmManager::prepare(const VmSpec& s, bool detached) {
   if (detached) {
     p.launch.console_log = p.log_path;
     p.launch.console_socket = p.sock_path;
+    p.launch.vmm_log = fs::join(p.dir, "vmm.log");
   }
   p.launch.exit_file = exit_file(p.name);
   p.config = {{"kernel", vm.boot.kernel}, {"initrd", vm.boot.initrd},
@@ -188,31 +191,40 @@ VmManager::Prepared VmManager::prepare(const VmSpec& s, bool detached) {
               {"net", s.net},             {"tap", vm.tap},
               {"rng", s.rng}};
 
-  // The primary key makes the name claim atomic across berth processes.
+  return p;
+}
+
+// Records the VM as running in VMM `pid`, with the pid's start time (a
+// recycled pid is never taken for it). The primary key makes the name
+// claim atomic across berth processes.
+void VmManager::claim(const Prepared& p, pid_t pid) {
+  std::string now = vmm::now_rfc3339();
   try {
-    db_->prepare("INSERT INTO vms (name, config, state, created) VALUES (?, ?, 'created', ?)")
-        .bind(1, p.name).bind(2, p.config.dump()).bind(3, vmm::now_rfc3339()).run();
+    db().prepare("INSERT INTO vms (name, config, state, pid, pid_start, created, started, console_log, console_sock) "
+                 "VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?)")
+        .bind(1, p.name).bind(2, p.config.dump()).bind(3, static_cast<int64_t>(pid))
+        .bind(4, process_stat(pid).start).bind(5, now).bind(6, now)
+        .bind(7, p.launch.console_log).bind(8, p.launch.console_socket).run();
   } catch (Error& e) {
-    auto st = db_->prepare("SELECT state FROM vms WHERE name = ?");
+    auto st = db().prepare("SELECT state FROM vms WHERE name = ?");
     st.bind(1, p.name);
     if (st.step())
       throw Error("vm " + p.name + " already exists (" + st.text(0) + "); remove it with 'berth vm rm'",
                   ErrorKind::AlreadyExists);
     throw;
   }
-  return p;
 }
 
 void VmManager::finish(const std::string& name, pid_t pid, const std::string& reason, const std::string& detail,
                        const std::string& finished) {
-  db_->prepare("UPDATE vms SET state = 'stopped', finished = ?, exit_reason = ?, exit_detail = ?, pid = NULL "
+  db().prepare("UPDATE vms SET state = 'stopped', finished = ?, exit_reason = ?, exit_detail = ?, pid = NULL "
                "WHERE name = ? AND state = 'running' AND pid = ?")
       .bind(1, finished.empty() ? vmm::now_rfc3339() : finished).bind(2, reason).bind(3, detail)
       .bind(4, name).bind(5, static_cast<int64_t>(pid)).run();
 }
 
 void VmManager::forget(const std::string& name) {
-  db_->prepare("DELETE FROM vms WHERE name = ?").bind(1, name).run();
+  db().prepare("DELETE FROM vms WHERE name = ?").bind(1, name).run();
 }
 
 // The VMM executable sits next to this one (build/bin, or the install dir).
@@ -227,55 +239,79 @@ std::string VmManager::vmm_executable() {
   return exe;
 }
 
-// Starts berth-vmm with the launch config on fd 3 and its reports on fd 4,
-// and records it as the VM's running process (pid and start time) at once,
-// so that the VM is known even if this CLI dies before it boots.
-VmManager::Spawned VmManager::spawn(Prepared& p) {
+// Starts berth-vmm, to get its exec and start-up out of the way while we
+// check the spec and claim the name: it reads its launch config (a line,
+// send_config()) and then "go" or EOF from fd 3, and reports on fd 4.
+VmManager::Spawned VmManager::spawn(bool detached) {
   std::string exe = vmm_executable();
-  std::string config = vmm::to_json(p.launch);
-  fs::mkdir_p(p.dir, 0700);
-  ::unlink(p.launch.exit_file.c_str());  // a previous VM of this name
   int cp[2], rp[2];
   check(::pipe2(cp, O_CLOEXEC), "pipe");
   UniqueFd config_rd(cp[0]), config_wr(cp[1]);
   check(::pipe2(rp, O_CLOEXEC), "pipe");
   UniqueFd report_rd(rp[0]), report_wr(rp[1]);
-  if (config.size() > 60000) fail("vm " + p.name + ": launch config too large");
-  if (::write(config_wr.get(), config.data(), config.size()) != static_cast<ssize_t>(config.size()))
-    throw_errno("pass the launch config of vm " + p.name);
-  config_wr.reset();
-  std::string vmm_log = fs::join(p.dir, "vmm.log");
-  pid_t pid = ::fork();
-  if (pid < 0) throw_errno("fork VMM for vm " + p.name);
-  if (pid == 0) {
-    // Only async-signal-safe calls from here to exec.
-    sigset_t all;
-    sigemptyset(&all);
-    ::sigprocmask(SIG_SETMASK, &all, nullptr);
-    if (p.launch.detached) {
-      ::setsid();
-      int null = ::open("/dev/null", O_RDWR);
-      int err = ::open(vmm_log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-      if (null >= 0) {
-        ::dup2(null, 0);
-        ::dup2(null, 1);
-      }
-      if (err >= 0) ::dup2(err, 2);
-    }
-    int c = ::fcntl(config_rd.get(), F_DUPFD, 10), r = ::fcntl(report_wr.get(), F_DUPFD, 10);
-    if (c < 0 || r < 0 || ::dup2(c, 3) < 0 || ::dup2(r, 4) < 0) ::_exit(127);
-    ::close_range(5, ~0u, 0);  // nothing else of this CLI (e.g. the database) goes to the VMM
-    const char* argv[] = {"berth-vmm", "--config-fd", "3", "--report-fd", "4", nullptr};
-    ::execv(exe.c_str(), const_cast<char* const*>(argv));
-    static const char msg[] = "{\"event\":\"error\",\"kind\":0,\"message\":\"exec berth-vmm failed\"}\n";
-    [[maybe_unused]] ssize_t w = ::write(4, msg, sizeof msg - 1);
-    ::_exit(127);
+  // posix_spawn (a vfork, not a copy of this large process); the VMM gets
+  // fds 0-4 and nothing else of this CLI (e.g. the database).
+  UniqueFd cfg_fd(static_cast<int>(check(::fcntl(config_rd.get(), F_DUPFD_CLOEXEC, 10), "dup")));
+  UniqueFd rep_fd(static_cast<int>(check(::fcntl(report_wr.get(), F_DUPFD_CLOEXEC, 10), "dup")));
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawnattr_init(&attr);
+  short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+  if (detached) {  // stderr goes to vmm.log once the VMM has its name
+    flags |= POSIX_SPAWN_SETSID;
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0);
+    posix_spawn_file_actions_adddup2(&fa, 0, 1);
   }
-  db_->prepare("UPDATE vms SET state = 'running', pid = ?, pid_start = ?, started = ?, console_log = ?, console_sock = ? WHERE name = ?")
-      .bind(1, static_cast<int64_t>(pid)).bind(2, process_stat(pid).start)
-      .bind(3, vmm::now_rfc3339()).bind(4, p.launch.console_log)
-      .bind(5, p.launch.console_socket).bind(6, p.name).run();
-  return {pid, std::move(report_rd)};
+  posix_spawn_file_actions_adddup2(&fa, cfg_fd.get(), 3);
+  posix_spawn_file_actions_adddup2(&fa, rep_fd.get(), 4);
+  posix_spawn_file_actions_addclosefrom_np(&fa, 5);
+  sigset_t none, defaults;
+  sigemptyset(&none);
+  sigemptyset(&defaults);
+  for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGHUP}) sigaddset(&defaults, sig);
+  posix_spawnattr_setflags(&attr, flags);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  const char* argv[] = {"berth-vmm", "--config-fd", "3", "--report-fd", "4", nullptr};
+  pid_t pid = -1;
+  int rc = ::posix_spawn(&pid, exe.c_str(), &fa, &attr, const_cast<char* const*>(argv), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) throw_errno("start " + exe, rc);
+  return {pid, std::move(report_rd), std::move(config_wr)};
+}
+
+// Starts the VMM, checks the spec, hands the VMM its config, claims the
+// name and records the VM while the VMM builds it, then lets it go. The VM
+// is known (with its VMM's pid) from then on, even if this CLI dies before
+// it boots. On any error the VMM gets EOF and exits touching nothing.
+VmManager::Started VmManager::start(const VmSpec& spec, bool detached) {
+  ::signal(SIGPIPE, SIG_IGN);  // a VMM that failed has closed its end
+  Started s;
+  try {
+    s.vmm = spawn(detached);
+  } catch (Error& e) {
+    throw e.wrap("run vm " + (spec.name.empty() ? std::string("(unnamed)") : spec.name));
+  }
+  try {
+    s.p = prepare(spec, detached);
+    fs::mkdir_p(s.p.dir, 0700);
+    std::string config = vmm::to_json(s.p.launch) + "\n";
+    if (::write(s.vmm.go.get(), config.data(), config.size()) != static_cast<ssize_t>(config.size()) &&
+        errno != EPIPE)  // EPIPE: the VMM failed; it reports why
+      throw_errno("pass the launch config of vm " + s.p.name);
+    claim(s.p, s.vmm.pid);
+  } catch (...) {
+    s.vmm.go.reset();
+    while (::waitpid(s.vmm.pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    throw;
+  }
+  ::unlink(s.p.launch.exit_file.c_str());  // of a previous VM of this name
+  [[maybe_unused]] ssize_t w = ::write(s.vmm.go.get(), "go\n", 3);
+  s.vmm.go.reset();
+  return s;
 }
 
 namespace {
@@ -324,7 +360,6 @@ std::string describe_status(int status) {
 }
 
 int VmManager::run_foreground(const VmSpec& spec) {
-  Prepared p = prepare(spec, false);
   // The VMM shares this terminal; if it dies without restoring it, we do.
   termios saved{};
   bool tty = ::isatty(0) && ::tcgetattr(0, &saved) == 0;
@@ -334,13 +369,7 @@ int VmManager::run_foreground(const VmSpec& spec) {
   for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&sigs, s);
   ::sigprocmask(SIG_BLOCK, &sigs, nullptr);
   UniqueFd sfd(static_cast<int>(check(::signalfd(-1, &sigs, SFD_CLOEXEC), "signalfd")));
-  Spawned vmm;
-  try {
-    vmm = spawn(p);
-  } catch (Error& e) {
-    forget(p.name);
-    throw e.wrap("run vm " + p.name);
-  }
+  auto [p, vmm] = start(spec, false);
   ReportReader reports(vmm.report.get());
   pollfd fds[2] = {{vmm.report.get(), POLLIN, 0}, {sfd.get(), POLLIN, 0}};
   for (;;) {
@@ -375,14 +404,7 @@ int VmManager::run_foreground(const VmSpec& spec) {
 }
 
 std::string VmManager::run_detached(const VmSpec& spec) {
-  Prepared p = prepare(spec, true);
-  Spawned vmm;
-  try {
-    vmm = spawn(p);
-  } catch (Error& e) {
-    forget(p.name);
-    throw e.wrap("run vm " + p.name);
-  }
+  auto [p, vmm] = start(spec, true);
   // "ready" once the VM runs, "error" if it cannot; EOF if the VMM died.
   std::optional<vmm::Report> r = ReportReader(vmm.report.get()).next();
   if (r && r->event == "ready") return p.name;
@@ -393,7 +415,7 @@ std::string VmManager::run_detached(const VmSpec& spec) {
 // A VM whose VMM wrote its exit record is stopped, whether or not a CLI was
 // there to hear it end (a detached VM, or a foreground CLI that was killed).
 void VmManager::reconcile(const std::string& name) {
-  auto st = db_->prepare("SELECT pid FROM vms WHERE name = ? AND state = 'running'");
+  auto st = db().prepare("SELECT pid FROM vms WHERE name = ? AND state = 'running'");
   st.bind(1, name);
   if (!st.step() || st.is_null(0)) return;
   auto pid = static_cast<pid_t>(st.integer(0));
@@ -402,7 +424,7 @@ void VmManager::reconcile(const std::string& name) {
 }
 
 bool VmManager::monitor_alive(const std::string& name) {
-  auto st = db_->prepare("SELECT pid, pid_start FROM vms WHERE name = ? AND state = 'running'");
+  auto st = db().prepare("SELECT pid, pid_start FROM vms WHERE name = ? AND state = 'running'");
   st.bind(1, name);
   if (!st.step() || st.is_null(0)) return false;
   ProcStat ps = process_stat(static_cast<pid_t>(st.integer(0)));
@@ -414,13 +436,13 @@ std::string VmManager::format_list() {
   out << "NAME                 STATE              CPUS  MEMORY   PID      CREATED\n";
   std::vector<std::string> names;
   {
-    auto st = db_->prepare("SELECT name FROM vms ORDER BY created, name");
+    auto st = db().prepare("SELECT name FROM vms ORDER BY created, name");
     while (st.step()) names.push_back(st.text(0));
   }
   std::vector<std::string> ended;
   for (const auto& n : names) {
     reconcile(n);
-    auto st = db_->prepare("SELECT state, config, pid, created, exit_reason FROM vms WHERE name = ?");
+    auto st = db().prepare("SELECT state, config, pid, created, exit_reason FROM vms WHERE name = ?");
     st.bind(1, n);
     if (!st.step()) continue;
     json cfg = json::parse(st.text(1), nullptr, false);
@@ -442,7 +464,7 @@ std::string VmManager::format_list() {
 
 std::string VmManager::inspect(const std::string& name) {
   reconcile(name);
-  auto st = db_->prepare(
+  auto st = db().prepare(
       "SELECT name, config, state, pid, created, started, finished, exit_reason, exit_detail, console_log, console_sock "
       "FROM vms WHERE name = ?");
   st.bind(1, name);
@@ -467,7 +489,7 @@ std::string VmManager::inspect(const std::string& name) {
 
 void VmManager::stop(const std::string& name, bool kill) {
   reconcile(name);
-  auto st = db_->prepare("SELECT state, pid, pid_start FROM vms WHERE name = ?");
+  auto st = db().prepare("SELECT state, pid, pid_start FROM vms WHERE name = ?");
   st.bind(1, name);
   if (!st.step()) throw Error("vm " + name + " not found", ErrorKind::NotFound);
   if (st.text(0) != "running" || !monitor_alive(name))
@@ -494,7 +516,7 @@ void VmManager::stop(const std::string& name, bool kill) {
 
 void VmManager::remove(const std::string& name) {
   reconcile(name);
-  auto st = db_->prepare("SELECT state FROM vms WHERE name = ?");
+  auto st = db().prepare("SELECT state FROM vms WHERE name = ?");
   st.bind(1, name);
   if (!st.step()) throw Error("vm " + name + " not found", ErrorKind::NotFound);
   if (st.text(0) == "running" && monitor_alive(name))
@@ -507,7 +529,7 @@ void VmManager::remove(const std::string& name) {
 
 void VmManager::console(const std::string& name) {
   reconcile(name);
-  auto st = db_->prepare("SELECT console_sock FROM vms WHERE name = ?");
+  auto st = db().prepare("SELECT console_sock FROM vms WHERE name = ?");
   st.bind(1, name);
   if (!st.step()) throw Error("vm " + name + " not found", ErrorKind::NotFound);
   if (!monitor_alive(name)) throw Error("vm " + name + " is not running", ErrorKind::FailedPrecondition);

@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "common/fd.hpp"
+#include <nlohmann/json.hpp>
+
 #include "common/sqlite.hpp"
 #include "vmm/launch.hpp"
 
@@ -55,13 +57,24 @@ class VmManager {
   void create_disk(const std::string& from, const std::string& size, const std::string& out);
 
  private:
-  struct Prepared;
+  struct Prepared {
+    std::string name;
+    vmm::LaunchConfig launch;
+    nlohmann::json config;
+    std::string dir, log_path, sock_path;
+  };
   struct Spawned {
     pid_t pid = -1;
-    UniqueFd report;
+    UniqueFd report, go;
+  };
+  struct Started {
+    Prepared p;
+    Spawned vmm;
   };
   Prepared prepare(const VmSpec& spec, bool detached);
-  Spawned spawn(Prepared& p);
+  void claim(const Prepared& p, pid_t pid);
+  static Spawned spawn(bool detached);
+  Started start(const VmSpec& spec, bool detached);
   [[noreturn]] void failed_start(const std::string& name, pid_t pid, const std::optional<vmm::Report>& r);
   // Marks the record of the VMM `pid` stopped (no-op if it is not running).
   void finish(const std::string& name, pid_t pid, const std::string& reason, const std::string& detail,
@@ -69,7 +82,7 @@ class VmManager {
   void forget(const std::string& name);
   void reconcile(const std::string& name);
   bool monitor_alive(const std::string& name);
-  void open_db();
+  Database& db();
   std::string cgroup_name(const std::string& name) const;
   std::string exit_file(const std::string& name) const;
   static std::string vmm_executable();

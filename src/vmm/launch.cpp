@@ -40,6 +40,7 @@ std::string to_json(const LaunchConfig& c) {
               {"detached", c.detached},
               {"console_log", c.console_log},
               {"console_socket", c.console_socket},
+              {"vmm_log", c.vmm_log},
               {"exit_file", c.exit_file}}
       .dump();
 }
@@ -64,6 +65,7 @@ LaunchConfig launch_config_from_json(std::string_view text) {
     c.detached = j.value("detached", false);
     c.console_log = j.value("console_log", "");
     c.console_socket = j.value("console_socket", "");
+    c.vmm_log = j.value("vmm_log", "");
     c.exit_file = j.at("exit_file").get<std::string>();
   } catch (const json::exception& e) {
     fail(std::string("VM launch config: ") + e.what());
@@ -73,6 +75,43 @@ LaunchConfig launch_config_from_json(std::string_view text) {
   if (c.detached && (c.console_log.empty() || c.console_socket.empty()))
     fail("VM launch config: a detached VM needs console_log and console_socket");
   return c;
+}
+
+LaunchChannel::~LaunchChannel() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::string LaunchChannel::read_line() {
+  for (;;) {
+    if (auto nl = buf_.find('\n'); nl != std::string::npos) {
+      std::string line = buf_.substr(0, nl);
+      buf_.erase(0, nl + 1);
+      return line;
+    }
+    char b[4096];
+    ssize_t n = ::read(fd_, b, sizeof b);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw_errno("read the VM launch config from fd " + std::to_string(fd_));
+    if (n == 0) {
+      std::string rest = std::move(buf_);
+      buf_.clear();
+      return rest;
+    }
+    buf_.append(b, static_cast<size_t>(n));
+  }
+}
+
+std::optional<LaunchConfig> LaunchChannel::read_config() {
+  std::string line = read_line();
+  if (line.empty()) return std::nullopt;
+  return launch_config_from_json(line);
+}
+
+bool LaunchChannel::wait_go() {
+  bool go = read_line() == "go";
+  ::close(fd_);
+  fd_ = -1;
+  return go;
 }
 
 void write_exit_record(const std::string& path, const ExitRecord& r) {

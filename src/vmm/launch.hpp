@@ -2,7 +2,11 @@
 // the VMM process (`berth-vmm`, one per VM, see docs/vm.md):
 //
 // - LaunchConfig: what to boot and where its console, cgroup and exit record
-//   go; JSON, passed to berth-vmm on a file descriptor (--config-fd).
+//   go; one JSON line on a file descriptor (--config-fd). The VMM builds the
+//   VM at once, but touches nothing named after the VM (console socket and
+//   log, cgroup, exit record) until a second line, "go", arrives on that fd:
+//   meanwhile the starter claims the name (EOF instead of "go": the VMM
+//   exits quietly). So the KVM set-up overlaps the starter's bookkeeping.
 // - Reports: one JSON line per event on --report-fd, in this order:
 //     {"event":"ready"}                                   the vCPUs run
 //     {"event":"exit","reason":"poweroff","detail":...}   the VM ended
@@ -35,10 +39,27 @@ struct LaunchConfig {
   // console_socket; otherwise it is the VMM's stdin/stdout.
   bool detached = false;
   std::string console_log, console_socket;
+  std::string vmm_log;    // detached: stderr goes here from "go" on
   std::string exit_file;  // where the ExitRecord goes (required)
 };
 
 std::string to_json(const LaunchConfig& c);
+
+// The VMM's end of the config fd.
+class LaunchChannel {
+ public:
+  explicit LaunchChannel(int fd) : fd_(fd) {}
+  ~LaunchChannel();
+  // nullopt on EOF: the starter gave up before sending one.
+  std::optional<LaunchConfig> read_config();
+  // True on "go", false on EOF (the starter gave up).
+  bool wait_go();
+
+ private:
+  std::string read_line();
+  int fd_;
+  std::string buf_;
+};
 // InvalidArgument naming the bad field.
 LaunchConfig launch_config_from_json(std::string_view text);
 

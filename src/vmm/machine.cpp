@@ -126,6 +126,10 @@ void Machine::release_backends() {
   for (const auto& d : pci_->devices()) d->release_backend();
 }
 
+void Machine::fail(std::string why) {
+  exit_.request(ExitReason::Error, std::move(why));
+}
+
 void Machine::stop(std::string why) {
   exit_.request(ExitReason::Stopped, std::move(why));
 }

@@ -50,8 +50,9 @@ class Machine {
 
   // Starts the vCPUs and serves I/O until the VM ends; returns why.
   ExitReason run();
-  // Thread-safe; the VM ends with ExitReason::Stopped.
+  // Thread-safe; the VM ends with ExitReason::Stopped (fail: Error).
   void stop(std::string why);
+  void fail(std::string why);
   std::string exit_detail() const { return exit_.detail(); }
   // For the monitor: its console and control fds join the VMM's loop.
   EventLoop& loop() { return loop_; }

@@ -45,10 +45,8 @@ bool pollable_stdin() {
 // The detached console: a log file plus any clients of a unix socket.
 class ConsoleSocket {
  public:
-  ConsoleSocket(const LaunchConfig& cfg, Machine*& machine) : path_(cfg.console_socket), machine_(machine) {
-    log_.reset(static_cast<int>(check(::open(cfg.console_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600),
-                                      "open console log " + cfg.console_log)));
-  }
+  ConsoleSocket(const LaunchConfig& cfg, Machine*& machine)
+      : path_(cfg.console_socket), log_path_(cfg.console_log), machine_(machine) {}
   ~ConsoleSocket() { close(); }
 
   void output(const uint8_t* d, size_t n) {
@@ -63,7 +61,10 @@ class ConsoleSocket {
     }
   }
 
-  void listen() {
+  // Opens the log and listens on the socket.
+  void open() {
+    log_.reset(static_cast<int>(check(::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600),
+                                      "open console log " + log_path_)));
     fs::mkdir_p(path_.substr(0, path_.rfind('/')), 0700);
     ::unlink(path_.c_str());
     sockaddr_un sa{};
@@ -103,7 +104,7 @@ class ConsoleSocket {
     });
   }
 
-  std::string path_;
+  std::string path_, log_path_;
   Machine*& machine_;
   UniqueFd log_, listener_;
   std::vector<int> clients_;
@@ -124,7 +125,7 @@ void send_report(int fd, const Report& r) {
   write_all(fd, reinterpret_cast<const uint8_t*>(line.data()), line.size());
 }
 
-int serve_vm(LaunchConfig cfg, int report_fd) {
+int serve_vm(LaunchConfig cfg, LaunchChannel& channel, int report_fd, bool& committed) {
   // Signals become events on the I/O loop, in every thread.
   sigset_t sigs;
   sigemptyset(&sigs);
@@ -132,9 +133,6 @@ int serve_vm(LaunchConfig cfg, int report_fd) {
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   signal(SIGPIPE, SIG_IGN);
   UniqueFd sfd(static_cast<int>(check(::signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK), "signalfd")));
-
-  std::optional<VmCgroup> cgroup;
-  if (!cfg.cgroup.empty()) cgroup.emplace(cfg.cgroup, cfg.vm.memory, cfg.vm.cpus);
 
   Machine* machine = nullptr;
   std::unique_ptr<ConsoleSocket> console;
@@ -147,10 +145,19 @@ int serve_vm(LaunchConfig cfg, int report_fd) {
 
   auto m = std::make_unique<Machine>(cfg.vm);
   machine = m.get();
+  if (!channel.wait_go()) return 0;
+  committed = true;
+  if (!cfg.vmm_log.empty()) {
+    int log = ::open(cfg.vmm_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (log >= 0) {
+      ::dup2(log, 2);
+      ::close(log);
+    }
+  }
 
   std::unique_ptr<RawTerminal> raw;
   if (console) {
-    console->listen();
+    console->open();
   } else {
     raw = std::make_unique<RawTerminal>(0);
     if (pollable_stdin())
@@ -175,6 +182,9 @@ int serve_vm(LaunchConfig cfg, int report_fd) {
       m->stop(std::string("stopped by signal ") + strsignal(static_cast<int>(si.ssi_signo)));
   });
 
+  std::optional<VmCgroup> cgroup;
+  if (!cfg.cgroup.empty())
+    cgroup.emplace(cfg.cgroup, cfg.vm.memory, cfg.vm.cpus, [&m](const std::string& why) { m->fail(why); });
   send_report(report_fd, Report::ready());
   ExitReason r = m->run();
 
@@ -185,16 +195,18 @@ int serve_vm(LaunchConfig cfg, int report_fd) {
   m->release_backends();
   raw.reset();
   if (console) console->close();
-  try {
-    write_exit_record(cfg.exit_file, {::getpid(), reason, detail, now_rfc3339()});
-  } catch (const Error& e) {
-    log::warn(e.what());
-  }
   std::string line = "berth: vm " + cfg.name + " ended: " + reason + " (" + detail + ")\n";
   write_all(2, reinterpret_cast<const uint8_t*>(line.data()), line.size());
   send_report(report_fd, Report::exit(reason, detail));
   if (report_fd >= 0) ::close(report_fd);
   if (!cfg.detached) detach_stdio();  // whoever reads our output sees EOF now
+  // For whoever looks later (a detached VM, or a starter that died); the
+  // starter that got the report has recorded the end already.
+  try {
+    write_exit_record(cfg.exit_file, {::getpid(), reason, detail, now_rfc3339()});
+  } catch (const Error& e) {
+    log::warn(e.what());
+  }
 
   if (cgroup) {
     try {

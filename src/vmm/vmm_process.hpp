@@ -14,9 +14,12 @@
 
 namespace berth::vmm {
 
-// Returns the process exit code (exit_code() of the reason). Throws if the VM
-// could not be started; the caller reports that.
-int serve_vm(LaunchConfig cfg, int report_fd);
+// Builds the VM, waits for "go" on the channel, runs it. Returns the process
+// exit code (exit_code() of the reason; 0 if the starter gave up before
+// "go"). Throws if the VM could not be started; the caller reports that.
+// `committed` turns true at "go": from then on the VM's name is ours, and
+// an error must leave an exit record.
+int serve_vm(LaunchConfig cfg, LaunchChannel& channel, int report_fd, bool& committed);
 
 // Writes one report line on fd (if fd >= 0); errors are ignored: a starter
 // that went away must not stop the VM.
