@@ -63,6 +63,10 @@ TEST(VmLifecycle, DetachedRunListStopRemove) {
   CmdResult dup = env.vm({"run", "-d", "--name", "idler", "--kernel", guest("idle")});
   EXPECT_EQ(dup.status, 4);
   EXPECT_TRUE(has(dup.err, "vm idler already exists")) << dup.err;
+  // The second VMM built its VM but never got "go": the first VM's console
+  // socket, record and cgroup are untouched.
+  EXPECT_EQ(::access(j["ConsoleSocket"].get<std::string>().c_str(), F_OK), 0);
+  EXPECT_EQ(inspect(env, "idler")["Pid"], pid);
 
   CmdResult rm_running = env.vm({"rm", "idler"});
   EXPECT_EQ(rm_running.status, 5);
@@ -152,6 +156,21 @@ TEST(VmLifecycle, TheVmmIsTheLeanBerthVmmProcess) {
   std::string fds = run_cmd({"/bin/ls", "-l", "/proc/" + std::to_string(pid) + "/fd"}).out;
   EXPECT_FALSE(has(fds, "berth.db")) << fds;
   ASSERT_EQ(env.vm({"stop", "lean"}).status, 0);
+}
+
+// berth-vmm is not for typing, but bad input still gets one clear line.
+TEST(VmLifecycle, BerthVmmAloneRejectsBadInput) {
+  std::string vmm = build_dir() + "/bin/berth-vmm";
+  CmdResult none = run_cmd({vmm});
+  EXPECT_EQ(none.status, 2);
+  EXPECT_EQ(none.err, "berth-vmm: usage: berth-vmm --config-fd N [--report-fd M] (started by 'berth vm run')\n");
+  CmdResult bad = run_cmd({"/bin/sh", "-c", "echo '{\"name\":1}' | " + vmm + " --config-fd 0"});
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_TRUE(has(bad.err, "berth-vmm: VM launch config:")) << bad.err;
+  EXPECT_EQ(std::count(bad.err.begin(), bad.err.end(), '\n'), 1) << bad.err;
+  CmdResult gave_up = run_cmd({"/bin/sh", "-c", vmm + " --config-fd 0 < /dev/null"});
+  EXPECT_EQ(gave_up.status, 0);  // no config: its starter gave up
+  EXPECT_EQ(gave_up.err, "");
 }
 
 // The CLI of a foreground VM can die: the VM lives on, stays listed with
