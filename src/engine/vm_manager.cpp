@@ -316,31 +316,6 @@ VmManager::Started VmManager::start(const VmSpec& spec, bool detached) {
 
 namespace {
 
-// Reads the VMM's report lines; nullopt at EOF (the VMM is gone).
-class ReportReader {
- public:
-  explicit ReportReader(int fd) : fd_(fd) {}
-  std::optional<vmm::Report> next() {
-    for (;;) {
-      if (auto nl = buf_.find('\n'); nl != std::string::npos) {
-        std::string line = buf_.substr(0, nl);
-        buf_.erase(0, nl + 1);
-        if (auto r = vmm::parse_report(line)) return r;
-        continue;
-      }
-      char b[1024];
-      ssize_t n = ::read(fd_, b, sizeof b);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return std::nullopt;
-      buf_.append(b, static_cast<size_t>(n));
-    }
-  }
-
- private:
-  int fd_;
-  std::string buf_;
-};
-
 std::string describe_status(int status) {
   if (WIFSIGNALED(status)) return std::string("VMM killed by signal ") + strsignal(WTERMSIG(status));
   return "VMM exited with status " + std::to_string(WEXITSTATUS(status)) + " without reporting";
@@ -370,7 +345,7 @@ int VmManager::run_foreground(const VmSpec& spec) {
   ::sigprocmask(SIG_BLOCK, &sigs, nullptr);
   UniqueFd sfd(static_cast<int>(check(::signalfd(-1, &sigs, SFD_CLOEXEC), "signalfd")));
   auto [p, vmm] = start(spec, false);
-  ReportReader reports(vmm.report.get());
+  vmm::LineReader reports(vmm.report.get());
   pollfd fds[2] = {{vmm.report.get(), POLLIN, 0}, {sfd.get(), POLLIN, 0}};
   for (;;) {
     if (::poll(fds, 2, -1) < 0) {
@@ -382,7 +357,7 @@ int VmManager::run_foreground(const VmSpec& spec) {
       if (::read(sfd.get(), &si, sizeof si) == sizeof si) ::kill(vmm.pid, static_cast<int>(si.ssi_signo));
     }
     if (!fds[0].revents) continue;
-    std::optional<vmm::Report> r = reports.next();
+    std::optional<vmm::Report> r = vmm::next_report(reports);
     if (r && r->event == "ready") continue;
     if (r && r->event == "exit") {
       // The VMM tears KVM down and removes its cgroup after this; nobody
@@ -406,7 +381,8 @@ int VmManager::run_foreground(const VmSpec& spec) {
 std::string VmManager::run_detached(const VmSpec& spec) {
   auto [p, vmm] = start(spec, true);
   // "ready" once the VM runs, "error" if it cannot; EOF if the VMM died.
-  std::optional<vmm::Report> r = ReportReader(vmm.report.get()).next();
+  vmm::LineReader reports(vmm.report.get());
+  std::optional<vmm::Report> r = vmm::next_report(reports);
   if (r && r->event == "ready") return p.name;
   if (r && r->event == "exit") return p.name;  // already over; its record says how
   failed_start(p.name, vmm.pid, r);

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <utility>
 #include <nlohmann/json.hpp>
 
 #include "common/fd.hpp"
@@ -77,11 +78,7 @@ LaunchConfig launch_config_from_json(std::string_view text) {
   return c;
 }
 
-LaunchChannel::~LaunchChannel() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
-std::string LaunchChannel::read_line() {
+std::optional<std::string> LineReader::next() {
   for (;;) {
     if (auto nl = buf_.find('\n'); nl != std::string::npos) {
       std::string line = buf_.substr(0, nl);
@@ -91,27 +88,25 @@ std::string LaunchChannel::read_line() {
     char b[4096];
     ssize_t n = ::read(fd_, b, sizeof b);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw_errno("read the VM launch config from fd " + std::to_string(fd_));
+    if (n < 0) throw_errno("read from fd " + std::to_string(fd_));
     if (n == 0) {
-      std::string rest = std::move(buf_);
-      buf_.clear();
-      return rest;
+      if (buf_.empty()) return std::nullopt;
+      return std::exchange(buf_, std::string());
     }
     buf_.append(b, static_cast<size_t>(n));
   }
 }
 
 std::optional<LaunchConfig> LaunchChannel::read_config() {
-  std::string line = read_line();
-  if (line.empty()) return std::nullopt;
-  return launch_config_from_json(line);
+  std::optional<std::string> line = lines_.next();
+  if (!line) return std::nullopt;
+  return launch_config_from_json(*line);
 }
 
 bool LaunchChannel::wait_go() {
-  bool go = read_line() == "go";
-  ::close(fd_);
-  fd_ = -1;
-  return go;
+  std::optional<std::string> line = lines_.next();
+  fd_.reset();
+  return line == "go";
 }
 
 void write_exit_record(const std::string& path, const ExitRecord& r) {
@@ -169,6 +164,15 @@ std::optional<Report> parse_report(std::string_view line) {
   r.kind = kind >= 0 && kind <= static_cast<int>(ErrorKind::Corrupt) ? static_cast<ErrorKind>(kind) : ErrorKind::Internal;
   r.message = j.value("message", "");
   return r;
+}
+
+std::optional<Report> next_report(LineReader& lines) {
+  try {
+    while (std::optional<std::string> line = lines.next())
+      if (auto r = parse_report(*line)) return r;
+  } catch (const Error&) {  // a read error: as good as EOF
+  }
+  return std::nullopt;
 }
 
 int exit_code(ExitReason r) {

@@ -25,6 +25,7 @@
 #include <string_view>
 
 #include "common/error.hpp"
+#include "common/fd.hpp"
 #include "vmm/machine.hpp"
 
 namespace berth::vmm {
@@ -45,20 +46,30 @@ struct LaunchConfig {
 
 std::string to_json(const LaunchConfig& c);
 
-// The VMM's end of the config fd.
+// Lines from a pipe, for both ends of the contract: the next one without
+// its newline; nullopt at EOF (a last line without newline comes first).
+class LineReader {
+ public:
+  explicit LineReader(int fd) : fd_(fd) {}
+  std::optional<std::string> next();
+
+ private:
+  int fd_;
+  std::string buf_;
+};
+
+// The VMM's end of the config fd (which it owns and closes).
 class LaunchChannel {
  public:
-  explicit LaunchChannel(int fd) : fd_(fd) {}
-  ~LaunchChannel();
+  explicit LaunchChannel(int fd) : fd_(fd), lines_(fd) {}
   // nullopt on EOF: the starter gave up before sending one.
   std::optional<LaunchConfig> read_config();
   // True on "go", false on EOF (the starter gave up).
   bool wait_go();
 
  private:
-  std::string read_line();
-  int fd_;
-  std::string buf_;
+  UniqueFd fd_;
+  LineReader lines_;
 };
 // InvalidArgument naming the bad field.
 LaunchConfig launch_config_from_json(std::string_view text);
@@ -106,6 +117,9 @@ struct Report {
 std::string to_json(const Report& r);
 // nullopt for a line that is not a report.
 std::optional<Report> parse_report(std::string_view line);
+// The starter's end of the report fd: the next report (lines that are not
+// reports are skipped); nullopt at EOF, i.e. the VMM is gone.
+std::optional<Report> next_report(LineReader& lines);
 
 // 0 for poweroff, reset and stop; 1 for a crash or an error.
 int exit_code(ExitReason r);
