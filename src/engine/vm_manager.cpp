@@ -371,9 +371,9 @@ int VmManager::run_foreground(const VmSpec& spec) {
     while (::waitpid(vmm.pid, &status, 0) < 0 && errno == EINTR) {
     }
     if (tty) ::tcsetattr(0, TCSANOW, &saved);
-    std::string why = describe_status(status);
-    finish(p.name, vmm.pid, "error", why);
-    std::cerr << "berth: vm " << p.name << " ended: error (" << why << ")\n";
+    std::string reason = WIFSIGNALED(status) ? "killed" : "error", why = describe_status(status);
+    finish(p.name, vmm.pid, reason, why);
+    std::cerr << "berth: vm " << p.name << " ended: " << reason << " (" << why << ")\n";
     return 1;
   }
 }

@@ -148,7 +148,10 @@ int serve_vm(LaunchConfig cfg, LaunchChannel& channel, int report_fd, bool& comm
   if (!channel.wait_go()) return 0;
   committed = true;
   if (!cfg.vmm_log.empty()) {
+    // Until now stderr was the starter's; never keep it (a caller reading
+    // it to EOF would wait for the VM's end).
     int log = ::open(cfg.vmm_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (log < 0) log = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
     if (log >= 0) {
       ::dup2(log, 2);
       ::close(log);

@@ -203,6 +203,31 @@ TEST(VmLifecycle, ForegroundVmOutlivesItsCli) {
   EXPECT_TRUE(has(j["ExitDetail"].get<std::string>(), "signal")) << j.dump();
 }
 
+// A VMM that dies without reporting (SIGKILL) ends its foreground run with
+// status 1 and a record that says so.
+TEST(VmLifecycle, ForegroundCliRecordsAKilledVmm) {
+  BERTH_REQUIRE_KVM();
+  VmEnv env;
+  pid_t cli = spawn_background({berth_bin(), "--root", env.root(), "--state", env.state(), "vm", "run", "--name",
+                                "kv", "--kernel", guest("idle"), "--no-rng"},
+                               env.path("cli.out"));
+  int vmm = 0;
+  ASSERT_TRUE(eventually([&] {
+    json j = json::parse(env.vm({"inspect", "kv"}).out, nullptr, false);
+    if (!j.is_object() || !j["Pid"].is_number()) return false;
+    vmm = j["Pid"];
+    return has(read_all(env.path("cli.out")), "idle guest up");
+  }));
+  ::kill(vmm, SIGKILL);
+  int st = 0;
+  ASSERT_EQ(::waitpid(cli, &st, 0), cli);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 1) << st;
+  EXPECT_TRUE(has(read_all(env.path("cli.out")), "berth: vm kv ended: killed (VMM killed by signal")) << read_all(env.path("cli.out"));
+  json j = inspect(env, "kv");
+  EXPECT_EQ(j["State"], "stopped");
+  EXPECT_EQ(j["ExitReason"], "killed");
+}
+
 // A foreground run returns as soon as the guest is off; the VMM then tears
 // KVM down in the background. What the VM held must be free at once (the
 // disk lock) and everything else soon after (process, cgroup), reliably.
