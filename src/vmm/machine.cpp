@@ -141,7 +141,7 @@ void Machine::kick_vcpus() {
   }
 }
 
-ExitReason Machine::run() {
+ExitReason Machine::run(const std::function<void()>& started) {
   install_kick_handler();
   // vCPU threads take the kick signal; the I/O thread never does.
   sigset_t kick;
@@ -164,6 +164,7 @@ ExitReason Machine::run() {
   }
   bool exited = false;
   loop_.add(exit_.fd(), [&] { exited = true; });
+  if (started) started();
   while (!exited) loop_.run_once(-1);
   kick_vcpus();
   for (auto& t : threads_) t.join();

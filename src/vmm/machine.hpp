@@ -49,7 +49,9 @@ class Machine {
   ~Machine();
 
   // Starts the vCPUs and serves I/O until the VM ends; returns why.
-  ExitReason run();
+  // `started` runs on this thread once the vCPU threads exist (for work
+  // that should not delay the guest's start).
+  ExitReason run(const std::function<void()>& started = {});
   // Thread-safe; the VM ends with ExitReason::Stopped (fail: Error).
   void stop(std::string why);
   void fail(std::string why);
