@@ -44,6 +44,11 @@ TEST(VmLifecycle, DetachedRunListStopRemove) {
   std::string cg = j["Cgroup"];
   ASSERT_EQ(cg.rfind("berth/vm-idler.", 0), 0u) << cg;
   std::string mem_cg = "/sys/fs/cgroup/memory/" + cg;
+  // A helper thread of the VMM creates the group once the guest runs.
+  eventually([&] {
+    return has(read_all(mem_cg + "/memory.limit_in_bytes"), std::to_string((64ull << 20) + (64ull << 20))) ||
+           ::access(("/sys/fs/cgroup/" + cg + "/memory.max").c_str(), F_OK) == 0;
+  });
   if (::access(mem_cg.c_str(), F_OK) == 0) {
     EXPECT_EQ(std::stoull(read_all(mem_cg + "/memory.limit_in_bytes")), (64ull << 20) + (64ull << 20));
     // The VMM joins concurrently with boot: give it a moment.
