@@ -11,8 +11,9 @@
 //     {"event":"ready"}                                   the vCPUs run
 //     {"event":"exit","reason":"poweroff","detail":...}   the VM ended
 //   or {"event":"error","kind":N,"message":...} if the VM never ran.
-// - ExitRecord: <dir>/exit.json, written (atomically) before the "exit"
-//   report, so the end of a VM is known even when nobody listened.
+// - ExitRecord: <root>/vms/<name>/exit.json, written (atomically) right
+//   after the "exit" report, so the end of a VM is known even when nobody
+//   listened (the starter that did has recorded it already).
 //
 // This header knows nothing of records or images: the starter owns those.
 #pragma once

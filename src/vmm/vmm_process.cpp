@@ -195,8 +195,8 @@ int serve_vm(LaunchConfig cfg, LaunchChannel& channel, int report_fd, bool& comm
   });
 
   // The VM has ended: free what another VM or the user may want next
-  // (disk locks, the tap, the console socket, the terminal), record and
-  // report the end, and only then pay for the teardown.
+  // (disk locks, the tap, the console socket, the terminal), report and
+  // record the end, and only then pay for the teardown.
   std::string reason = exit_reason_name(r), detail = m->exit_detail();
   m->release_backends();
   raw.reset();

@@ -4,8 +4,8 @@
 // stop, and reports on report_fd (see vmm/launch.hpp).
 //
 // The end is made short for whoever waits: once the vCPUs stop, the VMM
-// closes the disks and the tap (their locks go with them), writes the exit
-// record, reports "exit" and lets go of its stdio; only then does it leave
+// closes the disks and the tap (their locks go with them), reports "exit",
+// lets go of its stdio and writes the exit record; only then does it leave
 // and remove its cgroup and let KVM tear the VM down (tens of ms here), and
 // exit.
 #pragma once
