@@ -17,6 +17,31 @@ json inspect(VmEnv& env, const std::string& name) {
   return json::parse(r.out, nullptr, false);
 }
 
+// The record says the VM ended, and why.
+void expect_ended(VmEnv& env, const std::string& name, const std::string& reason) {
+  json j = inspect(env, name);
+  EXPECT_EQ(j["State"], "stopped") << j.dump();
+  EXPECT_EQ(j["ExitReason"], reason) << j.dump();
+}
+
+// `berth vm run --name NAME` of the idle guest in the foreground, in the
+// background of this test (output to cli.out); returns the VMM's pid once
+// the guest is up.
+int start_foreground_idle(VmEnv& env, const std::string& name, pid_t* cli) {
+  *cli = spawn_background({berth_bin(), "--root", env.root(), "--state", env.state(), "vm", "run", "--name", name,
+                           "--kernel", guest("idle"), "--no-rng"},
+                          env.path("cli.out"));
+  int vmm = 0;
+  bool up = eventually([&] {
+    json j = json::parse(env.vm({"inspect", name}).out, nullptr, false);
+    if (!j.is_object() || !j["Pid"].is_number()) return false;
+    vmm = j["Pid"];
+    return has(read_all(env.path("cli.out")), "idle guest up");
+  });
+  EXPECT_TRUE(up) << read_all(env.path("cli.out"));
+  return up ? vmm : 0;
+}
+
 TEST(VmLifecycle, DetachedRunListStopRemove) {
   BERTH_REQUIRE_KVM();
   VmEnv env;
@@ -99,9 +124,7 @@ TEST(VmLifecycle, KillMarksTheRecord) {
   VmEnv env;
   ASSERT_EQ(env.vm({"run", "-d", "--name", "k", "--kernel", guest("idle")}).status, 0);
   ASSERT_EQ(env.vm({"kill", "k"}).status, 0);
-  json j = inspect(env, "k");
-  EXPECT_EQ(j["State"], "stopped");
-  EXPECT_EQ(j["ExitReason"], "killed");
+  expect_ended(env, "k", "killed");
 }
 
 TEST(VmLifecycle, ConsoleAttachesToADetachedVm) {
@@ -183,18 +206,9 @@ TEST(VmLifecycle, BerthVmmAloneRejectsBadInput) {
 TEST(VmLifecycle, ForegroundVmOutlivesItsCli) {
   BERTH_REQUIRE_KVM();
   VmEnv env;
-  pid_t cli = spawn_background({berth_bin(), "--root", env.root(), "--state", env.state(), "vm", "run", "--name",
-                                "fg", "--kernel", guest("idle"), "--no-rng"},
-                               env.path("cli.out"));
-  ASSERT_GT(cli, 0);
-  int vmm = 0;
-  ASSERT_TRUE(eventually([&] {
-    CmdResult r = env.vm({"inspect", "fg"});
-    json j = json::parse(r.out, nullptr, false);
-    if (!j.is_object() || !j["Pid"].is_number()) return false;
-    vmm = j["Pid"];
-    return has(read_all(env.path("cli.out")), "idle guest up");
-  }));
+  pid_t cli = 0;
+  int vmm = start_foreground_idle(env, "fg", &cli);
+  ASSERT_GT(vmm, 0);
   EXPECT_NE(vmm, cli);
   ::kill(cli, SIGKILL);
   int st = 0;
@@ -202,10 +216,8 @@ TEST(VmLifecycle, ForegroundVmOutlivesItsCli) {
   EXPECT_EQ(::kill(vmm, 0), 0);  // the VM lives
   EXPECT_EQ(inspect(env, "fg")["State"], "running");
   ASSERT_EQ(env.vm({"stop", "fg"}).status, 0);
-  json j = inspect(env, "fg");
-  EXPECT_EQ(j["State"], "stopped");
-  EXPECT_EQ(j["ExitReason"], "stopped");
-  EXPECT_TRUE(has(j["ExitDetail"].get<std::string>(), "signal")) << j.dump();
+  expect_ended(env, "fg", "stopped");
+  EXPECT_TRUE(has(inspect(env, "fg")["ExitDetail"].get<std::string>(), "signal"));
 }
 
 // A VMM that dies without reporting (SIGKILL) ends its foreground run with
@@ -213,24 +225,15 @@ TEST(VmLifecycle, ForegroundVmOutlivesItsCli) {
 TEST(VmLifecycle, ForegroundCliRecordsAKilledVmm) {
   BERTH_REQUIRE_KVM();
   VmEnv env;
-  pid_t cli = spawn_background({berth_bin(), "--root", env.root(), "--state", env.state(), "vm", "run", "--name",
-                                "kv", "--kernel", guest("idle"), "--no-rng"},
-                               env.path("cli.out"));
-  int vmm = 0;
-  ASSERT_TRUE(eventually([&] {
-    json j = json::parse(env.vm({"inspect", "kv"}).out, nullptr, false);
-    if (!j.is_object() || !j["Pid"].is_number()) return false;
-    vmm = j["Pid"];
-    return has(read_all(env.path("cli.out")), "idle guest up");
-  }));
+  pid_t cli = 0;
+  int vmm = start_foreground_idle(env, "kv", &cli);
+  ASSERT_GT(vmm, 0);
   ::kill(vmm, SIGKILL);
   int st = 0;
   ASSERT_EQ(::waitpid(cli, &st, 0), cli);
   EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 1) << st;
   EXPECT_TRUE(has(read_all(env.path("cli.out")), "berth: vm kv ended: killed (VMM killed by signal")) << read_all(env.path("cli.out"));
-  json j = inspect(env, "kv");
-  EXPECT_EQ(j["State"], "stopped");
-  EXPECT_EQ(j["ExitReason"], "killed");
+  expect_ended(env, "kv", "killed");
 }
 
 // A foreground run returns as soon as the guest is off; the VMM then tears
@@ -246,9 +249,7 @@ TEST(VmLifecycle, TeardownAfterTheReportLeavesNothingBehind) {
     CmdResult r = env.vm({"run", "--name", name, "--kernel", guest("virtio_blk"), "--disk", disk});
     ASSERT_EQ(r.status, 0) << r.out << r.err;  // the previous VM's disk lock is already gone
     EXPECT_TRUE(has(r.out, "RESULT PASS")) << r.out;
-    json j = inspect(env, name);
-    EXPECT_EQ(j["State"], "stopped");
-    EXPECT_EQ(j["ExitReason"], "poweroff");
+    expect_ended(env, name, "poweroff");
   }
   // Every VMM left its cgroup and removed it.
   std::string cg = inspect(env, "t2")["Cgroup"];
