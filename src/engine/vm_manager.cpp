@@ -371,6 +371,7 @@ int VmManager::run_foreground(const VmSpec& spec) {
     while (::waitpid(vmm.pid, &status, 0) < 0 && errno == EINTR) {
     }
     if (tty) ::tcsetattr(0, TCSANOW, &saved);
+    vmm::VmCgroup::remove_stale({cgroup_name(p.name)});  // it could not remove it itself
     std::string reason = WIFSIGNALED(status) ? "killed" : "error", why = describe_status(status);
     finish(p.name, vmm.pid, reason, why);
     std::cerr << "berth: vm " << p.name << " ended: " << reason << " (" << why << ")\n";

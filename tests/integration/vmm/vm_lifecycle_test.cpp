@@ -234,6 +234,10 @@ TEST(VmLifecycle, ForegroundCliRecordsAKilledVmm) {
   EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 1) << st;
   EXPECT_TRUE(has(read_all(env.path("cli.out")), "berth: vm kv ended: killed (VMM killed by signal")) << read_all(env.path("cli.out"));
   expect_ended(env, "kv", "killed");
+  // The dead VMM's cgroup is removed by the CLI that saw it die.
+  std::string cg = inspect(env, "kv")["Cgroup"];
+  for (const char* h : {"/sys/fs/cgroup/memory/", "/sys/fs/cgroup/cpu/", "/sys/fs/cgroup/"})
+    EXPECT_NE(::access((h + cg).c_str(), F_OK), 0) << h << cg;
 }
 
 // A foreground run returns as soon as the guest is off; the VMM then tears
