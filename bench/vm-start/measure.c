@@ -1,10 +1,12 @@
-/* measure RUNS -- CMD...: runs CMD RUNS times with stdout on a pipe and
+/* measure [-a] RUNS -- CMD...: runs CMD RUNS times with stdout on a pipe and
  * prints "first_ms exit_ms maxrss_kib" medians: time from fork to the first
  * byte the guest writes on the serial console (the VMM's stdout), time to
- * the VMM's exit, and the peak RSS of the VMM process. */
+ * the VMM's exit, and the peak RSS of the VMM process. With -a, one such
+ * line per run instead (the caller interleaves and takes medians). */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <fcntl.h>
@@ -22,7 +24,9 @@ static int cmp(const void* a, const void* b) {
 }
 
 int main(int argc, char** argv) {
-  if (argc < 4) { fprintf(stderr, "usage: measure RUNS -- CMD...\n"); return 2; }
+  int all = argc > 1 && !strcmp(argv[1], "-a");
+  if (all) { argv++; argc--; }
+  if (argc < 4) { fprintf(stderr, "usage: measure [-a] RUNS -- CMD...\n"); return 2; }
   int runs = atoi(argv[1]);
   char** cmd = argv + 3;
   double* first = calloc(runs, sizeof *first);
@@ -55,6 +59,10 @@ int main(int argc, char** argv) {
     total[i] = now_ms() - t0;
     rss[i] = ru.ru_maxrss;
     if (first[i] < 0) { fprintf(stderr, "measure: %s wrote nothing\n", cmd[0]); return 1; }
+  }
+  if (all) {
+    for (int i = 0; i < runs; ++i) printf("%.2f %.2f %.0f\n", first[i], total[i], rss[i]);
+    return 0;
   }
   qsort(first, runs, sizeof *first, cmp);
   qsort(total, runs, sizeof *total, cmp);

@@ -3,6 +3,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sched.h>
+#include <spawn.h>
+#include <sys/mount.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -10,6 +13,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <climits>
 #include <unistd.h>
 
 #include <chrono>
@@ -26,9 +30,12 @@
 #include "common/fd.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
-#include "engine/vm_cgroup.hpp"
+#include "common/raw_terminal.hpp"
 #include "engine/vm_channel.hpp"
-#include "vmm/machine.hpp"
+#include "image/image_store.hpp"
+#include "image/overlay_snapshotter.hpp"
+#include "vmm/launch.hpp"
+#include "vmm/vm_cgroup.hpp"
 
 namespace berth::engine {
 
@@ -36,14 +43,10 @@ using nlohmann::json;
 
 namespace {
 
-std::string now_rfc3339() {
-  auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char b[32];
-  std::strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return b;
-}
+struct ProcStat {
+  char state = 0;
+  std::string start;  // empty: no such process
+};
 
 void validate_name(const std::string& n) {
   bool ok = !n.empty() && n.size() <= 63 && std::isalnum(static_cast<unsigned char>(n[0]));
@@ -66,65 +69,28 @@ uint64_t host_memory() {
   return std::stoull(s.substr(p + 9)) * 1024;
 }
 
-// Field 22 of /proc/<pid>/stat: guards against a recycled pid.
-std::string process_start(pid_t pid) {
+// Fields 3 (state) and 22 (start time) of /proc/<pid>/stat: the start time
+// guards against a recycled pid, the state tells a zombie from a live VMM.
+ProcStat process_stat(pid_t pid) {
   std::string s;
   try {
     s = fs::read_file("/proc/" + std::to_string(pid) + "/stat");
   } catch (const Error&) {
-    return "";
+    return {};
   }
   auto p = s.rfind(')');
-  if (p == std::string::npos) return "";
+  if (p == std::string::npos || p + 2 >= s.size()) return {};
   std::istringstream in(s.substr(p + 2));
+  ProcStat ps;
   std::string f;
-  for (int i = 3; i <= 22 && in >> f; ++i) {
-  }
-  return f;
+  for (int i = 3; i <= 22 && in >> f; ++i)
+    if (i == 3) ps.state = f[0];
+  ps.start = f;
+  return ps;
 }
-
-int exit_code(vmm::ExitReason r) {
-  switch (r) {
-    case vmm::ExitReason::Poweroff:
-    case vmm::ExitReason::Reset:
-    case vmm::ExitReason::Stopped:
-      return 0;
-    default:
-      return 1;
-  }
-}
-
-class RawTerminal {
- public:
-  explicit RawTerminal(int fd) : fd_(fd) {
-    if (!::isatty(fd) || ::tcgetattr(fd, &saved_) != 0) return;
-    termios raw = saved_;
-    ::cfmakeraw(&raw);
-    raw.c_oflag |= OPOST | ONLCR;
-    active_ = ::tcsetattr(fd, TCSANOW, &raw) == 0;
-  }
-  ~RawTerminal() {
-    if (active_) ::tcsetattr(fd_, TCSANOW, &saved_);
-  }
-  bool active() const { return active_; }
-
- private:
-  int fd_;
-  termios saved_{};
-  bool active_ = false;
-};
-
-constexpr char kDetachKey = 0x1d;  // Ctrl-]
 
 }  // namespace
 
-struct VmManager::Prepared {
-  std::string name;
-  vmm::VmConfig cfg;
-  json config;
-  std::string dir, log_path, sock_path;
-  uint64_t memory = 0;
-};
 
 // VM names are unique per root; two roots (parallel tests) may reuse one, so
 // the cgroup carries a tag of the root too.
@@ -134,48 +100,61 @@ std::string VmManager::cgroup_name(const std::string& name) const {
   return name + "." + tag;
 }
 
-void VmManager::open_db() {
-  db_ = std::make_unique<Database>(fs::join(root_, "berth.db"));
-  // The last connection to close would checkpoint the WAL (two fdatasyncs,
-  // ~25 ms here) on the way out of every `berth vm` command, including the
-  // VMM's exit; leave checkpoints to SQLite's automatic ones during writes.
-  sqlite3_db_config(db_->handle(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+std::string VmManager::exit_file(const std::string& name) const {
+  return fs::join(fs::join(fs::join(root_, "vms"), name), "exit.json");
 }
 
-VmManager::VmManager(std::string root, std::string state)
-    : root_(std::move(root)), state_(std::move(state)) {
+// Opened on first use: `vm run` starts the VMM first, so that its start
+// overlaps this (~1 ms).
+Database& VmManager::db() {
+  if (db_) return *db_;
   fs::mkdir_p(root_, 0700);
-  open_db();
+  db_ = std::make_unique<Database>(fs::join(root_, "berth.db"));
+  // The last connection to close would checkpoint the WAL (two fdatasyncs,
+  // ~25 ms here) on the way out of every `berth vm` command; leave
+  // checkpoints to SQLite's automatic ones during writes.
+  sqlite3_db_config(db_->handle(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+  // Without checkpoints on close the WAL only shrinks at an automatic
+  // checkpoint, and every `berth vm` process rebuilds its index by reading
+  // all of it when it opens the database (300 reads for 1.2 MB, ~1 ms):
+  // checkpoint after 64 pages rather than SQLite's 1000.
+  db_->exec("PRAGMA wal_autocheckpoint=64");
   db_->exec(
       "CREATE TABLE IF NOT EXISTS vms ("
       " name TEXT PRIMARY KEY, config TEXT NOT NULL, state TEXT NOT NULL,"
       " pid INTEGER, pid_start TEXT, created TEXT, started TEXT, finished TEXT,"
       " exit_reason TEXT, exit_detail TEXT, console_log TEXT, console_sock TEXT)");
+  return *db_;
 }
 
-VmManager::Prepared VmManager::prepare(const VmSpec& s) {
+VmManager::VmManager(std::string root, std::string state)
+    : root_(std::move(root)), state_(std::move(state)) {}
+
+VmManager::~VmManager() = default;
+
+VmManager::Prepared VmManager::prepare(const VmSpec& s, bool detached) {
   Prepared p;
   p.name = s.name.empty() ? random_name() : s.name;
   validate_name(p.name);
+  vmm::VmConfig& vm = p.launch.vm;
   if (s.kernel.empty()) fail("--kernel is required");
   if (!fs::exists(s.kernel)) throw Error("kernel " + s.kernel + " not found", ErrorKind::NotFound, ENOENT);
-  p.cfg.boot.kernel = fs::absolute(s.kernel);
+  vm.boot.kernel = fs::absolute(s.kernel);
   if (!s.initrd.empty()) {
     if (!fs::exists(s.initrd)) throw Error("initrd " + s.initrd + " not found", ErrorKind::NotFound, ENOENT);
-    p.cfg.boot.initrd = fs::absolute(s.initrd);
+    vm.boot.initrd = fs::absolute(s.initrd);
   }
-  p.cfg.boot.cmdline = s.cmdline;
+  vm.boot.cmdline = s.cmdline;
   if (s.cpus < 1 || s.cpus > 64) fail("--cpus must be between 1 and 64, not " + std::to_string(s.cpus));
   unsigned host_cpus = std::thread::hardware_concurrency();
   if (host_cpus && static_cast<unsigned>(s.cpus) > 4 * host_cpus)
     fail("--cpus " + std::to_string(s.cpus) + " is more than 4x this host's " + std::to_string(host_cpus) + " CPUs");
-  p.cfg.cpus = s.cpus;
-  p.memory = vmm::parse_size(s.memory);
-  if (p.memory < 16 * vmm::kMiB) fail("--memory " + s.memory + " is too small (at least 16M)");
+  vm.cpus = s.cpus;
+  vm.memory = vmm::parse_size(s.memory);
+  if (vm.memory < 16 * vmm::kMiB) fail("--memory " + s.memory + " is too small (at least 16M)");
   uint64_t host = host_memory();
-  if (host && p.memory > host)
+  if (host && vm.memory > host)
     fail("--memory " + s.memory + " is larger than this host's RAM (" + std::to_string(host >> 20) + " MiB)");
-  p.cfg.memory = p.memory;
   json disks = json::array();
   for (const auto& d : s.disks) {
     std::string path = d;
@@ -187,242 +166,248 @@ VmManager::Prepared VmManager::prepare(const VmSpec& s) {
       path = d.substr(0, c);
     }
     if (!fs::exists(path)) throw Error("disk " + path + " not found", ErrorKind::NotFound, ENOENT);
-    p.cfg.disks.push_back({fs::absolute(path), ro});
-    disks.push_back({{"path", p.cfg.disks.back().path}, {"readonly", ro}});
+    vm.disks.push_back({fs::absolute(path), ro});
+    disks.push_back({{"path", vm.disks.back().path}, {"readonly", ro}});
   }
-  if (s.net == "tap") p.cfg.tap = ("bt-" + p.name).substr(0, 15);
-  else if (s.net.rfind("tap:", 0) == 0) p.cfg.tap = s.net.substr(4);
+  if (s.net == "tap") vm.tap = ("bt-" + p.name).substr(0, 15);
+  else if (s.net.rfind("tap:", 0) == 0) vm.tap = s.net.substr(4);
   else if (s.net != "none" && !s.net.empty()) fail("--net must be none, tap or tap:NAME, not '" + s.net + "'");
-  p.cfg.mac = s.mac;
-  p.cfg.rng = s.rng;
-  p.cfg.channel = resolve_channel(s.channel, fs::join(fs::join(fs::join(state_, "vms"), p.name), "channel.sock"));
+  vm.mac = s.mac;
+  vm.rng = s.rng;
+  vm.channel = resolve_channel(s.channel, fs::join(fs::join(fs::join(state_, "vms"), p.name), "channel.sock"));
   p.dir = fs::join(fs::join(root_, "vms"), p.name);
   p.log_path = fs::join(p.dir, "console.log");
   p.sock_path = fs::join(fs::join(fs::join(state_, "vms"), p.name), "console.sock");
-  p.config = {{"kernel", p.cfg.boot.kernel}, {"initrd", p.cfg.boot.initrd},
-              {"cmdline", s.cmdline},        {"cpus", s.cpus},
-              {"memory", p.memory},          {"disks", disks},
-              {"net", s.net},                {"tap", p.cfg.tap},
-              {"rng", s.rng},                {"channel", p.cfg.channel}};
+  p.launch.name = p.name;
+  p.launch.cgroup = cgroup_name(p.name);
+  p.launch.detached = detached;
+  if (detached) {
+    p.launch.console_log = p.log_path;
+    p.launch.console_socket = p.sock_path;
+    p.launch.vmm_log = fs::join(p.dir, "vmm.log");
+  }
+  p.launch.exit_file = exit_file(p.name);
+  p.config = {{"kernel", vm.boot.kernel}, {"initrd", vm.boot.initrd},
+              {"cmdline", s.cmdline},     {"cpus", s.cpus},
+              {"memory", vm.memory},      {"disks", disks},
+              {"net", s.net},             {"tap", vm.tap},
+              {"rng", s.rng},             {"channel", vm.channel}};
 
-  // The primary key makes the name claim atomic across berth processes.
+  return p;
+}
+
+// Records the VM as running in VMM `pid`, with the pid's start time (a
+// recycled pid is never taken for it). The primary key makes the name
+// claim atomic across berth processes.
+void VmManager::claim(const Prepared& p, pid_t pid) {
+  std::string now = vmm::now_rfc3339();
   try {
-    db_->prepare("INSERT INTO vms (name, config, state, created) VALUES (?, ?, 'created', ?)")
-        .bind(1, p.name).bind(2, p.config.dump()).bind(3, now_rfc3339()).run();
+    db().prepare("INSERT INTO vms (name, config, state, pid, pid_start, created, started, console_log, console_sock) "
+                 "VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?)")
+        .bind(1, p.name).bind(2, p.config.dump()).bind(3, static_cast<int64_t>(pid))
+        .bind(4, process_stat(pid).start).bind(5, now).bind(6, now)
+        .bind(7, p.launch.console_log).bind(8, p.launch.console_socket).run();
   } catch (Error& e) {
-    auto st = db_->prepare("SELECT state FROM vms WHERE name = ?");
+    auto st = db().prepare("SELECT state FROM vms WHERE name = ?");
     st.bind(1, p.name);
     if (st.step())
       throw Error("vm " + p.name + " already exists (" + st.text(0) + "); remove it with 'berth vm rm'",
                   ErrorKind::AlreadyExists);
     throw;
   }
-  return p;
 }
 
-void VmManager::finish(const std::string& name, const std::string& reason, const std::string& detail) {
-  db_->prepare("UPDATE vms SET state = 'stopped', finished = ?, exit_reason = ?, exit_detail = ?, pid = NULL WHERE name = ?")
-      .bind(1, now_rfc3339()).bind(2, reason).bind(3, detail).bind(4, name).run();
+void VmManager::finish(const std::string& name, pid_t pid, const std::string& reason, const std::string& detail,
+                       const std::string& finished) {
+  db().prepare("UPDATE vms SET state = 'stopped', finished = ?, exit_reason = ?, exit_detail = ?, pid = NULL "
+               "WHERE name = ? AND state = 'running' AND pid = ?")
+      .bind(1, finished.empty() ? vmm::now_rfc3339() : finished).bind(2, reason).bind(3, detail)
+      .bind(4, name).bind(5, static_cast<int64_t>(pid)).run();
 }
 
-int VmManager::serve(Prepared& p, bool detached, int ready_fd) {
-  // Signals become events on the I/O loop, in every thread.
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&sigs, s);
-  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-  UniqueFd sfd(static_cast<int>(check(::signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK), "signalfd")));
+void VmManager::forget(const std::string& name) {
+  db().prepare("DELETE FROM vms WHERE name = ?").bind(1, name).run();
+}
 
-  VmCgroup cgroup(cgroup_name(p.name), p.memory, p.cfg.cpus);
+// The VMM executable sits next to this one (build/bin, or the install dir).
+std::string VmManager::vmm_executable() {
+  char self[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) throw_errno("find the berth executable (/proc/self/exe)");
+  std::string dir(self, static_cast<size_t>(n));
+  std::string exe = dir.substr(0, dir.rfind('/')) + "/berth-vmm";
+  if (::access(exe.c_str(), X_OK) != 0)
+    throw Error("VMM executable " + exe + " not found (build it: ninja berth-vmm)", ErrorKind::NotFound, errno);
+  return exe;
+}
 
-  std::vector<int> clients;
-  UniqueFd log_fd, listener;
-  if (detached) {
-    fs::mkdir_p(p.dir, 0700);
-    log_fd.reset(static_cast<int>(check(::open(p.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600),
-                                        "open console log " + p.log_path)));
-    p.cfg.console_out = [&](const uint8_t* d, size_t n) {
-      [[maybe_unused]] ssize_t w = ::write(log_fd.get(), d, n);
-      for (size_t i = 0; i < clients.size();) {
-        if (::send(clients[i], d, n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 && errno != EAGAIN) {
-          ::close(clients[i]);
-          clients.erase(clients.begin() + static_cast<long>(i));
-        } else {
-          ++i;
-        }
-      }
-    };
-  } else {
-    p.cfg.console_out = [](const uint8_t* d, size_t n) {
-      while (n) {
-        ssize_t w = ::write(1, d, n);
-        if (w <= 0) return;
-        d += w;
-        n -= static_cast<size_t>(w);
-      }
-    };
+// Starts berth-vmm, to get its exec and start-up out of the way while we
+// check the spec and claim the name: it reads its launch config (a line,
+// send_config()) and then "go" or EOF from fd 3, and reports on fd 4.
+VmManager::Spawned VmManager::spawn(bool detached) {
+  std::string exe = vmm_executable();
+  int cp[2], rp[2];
+  check(::pipe2(cp, O_CLOEXEC), "pipe");
+  UniqueFd config_rd(cp[0]), config_wr(cp[1]);
+  check(::pipe2(rp, O_CLOEXEC), "pipe");
+  UniqueFd report_rd(rp[0]), report_wr(rp[1]);
+  // posix_spawn (a vfork, not a copy of this large process); the VMM gets
+  // fds 0-4 and nothing else of this CLI (e.g. the database).
+  UniqueFd cfg_fd(static_cast<int>(check(::fcntl(config_rd.get(), F_DUPFD_CLOEXEC, 10), "dup")));
+  UniqueFd rep_fd(static_cast<int>(check(::fcntl(report_wr.get(), F_DUPFD_CLOEXEC, 10), "dup")));
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawnattr_init(&attr);
+  short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+  if (detached) {  // stderr goes to vmm.log once the VMM has its name
+    flags |= POSIX_SPAWN_SETSID;
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0);
+    posix_spawn_file_actions_adddup2(&fa, 0, 1);
   }
+  posix_spawn_file_actions_adddup2(&fa, cfg_fd.get(), 3);
+  posix_spawn_file_actions_adddup2(&fa, rep_fd.get(), 4);
+  posix_spawn_file_actions_addclosefrom_np(&fa, 5);
+  sigset_t none, defaults;
+  sigemptyset(&none);
+  sigemptyset(&defaults);
+  for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGHUP}) sigaddset(&defaults, sig);
+  posix_spawnattr_setflags(&attr, flags);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  const char* argv[] = {"berth-vmm", "--config-fd", "3", "--report-fd", "4", nullptr};
+  pid_t pid = -1;
+  int rc = ::posix_spawn(&pid, exe.c_str(), &fa, &attr, const_cast<char* const*>(argv), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) throw_errno("start " + exe, rc);
+  return {pid, std::move(report_rd), std::move(config_wr)};
+}
 
-  vmm::Machine m(p.cfg);
-
-  if (detached) {
-    std::string sdir = p.sock_path.substr(0, p.sock_path.rfind('/'));
-    fs::mkdir_p(sdir, 0700);
-    ::unlink(p.sock_path.c_str());
-    listener.reset(static_cast<int>(check(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), "console socket")));
-    sockaddr_un sa{};
-    sa.sun_family = AF_UNIX;
-    if (p.sock_path.size() >= sizeof sa.sun_path) fail("console socket path too long: " + p.sock_path);
-    std::strcpy(sa.sun_path, p.sock_path.c_str());
-    check(::bind(listener.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa), "bind console socket " + p.sock_path);
-    check(::listen(listener.get(), 4), "listen on console socket " + p.sock_path);
-    m.loop().add(listener.get(), [&] {
-      int c = ::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-      if (c < 0) return;
-      clients.push_back(c);
-      m.loop().add(c, [&, c] {
-        char b[256];
-        ssize_t n = ::read(c, b, sizeof b);
-        if (n > 0) {
-          m.console_input(std::string_view(b, static_cast<size_t>(n)));
-          return;
-        }
-        m.loop().remove(c);
-        std::erase(clients, c);
-        ::close(c);
-      });
-    });
-  }
-
-  std::unique_ptr<RawTerminal> raw;
-  if (!detached) {
-    raw = std::make_unique<RawTerminal>(0);
-    bool tty = raw->active();
-    // stdin may be a file or /dev/null, which epoll refuses: then no input.
-    if (struct stat st{}; ::fstat(0, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) &&
-                          !(S_ISCHR(st.st_mode) && !::isatty(0) && major(st.st_rdev) == 1))
-    m.loop().add(0, [&, tty] {
-      char b[256];
-      ssize_t n = ::read(0, b, sizeof b);
-      if (n <= 0) {
-        m.loop().remove(0);
-        return;
-      }
-      std::string_view in(b, static_cast<size_t>(n));
-      if (tty && in.find(kDetachKey) != std::string_view::npos) {
-        m.stop("stopped from the console (Ctrl-])");
-        return;
-      }
-      m.console_input(in);
-    });
-  }
-  m.loop().add(sfd.get(), [&] {
-    signalfd_siginfo si{};
-    if (::read(sfd.get(), &si, sizeof si) == sizeof si)
-      m.stop(std::string("stopped by signal ") + strsignal(static_cast<int>(si.ssi_signo)));
-  });
-
-  db_->prepare("UPDATE vms SET state = 'running', pid = ?, pid_start = ?, started = ?, console_log = ?, console_sock = ? WHERE name = ?")
-      .bind(1, static_cast<int64_t>(::getpid())).bind(2, process_start(::getpid()))
-      .bind(3, now_rfc3339()).bind(4, detached ? p.log_path : "")
-      .bind(5, detached ? p.sock_path : "").bind(6, p.name).run();
-  if (ready_fd >= 0) {
-    [[maybe_unused]] ssize_t w = ::write(ready_fd, "ok", 2);
-  }
-
-  vmm::ExitReason r = m.run();
+// Starts the VMM, checks the spec, hands the VMM its config, claims the
+// name and records the VM while the VMM builds it, then lets it go. The VM
+// is known (with its VMM's pid) from then on, even if this CLI dies before
+// it boots. On any error the VMM gets EOF and exits touching nothing.
+VmManager::Started VmManager::start(const VmSpec& spec, bool detached) {
+  ::signal(SIGPIPE, SIG_IGN);  // a VMM that failed has closed its end
+  Started s;
   try {
-    cgroup.join();
-  } catch (const Error& e) {
-    log::warn(e.what());
+    s.vmm = spawn(detached);
+  } catch (Error& e) {
+    throw e.wrap("run vm " + (spec.name.empty() ? std::string("(unnamed)") : spec.name));
   }
-  cgroup.leave();  // runs while the Machine below is torn down
-  raw.reset();
-  for (int c : clients) ::close(c);
-  if (detached) ::unlink(p.sock_path.c_str());
-  std::string detail = m.exit_detail();
-  finish(p.name, vmm::exit_reason_name(r), detail);
-  std::cerr << "berth: vm " << p.name << " ended: " << vmm::exit_reason_name(r) << " (" << detail << ")\n";
-  return exit_code(r);
+  try {
+    s.p = prepare(spec, detached);
+    fs::mkdir_p(s.p.dir, 0700);
+    std::string config = vmm::to_json(s.p.launch) + "\n";
+    if (::write(s.vmm.go.get(), config.data(), config.size()) != static_cast<ssize_t>(config.size()) &&
+        errno != EPIPE)  // EPIPE: the VMM failed; it reports why
+      throw_errno("pass the launch config of vm " + s.p.name);
+    claim(s.p, s.vmm.pid);
+  } catch (...) {
+    s.vmm.go.reset();
+    while (::waitpid(s.vmm.pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    throw;
+  }
+  ::unlink(s.p.launch.exit_file.c_str());  // of a previous VM of this name
+  [[maybe_unused]] ssize_t w = ::write(s.vmm.go.get(), "go\n", 3);
+  s.vmm.go.reset();
+  return s;
+}
+
+namespace {
+
+std::string describe_status(int status) {
+  if (WIFSIGNALED(status)) return std::string("VMM killed by signal ") + strsignal(WTERMSIG(status));
+  return "VMM exited with status " + std::to_string(WEXITSTATUS(status)) + " without reporting";
+}
+
+}  // namespace
+
+// The VMM could not start the VM: no record is left behind.
+[[noreturn]] void VmManager::failed_start(const std::string& name, pid_t pid, const std::optional<vmm::Report>& r) {
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  forget(name);
+  fs::remove_all(fs::join(fs::join(root_, "vms"), name));
+  if (r && r->event == "error") throw Error("run vm " + name + ": " + r->message, r->kind);
+  throw Error("run vm " + name + ": the VM did not start (" + describe_status(status) + ")", ErrorKind::Internal);
 }
 
 int VmManager::run_foreground(const VmSpec& spec) {
-  Prepared p = prepare(spec);
-  try {
-    return serve(p, false, -1);
-  } catch (Error& e) {
-    // The VM never ran: leave no record behind.
-    db_->prepare("DELETE FROM vms WHERE name = ? AND state = 'created'").bind(1, p.name).run();
-    throw e.wrap("run vm " + p.name);
+  // The VMM shares this terminal; if it dies without restoring it, we do.
+  termios saved{};
+  bool tty = ::isatty(0) && ::tcgetattr(0, &saved) == 0;
+  // Signals sent to this CLI are passed on to the VMM, which stops the VM.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&sigs, s);
+  ::sigprocmask(SIG_BLOCK, &sigs, nullptr);
+  UniqueFd sfd(static_cast<int>(check(::signalfd(-1, &sigs, SFD_CLOEXEC), "signalfd")));
+  auto [p, vmm] = start(spec, false);
+  vmm::LineReader reports(vmm.report.get());
+  pollfd fds[2] = {{vmm.report.get(), POLLIN, 0}, {sfd.get(), POLLIN, 0}};
+  for (;;) {
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("wait for the VMM of vm " + p.name);
+    }
+    if (fds[1].revents) {
+      signalfd_siginfo si{};
+      if (::read(sfd.get(), &si, sizeof si) == sizeof si) ::kill(vmm.pid, static_cast<int>(si.ssi_signo));
+    }
+    if (!fds[0].revents) continue;
+    std::optional<vmm::Report> r = vmm::next_report(reports);
+    if (r && r->event == "ready") continue;
+    if (r && r->event == "exit") {
+      // The VMM tears KVM down and removes its cgroup after this; nobody
+      // needs to wait for that (it is reaped as an orphan).
+      finish(p.name, vmm.pid, r->reason, r->detail);
+      return vmm::exit_code(r->reason);
+    }
+    if (r && r->event == "error") failed_start(p.name, vmm.pid, r);
+    // EOF: the VMM died without reporting an end.
+    int status = 0;
+    while (::waitpid(vmm.pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (tty) ::tcsetattr(0, TCSANOW, &saved);
+    vmm::VmCgroup::remove_stale({cgroup_name(p.name)});  // it could not remove it itself
+    std::string reason = WIFSIGNALED(status) ? "killed" : "error", why = describe_status(status);
+    finish(p.name, vmm.pid, reason, why);
+    std::cerr << "berth: vm " << p.name << " ended: " << reason << " (" << why << ")\n";
+    return 1;
   }
 }
 
 std::string VmManager::run_detached(const VmSpec& spec) {
-  Prepared p = prepare(spec);
-  int pipefd[2];
-  check(::pipe2(pipefd, O_CLOEXEC), "pipe");
-  UniqueFd rd(pipefd[0]), wr(pipefd[1]);
-  // SQLite state must not cross fork (its per-inode lock bookkeeping would
-  // be shared with a process that does not hold the locks): close, fork,
-  // and open a fresh connection on each side.
-  db_.reset();
-  pid_t pid = ::fork();
-  if (pid != 0) open_db();
-  if (pid < 0) throw_errno("fork VMM for vm " + p.name);
-  if (pid == 0) {
-    rd.reset();
-    ::setsid();
-    int rc = 1;
-    try {
-      open_db();
-      fs::mkdir_p(p.dir, 0700);
-      int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-      int err = ::open(fs::join(p.dir, "vmm.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-      ::dup2(null, 0);
-      ::dup2(null, 1);
-      if (err >= 0) ::dup2(err, 2);
-      rc = serve(p, true, wr.get());
-    } catch (const std::exception& e) {
-      auto* be = dynamic_cast<const Error*>(&e);
-      std::string msg = "err:" + std::to_string(static_cast<int>(be ? be->kind() : ErrorKind::Internal)) +
-                        ":" + (be ? be->message() : std::string(e.what()));
-      if (wr) [[maybe_unused]] ssize_t w = ::write(wr.get(), msg.data(), msg.size());
-      try {
-        db_->prepare("DELETE FROM vms WHERE name = ? AND state = 'created'").bind(1, p.name).run();
-        finish(p.name, "error", e.what());
-      } catch (...) {
-      }
-      std::cerr << "berth: " << e.what() << "\n";
-    }
-    ::_exit(rc);
-  }
-  wr.reset();
-  // One message: "ok" once the VM runs, or "err:<why>"; EOF if the VMM died.
-  std::string answer;
-  char b[1024];
-  ssize_t n;
-  while ((n = ::read(rd.get(), b, sizeof b)) < 0 && errno == EINTR) {
-  }
-  if (n > 0) answer.assign(b, static_cast<size_t>(n));
-  if (answer == "ok") return p.name;
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  if (answer.rfind("err:", 0) == 0) {
-    size_t colon = answer.find(':', 4);
-    int kind = std::atoi(answer.substr(4, colon - 4).c_str());
-    throw Error("run vm " + p.name + ": " + answer.substr(colon + 1), static_cast<ErrorKind>(kind));
-  }
-  throw Error("run vm " + p.name + ": the VMM exited before the VM started", ErrorKind::Internal);
+  auto [p, vmm] = start(spec, true);
+  // "ready" once the VM runs, "error" if it cannot; EOF if the VMM died.
+  vmm::LineReader reports(vmm.report.get());
+  std::optional<vmm::Report> r = vmm::next_report(reports);
+  if (r && r->event == "ready") return p.name;
+  if (r && r->event == "exit") return p.name;  // already over; its record says how
+  failed_start(p.name, vmm.pid, r);
+}
+
+// A VM whose VMM wrote its exit record is stopped, whether or not a CLI was
+// there to hear it end (a detached VM, or a foreground CLI that was killed).
+void VmManager::reconcile(const std::string& name) {
+  auto st = db().prepare("SELECT pid FROM vms WHERE name = ? AND state = 'running'");
+  st.bind(1, name);
+  if (!st.step() || st.is_null(0)) return;
+  auto pid = static_cast<pid_t>(st.integer(0));
+  auto rec = vmm::read_exit_record(exit_file(name));
+  if (rec && rec->pid == pid) finish(name, pid, rec->reason, rec->detail, rec->finished);
 }
 
 bool VmManager::monitor_alive(const std::string& name) {
-  auto st = db_->prepare("SELECT pid, pid_start FROM vms WHERE name = ? AND state = 'running'");
+  auto st = db().prepare("SELECT pid, pid_start FROM vms WHERE name = ? AND state = 'running'");
   st.bind(1, name);
   if (!st.step() || st.is_null(0)) return false;
-  pid_t pid = static_cast<pid_t>(st.integer(0));
-  std::string start = process_start(pid);
-  return !start.empty() && start == st.text(1);
+  ProcStat ps = process_stat(static_cast<pid_t>(st.integer(0)));
+  return !ps.start.empty() && ps.start == st.text(1) && ps.state != 'Z';
 }
 
 std::string VmManager::format_list() {
@@ -430,12 +415,13 @@ std::string VmManager::format_list() {
   out << "NAME                 STATE              CPUS  MEMORY   PID      CREATED\n";
   std::vector<std::string> names;
   {
-    auto st = db_->prepare("SELECT name FROM vms ORDER BY created, name");
+    auto st = db().prepare("SELECT name FROM vms ORDER BY created, name");
     while (st.step()) names.push_back(st.text(0));
   }
   std::vector<std::string> ended;
   for (const auto& n : names) {
-    auto st = db_->prepare("SELECT state, config, pid, created, exit_reason FROM vms WHERE name = ?");
+    reconcile(n);
+    auto st = db().prepare("SELECT state, config, pid, created, exit_reason FROM vms WHERE name = ?");
     st.bind(1, n);
     if (!st.step()) continue;
     json cfg = json::parse(st.text(1), nullptr, false);
@@ -451,12 +437,13 @@ std::string VmManager::format_list() {
              st.text(3).c_str());
     out << line;
   }
-  VmCgroup::remove_stale(ended);
+  vmm::VmCgroup::remove_stale(ended);
   return out.str();
 }
 
 std::string VmManager::inspect(const std::string& name) {
-  auto st = db_->prepare(
+  reconcile(name);
+  auto st = db().prepare(
       "SELECT name, config, state, pid, created, started, finished, exit_reason, exit_detail, console_log, console_sock "
       "FROM vms WHERE name = ?");
   st.bind(1, name);
@@ -480,43 +467,48 @@ std::string VmManager::inspect(const std::string& name) {
 }
 
 void VmManager::stop(const std::string& name, bool kill) {
-  auto st = db_->prepare("SELECT state, pid FROM vms WHERE name = ?");
+  reconcile(name);
+  auto st = db().prepare("SELECT state, pid, pid_start FROM vms WHERE name = ?");
   st.bind(1, name);
   if (!st.step()) throw Error("vm " + name + " not found", ErrorKind::NotFound);
   if (st.text(0) != "running" || !monitor_alive(name))
     throw Error("vm " + name + " is not running", ErrorKind::FailedPrecondition);
-  pid_t pid = static_cast<pid_t>(st.integer(1));
+  auto pid = static_cast<pid_t>(st.integer(1));
+  std::string start = st.text(2);
   check(::kill(pid, kill ? SIGKILL : SIGTERM), "signal the VMM of vm " + name);
-  for (int i = 0; i < 1000 && monitor_alive(name); ++i) ::usleep(10000);
-  if (monitor_alive(name)) throw Error("vm " + name + ": VMM did not stop within 10 s", ErrorKind::Internal);
-  // The monitor's exit left its cgroup empty; its pid may linger as a zombie briefly.
-  for (int i = 0; i < 100; ++i) {
-    VmCgroup::remove_stale({cgroup_name(name)});
-    if (::kill(pid, 0) != 0) break;
-    ::usleep(5000);
-  }
-  VmCgroup::remove_stale({cgroup_name(name)});
-  if (kill) {
-    // A killed monitor cannot write its own epitaph.
-    db_->prepare("UPDATE vms SET state = 'stopped', finished = ?, exit_reason = 'killed', exit_detail = 'VMM killed (SIGKILL)', pid = NULL WHERE name = ? AND state = 'running'")
-        .bind(1, now_rfc3339()).bind(2, name).run();
-  }
+  // The VM has ended once its VMM wrote the exit record (or died); the VMM
+  // then removes its cgroup and exits, which we wait for too, so that a
+  // stopped VM holds nothing. An exited VMM may stay a zombie until init
+  // reaps it: that holds nothing either.
+  auto vmm_gone = [&] {
+    ProcStat ps = process_stat(pid);
+    return ps.start != start || ps.state == 'Z';
+  };
+  for (int i = 0; i < 1000 && !vmm_gone(); ++i) ::usleep(10000);
+  if (!vmm_gone()) throw Error("vm " + name + ": VMM did not stop within 10 s", ErrorKind::Internal);
+  vmm::VmCgroup::remove_stale({cgroup_name(name)});
+  reconcile(name);
+  // A VMM that died without its exit record (SIGKILL) cannot write its own epitaph.
+  if (kill) finish(name, pid, "killed", "VMM killed (SIGKILL)");
+  else finish(name, pid, "error", "VMM exited without recording why");
 }
 
 void VmManager::remove(const std::string& name) {
-  auto st = db_->prepare("SELECT state FROM vms WHERE name = ?");
+  reconcile(name);
+  auto st = db().prepare("SELECT state FROM vms WHERE name = ?");
   st.bind(1, name);
   if (!st.step()) throw Error("vm " + name + " not found", ErrorKind::NotFound);
   if (st.text(0) == "running" && monitor_alive(name))
     throw Error("vm " + name + " is running; stop it first", ErrorKind::FailedPrecondition);
-  db_->prepare("DELETE FROM vms WHERE name = ?").bind(1, name).run();
-  VmCgroup::remove_stale({cgroup_name(name)});
+  forget(name);
+  vmm::VmCgroup::remove_stale({cgroup_name(name)});
   fs::remove_all(fs::join(fs::join(root_, "vms"), name));
   fs::remove_all(fs::join(fs::join(state_, "vms"), name));
 }
 
 void VmManager::console(const std::string& name) {
-  auto st = db_->prepare("SELECT console_sock FROM vms WHERE name = ?");
+  reconcile(name);
+  auto st = db().prepare("SELECT console_sock FROM vms WHERE name = ?");
   st.bind(1, name);
   if (!st.step()) throw Error("vm " + name + " not found", ErrorKind::NotFound);
   if (!monitor_alive(name)) throw Error("vm " + name + " is not running", ErrorKind::FailedPrecondition);
@@ -549,7 +541,7 @@ void VmManager::console(const std::string& name) {
         continue;
       }
       std::string_view in(b, static_cast<size_t>(r));
-      if (raw.active() && in.find(kDetachKey) != std::string_view::npos) break;
+      if (raw.active() && in.find(kConsoleEscapeKey) != std::string_view::npos) break;
       [[maybe_unused]] ssize_t w = ::write(s.get(), b, static_cast<size_t>(r));
     }
   }
@@ -562,37 +554,100 @@ namespace berth::engine {
 void VmManager::create_disk(const std::string& from, const std::string& size, const std::string& out) {
   uint64_t bytes = vmm::parse_size(size);
   if (bytes < 8 * vmm::kMiB) fail("--size " + size + " is too small for an ext4 disk (at least 8M)");
+  if (fs::exists(out)) throw Error("disk " + out + " already exists", ErrorKind::AlreadyExists);
+
+  // A directory is the rootfs; anything else names an image of the store,
+  // whose layers are mounted read-only (in mkfs's own mount namespace) as
+  // the rootfs. The image lock keeps GC from deleting them meanwhile.
   std::string rootfs;
+  std::vector<image::MountSpec> mounts;
+  std::optional<image::ImageStore> store;
+  std::optional<image::FileLock> lock;
   if (fs::is_dir(from)) {
     rootfs = fs::absolute(from);
   } else {
-    throw Error("--from " + from + ": not a directory; pass an unpacked image rootfs", ErrorKind::NotFound);
+    store.emplace(root_);
+    std::optional<image::ImageRecord> img;
+    try {
+      img = store->find(from);
+    } catch (const Error&) {  // not even a valid reference
+    }
+    if (!img)
+      throw Error("--from " + from + ": no such directory, nor an image in " + root_ + " (see 'berth images')",
+                  ErrorKind::NotFound);
+    lock.emplace(store->shared_lock());
+    mounts = image::read_only_mounts(*store, store->chain_ids(*img));
   }
-  if (fs::exists(out)) throw Error("disk " + out + " already exists", ErrorKind::AlreadyExists);
+
   std::string tmp = out + ".tmp";
+  std::string mnt;
+  auto cleanup = [&] {
+    ::unlink(tmp.c_str());
+    if (!mnt.empty()) ::rmdir(mnt.c_str());
+  };
   {
     UniqueFd f(static_cast<int>(check(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), "create " + tmp)));
-    check(::ftruncate(f.get(), static_cast<off_t>(bytes)), "size " + tmp);
+    if (::ftruncate(f.get(), static_cast<off_t>(bytes)) != 0) {
+      int e = errno;
+      cleanup();
+      throw_errno("size " + tmp, e);
+    }
   }
+  if (!mounts.empty()) {
+    mnt = tmp + ".root";
+    if (::mkdir(mnt.c_str(), 0700) != 0) {
+      int e = errno;
+      mnt.clear();
+      cleanup();
+      throw_errno("create mount point " + tmp + ".root", e);
+    }
+    rootfs = mnt;
+  }
+  int errpipe[2];
+  check(::pipe2(errpipe, O_CLOEXEC), "pipe");
+  UniqueFd err_rd(errpipe[0]), err_wr(errpipe[1]);
   pid_t pid = ::fork();
-  if (pid < 0) throw_errno("fork mkfs.ext4");
+  if (pid < 0) {
+    cleanup();
+    throw_errno("fork mkfs.ext4");
+  }
   if (pid == 0) {
+    // The image's mount lives in this child's own mount namespace and goes
+    // away with it, whatever happens to either process.
+    try {
+      if (!mounts.empty()) {
+        check(::unshare(CLONE_NEWNS), "unshare mount namespace");
+        check(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), "make / private");
+        image::mount_all(mounts, mnt);
+        check(::mount(nullptr, mnt.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr),
+              "remount " + mnt + " read-only");
+      }
+    } catch (const Error& e) {
+      std::string m = e.what();
+      [[maybe_unused]] ssize_t w = ::write(err_wr.get(), m.data(), m.size());
+      ::_exit(126);
+    }
     int null = ::open("/dev/null", O_WRONLY);
     ::dup2(null, 1);
     ::execlp("mkfs.ext4", "mkfs.ext4", "-q", "-F", "-E", "root_owner=0:0", "-L", "berth-root", "-d",
              rootfs.c_str(), tmp.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
+  err_wr.reset();
+  char b[512];
+  ssize_t n = ::read(err_rd.get(), b, sizeof b);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    ::unlink(tmp.c_str());
-    fail(WIFEXITED(status) && WEXITSTATUS(status) == 127
-             ? "mkfs.ext4 not found (install e2fsprogs)"
-             : "mkfs.ext4 -d " + rootfs + " " + out + " failed (is --size large enough?)",
+    cleanup();
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (code == 126 && n > 0) fail("mount image " + from + ": " + std::string(b, static_cast<size_t>(n)), ErrorKind::Internal);
+    fail(code == 127 ? "mkfs.ext4 not found (install e2fsprogs)"
+                     : "mkfs.ext4 -d " + from + " " + out + " failed (is --size large enough?)",
          ErrorKind::Internal);
   }
+  if (!mnt.empty()) ::rmdir(mnt.c_str());
   check(::rename(tmp.c_str(), out.c_str()), "rename " + tmp + " to " + out);
 }
 

@@ -1,14 +1,27 @@
 // Micro-VMs as objects users name: records in <root>/berth.db (table vms),
-// the VMM process as each VM's monitor (foreground, or detached with the
-// console in <root>/vms/<name>/console.log and a console socket under
-// <state>/vms/<name>/), and the lifecycle verbs of `berth vm`.
+// one `berth-vmm` process per VM (vmm/vmm_process.hpp; foreground, or
+// detached with the console in <root>/vms/<name>/console.log and a console
+// socket under <state>/vms/<name>/), and the lifecycle verbs of `berth vm`.
+//
+// The VMM touches no database: this class records its pid when it starts
+// it, and the VM's end either from the VMM's "exit" report (foreground) or,
+// whenever a record is read, from the exit record the VMM leaves in
+// <root>/vms/<name>/exit.json (detached, or a CLI that died).
 #pragma once
 
+#include <sys/types.h>
+
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "common/fd.hpp"
+#include <nlohmann/json.hpp>
+
 #include "common/sqlite.hpp"
+#include "vmm/launch.hpp"
+
 
 namespace berth::engine {
 
@@ -27,6 +40,7 @@ struct VmSpec {
 class VmManager {
  public:
   VmManager(std::string root, std::string state);
+  ~VmManager();
 
   // Runs the VM with the console on this terminal; returns the exit code
   // (0 for guest poweroff/reset or a stop, 1 for a crash or VMM error).
@@ -39,19 +53,42 @@ class VmManager {
   void stop(const std::string& name, bool kill);
   void remove(const std::string& name);
   void console(const std::string& name);
+  // An ext4 disk image holding `from`: a rootfs directory or an image of
+  // the store (reference or ID), built from its layers.
   void create_disk(const std::string& from, const std::string& size, const std::string& out);
 
  private:
-  struct Prepared;
-  Prepared prepare(const VmSpec& spec);
-  int serve(Prepared& p, bool detached, int ready_fd);
-  void finish(const std::string& name, const std::string& reason, const std::string& detail);
+  struct Prepared {
+    std::string name;
+    vmm::LaunchConfig launch;
+    nlohmann::json config;
+    std::string dir, log_path, sock_path;
+  };
+  struct Spawned {
+    pid_t pid = -1;
+    UniqueFd report, go;
+  };
+  struct Started {
+    Prepared p;
+    Spawned vmm;
+  };
+  Prepared prepare(const VmSpec& spec, bool detached);
+  void claim(const Prepared& p, pid_t pid);
+  static Spawned spawn(bool detached);
+  Started start(const VmSpec& spec, bool detached);
+  [[noreturn]] void failed_start(const std::string& name, pid_t pid, const std::optional<vmm::Report>& r);
+  // Marks the record of the VMM `pid` stopped (no-op if it is not running).
+  void finish(const std::string& name, pid_t pid, const std::string& reason, const std::string& detail,
+              const std::string& finished = "");
+  void forget(const std::string& name);
+  void reconcile(const std::string& name);
   bool monitor_alive(const std::string& name);
-  void open_db();
+  Database& db();
   std::string cgroup_name(const std::string& name) const;
+  std::string exit_file(const std::string& name) const;
+  static std::string vmm_executable();
 
   std::string root_, state_;
-  // A pointer: closed before fork, reopened on both sides after.
   std::unique_ptr<Database> db_;
 };
 

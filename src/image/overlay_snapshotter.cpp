@@ -28,14 +28,25 @@ std::string OverlaySnapshotter::dir(const std::string& key) const {
   return store_.root() + "/containers/" + key;
 }
 
-static std::vector<MountSpec> specs_for(ImageStore& store, const std::string& d,
-                                        const std::vector<std::string>& chains) {
-  if (chains.empty()) return {{"bind", d + "/upper", {"rbind", "rw"}}};
+static std::string lowerdir_option(ImageStore& store, const std::vector<std::string>& chains) {
   std::string lower;
   for (auto it = chains.rbegin(); it != chains.rend(); ++it)  // topmost layer first
     lower += (lower.empty() ? "" : ":") + store.layer_dir(*it);
+  return "lowerdir=" + lower;
+}
+
+static std::vector<MountSpec> specs_for(ImageStore& store, const std::string& d,
+                                        const std::vector<std::string>& chains) {
+  if (chains.empty()) return {{"bind", d + "/upper", {"rbind", "rw"}}};
   return {{"overlay", "overlay",
-           {"index=off", "lowerdir=" + lower, "upperdir=" + d + "/upper", "workdir=" + d + "/work"}}};
+           {"index=off", lowerdir_option(store, chains), "upperdir=" + d + "/upper", "workdir=" + d + "/work"}}};
+}
+
+std::vector<MountSpec> read_only_mounts(ImageStore& store, const std::vector<std::string>& chains) {
+  if (chains.empty()) fail("an image without layers has no filesystem");
+  // overlayfs wants two lower dirs when it has no upper dir.
+  if (chains.size() == 1) return {{"bind", store.layer_dir(chains[0]), {"rbind", "ro"}}};
+  return {{"overlay", "overlay", {"index=off", lowerdir_option(store, chains)}}};
 }
 
 std::vector<MountSpec> OverlaySnapshotter::prepare(const std::string& key, const std::string& image) {

@@ -50,6 +50,12 @@ class OverlaySnapshotter {
   ImageStore& store_;
 };
 
+// A read-only view of an image's layers (bottom first, as chain_ids()
+// lists them) for reading its filesystem, e.g. into a VM disk: a bind
+// mount of a single layer, or an overlay of several with no upper dir.
+// Mount it with mount_all(); the bind is not read-only by itself.
+std::vector<MountSpec> read_only_mounts(ImageStore& store, const std::vector<std::string>& chains);
+
 // Mounts the specs on target (in order). Throws naming the target and errno.
 void mount_all(const std::vector<MountSpec>& mounts, const std::string& target);
 // Unmounts target; no error if it is not a mount point.

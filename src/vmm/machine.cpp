@@ -123,6 +123,14 @@ Machine::~Machine() {
 
 void Machine::console_input(std::string_view bytes) { serial_->receive(bytes); }
 
+void Machine::release_backends() {
+  for (const auto& d : pci_->devices()) d->release_backend();
+}
+
+void Machine::fail(std::string why) {
+  exit_.request(ExitReason::Error, std::move(why));
+}
+
 void Machine::stop(std::string why) {
   exit_.request(ExitReason::Stopped, std::move(why));
 }
@@ -134,7 +142,7 @@ void Machine::kick_vcpus() {
   }
 }
 
-ExitReason Machine::run() {
+ExitReason Machine::run(const std::function<void()>& started) {
   install_kick_handler();
   // vCPU threads take the kick signal; the I/O thread never does.
   sigset_t kick;
@@ -157,6 +165,7 @@ ExitReason Machine::run() {
   }
   bool exited = false;
   loop_.add(exit_.fd(), [&] { exited = true; });
+  if (started) started();
   while (!exited) loop_.run_once(-1);
   kick_vcpus();
   for (auto& t : threads_) t.join();

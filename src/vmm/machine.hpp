@@ -50,13 +50,19 @@ class Machine {
   ~Machine();
 
   // Starts the vCPUs and serves I/O until the VM ends; returns why.
-  ExitReason run();
-  // Thread-safe; the VM ends with ExitReason::Stopped.
+  // `started` runs on this thread once the vCPU threads exist (for work
+  // that should not delay the guest's start).
+  ExitReason run(const std::function<void()>& started = {});
+  // Thread-safe; the VM ends with ExitReason::Stopped (fail: Error).
   void stop(std::string why);
+  void fail(std::string why);
   std::string exit_detail() const { return exit_.detail(); }
   // For the monitor: its console and control fds join the VMM's loop.
   EventLoop& loop() { return loop_; }
   void console_input(std::string_view bytes);
+  // After run(): closes the devices' host files (disks, tap). The KVM VM
+  // and guest RAM go with the Machine.
+  void release_backends();
   const GuestMemory& memory() const { return *mem_; }
 
  private:

@@ -1,6 +1,8 @@
 // `berth vm ...`: micro-VMs on KVM. Parsing only; the engine (vm_manager)
 // owns records, the monitor and the lifecycle.
 #include <CLI/CLI.hpp>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <iostream>
 
@@ -60,11 +62,13 @@ void add_vm_commands(CLI::App& app, Globals& g) {
       }
       rc = m.run_foreground(s);
     }
-    // A crashed guest is not a CLI error: the reason is already printed.
-    if (rc) {
-      std::cout.flush();
-      std::exit(rc);
-    }
+    // The VM has ended and its record is written (the database is closed):
+    // nothing is left but memory, so skip the static destructors of this
+    // large process on the way out. A crashed guest is not a CLI error: the
+    // reason is already printed.
+    std::cout.flush();
+    std::cerr.flush();
+    ::_exit(rc);
   });
 
   auto* ls = vm->add_subcommand("ls", "list micro-VMs");

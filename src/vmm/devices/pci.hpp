@@ -24,6 +24,10 @@ class PciDevice {
   // BAR0 accesses (offset within the BAR).
   virtual void bar_read(uint64_t, uint8_t* data, uint32_t len) { std::memset(data, 0xff, len); }
   virtual void bar_write(uint64_t, const uint8_t*, uint32_t) {}
+  // Closes what the device holds on the host (a locked disk, a tap) once the
+  // vCPUs are stopped, so that the next VM can have it before this VM's
+  // slower KVM teardown ends.
+  virtual void release_backend() {}
 
   void set_bar0(uint32_t addr, uint32_t size);
   uint32_t bar0() const;

@@ -85,6 +85,12 @@ class VirtioBlk : public VirtioPciDevice {
     }
   }
 
+ public:
+  void release_backend() override {
+    std::lock_guard<std::mutex> l(mu_);
+    fd_.reset();  // drops the flock
+  }
+
  private:
   uint8_t serve(const std::vector<Virtqueue::Buf>& bufs, uint32_t* written) {
     if (bufs.size() < 2 || bufs[0].device_writes || bufs[0].len < 16 || !bufs.back().device_writes)

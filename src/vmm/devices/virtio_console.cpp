@@ -43,12 +43,22 @@ class VirtioConsole : public VirtioPciDevice {
  public:
   explicit VirtioConsole(const std::string& path)
       : VirtioPciDevice(3, 0x078000, 2, 0, "virtio-console " + path),
-        listener_(path, "channel socket") {}
+        listener_(std::in_place, path, "channel socket") {}
 
   ~VirtioConsole() override {
     if (!loop_) return;
-    loop_->remove(listener_.fd());
+    if (listener_) loop_->remove(listener_->fd());
     if (client_) loop_->remove(client_.get());
+  }
+
+  // The VM has ended: the socket path goes now (before the VMM reports the
+  // end), so a VM started next with the same --channel finds it free.
+  void release_backend() override {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!listener_) return;
+    if (loop_) loop_->remove(listener_->fd());
+    listener_.reset();
+    drop_client();
   }
 
  protected:
@@ -56,7 +66,7 @@ class VirtioConsole : public VirtioPciDevice {
   void config_read(uint64_t, uint8_t* data, uint32_t len) override { store_le(data, len, 0); }
 
   void on_bind() override {
-    loop_->add(listener_.fd(), [this] {
+    loop_->add(listener_->fd(), [this] {
       std::lock_guard<std::mutex> l(mu_);
       accept_client();
     });
@@ -99,7 +109,8 @@ class VirtioConsole : public VirtioPciDevice {
   }
 
   void accept_client() {
-    UniqueFd c = listener_.accept();
+    if (!listener_) return;
+    UniqueFd c = listener_->accept();
     if (!c) return;
     if (client_ && !client_dead_ && !hung_up()) return;  // busy: the newcomer sees EOF
     drop_client();
@@ -263,7 +274,7 @@ class VirtioConsole : public VirtioPciDevice {
     return true;
   }
 
-  UnixListener listener_;
+  std::optional<UnixListener> listener_;  // reset by release_backend()
   UniqueFd client_;
   bool client_dead_ = false;  // noticed off the I/O thread; dropped on it
   bool peer_eof_ = false;     // the client sends no more

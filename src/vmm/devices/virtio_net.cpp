@@ -75,6 +75,13 @@ class VirtioNet : public VirtioPciDevice {
     }
   }
 
+ public:
+  void release_backend() override {
+    std::lock_guard<std::mutex> l(mu_);
+    unwatch_tap();
+    tap_.reset();
+  }
+
  private:
   void watch_tap() {
     if (watching_ || !loop_) return;

@@ -37,21 +37,8 @@ TEST(VmNet, FramesBothWaysThroughTheTap) {
   VmEnv env;
   NetNs ns;
 
-  CmdResult vm;
-  std::thread runner;
-  struct Join {
-    std::thread& t;
-    ~Join() {
-      if (t.joinable()) t.join();
-    }
-  } join{runner};
-  runner = std::thread([&] {
-    vm = run_cmd({"ip", "netns", "exec", ns.name(), berth_bin(), "--root", env.root(), "--state",
-                  env.state(), "vm", "run", "--kernel", guest("virtio_net"), "--net", "tap:tap0",
-                  "--mac", "52:54:00:12:34:56"},
-                 "", 30);
-  });
-
+  // The socket listens on tap0 before the VM starts: the guest sends its
+  // frame within milliseconds of boot.
   // This thread joins the namespace; the rest of the test process does not.
   int nsfd = ::open(("/var/run/netns/" + ns.name()).c_str(), O_RDONLY | O_CLOEXEC);
   ASSERT_GE(nsfd, 0);
@@ -67,6 +54,21 @@ TEST(VmNet, FramesBothWaysThroughTheTap) {
   ASSERT_EQ(::bind(s, reinterpret_cast<sockaddr*>(&sll), sizeof sll), 0);
   timeval tv{15, 0};
   ::setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+
+  CmdResult vm;
+  std::thread runner;
+  struct Join {
+    std::thread& t;
+    ~Join() {
+      if (t.joinable()) t.join();
+    }
+  } join{runner};
+  runner = std::thread([&] {
+    vm = run_cmd({"ip", "netns", "exec", ns.name(), berth_bin(), "--root", env.root(), "--state",
+                  env.state(), "vm", "run", "--kernel", guest("virtio_net"), "--net", "tap:tap0",
+                  "--mac", "52:54:00:12:34:56"},
+                 "", 30);
+  });
 
   uint8_t f[1600];
   ssize_t n;

@@ -69,6 +69,44 @@ inline std::string read_all(const std::string& path) {
   return s.str();
 }
 
+// A process that has exited: gone, or a zombie waiting for init to reap it
+// (an orphaned VMM is reaped by init, which may take a while here).
+inline bool process_exited(pid_t pid) {
+  if (::kill(pid, 0) != 0) return true;
+  std::string stat = read_all("/proc/" + std::to_string(pid) + "/stat");
+  auto p = stat.rfind(')');
+  return p == std::string::npos || (p + 2 < stat.size() && stat[p + 2] == 'Z');
+}
+
+// Polls cond every 10 ms for up to timeout_ms; true once it holds.
+template <class F>
+bool eventually(F cond, int timeout_ms = 5000) {
+  for (int i = 0; i < timeout_ms / 10; ++i) {
+    if (cond()) return true;
+    ::usleep(10000);
+  }
+  return cond();
+}
+
+// Starts argv in the background with stdin from /dev/null and stdout and
+// stderr to `out`; returns its pid.
+inline pid_t spawn_background(const std::vector<std::string>& argv, const std::string& out) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int null = ::open("/dev/null", O_RDONLY);
+    int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(null, 0);
+    ::dup2(o, 1);
+    ::dup2(o, 2);
+    std::vector<char*> a;
+    for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
+    a.push_back(nullptr);
+    ::execv(a[0], a.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
 #define BERTH_REQUIRE_KVM()                                                       \
   do {                                                                            \
     BERTH_REQUIRE_ROOT();                                                         \

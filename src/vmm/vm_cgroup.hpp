@@ -3,25 +3,32 @@
 // hierarchies), v2 and hybrid hosts.
 //
 // Joining a v1 memory cgroup costs 15-35 ms here (the kernel waits for RCU),
-// so the VMM joins on a helper thread while KVM builds and starts the VM:
-// the limits apply from a few tens of milliseconds after start, and
-// memory.move_charge_at_immigrate carries the pages touched before that.
-// When the VM ends, leave() moves the VMM back out on a helper thread while
-// KVM tears the VM down, then removes the groups; groups of VMMs that were
-// killed are removed by remove_stale() (stop, rm, ls, and every new VM). When the VM ends the VMM exits
+// and creating the groups about a millisecond more, so a helper thread does
+// both while the VM starts: the limits bind from the join, a few tens of
+// milliseconds after start (memory.move_charge_at_immigrate, where the
+// kernel still has it, carries the pages touched before that). If the
+// groups cannot be created, on_error is called (the VMM ends the VM).
+// When the VM ends (and has been reported), leave() moves the VMM back out on
+// a helper thread while KVM tears the VM down, then removes the groups;
+// groups of VMMs that were killed are removed by remove_stale() (stop, rm,
+// ls, and every new VM).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
 
-namespace berth::engine {
+#include "common/error.hpp"
+
+namespace berth::vmm {
 
 class VmCgroup {
  public:
   static constexpr uint64_t kOverhead = 64ull << 20;
-  VmCgroup(const std::string& name, uint64_t memory, int cpus);
+  VmCgroup(const std::string& name, uint64_t memory, int cpus,
+           std::function<void(const std::string&)> on_error);
   VmCgroup(const VmCgroup&) = delete;
   VmCgroup& operator=(const VmCgroup&) = delete;
   ~VmCgroup();
@@ -37,10 +44,11 @@ class VmCgroup {
   static void remove_all_stale();
 
  private:
+  void create(const std::string& name, uint64_t memory, int cpus);
+
   std::vector<std::string> paths_, origins_;
   std::thread joiner_, leaver_;
-  std::string join_error_;
-  bool joined_ = false;
+  std::string create_error_, join_error_;
 };
 
-}  // namespace berth::engine
+}  // namespace berth::vmm

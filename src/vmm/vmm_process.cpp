@@ -1,0 +1,230 @@
+#include "vmm/vmm_process.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "common/error.hpp"
+#include "common/fd.hpp"
+#include "common/fs.hpp"
+#include "common/log.hpp"
+#include "common/raw_terminal.hpp"
+#include "vmm/vm_cgroup.hpp"
+
+namespace berth::vmm {
+
+namespace {
+
+void write_all(int fd, const uint8_t* d, size_t n) {
+  while (n) {
+    ssize_t w = ::write(fd, d, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return;
+    d += w;
+    n -= static_cast<size_t>(w);
+  }
+}
+
+// stdin may be a file or /dev/null, which epoll refuses: then no input.
+bool pollable_stdin() {
+  struct stat st{};
+  if (::fstat(0, &st) != 0 || S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) return false;
+  return !(S_ISCHR(st.st_mode) && !::isatty(0) && major(st.st_rdev) == 1);
+}
+
+// The detached console: a log file plus any clients of a unix socket.
+class ConsoleSocket {
+ public:
+  ConsoleSocket(const LaunchConfig& cfg, Machine*& machine)
+      : path_(cfg.console_socket), log_path_(cfg.console_log), machine_(machine) {}
+  ~ConsoleSocket() { close(); }
+
+  void output(const uint8_t* d, size_t n) {
+    write_all(log_.get(), d, n);
+    for (size_t i = 0; i < clients_.size();) {
+      if (::send(clients_[i], d, n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 && errno != EAGAIN) {
+        ::close(clients_[i]);
+        clients_.erase(clients_.begin() + static_cast<long>(i));
+      } else {
+        ++i;
+      }
+    }
+  }
+
+  // Opens the log and listens on the socket.
+  void open() {
+    log_.reset(static_cast<int>(check(::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600),
+                                      "open console log " + log_path_)));
+    fs::mkdir_p(path_.substr(0, path_.rfind('/')), 0700);
+    ::unlink(path_.c_str());
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    if (path_.size() >= sizeof sa.sun_path) fail("console socket path too long: " + path_);
+    listener_.reset(static_cast<int>(check(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), "console socket")));
+    std::strcpy(sa.sun_path, path_.c_str());
+    check(::bind(listener_.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa), "bind console socket " + path_);
+    check(::listen(listener_.get(), 4), "listen on console socket " + path_);
+    machine_->loop().add(listener_.get(), [this] { accept(); });
+  }
+
+  void close() {
+    for (int c : clients_) ::close(c);
+    clients_.clear();
+    if (listener_) {
+      listener_.reset();
+      ::unlink(path_.c_str());
+    }
+  }
+
+ private:
+  void accept() {
+    int c = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (c < 0) return;
+    clients_.push_back(c);
+    machine_->loop().add(c, [this, c] {
+      char b[256];
+      ssize_t n = ::read(c, b, sizeof b);
+      if (n > 0) {
+        machine_->console_input(std::string_view(b, static_cast<size_t>(n)));
+        return;
+      }
+      machine_->loop().remove(c);
+      std::erase(clients_, c);
+      ::close(c);
+    });
+  }
+
+  std::string path_, log_path_;
+  Machine*& machine_;
+  UniqueFd log_, listener_;
+  std::vector<int> clients_;
+};
+
+void detach_stdio() {
+  int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null < 0) return;
+  for (int fd = 0; fd <= 2; ++fd) ::dup2(null, fd);
+  ::close(null);
+}
+
+}  // namespace
+
+void send_report(int fd, const Report& r) {
+  if (fd < 0) return;
+  std::string line = to_json(r) + "\n";
+  write_all(fd, reinterpret_cast<const uint8_t*>(line.data()), line.size());
+}
+
+int serve_vm(LaunchConfig cfg, LaunchChannel& channel, int report_fd, bool& committed) {
+  // Signals become events on the I/O loop, in every thread.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&sigs, s);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  UniqueFd sfd(static_cast<int>(check(::signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK), "signalfd")));
+
+  Machine* machine = nullptr;
+  std::unique_ptr<ConsoleSocket> console;
+  if (cfg.detached) {
+    console = std::make_unique<ConsoleSocket>(cfg, machine);
+    cfg.vm.console_out = [c = console.get()](const uint8_t* d, size_t n) { c->output(d, n); };
+  } else {
+    cfg.vm.console_out = [](const uint8_t* d, size_t n) { write_all(1, d, n); };
+  }
+
+  auto m = std::make_unique<Machine>(cfg.vm);
+  machine = m.get();
+  if (!channel.wait_go()) return 0;
+  committed = true;
+  if (!cfg.vmm_log.empty()) {
+    // Until now stderr was the starter's; never keep it (a caller reading
+    // it to EOF would wait for the VM's end).
+    int log = ::open(cfg.vmm_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (log < 0) log = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (log >= 0) {
+      ::dup2(log, 2);
+      ::close(log);
+    }
+  }
+
+  std::unique_ptr<RawTerminal> raw;
+  if (console) {
+    console->open();
+  } else {
+    raw = std::make_unique<RawTerminal>(0);
+    if (pollable_stdin())
+      m->loop().add(0, [&m, tty = raw->active()] {
+        char b[256];
+        ssize_t n = ::read(0, b, sizeof b);
+        if (n <= 0) {
+          m->loop().remove(0);
+          return;
+        }
+        std::string_view in(b, static_cast<size_t>(n));
+        if (tty && in.find(kConsoleEscapeKey) != std::string_view::npos) {
+          m->stop("stopped from the console (Ctrl-])");
+          return;
+        }
+        m->console_input(in);
+      });
+  }
+  m->loop().add(sfd.get(), [&] {
+    signalfd_siginfo si{};
+    if (::read(sfd.get(), &si, sizeof si) == sizeof si)
+      m->stop(std::string("stopped by signal ") + strsignal(static_cast<int>(si.ssi_signo)));
+  });
+
+  // The cgroup's helper thread starts once the vCPU runs: creating a thread
+  // and a memory cgroup costs ~0.5 ms here, which the guest need not wait for.
+  std::optional<VmCgroup> cgroup;
+  ExitReason r = m->run([&] {
+    if (!cfg.cgroup.empty())
+      cgroup.emplace(cfg.cgroup, cfg.vm.memory, cfg.vm.cpus, [&m](const std::string& why) { m->fail(why); });
+    send_report(report_fd, Report::ready());
+  });
+
+  // The VM has ended: free what another VM or the user may want next
+  // (disk locks, the tap, the console socket, the terminal), report and
+  // record the end, and only then pay for the teardown.
+  std::string reason = exit_reason_name(r), detail = m->exit_detail();
+  m->release_backends();
+  raw.reset();
+  if (console) console->close();
+  std::string line = "berth: vm " + cfg.name + " ended: " + reason + " (" + detail + ")\n";
+  write_all(2, reinterpret_cast<const uint8_t*>(line.data()), line.size());
+  send_report(report_fd, Report::exit(reason, detail));
+  if (report_fd >= 0) ::close(report_fd);
+  if (!cfg.detached) detach_stdio();  // whoever reads our output sees EOF now
+  // For whoever looks later (a detached VM, or a starter that died); the
+  // starter that got the report has recorded the end already.
+  try {
+    write_exit_record(cfg.exit_file, {::getpid(), reason, detail, now_rfc3339()});
+  } catch (const Error& e) {
+    log::warn(e.what());
+  }
+
+  if (cgroup) {
+    try {
+      cgroup->join();
+    } catch (const Error& e) {
+      log::warn(e.what());
+    }
+    cgroup->leave();  // runs while KVM tears the VM down
+  }
+  m.reset();
+  cgroup.reset();
+  return exit_code(r);
+}
+
+}  // namespace berth::vmm
