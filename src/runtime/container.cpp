@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <memory>
 #include <chrono>
 #include <cstring>
 #include <thread>
@@ -33,9 +35,16 @@ namespace berth::runtime {
 
 namespace {
 
+// From /etc/passwd itself: berth-runtime is a static binary, and getpwuid()
+// would dlopen the NSS modules of the glibc it was built with. runc's
+// "owner" is the same local user name (or the uid when there is none).
 std::string owner_name() {
-  struct passwd* pw = ::getpwuid(::geteuid());
-  return pw ? pw->pw_name : std::to_string(::geteuid());
+  uid_t uid = ::geteuid();
+  std::unique_ptr<FILE, int (*)(FILE*)> f(::fopen("/etc/passwd", "re"), ::fclose);
+  if (f)
+    while (struct passwd* pw = ::fgetpwent(f.get()))
+      if (pw->pw_uid == uid) return pw->pw_name;
+  return std::to_string(uid);
 }
 
 oci::Spec stored_spec(const ContainerState& st) {
