@@ -127,6 +127,21 @@ InitProcess create_container(const GlobalOptions& g, const CreateOptions& o, boo
   if (g.systemd_cgroup)
     fail("--systemd-cgroup: systemd cgroup management is not supported by berth-runtime (use cgroupfs)",
          ErrorKind::Unsupported);
+  std::string bundle;
+  oci::Spec spec;
+  try {
+    try {
+      bundle = fs::absolute(o.bundle);
+    } catch (Error& e) {
+      throw Error("bundle " + o.bundle + " does not exist", ErrorKind::NotFound, e.errno_value());
+    }
+    spec = oci::load_spec(bundle);
+    if (!spec.process) fail(bundle + "/config.json: process: missing (nothing to run)");
+    if (o.before_create) o.before_create(spec, start_now);
+  } catch (Error& e) {
+    e.wrap("create container " + o.id);
+    throw;
+  }
   fs::mkdir_p(g.root, 0700);
   std::string dir = state_dir(g.root, o.id);
   if (::mkdir(dir.c_str(), 0700) < 0) {
@@ -156,14 +171,6 @@ InitProcess create_container(const GlobalOptions& g, const CreateOptions& o, boo
   } undo{dir, &cgroup, &committed};
 
   try {
-    std::string bundle;
-    try {
-      bundle = fs::absolute(o.bundle);
-    } catch (Error& e) {
-      throw Error("bundle " + o.bundle + " does not exist", ErrorKind::NotFound, e.errno_value());
-    }
-    oci::Spec spec = oci::load_spec(bundle);
-    if (!spec.process) fail(bundle + "/config.json: process: missing (nothing to run)");
     std::string rootfs = rootfs_path(spec, bundle);
     if (!fs::is_dir(rootfs))
       throw Error(bundle + "/config.json: root.path: rootfs " + rootfs + " does not exist or is not a directory",

@@ -12,6 +12,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,9 @@ struct CreateOptions {
   bool no_pivot = false;
   bool no_new_keyring = false;
   unsigned preserve_fds = 0;
+  // Called with the parsed config before anything is made (the CLI seals
+  // its own binary here, see sealed_exe.hpp; it may re-exec the process).
+  std::function<void(const oci::Spec&, bool start_now)> before_create;
 };
 
 // Creates the container; the init waits on the exec fifo when this returns.

@@ -88,6 +88,61 @@ TEST(SelfExe, ContainerCannotReachTheRuntimeBinaryThroughTheInit) {
   EXPECT_NO_LEFTOVERS(rt, b, id);
 }
 
+// CAP_SYS_PTRACE without a user namespace passes the non-dumpable check, so
+// the attacker does reach /proc/1/exe of the waiting init (runc's exploit:
+// hold an fd on it, wait for the runtime to be gone, reopen it for writing).
+// The init runs from a read-only overlay view of the binary (sealed_exe.hpp):
+// every write fails and the binary is unchanged. The runtime used here is a
+// copy, so a regression damages nothing but a temp file.
+TEST(SelfExe, PtraceCapableContainerCannotWriteTheRuntimeBinary) {
+  BERTH_REQUIRE_BUSYBOX();
+  Bundle b;
+  b.set_args({"sleep", "1000"});
+  b.config["root"]["readonly"] = false;
+  b.write();
+  Runtime rt;
+  TempDir bin;
+  ASSERT_EQ(std::system(("cp " + rt.binary + " " + bin.path() + "/berth-runtime").c_str()), 0);
+  rt.binary = bin.path() + "/berth-runtime";
+  std::string before = digest(rt.binary);
+  std::string id = Runtime::unique_id("ptrace");
+  ASSERT_EQ(run_detached(rt, {"create", "--bundle", b.path(), id}).exit_code, 0);
+
+  json caps = almost_all_caps();
+  caps.push_back("CAP_SYS_PTRACE");
+  TempDir d;
+  std::ofstream(d.path() + "/attack.json") << json{
+      {"args",
+       {"sh", "-c",
+        "exec >/tmp/attack.log 2>&1; "
+        "echo link=$(readlink /proc/1/exe); "
+        "(printf x >> /proc/1/exe) 2>/dev/null && echo DIRECT-WRITE-OK; "
+        "if (exec 3</proc/1/exe) 2>/dev/null; then exec 3</proc/1/exe; echo held; else echo not-held; exit; fi; "
+        // The runtime is gone once `start` has exec'd the user process.
+        "i=0; while [ $i -lt 20 ]; do "
+        "  if (printf x >> /proc/self/fd/3) 2>/dev/null; then echo REOPEN-WRITE-OK; break; fi; "
+        "  i=$((i+1)); sleep 0.1; "
+        "done; echo done"}},
+      {"cwd", "/"},
+      {"env", {"PATH=/bin:/usr/bin"}},
+      {"user", {{"uid", 0}, {"gid", 0}}},
+      {"capabilities", {{"bounding", caps}, {"effective", caps}, {"permitted", caps}, {"ambient", caps}}}}
+                                                .dump();
+  auto r = run_detached(rt, {"exec", "-d", "-p", d.path() + "/attack.json", id});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string log = b.rootfs() + "/tmp/attack.log";
+  ASSERT_TRUE(eventually([&] { return slurp(log).find("held") != std::string::npos; })) << slurp(log);
+  // The attack got its hands on the binary's view: the test tests something.
+  ASSERT_NE(slurp(log).find("\nheld"), std::string::npos) << slurp(log);
+  ASSERT_EQ(rt({"start", id}).exit_code, 0);
+  ASSERT_TRUE(eventually([&] { return slurp(log).find("done") != std::string::npos; })) << slurp(log);
+  EXPECT_EQ(slurp(log).find("WRITE-OK"), std::string::npos) << slurp(log);
+  EXPECT_EQ(digest(rt.binary), before);
+
+  EXPECT_EQ(rt({"delete", "--force", id}).exit_code, 0);
+  EXPECT_NO_LEFTOVERS(rt, b, id);
+}
+
 TEST(SelfExe, RuntimeBinaryIsNotInTheContainerFilesystem) {
   BERTH_REQUIRE_BUSYBOX();
   Bundle b;
