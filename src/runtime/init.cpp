@@ -230,6 +230,40 @@ void set_ids_root() {
   if (::setresuid(0, 0, 0) < 0) throw_errno("become root in the user namespace: setresuid(0)");
 }
 
+// Idmapped mounts (mounts_idmap.cpp): the kernel idmaps only a detached tree
+// made by a caller privileged over the filesystem's user namespace, i.e. the
+// runtime in the host's. Made here once the container's user namespace exists
+// (an "idmap" without mappings uses it), sent to the child, which attaches
+// them in its mount namespace (crun does the same).
+void send_idmapped_mounts(int sock, const oci::Spec& spec, const std::string& bundle, pid_t pid,
+                          const NsPlan& plan) {
+  if (!has_idmapped_mounts(spec)) return;
+  std::string userns_path;
+  if (plan.new_user) userns_path = "/proc/" + std::to_string(pid) + "/ns/user";
+  if (plan.join_user) userns_path = plan.joins.front().second;  // user is first
+  UniqueFd userns;
+  if (!userns_path.empty()) {
+    userns.reset(::open(userns_path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!userns) throw_errno("open the container's user namespace " + userns_path);
+  }
+  PreparedMounts prepared = prepare_mounts(spec, bundle, userns ? userns.get() : -1);
+  std::string indexes;
+  for (const auto& [i, fd] : prepared.idmapped) indexes += std::to_string(i) + ",";
+  sync_send(sock, SyncType::IdmapTrees, static_cast<int64_t>(prepared.idmapped.size()), indexes);
+  for (const auto& [i, fd] : prepared.idmapped) send_fd(sock, fd.get(), "idmap");
+}
+
+void receive_idmapped_mounts(int sock, const SyncMsg& m, PreparedMounts& out) {
+  size_t start = 0;
+  for (int64_t n = 0; n < m.value; ++n) {
+    size_t comma = m.text.find(',', start);
+    if (comma == std::string::npos) fail("sync with the runtime: bad idmapped mount list", ErrorKind::Internal);
+    size_t index = std::stoul(m.text.substr(start, comma - start));
+    start = comma + 1;
+    out.idmapped.emplace(index, recv_fd(sock));
+  }
+}
+
 struct ChildContext {
   const InitOptions* opts;
   NsPlan plan;
@@ -259,7 +293,13 @@ struct ChildContext {
     if (!user_ns) ::prctl(PR_SET_DUMPABLE, 0);
 
     SyncMsg m;
-    if (!sync_recv(c.sock, m) || m.type != SyncType::Go) _exit(1);
+    PreparedMounts idmapped;
+    if (!sync_recv(c.sock, m)) _exit(1);
+    if (m.type == SyncType::IdmapTrees) {
+      receive_idmapped_mounts(c.sock, m, idmapped);
+      if (!sync_recv(c.sock, m)) _exit(1);
+    }
+    if (m.type != SyncType::Go) _exit(1);
     host_pid = static_cast<pid_t>(m.value);
     // Into the container's cgroup before anything else runs: the v2 dir came
     // with clone3, the v1 ones are joined here (CgroupJoin says why not by
@@ -317,6 +357,7 @@ struct ChildContext {
     }
 
     RootfsOptions ro{o.bundle, o.no_pivot, user_ns};
+    ro.prepared = &idmapped;
     setup_mounts(spec, ro);
 
     bool runtime_hooks = spec.hooks && (!spec.hooks->prestart.empty() || !spec.hooks->create_runtime.empty());
@@ -453,6 +494,7 @@ InitProcess spawn_init(const InitOptions& o) {
       write_proc(pid, "gid_map", map_text(spec.linux->gid_mappings), "linux.gidMappings");
     }
     join = {};  // the child has its copies
+    send_idmapped_mounts(parent_sock.get(), spec, o.bundle, pid, plan);
     sync_send(parent_sock.get(), SyncType::Go, pid);
     try {
       if (spec.process->oom_score_adj)

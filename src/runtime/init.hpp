@@ -72,7 +72,9 @@ int namespace_flag(const std::string& type);
 const char* namespace_proc_name(const std::string& type);
 
 // Sync messages between a runtime parent and a child it cloned.
-enum class SyncType : uint32_t { Go = 1, Hooks, HooksDone, Ready, Error };
+// IdmapTrees{count, "i,j,"} precedes that many send_fd() messages, one
+// prepared idmapped tree per spec.mounts index.
+enum class SyncType : uint32_t { Go = 1, Hooks, HooksDone, Ready, Error, IdmapTrees };
 void sync_send(int sock, SyncType type, int64_t value = 0, const std::string& text = {}, int err = 0,
                int kind = 0);
 struct SyncMsg {
