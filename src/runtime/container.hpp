@@ -56,6 +56,8 @@ void kill_container(const GlobalOptions& g, const std::string& id, int sig, bool
 void delete_container(const GlobalOptions& g, const std::string& id, bool force);
 void pause_container(const GlobalOptions& g, const std::string& id);
 void resume_container(const GlobalOptions& g, const std::string& id);
+// New limits on the live cgroup of a created, running or paused container.
+void update_container(const GlobalOptions& g, const std::string& id, const oci::LinuxResources& resources);
 std::vector<pid_t> container_pids(const GlobalOptions& g, const std::string& id);
 
 struct ContainerInfo {
