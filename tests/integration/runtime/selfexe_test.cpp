@@ -31,6 +31,15 @@ json almost_all_caps() {
   return caps;
 }
 
+// process.json for `exec -p`: `script` run by root with caps in every set.
+json root_process(const std::string& script, const json& caps) {
+  return {{"args", {"sh", "-c", script}},
+          {"cwd", "/"},
+          {"env", {"PATH=/bin:/usr/bin"}},
+          {"user", {{"uid", 0}, {"gid", 0}}},
+          {"capabilities", {{"bounding", caps}, {"effective", caps}, {"permitted", caps}, {"ambient", caps}}}};
+}
+
 }  // namespace
 
 TEST(SelfExe, ContainerCannotReachTheRuntimeBinaryThroughTheInit) {
@@ -50,28 +59,19 @@ TEST(SelfExe, ContainerCannotReachTheRuntimeBinaryThroughTheInit) {
   EXPECT_NE(std::string(buf, static_cast<size_t>(n)).find("berth-runtime"), std::string::npos);
 
   TempDir d;
-  std::ofstream(d.path() + "/attack.json") << json{
-      {"args",
-       {"sh", "-c",
-        "comm=$(cat /proc/1/comm); echo comm=$comm; "
-        "readlink /proc/1/exe && echo LINK-VISIBLE; "
-        "cat /proc/1/exe > /dev/null 2>&1 && echo READ-OK; "
-        "(echo overwritten > /proc/1/exe) 2>/dev/null && echo WRITE-OK; "
-        "(exec 3</proc/1/exe) 2>/dev/null && echo OPEN-OK; "
-        "for m in $(ls /proc/1/map_files/ 2>/dev/null); do "
-        "  cat /proc/1/map_files/$m > /dev/null 2>&1 && echo MAPFILES-READ-OK; "
-        "  (echo x >> /proc/1/map_files/$m) 2>/dev/null && echo MAPFILES-WRITE-OK; "
-        "done; "
-        "echo done"}},
-      {"cwd", "/"},
-      {"env", {"PATH=/bin:/usr/bin"}},
-      {"user", {{"uid", 0}, {"gid", 0}}},
-      {"capabilities",
-       {{"bounding", almost_all_caps()},
-        {"effective", almost_all_caps()},
-        {"permitted", almost_all_caps()},
-        {"ambient", almost_all_caps()}}}}
-                                                .dump();
+  std::ofstream(d.path() + "/attack.json")
+      << root_process("comm=$(cat /proc/1/comm); echo comm=$comm; "
+                      "readlink /proc/1/exe && echo LINK-VISIBLE; "
+                      "cat /proc/1/exe > /dev/null 2>&1 && echo READ-OK; "
+                      "(echo overwritten > /proc/1/exe) 2>/dev/null && echo WRITE-OK; "
+                      "(exec 3</proc/1/exe) 2>/dev/null && echo OPEN-OK; "
+                      "for m in $(ls /proc/1/map_files/ 2>/dev/null); do "
+                      "  cat /proc/1/map_files/$m > /dev/null 2>&1 && echo MAPFILES-READ-OK; "
+                      "  (echo x >> /proc/1/map_files/$m) 2>/dev/null && echo MAPFILES-WRITE-OK; "
+                      "done; "
+                      "echo done",
+                      almost_all_caps())
+             .dump();
   auto r = rt({"exec", "-p", d.path() + "/attack.json", id});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("comm=berth-runtime"), std::string::npos) << r.out;  // it is the runtime...
@@ -111,23 +111,19 @@ TEST(SelfExe, PtraceCapableContainerCannotWriteTheRuntimeBinary) {
   json caps = almost_all_caps();
   caps.push_back("CAP_SYS_PTRACE");
   TempDir d;
-  std::ofstream(d.path() + "/attack.json") << json{
-      {"args",
-       {"sh", "-c",
-        "exec >/tmp/attack.log 2>&1; "
-        "echo link=$(readlink /proc/1/exe); "
-        "(printf x >> /proc/1/exe) 2>/dev/null && echo DIRECT-WRITE-OK; "
-        "if (exec 3</proc/1/exe) 2>/dev/null; then exec 3</proc/1/exe; echo held; else echo not-held; exit; fi; "
-        // The runtime is gone once `start` has exec'd the user process.
-        "i=0; while [ $i -lt 20 ]; do "
-        "  if (printf x >> /proc/self/fd/3) 2>/dev/null; then echo REOPEN-WRITE-OK; break; fi; "
-        "  i=$((i+1)); sleep 0.1; "
-        "done; echo done"}},
-      {"cwd", "/"},
-      {"env", {"PATH=/bin:/usr/bin"}},
-      {"user", {{"uid", 0}, {"gid", 0}}},
-      {"capabilities", {{"bounding", caps}, {"effective", caps}, {"permitted", caps}, {"ambient", caps}}}}
-                                                .dump();
+  std::ofstream(d.path() + "/attack.json")
+      << root_process("exec >/tmp/attack.log 2>&1; "
+                      "echo link=$(readlink /proc/1/exe); "
+                      "(printf x >> /proc/1/exe) 2>/dev/null && echo DIRECT-WRITE-OK; "
+                      "if (exec 3</proc/1/exe) 2>/dev/null; then exec 3</proc/1/exe; echo held; "
+                      "else echo not-held; exit; fi; "
+                      // The runtime is gone once `start` has exec'd the user process.
+                      "i=0; while [ $i -lt 20 ]; do "
+                      "  if (printf x >> /proc/self/fd/3) 2>/dev/null; then echo REOPEN-WRITE-OK; break; fi; "
+                      "  i=$((i+1)); sleep 0.1; "
+                      "done; echo done",
+                      caps)
+             .dump();
   auto r = run_detached(rt, {"exec", "-d", "-p", d.path() + "/attack.json", id});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::string log = b.rootfs() + "/tmp/attack.log";
