@@ -93,9 +93,19 @@ TEST(SelfExe, ContainerCannotReachTheRuntimeBinaryThroughTheInit) {
 // hold an fd on it, wait for the runtime to be gone, reopen it for writing).
 // The init runs from a read-only overlay view of the binary (sealed_exe.hpp):
 // every write fails and the binary is unchanged. The runtime used here is a
-// copy, so a regression damages nothing but a temp file.
-TEST(SelfExe, PtraceCapableContainerCannotWriteTheRuntimeBinary) {
+// copy, so a regression damages nothing but a temp file. Both views: the
+// overlay, and the sealed memfd copy used where overlayfs cannot serve
+// (BERTH_RUNTIME_SEAL=memfd forces it).
+class SealedExe : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(SealedExe, PtraceCapableContainerCannotWriteTheRuntimeBinary) {
   BERTH_REQUIRE_BUSYBOX();
+  struct SealEnv {  // this process's later tests see the default again
+    explicit SealEnv(const std::string& how) {
+      if (how == "memfd") setenv("BERTH_RUNTIME_SEAL", "memfd", 1);
+    }
+    ~SealEnv() { unsetenv("BERTH_RUNTIME_SEAL"); }
+  } seal_env(GetParam());
   Bundle b;
   b.set_args({"sleep", "1000"});
   b.config["root"]["readonly"] = false;
@@ -133,11 +143,16 @@ TEST(SelfExe, PtraceCapableContainerCannotWriteTheRuntimeBinary) {
   ASSERT_EQ(rt({"start", id}).exit_code, 0);
   ASSERT_TRUE(eventually([&] { return slurp(log).find("done") != std::string::npos; })) << slurp(log);
   EXPECT_EQ(slurp(log).find("WRITE-OK"), std::string::npos) << slurp(log);
+  EXPECT_NE(slurp(log).find(std::string(GetParam()) == "memfd" ? "link=/memfd:" : "link=/berth-runtime"),
+            std::string::npos)
+      << slurp(log);  // the view the attacker held
   EXPECT_EQ(digest(rt.binary), before);
 
   EXPECT_EQ(rt({"delete", "--force", id}).exit_code, 0);
   EXPECT_NO_LEFTOVERS(rt, b, id);
 }
+
+INSTANTIATE_TEST_SUITE_P(Views, SealedExe, ::testing::Values("overlay", "memfd"));
 
 TEST(SelfExe, RuntimeBinaryIsNotInTheContainerFilesystem) {
   BERTH_REQUIRE_BUSYBOX();
