@@ -11,7 +11,8 @@
 // opening it for writing fails with EROFS, and O_PATH-then-reopen tricks land
 // on the same read-only file. Nothing is copied (a memfd copy of this binary
 // is tens of MB with debug info) and the mount vanishes with the last
-// process using it.
+// process using it. Where the overlay cannot be made, a copy in a memfd
+// sealed against writes (runc's original defence) takes its place.
 #pragma once
 
 #include <string>
