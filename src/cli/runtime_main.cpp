@@ -25,6 +25,7 @@ const cli::Command kCommands[] = {
     {"ps", "list the processes of a container", cli::cmd_ps},
     {"pause", "freeze every process of a container", cli::cmd_pause},
     {"resume", "thaw a paused container", cli::cmd_resume},
+    {"update", "change the resource limits of a container's cgroup", cli::cmd_update},
     {"features", "print the features this runtime supports as JSON", cli::cmd_features},
     {"spec", "write a default config.json", cli::cmd_spec},
 };

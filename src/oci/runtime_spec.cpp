@@ -801,6 +801,18 @@ Spec load_spec(const std::string& bundle_dir) {
   }
 }
 
+LinuxResources parse_resources(std::string_view json_text, const std::string& source) {
+  json j = parse_text(json_text, source.c_str());
+  try {
+    return parse_resources(j, "resources");
+  } catch (Error& e) {
+    std::string m = e.message();
+    constexpr std::string_view prefix = "config.json: ";
+    if (m.starts_with(prefix)) m = source + ": " + m.substr(prefix.size());
+    throw Error(m, e.kind(), e.errno_value());
+  }
+}
+
 Process parse_process(std::string_view json_text) {
   json j = parse_text(json_text, "process.json");
   try {

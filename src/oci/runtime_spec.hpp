@@ -247,6 +247,9 @@ Spec parse_spec(std::string_view json_text);
 Spec load_spec(const std::string& bundle_dir);
 // A process.json for `exec -p`.
 Process parse_process(std::string_view json_text);
+// A linux.resources object on its own (`update -r`); errors are named after
+// `source` ("update -r /path: memory.limit: ...").
+LinuxResources parse_resources(std::string_view json_text, const std::string& source);
 // Serialises back (for `spec`, for state, for hooks).
 std::string to_json(const Spec& spec);
 std::string process_to_json(const Process& process);

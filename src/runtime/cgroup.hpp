@@ -22,8 +22,8 @@
 //   device_allow_rules(spec.linux->devices) to resources.devices before
 //   create() (runc does the same).
 // - Only the hierarchies the resources need, plus freezer and pids (v1), are
-//   joined; path_for() returns "" for the others. For exec, add_process(pid)
-//   joins every hierarchy the container uses.
+//   joined; path_for() returns "" for the others. open_join() (init, exec) and
+//   add_process() cover every hierarchy the container uses.
 #pragma once
 
 #include <sys/types.h>
@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "common/fd.hpp"
 #include "oci/runtime_spec.hpp"
 
 namespace berth::runtime {
@@ -53,6 +54,31 @@ struct CgroupMount {
   std::string name;                      // v1 named hierarchy ("systemd")
 };
 const std::vector<CgroupMount>& cgroup_mounts();
+
+// How a new child joins a container cgroup by itself, so that no process
+// ever writes another's pid into cgroup.procs. That write takes
+// cgroup_threadgroup_rwsem for writing, and on an idle host its first taker
+// waits a full RCU grace period (rcu_sync_enter: 6-16 ms here) -- most of a
+// container start. The kernel (>= 6.0, "cgroup: Optimize single thread
+// migration") skips that lock for exactly two joins, both used here:
+// - clone3(CLONE_INTO_CGROUP, v2_dir): the v2 dir, taken at fork time;
+// - a thread writing "0" (itself) to a v1 `tasks` file: the child calls
+//   join_self() first thing; it is single-threaded, so the thread is the
+//   whole process.
+// The files are opened by the runtime before the clone: v1 checks the
+// opener's credentials (f_cred), so the write works from inside a new user
+// namespace too, and the child needs no path lookup.
+struct CgroupJoin {
+  struct Tasks {
+    UniqueFd fd;      // <dir>/tasks, opened for writing
+    std::string dir;  // for messages
+  };
+  UniqueFd v2_dir;            // for CLONE_INTO_CGROUP; invalid: no v2 dir
+  std::vector<Tasks> v1;      // every v1 hierarchy joined
+};
+// In the cloned child: writes "0" to every v1_tasks fd and closes them.
+// Throws an Error naming the cgroup on failure.
+void join_self(CgroupJoin& join);
 
 struct CgroupStats {
   uint64_t memory_usage = 0;
@@ -77,6 +103,10 @@ class Cgroup {
 
   // Moves pid (and so its future children) into the cgroup in every hierarchy.
   virtual void add_process(pid_t pid) = 0;
+  // The fds a child about to be cloned needs to join the cgroup itself (see
+  // CgroupJoin): the container init and `exec` processes use this, not
+  // add_process.
+  virtual CgroupJoin open_join() const = 0;
   // Re-applies resources (runc `update`).
   virtual void update(const oci::LinuxResources& resources) = 0;
   // Freezer: blocks until the state is reached (FROZEN / thawed).

@@ -272,6 +272,21 @@ void FsCgroup::add_process(pid_t pid) {
   }
 }
 
+CgroupJoin FsCgroup::open_join() const {
+  CgroupJoin j;
+  for (const auto& d : distinct_dirs()) {
+    bool v2 = dirs.count("") && dirs.at("") == d;
+    std::string file = v2 ? d : d + "/tasks";
+    UniqueFd fd(::open(file.c_str(), (v2 ? O_RDONLY | O_DIRECTORY : O_WRONLY) | O_CLOEXEC));
+    if (!fd) throw_errno("open cgroup " + file);
+    if (v2)
+      j.v2_dir = std::move(fd);
+    else
+      j.v1.push_back({std::move(fd), d});
+  }
+  return j;
+}
+
 void FsCgroup::update(const oci::LinuxResources& resources) {
   try {
     apply(&resources, false);
@@ -424,3 +439,20 @@ void FsCgroup::destroy(bool kill_remaining) {
 }
 
 }  // namespace berth::runtime::cgroups
+
+namespace berth::runtime {
+
+void join_self(CgroupJoin& join) {
+  // "0" = the calling thread: the one cgroup write that skips
+  // cgroup_threadgroup_rwsem (see CgroupJoin). No allocation on success: this
+  // runs in a freshly cloned child.
+  for (auto& t : join.v1) {
+    ssize_t n;
+    do n = ::write(t.fd.get(), "0", 1);
+    while (n < 0 && errno == EINTR);
+    if (n != 1) throw_errno("join cgroup " + t.dir);
+    t.fd.reset();
+  }
+}
+
+}  // namespace berth::runtime

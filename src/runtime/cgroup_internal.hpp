@@ -166,6 +166,7 @@ class FsCgroup final : public Cgroup {
 
   std::string to_json() const override;
   void add_process(pid_t pid) override;
+  CgroupJoin open_join() const override;
   void update(const oci::LinuxResources& resources) override;
   void freeze() override;
   void thaw() override;

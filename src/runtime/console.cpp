@@ -43,7 +43,9 @@ void send_fd(int sock, int fd, const std::string& name) {
   c->cmsg_len = CMSG_LEN(sizeof(int));
   std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
   while (::sendmsg(sock, &msg, MSG_NOSIGNAL) < 0) {
-    if (errno != EINTR) throw_errno("send the terminal over the console socket");
+    // name is the terminal, an idmapped tree, or a JSON message (seccomp).
+    if (errno != EINTR)
+      throw_errno("send " + (body.size() <= 32 ? body : std::string("a file descriptor")) + " over a unix socket");
   }
 }
 

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <memory>
 #include <chrono>
 #include <cstring>
 #include <thread>
@@ -33,9 +35,16 @@ namespace berth::runtime {
 
 namespace {
 
+// From /etc/passwd itself: berth-runtime is a static binary, and getpwuid()
+// would dlopen the NSS modules of the glibc it was built with. runc's
+// "owner" is the same local user name (or the uid when there is none).
 std::string owner_name() {
-  struct passwd* pw = ::getpwuid(::geteuid());
-  return pw ? pw->pw_name : std::to_string(::geteuid());
+  uid_t uid = ::geteuid();
+  std::unique_ptr<FILE, int (*)(FILE*)> f(::fopen("/etc/passwd", "re"), ::fclose);
+  if (f)
+    while (struct passwd* pw = ::fgetpwent(f.get()))
+      if (pw->pw_uid == uid) return pw->pw_name;
+  return std::to_string(uid);
 }
 
 oci::Spec stored_spec(const ContainerState& st) {
@@ -118,6 +127,21 @@ InitProcess create_container(const GlobalOptions& g, const CreateOptions& o, boo
   if (g.systemd_cgroup)
     fail("--systemd-cgroup: systemd cgroup management is not supported by berth-runtime (use cgroupfs)",
          ErrorKind::Unsupported);
+  std::string bundle;
+  oci::Spec spec;
+  try {
+    try {
+      bundle = fs::absolute(o.bundle);
+    } catch (Error& e) {
+      throw Error("bundle " + o.bundle + " does not exist", ErrorKind::NotFound, e.errno_value());
+    }
+    spec = oci::load_spec(bundle);
+    if (!spec.process) fail(bundle + "/config.json: process: missing (nothing to run)");
+    if (o.before_create) o.before_create(spec, start_now);
+  } catch (Error& e) {
+    e.wrap("create container " + o.id);
+    throw;
+  }
   fs::mkdir_p(g.root, 0700);
   std::string dir = state_dir(g.root, o.id);
   if (::mkdir(dir.c_str(), 0700) < 0) {
@@ -147,14 +171,6 @@ InitProcess create_container(const GlobalOptions& g, const CreateOptions& o, boo
   } undo{dir, &cgroup, &committed};
 
   try {
-    std::string bundle;
-    try {
-      bundle = fs::absolute(o.bundle);
-    } catch (Error& e) {
-      throw Error("bundle " + o.bundle + " does not exist", ErrorKind::NotFound, e.errno_value());
-    }
-    oci::Spec spec = oci::load_spec(bundle);
-    if (!spec.process) fail(bundle + "/config.json: process: missing (nothing to run)");
     std::string rootfs = rootfs_path(spec, bundle);
     if (!fs::is_dir(rootfs))
       throw Error(bundle + "/config.json: root.path: rootfs " + rootfs + " does not exist or is not a directory",
@@ -349,7 +365,9 @@ void delete_container(const GlobalOptions& g, const std::string& id, bool force)
       throw;
     }
   }
-  if (s != Status::Creating) {
+  // The stored config is our own to_json output, so without this key there
+  // are no poststop hooks and nothing to parse.
+  if (s != Status::Creating && st.config.find("\"poststop\"") != std::string::npos) {
     oci::Spec spec;
     try {
       spec = stored_spec(st);
@@ -488,25 +506,24 @@ int run_container(const GlobalOptions& g, const CreateOptions& opts, bool detach
   if (!detach) {
     ::prctl(PR_SET_CHILD_SUBREAPER, 1);
     block_forwarded_signals();
-    if (o.console_socket.empty()) {
-      // A terminal with nobody to hand it to: we proxy it ourselves. The
-      // decision needs the config; read just its terminal flag.
-      bool terminal = false;
-      try {
-        oci::Spec spec = oci::load_spec(fs::absolute(o.bundle));
-        terminal = spec.process && spec.process->terminal;
-      } catch (const Error&) {
-        // create reports the real problem.
-      }
-      if (terminal) {
-        int sv[2];
-        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) throw_errno("socketpair");
-        console_parent.reset(sv[0]);
-        console_child.reset(sv[1]);
-        o.console_fd = sv[1];
-      }
-    }
   }
+  // The config is parsed once, by create_container; what run needs of it
+  // comes through before_create (called before anything is made): the
+  // terminal flag, before the clone, and the poststart hooks.
+  std::vector<oci::Hook> poststart;
+  auto caller_hook = o.before_create;
+  o.before_create = [&](const oci::Spec& spec, bool start_now) {
+    if (caller_hook) caller_hook(spec, start_now);
+    if (spec.hooks) poststart = spec.hooks->poststart;
+    // A terminal with nobody to hand it to: we proxy it ourselves.
+    if (!detach && o.console_socket.empty() && spec.process && spec.process->terminal) {
+      int sv[2];
+      if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) throw_errno("socketpair");
+      console_parent.reset(sv[0]);
+      console_child.reset(sv[1]);
+      o.console_fd = sv[1];  // create_container reads it after this hook
+    }
+  };
   InitProcess init = create_container(g, o, true);
   console_child.reset();
   try {
@@ -515,10 +532,8 @@ int run_container(const GlobalOptions& g, const CreateOptions& opts, bool detach
       proxy->start(recv_fd(console_parent.get()));
       console_parent.reset();
     }
-    ContainerState st = load_state(g.root, o.id);
-    oci::Spec spec = stored_spec(st);
-    if (spec.hooks && !spec.hooks->poststart.empty())
-      run_hooks_warn(spec.hooks->poststart, state_json(st, Status::Running, false), "poststart");
+    if (!poststart.empty())
+      run_hooks_warn(poststart, state_json(load_state(g.root, o.id), Status::Running, false), "poststart");
   } catch (...) {
     try {
       delete_container(g, o.id, true);

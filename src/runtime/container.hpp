@@ -12,6 +12,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,9 @@ struct CreateOptions {
   bool no_pivot = false;
   bool no_new_keyring = false;
   unsigned preserve_fds = 0;
+  // Called with the parsed config before anything is made (the CLI seals
+  // its own binary here, see sealed_exe.hpp; it may re-exec the process).
+  std::function<void(const oci::Spec&, bool start_now)> before_create;
 };
 
 // Creates the container; the init waits on the exec fifo when this returns.
@@ -52,6 +56,8 @@ void kill_container(const GlobalOptions& g, const std::string& id, int sig, bool
 void delete_container(const GlobalOptions& g, const std::string& id, bool force);
 void pause_container(const GlobalOptions& g, const std::string& id);
 void resume_container(const GlobalOptions& g, const std::string& id);
+// New limits on the live cgroup of a created, running or paused container.
+void update_container(const GlobalOptions& g, const std::string& id, const oci::LinuxResources& resources);
 std::vector<pid_t> container_pids(const GlobalOptions& g, const std::string& id);
 
 struct ContainerInfo {

@@ -108,10 +108,12 @@ int exec_in_container(const GlobalOptions& g, const ExecOptions& o) {
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) throw_errno("socketpair");
   UniqueFd parent_sock(sv[0]), child_sock(sv[1]);
+  CgroupJoin join;  // the child joins the container's cgroups itself (see CgroupJoin)
+  if (cg) join = cg->open_join();
   int pidfd = -1;
   pid_t pid;
   try {
-    pid = clone3_fork(0, &pidfd);
+    pid = clone3_fork(0, &pidfd, join.v2_dir ? join.v2_dir.get() : -1);
   } catch (Error& e) {
     if (own_pid_ns) ::setns(own_pid_ns.get(), CLONE_NEWPID);
     e.wrap("exec in container " + o.id);
@@ -131,6 +133,8 @@ int exec_in_container(const GlobalOptions& g, const ExecOptions& o) {
       if (!join_user) ::prctl(PR_SET_DUMPABLE, 0);
       SyncMsg m;
       if (!sync_recv(sock, m) || m.type != SyncType::Go) _exit(1);
+      join.v2_dir.reset();
+      join_self(join);
       if (join_flags && ::setns(initfd.get(), join_flags) < 0)
         throw_errno("join the namespaces of container " + o.id);
       if (cgroup_ns && ::setns(initfd.get(), CLONE_NEWCGROUP) < 0)
@@ -164,8 +168,8 @@ int exec_in_container(const GlobalOptions& g, const ExecOptions& o) {
   child_sock.reset();
   console.reset();
   UniqueFd child_pidfd(pidfd);
+  join = {};
   try {
-    if (cg) cg->add_process(pid);
     sync_send(parent_sock.get(), SyncType::Go, pid);
     SyncMsg m;
     if (sync_recv(parent_sock.get(), m)) {

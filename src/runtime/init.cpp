@@ -130,11 +130,12 @@ void send_seccomp_listener(const oci::Spec& spec, int listener_fd, pid_t pid, co
   send_fd(sock.get(), fd.get(), msg.dump());
 }
 
-pid_t clone3_fork(uint64_t flags, int* pidfd) {
+pid_t clone3_fork(uint64_t flags, int* pidfd, int cgroup_fd) {
   struct clone_args args;
   std::memset(&args, 0, sizeof args);
-  args.flags = flags | (pidfd ? CLONE_PIDFD : 0);
+  args.flags = flags | (pidfd ? CLONE_PIDFD : 0) | (cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0);
   args.pidfd = reinterpret_cast<uint64_t>(pidfd);
+  if (cgroup_fd >= 0) args.cgroup = static_cast<uint64_t>(cgroup_fd);
   args.exit_signal = SIGCHLD;
   long r = ::syscall(SYS_clone3, &args, sizeof args);
   if (r < 0) throw_errno("clone3");
@@ -229,10 +230,45 @@ void set_ids_root() {
   if (::setresuid(0, 0, 0) < 0) throw_errno("become root in the user namespace: setresuid(0)");
 }
 
+// Idmapped mounts (mounts_idmap.cpp): the kernel idmaps only a detached tree
+// made by a caller privileged over the filesystem's user namespace, i.e. the
+// runtime in the host's. Made here once the container's user namespace exists
+// (an "idmap" without mappings uses it), sent to the child, which attaches
+// them in its mount namespace (crun does the same).
+void send_idmapped_mounts(int sock, const oci::Spec& spec, const std::string& bundle, pid_t pid,
+                          const NsPlan& plan) {
+  if (!has_idmapped_mounts(spec)) return;
+  std::string userns_path;
+  if (plan.new_user) userns_path = "/proc/" + std::to_string(pid) + "/ns/user";
+  if (plan.join_user) userns_path = plan.joins.front().second;  // user is first
+  UniqueFd userns;
+  if (!userns_path.empty()) {
+    userns.reset(::open(userns_path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!userns) throw_errno("open the container's user namespace " + userns_path);
+  }
+  PreparedMounts prepared = prepare_mounts(spec, bundle, userns ? userns.get() : -1);
+  std::string indexes;
+  for (const auto& [i, fd] : prepared.idmapped) indexes += std::to_string(i) + ",";
+  sync_send(sock, SyncType::IdmapTrees, static_cast<int64_t>(prepared.idmapped.size()), indexes);
+  for (const auto& [i, fd] : prepared.idmapped) send_fd(sock, fd.get(), "idmap");
+}
+
+void receive_idmapped_mounts(int sock, const SyncMsg& m, PreparedMounts& out) {
+  size_t start = 0;
+  for (int64_t n = 0; n < m.value; ++n) {
+    size_t comma = m.text.find(',', start);
+    if (comma == std::string::npos) fail("sync with the runtime: bad idmapped mount list", ErrorKind::Internal);
+    size_t index = std::stoul(m.text.substr(start, comma - start));
+    start = comma + 1;
+    out.idmapped.emplace(index, recv_fd(sock));
+  }
+}
+
 struct ChildContext {
   const InitOptions* opts;
   NsPlan plan;
   int sock;
+  CgroupJoin* join;
 };
 
 [[noreturn]] void child_main(ChildContext& c) {
@@ -257,8 +293,19 @@ struct ChildContext {
     if (!user_ns) ::prctl(PR_SET_DUMPABLE, 0);
 
     SyncMsg m;
-    if (!sync_recv(c.sock, m) || m.type != SyncType::Go) _exit(1);
+    PreparedMounts idmapped;
+    if (!sync_recv(c.sock, m)) _exit(1);
+    if (m.type == SyncType::IdmapTrees) {
+      receive_idmapped_mounts(c.sock, m, idmapped);
+      if (!sync_recv(c.sock, m)) _exit(1);
+    }
+    if (m.type != SyncType::Go) _exit(1);
     host_pid = static_cast<pid_t>(m.value);
+    // Into the container's cgroup before anything else runs: the v2 dir came
+    // with clone3, the v1 ones are joined here (CgroupJoin says why not by
+    // the parent). Everything below, hooks included, runs inside it.
+    c.join->v2_dir.reset();
+    join_self(*c.join);
 
     // Joined namespaces: open every path first (they are host paths), user
     // namespace first, then the rest.
@@ -278,15 +325,8 @@ struct ChildContext {
       if (::unshare(c.plan.unshare_flags & ~(CLONE_NEWCGROUP | CLONE_NEWTIME)) < 0)
         throw_errno("linux.namespaces: unshare in the joined user namespace");
     }
-    bool cgroup_joined = false;
-    auto wait_cgroup = [&] {
-      if (cgroup_joined) return;
-      SyncMsg j;
-      if (!sync_recv(c.sock, j) || j.type != SyncType::CgroupJoined) _exit(1);
-      cgroup_joined = true;
-    };
+    // After the cgroup join, so the namespace's root is the container's cgroup.
     if (c.plan.new_cgroup) {
-      wait_cgroup();
       if (::unshare(CLONE_NEWCGROUP) < 0) throw_errno("linux.namespaces: new cgroup namespace");
     }
     if (c.plan.new_time) {
@@ -316,16 +356,10 @@ struct ChildContext {
         throw_errno("join a new session keyring");
     }
 
-    // The cgroup view mounted in the container is taken from our own
-    // cgroup: it must be the container's by then.
-    for (auto& mnt : spec.mounts)
-      if (mnt.type == "cgroup" || mnt.type == "cgroup2") wait_cgroup();
-
     RootfsOptions ro{o.bundle, o.no_pivot, user_ns};
+    ro.prepared = &idmapped;
     setup_mounts(spec, ro);
 
-    // Hooks and the waiting init belong to the container's cgroup.
-    wait_cgroup();
     bool runtime_hooks = spec.hooks && (!spec.hooks->prestart.empty() || !spec.hooks->create_runtime.empty());
     if (runtime_hooks) {
       sync_send(c.sock, SyncType::Hooks);
@@ -433,10 +467,13 @@ InitProcess spawn_init(const InitOptions& o) {
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) throw_errno("socketpair");
   UniqueFd parent_sock(sv[0]), child_sock(sv[1]);
 
+  CgroupJoin join;
+  if (o.cgroup) join = o.cgroup->open_join();
+
   int pidfd = -1;
   pid_t pid;
   try {
-    pid = clone3_fork(plan.clone_flags, &pidfd);
+    pid = clone3_fork(plan.clone_flags, &pidfd, join.v2_dir ? join.v2_dir.get() : -1);
   } catch (Error& e) {
     if (own_pid_ns) ::setns(own_pid_ns.get(), CLONE_NEWPID);
     e.wrap("clone the container init with its namespaces");
@@ -444,7 +481,7 @@ InitProcess spawn_init(const InitOptions& o) {
   }
   if (pid == 0) {
     parent_sock.reset();
-    ChildContext c{&o, plan, child_sock.get()};
+    ChildContext c{&o, plan, child_sock.get(), &join};
     child_main(c);
   }
   if (own_pid_ns && ::setns(own_pid_ns.get(), CLONE_NEWPID) < 0) throw_errno("return to our pid namespace");
@@ -456,9 +493,10 @@ InitProcess spawn_init(const InitOptions& o) {
       write_proc(pid, "uid_map", map_text(spec.linux->uid_mappings), "linux.uidMappings");
       write_proc(pid, "gid_map", map_text(spec.linux->gid_mappings), "linux.gidMappings");
     }
+    join = {};  // the child has its copies
+    send_idmapped_mounts(parent_sock.get(), spec, o.bundle, pid, plan);
     sync_send(parent_sock.get(), SyncType::Go, pid);
     try {
-      if (o.cgroup) o.cgroup->add_process(pid);
       if (spec.process->oom_score_adj)
         write_proc(pid, "oom_score_adj", std::to_string(*spec.process->oom_score_adj), "process.oomScoreAdj");
     } catch (const Error&) {
@@ -469,11 +507,6 @@ InitProcess spawn_init(const InitOptions& o) {
       if (::poll(&p, 1, 0) == 1 && sync_recv(parent_sock.get(), m) && m.type == SyncType::Error)
         throw Error(m.text, static_cast<ErrorKind>(m.kind), m.err);
       throw;
-    }
-    try {
-      sync_send(parent_sock.get(), SyncType::CgroupJoined);
-    } catch (const Error&) {
-      // The child is gone; its own error message is waiting below.
     }
     for (;;) {
       SyncMsg m;

@@ -3,16 +3,14 @@
 // socket until it blocks on the exec fifo waiting for `start`.
 //
 // Parent                                  Child (container init)
-//   clone3(CLONE_NEW*) ------------------>  (waits for GO)
+//   clone3(CLONE_NEW* |
+//          CLONE_INTO_CGROUP v2 dir) ---->  (waits for GO)
 //   uid/gid maps
-//   GO{host pid} ------------------------>  setns joined ns (user first),
-//   cgroup join, oom_score_adj              unshare time ns, hostname,
-//   CGROUP_JOINED ----------------------->  [new cgroup ns: waits for
-//                                           CGROUP_JOINED here, unshares]
-//                                           setup_mounts
-//   (the cgroup write waits for an RCU grace period on v1; the child builds
-//    its mounts meanwhile and waits for CGROUP_JOINED before it runs hooks
-//    or reports READY, so nothing of the container runs outside the cgroup)
+//   GO{host pid} ------------------------>  joins its v1 cgroups itself
+//   oom_score_adj                           (join_self, see CgroupJoin: no
+//                                           RCU grace period), setns joined
+//                                           ns (user first), unshare cgroup
+//                                           + time ns, hostname, setup_mounts
 //                 <-------- HOOKS           (if prestart/createRuntime hooks)
 //   prestart + createRuntime hooks
 //   HOOKS_DONE -------------------------->  createContainer hooks,
@@ -74,7 +72,9 @@ int namespace_flag(const std::string& type);
 const char* namespace_proc_name(const std::string& type);
 
 // Sync messages between a runtime parent and a child it cloned.
-enum class SyncType : uint32_t { Go = 1, Hooks, HooksDone, Ready, Error, CgroupJoined };
+// IdmapTrees{count, "i,j,"} precedes that many send_fd() messages, one
+// prepared idmapped tree per spec.mounts index.
+enum class SyncType : uint32_t { Go = 1, Hooks, HooksDone, Ready, Error, IdmapTrees };
 void sync_send(int sock, SyncType type, int64_t value = 0, const std::string& text = {}, int err = 0,
                int kind = 0);
 struct SyncMsg {
@@ -94,7 +94,8 @@ bool sync_recv(int sock, SyncMsg& msg);
 void send_seccomp_listener(const oci::Spec& spec, int listener_fd, pid_t pid, const std::string& state_json);
 
 // clone3 wrapper (fork-like: no CLONE_VM, same stack). Returns 0 in the child.
-pid_t clone3_fork(uint64_t flags, int* pidfd);
+// cgroup_fd >= 0: a cgroup v2 dir the child starts in (CLONE_INTO_CGROUP).
+pid_t clone3_fork(uint64_t flags, int* pidfd, int cgroup_fd = -1);
 
 // Waits for the child, retrying on EINTR; returns the raw wait status.
 int wait_child(pid_t pid);

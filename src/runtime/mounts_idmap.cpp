@@ -82,6 +82,15 @@ PreparedMounts::PreparedMounts(PreparedMounts&&) noexcept = default;
 PreparedMounts& PreparedMounts::operator=(PreparedMounts&&) noexcept = default;
 PreparedMounts::~PreparedMounts() = default;
 
+bool has_idmapped_mounts(const oci::Spec& spec) {
+  for (const auto& m : spec.mounts) {
+    if (!m.uid_mappings.empty() || !m.gid_mappings.empty()) return true;
+    for (const auto& opt : m.options)
+      if (opt == "idmap" || opt == "ridmap") return true;
+  }
+  return false;
+}
+
 PreparedMounts prepare_mounts(const oci::Spec& spec, const std::string& bundle,
                               int container_userns_fd) {
   PreparedMounts out;
@@ -122,8 +131,11 @@ PreparedMounts prepare_mounts(const oci::Spec& spec, const std::string& bundle,
   return out;
 }
 
-void attach_prepared_tree(int tree_fd, const std::string& target, std::string_view what) {
-  if (move_mount(tree_fd, "", AT_FDCWD, target.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0)
+void attach_prepared_tree(int tree_fd, int target_fd, std::string_view what) {
+  // The target by fd (T_EMPTY_PATH): a "/proc/self/fd/N" path would name the
+  // magic link itself, as move_mount follows no symlink without
+  // MOVE_MOUNT_T_SYMLINKS, and fail with EINVAL (a file is not a directory).
+  if (move_mount(tree_fd, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0)
     throw_errno(std::string(what));
 }
 

@@ -157,7 +157,7 @@ void mount_entry(const std::string& root, int root_fd, const oci::Mount& m, size
     {
       UniqueFd t = open_target();
       if (prepared_tree >= 0) {
-        attach_prepared_tree(prepared_tree, fd_path(t.get()),
+        attach_prepared_tree(prepared_tree, t.get(),
                              field + ": attach idmapped " + src + " on " + dest);
       } else {
         do_mount(src.c_str(), fd_path(t.get()), nullptr, MS_BIND | rec, "",

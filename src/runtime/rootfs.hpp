@@ -1,9 +1,9 @@
 // CHANGES (security owner, for the runtime core):
-// - idmapped mounts: call prepare_mounts() in the runtime before the init
-//   enters the container's user namespace (after clone is fine, fds are
-//   shared if the init is cloned with CLONE_FILES or inherit them if made
-//   before clone) and set RootfsOptions::prepared; without it a config with
-//   "idmap"/uidMappings on a mount fails with a clear Unsupported error.
+// - idmapped mounts: spawn_init (init.cpp) calls prepare_mounts() in the
+//   runtime once the container's user namespace exists, sends the trees to
+//   the init over the sync socket, and the init sets RootfsOptions::prepared;
+//   without it a config with "idmap"/uidMappings on a mount fails with a
+//   clear Unsupported error.
 // - RootfsOptions::cgroup_dirs (FINDINGS F5): fill it from
 //   Cgroup::path_for(controller) before setup_mounts() so the `cgroup` mount
 //   without a cgroup namespace binds the container's cgroups even if the
@@ -49,8 +49,11 @@ struct PreparedMounts {
 // explicit mappings, or -1. Throws naming the mount.
 PreparedMounts prepare_mounts(const oci::Spec& spec, const std::string& bundle,
                               int container_userns_fd);
+// True when some mount needs prepare_mounts() (mappings or "idmap"/"ridmap").
+bool has_idmapped_mounts(const oci::Spec& spec);
 // move_mount of a prepared tree onto target.
-void attach_prepared_tree(int tree_fd, const std::string& target, std::string_view what);
+// target_fd: the mount point (an O_PATH fd is fine).
+void attach_prepared_tree(int tree_fd, int target_fd, std::string_view what);
 
 struct RootfsOptions {
   std::string bundle;       // absolute bundle dir (relative root.path is from here)

@@ -55,6 +55,7 @@ int cmd_state(const runtime::GlobalOptions&, const std::vector<std::string>&);
 int cmd_kill(const runtime::GlobalOptions&, const std::vector<std::string>&);
 int cmd_delete(const runtime::GlobalOptions&, const std::vector<std::string>&);
 int cmd_pause(const runtime::GlobalOptions&, const std::vector<std::string>&);
+int cmd_update(const runtime::GlobalOptions&, const std::vector<std::string>&);
 int cmd_resume(const runtime::GlobalOptions&, const std::vector<std::string>&);
 int cmd_exec(const runtime::GlobalOptions&, const std::vector<std::string>&);
 int cmd_list(const runtime::GlobalOptions&, const std::vector<std::string>&);

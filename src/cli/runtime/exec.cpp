@@ -1,5 +1,6 @@
 // exec: a new process in a container (runc syntax).
 #include "runtime/exec.hpp"
+#include "runtime/sealed_exe.hpp"
 
 #include "cli/runtime/cli.hpp"
 #include "common/error.hpp"
@@ -96,6 +97,9 @@ int cmd_exec(const runtime::GlobalOptions& g, const std::vector<std::string>& ar
   o.detach = a.flag("detach");
   o.preserve_fds = a.uint_value("preserve-fds");
   o.ignore_paused = a.flag("ignore-paused");
+  // The exec'd process enters the container's pid namespace while it still
+  // runs this binary: run it from the sealed view (sealed_exe.hpp).
+  runtime::seal_self_exe();
   return runtime::exec_in_container(g, o);
 }
 

@@ -170,7 +170,7 @@ int cmd_features(const runtime::GlobalOptions&, const std::vector<std::string>& 
         {"apparmor", {{"enabled", false}}},
         {"selinux", {{"enabled", false}}},
         {"intelRdt", {{"enabled", false}}},
-        {"mountExtensions", {{"idmap", {{"enabled", false}}}}}}},
+        {"mountExtensions", {{"idmap", {{"enabled", true}}}}}}},
       {"annotations", {{"org.opencontainers.runtime-spec.features.linux.namespaces.time", "true"}}},
   };
   std::cout << f.dump(4) << "\n";

@@ -5,6 +5,7 @@
 #include "cli/runtime/cli.hpp"
 #include "common/error.hpp"
 #include "runtime/container.hpp"
+#include "runtime/sealed_exe.hpp"
 
 namespace berth::cli {
 
@@ -29,6 +30,9 @@ runtime::CreateOptions create_options(const Args& a) {
   o.preserve_fds = a.uint_value("preserve-fds");
   if (!a.value("pidfd-socket").empty())
     fail("--pidfd-socket is not supported by berth-runtime", ErrorKind::Unsupported);
+  o.before_create = [](const oci::Spec& spec, bool start_now) {
+    if (runtime::init_visible_to_container(spec, start_now)) runtime::seal_self_exe();
+  };
   return o;
 }
 

@@ -20,6 +20,7 @@
 #include "common/error.hpp"
 #include "runtime/cgroup.hpp"
 #include "runtime/cgroup_internal.hpp"
+#include "runtime/init.hpp"
 #include "runtime_harness.hpp"
 #include "test_support.hpp"
 
@@ -959,4 +960,60 @@ TEST(CgroupIntegration, RelativePathIsBelowOurOwnCgroup) {
     EXPECT_FALSE(exists(d)) << d;
     EXPECT_FALSE(exists(d.substr(0, d.rfind('/')))) << "parent of " << d;
   }
+}
+
+namespace {
+
+// A child cloned the way the init and `exec` are: the v2 dir (if any) through
+// clone3(CLONE_INTO_CGROUP), the v1 hierarchies by join_self() in the child.
+// Checks /proc/<child>/cgroup shows `path` for every key in `keys`.
+void expect_self_join(Cgroup& cg, const std::string& path, const std::vector<std::string>& keys) {
+  CgroupJoin join = cg.open_join();
+  int go[2];
+  ASSERT_EQ(pipe2(go, O_CLOEXEC), 0);
+  int pidfd = -1;
+  pid_t pid = clone3_fork(0, &pidfd, join.v2_dir ? join.v2_dir.get() : -1);
+  if (pid == 0) {
+    close(go[1]);
+    try {
+      join_self(join);
+    } catch (...) {
+      _exit(3);
+    }
+    char c;
+    _exit(read(go[0], &c, 1) == 0 ? 0 : 4);  // until the parent has looked
+  }
+  close(go[0]);
+  join = {};
+  for (const auto& k : keys)
+    EXPECT_TRUE(eventually([&] { return cgroup_line(pid, k) == path; })) << "'" << k << "': " << cgroup_line(pid, k);
+  close(go[1]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  close(pidfd);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+}
+
+}  // namespace
+
+TEST(CgroupIntegration, ClonedChildJoinsEveryHierarchyItself) {
+  BERTH_REQUIRE_ROOT();
+  std::string path = unique_path();
+  Guard cg(Cgroup::create(path, "x", nullptr));
+  std::vector<std::string> keys;
+  for (const auto& h : cgroups::host_cgroups().v1)
+    if (!h.controllers.empty() && !cg->path_for(h.controllers.front()).empty()) keys.push_back(h.controllers.front());
+  if (!cg->path_for("").empty()) keys.push_back("");
+  ASSERT_FALSE(keys.empty());
+  expect_self_join(*cg.cg, path, keys);
+}
+
+TEST(CgroupV2View, ClonedChildStartsInTheCgroup) {
+  BERTH_REQUIRE_ROOT();
+  auto view = v2_view();
+  if (!view) GTEST_SKIP() << "no cgroup2 mount";
+  std::string path = unique_path();
+  Guard cg(cgroups::create_on(*view, path, "x", nullptr));
+  ASSERT_EQ(cg->open_join().v1.size(), 0u);  // nothing to join by hand: CLONE_INTO_CGROUP did it
+  expect_self_join(*cg.cg, path, {""});
 }

@@ -54,8 +54,24 @@ void expect_joined(Running& c, bool user) {
     EXPECT_EQ(ns_of(epid, n), ns_of(c.pid, n)) << n;
     EXPECT_NE(ns_of(epid, n), ns_of(getpid(), n)) << n;
   }
-  // Same cgroup as the init in every hierarchy.
-  EXPECT_EQ(slurp("/proc/" + std::to_string(epid) + "/cgroup"), slurp("/proc/" + std::to_string(c.pid) + "/cgroup"));
+  // Same cgroup as the init in every hierarchy, and that is the container's
+  // own in every v1 controller hierarchy (both joined by themselves, from
+  // inside the user namespace too: see runtime::CgroupJoin).
+  std::string init_cgroups = slurp("/proc/" + std::to_string(c.pid) + "/cgroup");
+  EXPECT_EQ(slurp("/proc/" + std::to_string(epid) + "/cgroup"), init_cgroups);
+  std::istringstream lines(init_cgroups);
+  int v1_controllers = 0;
+  for (std::string line; std::getline(lines, line);) {
+    std::string controllers = line.substr(line.find(':') + 1);
+    std::string path = controllers.substr(controllers.find(':') + 1);
+    controllers.resize(controllers.find(':'));
+    if (controllers.empty() || controllers.starts_with("name=")) continue;
+    ++v1_controllers;
+    EXPECT_EQ(path, "/berth/" + c.id) << line;
+  }
+  if (access("/sys/fs/cgroup/pids/tasks", F_OK) == 0) {
+    EXPECT_GT(v1_controllers, 0) << init_cgroups;
+  }
   // Same root directory (the container's rootfs).
   char a[4096], b[4096];
   ssize_t na = readlink(("/proc/" + std::to_string(epid) + "/root").c_str(), a, sizeof a);

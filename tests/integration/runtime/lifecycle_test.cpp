@@ -292,6 +292,7 @@ TEST(Lifecycle, SpecFeaturesVersion) {
   EXPECT_NE(std::find(f["linux"]["namespaces"].begin(), f["linux"]["namespaces"].end(), "time"),
             f["linux"]["namespaces"].end());
   EXPECT_TRUE(f["linux"]["seccomp"]["enabled"]);
+  EXPECT_EQ(f["linux"]["mountExtensions"]["idmap"]["enabled"], true);  // wired: Mounts.Idmap* tests
 
   r = rt({"--version"});
   EXPECT_EQ(r.exit_code, 0);

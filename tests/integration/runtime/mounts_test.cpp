@@ -366,7 +366,8 @@ TEST(Mounts, IdmappedBindShowsMappedOwners) {
     close(p[0]);
     if (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_PRIVATE | MS_REC, nullptr) != 0) _exit(2);
     try {
-      berth::runtime::attach_prepared_tree(prepared.idmapped.begin()->second.get(), dst.path(), "attach");
+      int target = open(dst.path().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+      berth::runtime::attach_prepared_tree(prepared.idmapped.begin()->second.get(), target, "attach");
     } catch (const std::exception& e) {
       dprintf(p[1], "%s", e.what());
       _exit(3);
@@ -386,18 +387,72 @@ TEST(Mounts, IdmappedBindShowsMappedOwners) {
   EXPECT_STREQ(buf, "1000:2000");
 }
 
-TEST(Mounts, IdmappedMountWithoutPreparationIsAClearError) {
+// Through the CLI: the runtime prepares the idmapped tree in the host user
+// namespace once the container's exists and the init attaches it. `data` is
+// bound on /data from a dir holding f0 (owner 0:0) and f5 (5:5), in a
+// container whose user namespace maps 0 -> host 100000; a plain bind of the
+// same dir on /plain shows the unmapped overflow id. Returns the owners seen.
+static std::string idmapped_owners(nlohmann::json data) {
+  Runtime rt;
+  TempDir src;
+  Bundle b;
+  chmod(b.path().c_str(), 0755);
+  chmod(src.path().c_str(), 0755);
+  // Mount points made here: the container's root does not own the rootfs.
+  for (const char* d : {"/plain", "/data"}) mkdir((b.rootfs() + d).c_str(), 0755);
+  for (int id : {0, 5}) {
+    std::string f = src / ("f" + std::to_string(id));
+    { std::ofstream(f) << "x"; }
+    EXPECT_EQ(chown(f.c_str(), id, id), 0);
+  }
+  b.config["linux"]["namespaces"].push_back({{"type", "user"}});
+  b.config["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+  b.config["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+  b.config["mounts"].push_back({{"destination", "/plain"}, {"type", "bind"}, {"source", src.path()},
+                                {"options", {"rbind"}}});
+  data["destination"] = "/data";
+  data["type"] = "bind";
+  data["source"] = src.path();
+  b.config["mounts"].push_back(data);
+  auto r = run_sh(rt, b, "stat -c '%n %u:%g' /data/f0 /data/f5 /plain/f0");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return r.out;
+}
+
+// The mount's own mapping (0 -> host 100010): on-disk 0 and 5 are host
+// 100010/100015, i.e. 10 and 15 in the container.
+TEST(Mounts, IdmappedBindShowsTheMountsMappingInAUserNamespace) {
+  BERTH_REQUIRE_BUSYBOX();
+  std::string out = idmapped_owners({{"options", {"rbind"}},
+                                     {"uidMappings", {{{"containerID", 0}, {"hostID", 100010}, {"size", 100}}}},
+                                     {"gidMappings", {{{"containerID", 0}, {"hostID", 100010}, {"size", 100}}}}});
+  EXPECT_NE(out.find("/data/f0 10:10"), std::string::npos) << out;
+  EXPECT_NE(out.find("/data/f5 15:15"), std::string::npos) << out;
+  EXPECT_NE(out.find("/plain/f0 65534:65534"), std::string::npos) << out;
+}
+
+// "idmap" without mappings: the container's own user namespace maps the
+// mount, so host root's files are root's inside.
+TEST(Mounts, IdmapOptionUsesTheContainersUserNamespace) {
+  BERTH_REQUIRE_BUSYBOX();
+  std::string out = idmapped_owners({{"options", {"rbind", "idmap"}}});
+  EXPECT_NE(out.find("/data/f0 0:0"), std::string::npos) << out;
+  EXPECT_NE(out.find("/data/f5 5:5"), std::string::npos) << out;
+  EXPECT_NE(out.find("/plain/f0 65534:65534"), std::string::npos) << out;
+}
+
+TEST(Mounts, IdmapWithNeitherMappingsNorUserNamespaceIsAClearError) {
   BERTH_REQUIRE_BUSYBOX();
   Runtime rt;
   Bundle b;
   TempDir src;
   b.config["mounts"].push_back({{"destination", "/data"}, {"type", "bind"}, {"source", src.path()},
-                                {"options", {"rbind", "idmap"}},
-                                {"uidMappings", {{{"containerID", 0}, {"hostID", 1000}, {"size", 1}}}},
-                                {"gidMappings", {{{"containerID", 0}, {"hostID", 1000}, {"size", 1}}}}});
+                                {"options", {"rbind", "idmap"}}});
   auto r = run_sh(rt, b, "true");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("mounts[7] (/data)"), std::string::npos) << r.out << r.err;
+  EXPECT_NE(r.err.find("user namespace"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
 
 TEST(Mounts, ReadOnlyDevStillGetsDevicesAndNoexecIsHonoured) {

@@ -31,6 +31,15 @@ json almost_all_caps() {
   return caps;
 }
 
+// process.json for `exec -p`: `script` run by root with caps in every set.
+json root_process(const std::string& script, const json& caps) {
+  return {{"args", {"sh", "-c", script}},
+          {"cwd", "/"},
+          {"env", {"PATH=/bin:/usr/bin"}},
+          {"user", {{"uid", 0}, {"gid", 0}}},
+          {"capabilities", {{"bounding", caps}, {"effective", caps}, {"permitted", caps}, {"ambient", caps}}}};
+}
+
 }  // namespace
 
 TEST(SelfExe, ContainerCannotReachTheRuntimeBinaryThroughTheInit) {
@@ -50,28 +59,19 @@ TEST(SelfExe, ContainerCannotReachTheRuntimeBinaryThroughTheInit) {
   EXPECT_NE(std::string(buf, static_cast<size_t>(n)).find("berth-runtime"), std::string::npos);
 
   TempDir d;
-  std::ofstream(d.path() + "/attack.json") << json{
-      {"args",
-       {"sh", "-c",
-        "comm=$(cat /proc/1/comm); echo comm=$comm; "
-        "readlink /proc/1/exe && echo LINK-VISIBLE; "
-        "cat /proc/1/exe > /dev/null 2>&1 && echo READ-OK; "
-        "(echo overwritten > /proc/1/exe) 2>/dev/null && echo WRITE-OK; "
-        "(exec 3</proc/1/exe) 2>/dev/null && echo OPEN-OK; "
-        "for m in $(ls /proc/1/map_files/ 2>/dev/null); do "
-        "  cat /proc/1/map_files/$m > /dev/null 2>&1 && echo MAPFILES-READ-OK; "
-        "  (echo x >> /proc/1/map_files/$m) 2>/dev/null && echo MAPFILES-WRITE-OK; "
-        "done; "
-        "echo done"}},
-      {"cwd", "/"},
-      {"env", {"PATH=/bin:/usr/bin"}},
-      {"user", {{"uid", 0}, {"gid", 0}}},
-      {"capabilities",
-       {{"bounding", almost_all_caps()},
-        {"effective", almost_all_caps()},
-        {"permitted", almost_all_caps()},
-        {"ambient", almost_all_caps()}}}}
-                                                .dump();
+  std::ofstream(d.path() + "/attack.json")
+      << root_process("comm=$(cat /proc/1/comm); echo comm=$comm; "
+                      "readlink /proc/1/exe && echo LINK-VISIBLE; "
+                      "cat /proc/1/exe > /dev/null 2>&1 && echo READ-OK; "
+                      "(echo overwritten > /proc/1/exe) 2>/dev/null && echo WRITE-OK; "
+                      "(exec 3</proc/1/exe) 2>/dev/null && echo OPEN-OK; "
+                      "for m in $(ls /proc/1/map_files/ 2>/dev/null); do "
+                      "  cat /proc/1/map_files/$m > /dev/null 2>&1 && echo MAPFILES-READ-OK; "
+                      "  (echo x >> /proc/1/map_files/$m) 2>/dev/null && echo MAPFILES-WRITE-OK; "
+                      "done; "
+                      "echo done",
+                      almost_all_caps())
+             .dump();
   auto r = rt({"exec", "-p", d.path() + "/attack.json", id});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("comm=berth-runtime"), std::string::npos) << r.out;  // it is the runtime...
@@ -87,6 +87,72 @@ TEST(SelfExe, ContainerCannotReachTheRuntimeBinaryThroughTheInit) {
   EXPECT_EQ(rt({"delete", id}).exit_code, 0);
   EXPECT_NO_LEFTOVERS(rt, b, id);
 }
+
+// CAP_SYS_PTRACE without a user namespace passes the non-dumpable check, so
+// the attacker does reach /proc/1/exe of the waiting init (runc's exploit:
+// hold an fd on it, wait for the runtime to be gone, reopen it for writing).
+// The init runs from a read-only overlay view of the binary (sealed_exe.hpp):
+// every write fails and the binary is unchanged. The runtime used here is a
+// copy, so a regression damages nothing but a temp file. Both views: the
+// overlay, and the sealed memfd copy used where overlayfs cannot serve
+// (BERTH_RUNTIME_SEAL=memfd forces it).
+class SealedExe : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(SealedExe, PtraceCapableContainerCannotWriteTheRuntimeBinary) {
+  BERTH_REQUIRE_BUSYBOX();
+  struct SealEnv {  // this process's later tests see the default again
+    explicit SealEnv(const std::string& how) {
+      if (how == "memfd") setenv("BERTH_RUNTIME_SEAL", "memfd", 1);
+    }
+    ~SealEnv() { unsetenv("BERTH_RUNTIME_SEAL"); }
+  } seal_env(GetParam());
+  Bundle b;
+  b.set_args({"sleep", "1000"});
+  b.config["root"]["readonly"] = false;
+  b.write();
+  Runtime rt;
+  TempDir bin;
+  ASSERT_EQ(std::system(("cp " + rt.binary + " " + bin.path() + "/berth-runtime").c_str()), 0);
+  rt.binary = bin.path() + "/berth-runtime";
+  std::string before = digest(rt.binary);
+  std::string id = Runtime::unique_id("ptrace");
+  ASSERT_EQ(run_detached(rt, {"create", "--bundle", b.path(), id}).exit_code, 0);
+
+  json caps = almost_all_caps();
+  caps.push_back("CAP_SYS_PTRACE");
+  TempDir d;
+  std::ofstream(d.path() + "/attack.json")
+      << root_process("exec >/tmp/attack.log 2>&1; "
+                      "echo link=$(readlink /proc/1/exe); "
+                      "(printf x >> /proc/1/exe) 2>/dev/null && echo DIRECT-WRITE-OK; "
+                      "if (exec 3</proc/1/exe) 2>/dev/null; then exec 3</proc/1/exe; echo held; "
+                      "else echo not-held; exit; fi; "
+                      // The runtime is gone once `start` has exec'd the user process.
+                      "i=0; while [ $i -lt 20 ]; do "
+                      "  if (printf x >> /proc/self/fd/3) 2>/dev/null; then echo REOPEN-WRITE-OK; break; fi; "
+                      "  i=$((i+1)); sleep 0.1; "
+                      "done; echo done",
+                      caps)
+             .dump();
+  auto r = run_detached(rt, {"exec", "-d", "-p", d.path() + "/attack.json", id});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string log = b.rootfs() + "/tmp/attack.log";
+  ASSERT_TRUE(eventually([&] { return slurp(log).find("held") != std::string::npos; })) << slurp(log);
+  // The attack got its hands on the binary's view: the test tests something.
+  ASSERT_NE(slurp(log).find("\nheld"), std::string::npos) << slurp(log);
+  ASSERT_EQ(rt({"start", id}).exit_code, 0);
+  ASSERT_TRUE(eventually([&] { return slurp(log).find("done") != std::string::npos; })) << slurp(log);
+  EXPECT_EQ(slurp(log).find("WRITE-OK"), std::string::npos) << slurp(log);
+  EXPECT_NE(slurp(log).find(std::string(GetParam()) == "memfd" ? "link=/memfd:" : "link=/berth-runtime"),
+            std::string::npos)
+      << slurp(log);  // the view the attacker held
+  EXPECT_EQ(digest(rt.binary), before);
+
+  EXPECT_EQ(rt({"delete", "--force", id}).exit_code, 0);
+  EXPECT_NO_LEFTOVERS(rt, b, id);
+}
+
+INSTANTIATE_TEST_SUITE_P(Views, SealedExe, ::testing::Values("overlay", "memfd"));
 
 TEST(SelfExe, RuntimeBinaryIsNotInTheContainerFilesystem) {
   BERTH_REQUIRE_BUSYBOX();
