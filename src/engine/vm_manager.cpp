@@ -174,10 +174,12 @@ VmManager::Prepared VmManager::prepare(const VmSpec& s, bool detached) {
   else if (s.net != "none" && !s.net.empty()) fail("--net must be none, tap or tap:NAME, not '" + s.net + "'");
   vm.mac = s.mac;
   vm.rng = s.rng;
-  vm.channel = resolve_channel(s.channel, fs::join(fs::join(fs::join(state_, "vms"), p.name), "channel.sock"));
+  p.state_dir = fs::join(fs::join(state_, "vms"), p.name);
+  p.made_state_dir = !fs::exists(p.state_dir);
+  vm.channel = resolve_channel(s.channel, fs::join(p.state_dir, "channel.sock"));
   p.dir = fs::join(fs::join(root_, "vms"), p.name);
   p.log_path = fs::join(p.dir, "console.log");
-  p.sock_path = fs::join(fs::join(fs::join(state_, "vms"), p.name), "console.sock");
+  p.sock_path = fs::join(p.state_dir, "console.sock");
   p.launch.name = p.name;
   p.launch.cgroup = cgroup_name(p.name);
   p.launch.detached = detached;
@@ -298,6 +300,7 @@ VmManager::Started VmManager::start(const VmSpec& spec, bool detached) {
   }
   try {
     s.p = prepare(spec, detached);
+    s.p.made_dir = !fs::exists(s.p.dir);
     fs::mkdir_p(s.p.dir, 0700);
     std::string config = vmm::to_json(s.p.launch) + "\n";
     if (::write(s.vmm.go.get(), config.data(), config.size()) != static_cast<ssize_t>(config.size()) &&
@@ -308,6 +311,10 @@ VmManager::Started VmManager::start(const VmSpec& spec, bool detached) {
     s.vmm.go.reset();
     while (::waitpid(s.vmm.pid, nullptr, 0) < 0 && errno == EINTR) {
     }
+    // Not ours if the name was taken: only a directory this start made,
+    // and only while empty, goes.
+    if (s.p.made_state_dir) ::rmdir(s.p.state_dir.c_str());
+    if (s.p.made_dir) ::rmdir(s.p.dir.c_str());
     throw;
   }
   ::unlink(s.p.launch.exit_file.c_str());  // of a previous VM of this name
@@ -332,6 +339,7 @@ std::string describe_status(int status) {
   }
   forget(name);
   fs::remove_all(fs::join(fs::join(root_, "vms"), name));
+  fs::remove_all(fs::join(fs::join(state_, "vms"), name));
   if (r && r->event == "error") throw Error("run vm " + name + ": " + r->message, r->kind);
   throw Error("run vm " + name + ": the VM did not start (" + describe_status(status) + ")", ErrorKind::Internal);
 }

@@ -63,6 +63,9 @@ class VmManager {
     vmm::LaunchConfig launch;
     nlohmann::json config;
     std::string dir, log_path, sock_path;
+    std::string state_dir;        // <state>/vms/NAME: sockets
+    bool made_state_dir = false;  // by this start (removed if it fails)
+    bool made_dir = false;        // <root>/vms/NAME, likewise
   };
   struct Spawned {
     pid_t pid = -1;

@@ -144,6 +144,15 @@ TEST(VmConsole, BadChannelsFailInOneLineAndLeaveNothing) {
   EXPECT_TRUE(one_line(busy)) << busy.err;
   EXPECT_EQ(::access(taken.c_str(), F_OK), 0);
 
+  // A default socket whose VM then fails to start (not a kernel): its
+  // directories go with it.
+  CmdResult notkernel = env.vm({"run", "--name", "bad2", "--kernel", "/bin/true", "--channel", "unix"});
+  EXPECT_NE(notkernel.status, 0) << notkernel.err;
+  EXPECT_TRUE(one_line(notkernel)) << notkernel.err;
+  EXPECT_NE(::access((env.state() + "/vms/bad2").c_str(), F_OK), 0);
+  EXPECT_NE(::access((env.root() + "/vms/bad2").c_str(), F_OK), 0);
+  EXPECT_NE(::access((env.state() + "/vms/bad").c_str(), F_OK), 0);
+
   CmdResult ls = env.vm({"ls"});
   EXPECT_FALSE(has(ls.out, "bad")) << ls.out;
 
