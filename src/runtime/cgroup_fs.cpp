@@ -426,8 +426,11 @@ void FsCgroup::destroy(bool kill_remaining) {
       throw;
     }
   }
-  // Parents we made, deepest first; shared ones still in use stay.
+  // Parents we made, deepest first (the leaves are gone already); shared
+  // ones still in use stay. Each dir is tried once.
+  std::set<std::string> tried(leaves.begin(), leaves.end());
   for (auto it = created.rbegin(); it != created.rend(); ++it) {
+    if (!tried.insert(*it).second) continue;
     if (::rmdir(it->c_str()) < 0 && errno != ENOENT && errno != EBUSY && errno != ENOTEMPTY)
       throw_errno("delete cgroup " + *it);
   }
@@ -435,7 +438,8 @@ void FsCgroup::destroy(bool kill_remaining) {
   // container leaves it empty, whoever made it. A concurrent create that
   // loses its parent this way makes it again (see make_hierarchy_dir).
   if (default_path)
-    for (const auto& d : leaves) ::rmdir(d.substr(0, d.rfind('/')).c_str());
+    for (const auto& d : leaves)
+      if (std::string parent = d.substr(0, d.rfind('/')); tried.insert(parent).second) ::rmdir(parent.c_str());
 }
 
 }  // namespace berth::runtime::cgroups

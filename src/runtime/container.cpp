@@ -142,16 +142,12 @@ InitProcess create_container(const GlobalOptions& g, const CreateOptions& o, boo
     e.wrap("create container " + o.id);
     throw;
   }
-  fs::mkdir_p(g.root, 0700);
-  std::string dir = state_dir(g.root, o.id);
-  if (::mkdir(dir.c_str(), 0700) < 0) {
-    if (errno == EEXIST) throw Error("container " + o.id + " already exists", ErrorKind::AlreadyExists);
-    throw_errno("create state dir " + dir);
-  }
+  reserve_state(g.root, o.id);
   std::unique_ptr<Cgroup> cgroup;
   bool committed = false;
   struct Undo {
-    std::string dir;
+    const std::string& root;
+    const std::string& id;
     std::unique_ptr<Cgroup>* cg;
     bool* committed;
     ~Undo() {
@@ -164,11 +160,11 @@ InitProcess create_container(const GlobalOptions& g, const CreateOptions& o, boo
         }
       }
       try {
-        fs::remove_all(dir);
+        remove_state(root, id, false);
       } catch (...) {
       }
     }
-  } undo{dir, &cgroup, &committed};
+  } undo{g.root, o.id, &cgroup, &committed};
 
   try {
     std::string rootfs = rootfs_path(spec, bundle);
@@ -277,7 +273,7 @@ void start_container(const GlobalOptions& g, const std::string& id) {
     throw Error(std::string("cannot start container ") + id + ": it is " + status_name(s) +
                     (s == Status::Stopped ? "" : " (start works only once, on a created container)"),
                 ErrorKind::FailedPrecondition);
-  std::string fifo = exec_fifo_path(g.root, id);
+  std::string fifo = exec_fifo_path(g.root, id, st.legacy_dir);
   UniqueFd fd(::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
   if (!fd) {
     if (errno == ENXIO || errno == ENOENT)
@@ -330,7 +326,7 @@ void delete_container(const GlobalOptions& g, const std::string& id, bool force)
   validate_id(id);
   // runc: `delete --force` of a container that is already gone succeeds
   // (containerd's shim deletes again in its cleanup).
-  if (force && !fs::is_dir(state_dir(g.root, id))) return;
+  if (force && !fs::exists(state_path(g.root, id))) return;
   ContainerState st = load_state(g.root, id);
   Status s = current_status(g.root, st);
   std::unique_ptr<Cgroup> cg;
@@ -377,7 +373,7 @@ void delete_container(const GlobalOptions& g, const std::string& id, bool force)
     if (spec.hooks && !spec.hooks->poststop.empty())
       run_hooks_warn(spec.hooks->poststop, state_json(st, Status::Stopped, false), "poststop");
   }
-  fs::remove_all(state_dir(g.root, id));
+  remove_state(g.root, id, st.legacy_dir);
 }
 
 void pause_container(const GlobalOptions& g, const std::string& id) {

@@ -52,9 +52,9 @@ void validate_id(const std::string& id) {
   }
 }
 
-std::string state_dir(const std::string& root, const std::string& id) { return fs::join(root, id); }
-std::string exec_fifo_path(const std::string& root, const std::string& id) {
-  return fs::join(state_dir(root, id), "exec.fifo");
+std::string state_path(const std::string& root, const std::string& id) { return fs::join(root, id); }
+std::string exec_fifo_path(const std::string& root, const std::string& id, bool legacy_dir) {
+  return legacy_dir ? fs::join(state_path(root, id), "exec.fifo") : fs::join(root, "." + id + ".fifo");
 }
 
 std::string now_rfc3339() {
@@ -86,10 +86,41 @@ void save_state(const std::string& root, const ContainerState& st) {
             {"ownCgroupNs", st.own_cgroup_ns}};
   // Atomic (temp + rename) but not fsync'ed: runtime state does not outlive
   // a reboot (its processes do not), and fsync on a disk-backed --root cost
-  // milliseconds per container start.
-  std::string path = fs::join(state_dir(root, st.id), "state.json");
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  fs::write_file(tmp, j.dump());
+  // milliseconds per container start. 0600: the stored config may hold
+  // secrets (env), and --root may be shared (dockerd's runc root) or made
+  // by someone else with a looser mode.
+  std::string path = st.legacy_dir ? fs::join(state_path(root, st.id), "state.json") : state_path(root, st.id);
+  std::string tmp = st.legacy_dir ? path + ".tmp." + std::to_string(::getpid())
+                                   : fs::join(root, "." + st.id + ".tmp." + std::to_string(::getpid()));
+  {
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd) throw_errno("create " + tmp);
+    std::string data = j.dump();
+    for (size_t off = 0; off < data.size();) {
+      ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        int e = n < 0 ? errno : EIO;
+        ::unlink(tmp.c_str());
+        throw_errno("write " + tmp, e);
+      }
+      off += static_cast<size_t>(n);
+    }
+  }
+  // Exchange, then unlink the old file, rather than rename over it: ext4
+  // allocates the blocks of a file renamed over another at once
+  // (auto_da_alloc), so the unlink at delete would have to free them, 1-2 ms
+  // here (discard); exchanged, a short-lived state file never gets blocks.
+  // Readers see the old or the new state, never a mix, either way.
+  if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_EXCHANGE) == 0) {
+    ::unlink(tmp.c_str());
+    return;
+  }
+  if (errno != ENOENT && errno != EINVAL) {  // ENOENT: no old file; EINVAL: no exchange on this fs
+    int e = errno;
+    ::unlink(tmp.c_str());
+    throw_errno("exchange " + tmp + " with " + path, e);
+  }
   if (::rename(tmp.c_str(), path.c_str()) < 0) {
     int e = errno;
     ::unlink(tmp.c_str());
@@ -97,16 +128,46 @@ void save_state(const std::string& root, const ContainerState& st) {
   }
 }
 
+void reserve_state(const std::string& root, const std::string& id) {
+  fs::mkdir_p(root, 0700);
+  std::string path = state_path(root, id);
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd) {
+    if (errno == EEXIST) throw Error("container " + id + " already exists", ErrorKind::AlreadyExists);
+    throw_errno("create state file " + path);
+  }
+}
+
+void remove_state(const std::string& root, const std::string& id, bool legacy_dir) {
+  if (legacy_dir) {
+    fs::remove_all(state_path(root, id));
+    return;
+  }
+  for (const std::string& p : {exec_fifo_path(root, id), state_path(root, id)})
+    if (::unlink(p.c_str()) < 0 && errno != ENOENT) throw_errno("remove " + p);
+}
+
 ContainerState load_state(const std::string& root, const std::string& id) {
   validate_id(id);
-  std::string dir = state_dir(root, id);
-  if (!fs::is_dir(dir)) throw Error("container " + id + " does not exist", ErrorKind::NotFound);
+  std::string path = state_path(root, id);
+  struct stat sb;
+  if (::lstat(path.c_str(), &sb) < 0) {
+    if (errno == ENOENT) throw Error("container " + id + " does not exist", ErrorKind::NotFound);
+    throw_errno("state of container " + id + ": stat " + path);
+  }
   ContainerState st;
   st.id = id;
-  std::string path = fs::join(dir, "state.json");
-  if (!fs::exists(path)) return st;  // still being created (or a create died)
+  st.legacy_dir = S_ISDIR(sb.st_mode);
+  if (st.legacy_dir) {
+    path = fs::join(path, "state.json");
+    if (!fs::exists(path)) return st;  // still being created (or a create died)
+  } else if (!S_ISREG(sb.st_mode)) {
+    throw Error("state of container " + id + " (" + path + "): not a regular file", ErrorKind::Corrupt);
+  }
+  std::string text = fs::read_file(path);
+  if (text.empty()) return st;  // reserved: still being created (or a create died)
   try {
-    json j = json::parse(fs::read_file(path));
+    json j = json::parse(text);
     st.oci_version = j.value("ociVersion", "");
     st.pid = j.value("pid", 0);
     st.pid_start_time = j.value("pidStartTime", uint64_t{0});
@@ -135,8 +196,15 @@ std::vector<std::string> list_ids(const std::string& root) {
   }
   while (struct dirent* e = ::readdir(d)) {
     std::string name = e->d_name;
-    if (name.empty() || name[0] == '.') continue;  // ours (.seccomp-cache), never an id
-    if (fs::is_dir(fs::join(root, name))) ids.push_back(name);
+    // Dot entries are ours (.seccomp-cache, .<id>.fifo, temp files), never an id.
+    if (name.empty() || name[0] == '.') continue;
+    unsigned char type = e->d_type;
+    if (type == DT_UNKNOWN) {
+      struct stat sb;
+      if (::fstatat(::dirfd(d), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0) continue;
+      type = S_ISDIR(sb.st_mode) ? DT_DIR : S_ISREG(sb.st_mode) ? DT_REG : DT_UNKNOWN;
+    }
+    if (type == DT_REG || type == DT_DIR) ids.push_back(name);
   }
   ::closedir(d);
   std::sort(ids.begin(), ids.end());
@@ -182,7 +250,7 @@ bool init_alive(const ContainerState& st) {
 Status current_status(const std::string& root, const ContainerState& st) {
   if (st.recorded == Status::Creating && st.pid == 0) return Status::Creating;
   if (!init_alive(st)) return Status::Stopped;
-  if (fs::exists(exec_fifo_path(root, st.id))) return Status::Created;
+  if (fs::exists(exec_fifo_path(root, st.id, st.legacy_dir))) return Status::Created;
   if (!st.cgroup.empty()) {
     try {
       if (Cgroup::from_json(st.cgroup)->frozen()) return Status::Paused;

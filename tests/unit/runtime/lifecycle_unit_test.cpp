@@ -1,11 +1,13 @@
 // Pure pieces of the lifecycle code: signal names, container ids, state files.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
+#include "common/fs.hpp"
 #include "runtime/container.hpp"
 #include "runtime/state.hpp"
 #include "test_support.hpp"
@@ -44,9 +46,12 @@ TEST(LifecycleUnit, StateRoundTripAndDerivedStatus) {
   // Our own process stands in for a live init.
   st.pid = getpid();
   st.pid_start_time = *process_start_time(getpid());
-  ASSERT_EQ(::mkdir((root.path() + "/c1").c_str(), 0700), 0);
+  reserve_state(root.path(), "c1");
+  EXPECT_EQ(load_state(root.path(), "c1").recorded, Status::Creating);  // reserved, not written yet
+  EXPECT_THROW(reserve_state(root.path(), "c1"), berth::Error);       // the id is taken
   save_state(root.path(), st);
   ContainerState back = load_state(root.path(), "c1");
+  EXPECT_FALSE(back.legacy_dir);
   EXPECT_EQ(back.bundle, "/b");
   EXPECT_EQ(back.annotations.at("k"), "v");
   EXPECT_EQ(current_status(root.path(), back), Status::Running);
@@ -60,4 +65,50 @@ TEST(LifecycleUnit, StateRoundTripAndDerivedStatus) {
     EXPECT_TRUE(j.contains(k)) << k;
   EXPECT_EQ(list_ids(root.path()), std::vector<std::string>{"c1"});
   EXPECT_THROW(load_state(root.path(), "nope"), berth::Error);
+}
+
+// One file per container, no directory; the dot entries (fifo, temp files,
+// caches) are never ids.
+TEST(LifecycleUnit, StateIsOneFileAndRemoveLeavesNothing) {
+  berth::testing::TempDir root;
+  reserve_state(root.path(), "c2");
+  ASSERT_EQ(::mkfifo(exec_fifo_path(root.path(), "c2").c_str(), 0600), 0);
+  ASSERT_EQ(::mkdir((root.path() + "/.seccomp-cache").c_str(), 0700), 0);
+  ContainerState st;
+  st.id = "c2";
+  st.pid = 1;
+  save_state(root.path(), st);
+  struct stat sb;
+  ASSERT_EQ(::lstat((root.path() + "/c2").c_str(), &sb), 0);
+  EXPECT_TRUE(S_ISREG(sb.st_mode));
+  EXPECT_EQ(sb.st_mode & 0777, 0600u);
+  EXPECT_EQ(list_ids(root.path()), std::vector<std::string>{"c2"});
+  remove_state(root.path(), "c2", false);
+  EXPECT_FALSE(berth::fs::exists(root.path() + "/c2"));
+  EXPECT_FALSE(berth::fs::exists(exec_fifo_path(root.path(), "c2")));
+  EXPECT_TRUE(list_ids(root.path()).empty());
+  remove_state(root.path(), "c2", false);  // gone already: fine
+}
+
+// A container made by an older berth-runtime (<root>/<id>/state.json) is
+// still read, updated in place and removed with its directory.
+TEST(LifecycleUnit, LegacyStateDirectory) {
+  berth::testing::TempDir root;
+  ASSERT_EQ(::mkdir((root.path() + "/old").c_str(), 0700), 0);
+  EXPECT_EQ(load_state(root.path(), "old").recorded, Status::Creating);
+  EXPECT_TRUE(load_state(root.path(), "old").legacy_dir);
+  ContainerState st;
+  st.id = "old";
+  st.legacy_dir = true;
+  st.bundle = "/b";
+  save_state(root.path(), st);
+  EXPECT_TRUE(berth::fs::exists(root.path() + "/old/state.json"));
+  ContainerState back = load_state(root.path(), "old");
+  EXPECT_TRUE(back.legacy_dir);
+  EXPECT_EQ(back.bundle, "/b");
+  EXPECT_EQ(exec_fifo_path(root.path(), "old", true), root.path() + "/old/exec.fifo");
+  EXPECT_EQ(list_ids(root.path()), std::vector<std::string>{"old"});
+  EXPECT_THROW(reserve_state(root.path(), "old"), berth::Error);
+  remove_state(root.path(), "old", true);
+  EXPECT_FALSE(berth::fs::exists(root.path() + "/old"));
 }
