@@ -98,10 +98,6 @@ class Cgroup {
   static std::unique_ptr<Cgroup> create(const std::string& path,
                                         const std::string& container_id,
                                         const oci::LinuxResources* resources);
-  // True when create() with these resources will make no v2 dir: then the
-  // init needs no dir for CLONE_INTO_CGROUP and may be cloned before the
-  // cgroup exists, joining its v1 dirs by itself later (spawn_init).
-  static bool joinable_after_clone(const oci::LinuxResources* resources);
   static std::unique_ptr<Cgroup> from_json(const std::string& json);
   virtual std::string to_json() const = 0;
 

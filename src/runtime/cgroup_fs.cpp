@@ -251,33 +251,6 @@ void FsCgroup::apply(const oci::LinuxResources* r, bool creating) {
   }
 }
 
-}  // namespace berth::runtime::cgroups
-
-namespace berth::runtime {
-
-// The v2 half of FsCgroup::apply(creating = true)'s choice, without making
-// anything.
-bool Cgroup::joinable_after_clone(const oci::LinuxResources* r) {
-  const auto& host = cgroups::host_cgroups();
-  if (host.layout == CgroupLayout::V2 || !host.v2) return host.layout != CgroupLayout::V2;
-  if (!host.v1_for("freezer")) return false;
-  static const oci::LinuxResources kNone;
-  cgroups::FullPlan fp;
-  try {
-    fp = cgroups::plan_resources(host, r ? *r : kNone, UINT64_MAX);
-  } catch (const Error&) {
-    return false;  // create() reports it, before anything is cloned
-  }
-  if (fp.v2_devices) return false;
-  for (const auto& w : fp.writes)
-    if (w.v2) return false;
-  return true;
-}
-
-}  // namespace berth::runtime
-
-namespace berth::runtime::cgroups {
-
 std::vector<std::string> FsCgroup::distinct_dirs() const {
   std::vector<std::string> out;
   for (const auto& [c, d] : dirs)

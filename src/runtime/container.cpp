@@ -200,21 +200,13 @@ InitProcess create_container(const GlobalOptions& g, const CreateOptions& o, boo
     }
 
     const oci::LinuxResources* res = spec.linux && spec.linux->resources ? &*spec.linux->resources : nullptr;
-    auto make_cgroup = [&]() -> Cgroup* {
-      try {
-        cgroup = Cgroup::create(spec.linux ? spec.linux->cgroups_path : "", o.id, res);
-      } catch (Error& e) {
-        e.wrap("linux.cgroupsPath");
-        throw;
-      }
-      st.cgroup = cgroup->to_json();
-      return cgroup.get();
-    };
-    // Without a v2 dir to clone into, the init is cloned first and does its
-    // first mounts while we make the cgroup (spawn_init); else the dir must
-    // exist for CLONE_INTO_CGROUP.
-    bool cgroup_after_clone = Cgroup::joinable_after_clone(res);
-    if (!cgroup_after_clone) make_cgroup();
+    try {
+      cgroup = Cgroup::create(spec.linux ? spec.linux->cgroups_path : "", o.id, res);
+    } catch (Error& e) {
+      e.wrap("linux.cgroupsPath");
+      throw;
+    }
+    st.cgroup = cgroup->to_json();
 
     PreparedProcess prepared;
     try {
@@ -235,7 +227,6 @@ InitProcess create_container(const GlobalOptions& g, const CreateOptions& o, boo
     io.exec_fifo = fifo_fd.get();
     io.preserve_fds = o.preserve_fds;
     io.cgroup = cgroup.get();
-    if (cgroup_after_clone) io.make_cgroup = make_cgroup;
     io.state_for_hooks = [&st](pid_t pid, const char* status) {
       ContainerState s = st;
       s.pid = pid;

@@ -15,7 +15,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <string_view>
 #include <vector>
 #include <nlohmann/json.hpp>
 
@@ -92,81 +91,6 @@ bool sync_recv(int sock, SyncMsg& msg) {
   msg.text.assign(buf.data() + sizeof h, static_cast<size_t>(n) - sizeof h);
   return true;
 }
-
-namespace {
-// CgroupTasks{count, "dir\n..."} with the `tasks` fds of a cgroup made after
-// the clone, all in one message (SCM_RIGHTS).
-constexpr size_t kMaxTasksFds = 32;
-
-void send_cgroup_tasks(int sock, const CgroupJoin& j) {
-  if (j.v1.size() > kMaxTasksFds) fail("cgroup: too many v1 hierarchies", ErrorKind::Internal);
-  std::string buf(sizeof(WireHeader), '\0');
-  WireHeader h{static_cast<uint32_t>(SyncType::CgroupTasks), 0, 0, 0, static_cast<int64_t>(j.v1.size())};
-  std::memcpy(buf.data(), &h, sizeof h);
-  for (const auto& t : j.v1) buf += t.dir + "\n";
-  struct iovec iov = {buf.data(), buf.size()};
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxTasksFds)] = {};
-  struct msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  if (!j.v1.empty()) {
-    msg.msg_control = control;
-    msg.msg_controllen = CMSG_SPACE(sizeof(int) * j.v1.size());
-    struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int) * j.v1.size());
-    for (size_t i = 0; i < j.v1.size(); ++i) {
-      int fd = j.v1[i].fd.get();
-      std::memcpy(CMSG_DATA(c) + i * sizeof(int), &fd, sizeof(int));
-    }
-  }
-  while (::sendmsg(sock, &msg, MSG_NOSIGNAL) < 0) {
-    if (errno != EINTR) throw_errno("sync with container process");
-  }
-}
-
-// In the child; false on EOF. Throws on a malformed message.
-bool recv_cgroup_tasks(int sock, CgroupJoin& out) {
-  char body[8192];
-  struct iovec iov = {body, sizeof body};
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxTasksFds)] = {};
-  struct msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  ssize_t n;
-  while ((n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0) {
-    if (errno != EINTR) throw_errno("sync with the runtime");
-  }
-  if (n == 0) return false;
-  std::vector<UniqueFd> fds;
-  for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (size_t i = 0; i < count; ++i) {
-      int fd;
-      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-      fds.emplace_back(fd);
-    }
-  }
-  WireHeader h;
-  if (static_cast<size_t>(n) < sizeof h || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
-    fail("sync with the runtime: bad cgroup message", ErrorKind::Internal);
-  std::memcpy(&h, body, sizeof h);
-  if (h.type != static_cast<uint32_t>(SyncType::CgroupTasks) || h.value != static_cast<int64_t>(fds.size()))
-    fail("sync with the runtime: bad cgroup message", ErrorKind::Internal);
-  std::string_view text(body + sizeof h, static_cast<size_t>(n) - sizeof h);
-  for (auto& fd : fds) {
-    size_t nl = text.find('\n');
-    if (nl == std::string_view::npos) fail("sync with the runtime: bad cgroup list", ErrorKind::Internal);
-    out.v1.push_back({std::move(fd), std::string(text.substr(0, nl))});
-    text.remove_prefix(nl + 1);
-  }
-  return true;
-}
-}  // namespace
 
 void child_fail(int sock, const std::exception_ptr& ep) {
   std::string message = "unknown error";
@@ -382,19 +306,6 @@ struct ChildContext {
     // the parent). Everything below, hooks included, runs inside it.
     c.join->v2_dir.reset();
     join_self(*c.join);
-    // A cgroup made after the clone (InitOptions::make_cgroup): the runtime
-    // sends its `tasks` fds while we mount; joined before the first cgroup
-    // mount (which shows our own cgroup), devices, hooks and execve -- and
-    // before a new cgroup namespace, whose root it must be.
-    bool joined = !o.make_cgroup;
-    auto join_later = [&] {
-      if (joined) return;
-      joined = true;
-      CgroupJoin later;
-      if (!recv_cgroup_tasks(c.sock, later)) _exit(1);
-      join_self(later);
-    };
-    if (c.plan.new_cgroup) join_later();
 
     // Joined namespaces: open every path first (they are host paths), user
     // namespace first, then the rest.
@@ -447,9 +358,7 @@ struct ChildContext {
 
     RootfsOptions ro{o.bundle, o.no_pivot, user_ns};
     ro.prepared = &idmapped;
-    ro.before_cgroup_mounts = join_later;
     setup_mounts(spec, ro);
-    join_later();  // (setup_mounts did)
 
     bool runtime_hooks = spec.hooks && (!spec.hooks->prestart.empty() || !spec.hooks->create_runtime.empty());
     if (runtime_hooks) {
@@ -587,22 +496,6 @@ InitProcess spawn_init(const InitOptions& o) {
     join = {};  // the child has its copies
     send_idmapped_mounts(parent_sock.get(), spec, o.bundle, pid, plan);
     sync_send(parent_sock.get(), SyncType::Go, pid);
-    if (o.make_cgroup) {
-      // The child mounts meanwhile; it waits for these before its cgroup
-      // mounts. On failure the catch below kills and reaps it before the
-      // caller removes the cgroup.
-      CgroupJoin later = o.make_cgroup()->open_join();
-      if (later.v2_dir) fail("cgroup: a v2 dir made after the clone", ErrorKind::Internal);
-      try {
-        send_cgroup_tasks(parent_sock.get(), later);
-      } catch (const Error&) {
-        // The child failed meanwhile: its error is the one to report.
-        SyncMsg m;
-        if (sync_recv(parent_sock.get(), m) && m.type == SyncType::Error)
-          throw Error(m.text, static_cast<ErrorKind>(m.kind), m.err);
-        throw;
-      }
-    }
     try {
       if (spec.process->oom_score_adj)
         write_proc(pid, "oom_score_adj", std::to_string(*spec.process->oom_score_adj), "process.oomScoreAdj");

@@ -45,10 +45,6 @@ struct InitOptions {
   unsigned preserve_fds = 0;
   bool no_new_keyring = false;  // else the init gets a fresh session keyring (runc)
   Cgroup* cgroup = nullptr;
-  // Instead of `cgroup` (Cgroup::joinable_after_clone: no v2 dir): makes the
-  // cgroup after the clone, while the init does its first mounts; the init
-  // joins it (CgroupTasks) before its cgroup mounts, hooks and execve.
-  std::function<Cgroup*()> make_cgroup;
   // Validated process settings and compiled seccomp filter (made before the
   // clone so a bad config fails `create`, and the child inherits the work).
   const PreparedProcess* prepared = nullptr;
@@ -77,10 +73,8 @@ const char* namespace_proc_name(const std::string& type);
 
 // Sync messages between a runtime parent and a child it cloned.
 // IdmapTrees{count, "i,j,"} precedes that many send_fd() messages, one
-// prepared idmapped tree per spec.mounts index. CgroupTasks{count,
-// "dir\n..."} carries the v1 `tasks` fds of a cgroup made after the clone
-// (InitOptions::make_cgroup) in the same message (SCM_RIGHTS).
-enum class SyncType : uint32_t { Go = 1, Hooks, HooksDone, Ready, Error, IdmapTrees, CgroupTasks };
+// prepared idmapped tree per spec.mounts index.
+enum class SyncType : uint32_t { Go = 1, Hooks, HooksDone, Ready, Error, IdmapTrees };
 void sync_send(int sock, SyncType type, int64_t value = 0, const std::string& text = {}, int err = 0,
                int kind = 0);
 struct SyncMsg {

@@ -321,16 +321,8 @@ void setup_mounts(const oci::Spec& spec, const RootfsOptions& opts) {
 
   const bool cgroup_ns = has_namespace(spec, "cgroup");
   std::vector<Deferred> deferred;
-  bool joined = false;
-  auto join = [&] {
-    if (!joined && opts.before_cgroup_mounts) opts.before_cgroup_mounts();
-    joined = true;
-  };
-  for (size_t i = 0; i < spec.mounts.size(); ++i) {
-    if (spec.mounts[i].type == "cgroup") join();
+  for (size_t i = 0; i < spec.mounts.size(); ++i)
     mount_entry(root, root_fd.get(), spec.mounts[i], i, opts, cgroup_ns, deferred);
-  }
-  join();
 
   if (!dev_is_bind(spec)) {
     std::vector<oci::Device> devs = default_devices();

@@ -23,7 +23,6 @@
 // init reports it to the parent.
 #pragma once
 
-#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -70,9 +69,6 @@ struct RootfsOptions {
   // own current cgroup (/proc/self/cgroup), which is only right once the
   // init has joined (FINDINGS F5).
   std::map<std::string, std::string> cgroup_dirs = {};
-  // Called once before the first `cgroup` mount (or, without one, at the
-  // end of setup_mounts): the init joins a cgroup made after its clone.
-  std::function<void()> before_cgroup_mounts = {};
 };
 
 // In the container's mount namespace, in order: set propagation of / to
