@@ -9,7 +9,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -35,6 +38,32 @@ inline CmdResult run_cmd(std::vector<std::string> argv, const std::string& input
 // `berth --root R --state S vm <args...>`
 class VmEnv {
  public:
+  VmEnv() = default;
+  VmEnv(const VmEnv&) = delete;
+  VmEnv& operator=(const VmEnv&) = delete;
+  // A VM killed with SIGKILL leaves its VMM a zombie until init reaps it
+  // (late on some hosts), and a v1 cgroup holding a zombie cannot be
+  // removed; berth removes such groups on a later `vm` command (docs/vm.md).
+  // A test has no later command, so its groups (suffix: the hash of this
+  // root, as VmManager::cgroup_name makes it) are removed here.
+  ~VmEnv() {
+    char tag[16];
+    snprintf(tag, sizeof tag, ".%08zx", std::hash<std::string>{}(root()) & 0xffffffff);
+    std::vector<std::string> left;
+    std::error_code ec;
+    for (const auto& h : std::filesystem::directory_iterator("/sys/fs/cgroup", ec)) {
+      std::filesystem::path parent = h.path() / "berth";
+      for (const auto& g : std::filesystem::directory_iterator(parent, ec)) {
+        std::string n = g.path().filename();
+        if (n.size() > 9 && n.compare(n.size() - 9, 9, tag) == 0) left.push_back(g.path());
+      }
+    }
+    for (int i = 0; i < 500 && !left.empty(); ++i) {
+      std::erase_if(left, [](const std::string& d) { return ::rmdir(d.c_str()) == 0 || errno == ENOENT; });
+      if (!left.empty()) ::usleep(10000);
+    }
+  }
+
   CmdResult vm(std::vector<std::string> args, const std::string& input = "", int timeout_s = 30) {
     std::vector<std::string> argv = {berth_bin(), "--root", root(), "--state", state(), "vm"};
     argv.insert(argv.end(), args.begin(), args.end());
