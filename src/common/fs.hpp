@@ -9,6 +9,8 @@
 namespace berth::fs {
 
 std::string read_file(const std::string& path);
+// Everything left to read from `fd`; errors name `what`.
+std::string read_all(int fd, const std::string& what);
 // Writes via temp file + fsync + rename + fsync(dir): readers see the old or
 // the new content, never a mix, even across a crash.
 void write_file_atomic(const std::string& path, std::string_view data,

@@ -55,17 +55,7 @@ UniqueFd ContentStore::open(std::string_view digest) const {
 
 std::string ContentStore::read(std::string_view digest) const {
   UniqueFd fd = open(digest);
-  std::string out;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw_errno("read blob " + std::string(digest));
-    }
-    if (n == 0) break;
-    out.append(buf, n);
-  }
+  std::string out = fs::read_all(fd.get(), "blob " + std::string(digest));
   std::string got = sha256_digest(out);
   if (got != digest)
     throw Error("blob " + std::string(digest) + " is corrupt (content hashes to " + got + ")",
