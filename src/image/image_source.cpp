@@ -122,19 +122,23 @@ class TarSource : public ImageSource {
       if (path.starts_with("blobs/sha256/") && is_sha256_hex(path.substr(13))) expected = "sha256:" + path.substr(13);
       int64_t size = archive_entry_size(e);
       m.size = size;
-      const void* buf;
-      size_t len;
-      la_int64_t off;
-      if (size <= kMemoryLimit) {
-        m.bytes.reserve(size);
+      // Hands each data block of the entry to `sink`.
+      auto read_blocks = [&](auto&& sink) {
+        const void* buf;
+        size_t len;
+        la_int64_t off;
         for (;;) {
           int rr = archive_read_data_block(a, &buf, &len, &off);
-          if (rr == ARCHIVE_EOF) break;
+          if (rr == ARCHIVE_EOF) return;
           if (rr < ARCHIVE_WARN)
             throw Error(name_ + ": " + path + ": archive is truncated or damaged (" + archive_error_string(a) + ")",
                         ErrorKind::Corrupt);
-          m.bytes.append(static_cast<const char*>(buf), len);
+          sink(buf, len);
         }
+      };
+      if (size <= kMemoryLimit) {
+        m.bytes.reserve(size);
+        read_blocks([&](const void* buf, size_t len) { m.bytes.append(static_cast<const char*>(buf), len); });
         m.in_memory = true;
         m.digest = sha256_digest(m.bytes);
         if (!expected.empty() && m.digest != expected)
@@ -142,14 +146,7 @@ class TarSource : public ImageSource {
                       ErrorKind::Corrupt);
       } else {
         auto w = cs.writer(expected.empty() ? path : "blob " + expected);
-        for (;;) {
-          int rr = archive_read_data_block(a, &buf, &len, &off);
-          if (rr == ARCHIVE_EOF) break;
-          if (rr < ARCHIVE_WARN)
-            throw Error(name_ + ": " + path + ": archive is truncated or damaged (" + archive_error_string(a) + ")",
-                        ErrorKind::Corrupt);
-          w.write(buf, len);
-        }
+        read_blocks([&](const void* buf, size_t len) { w.write(buf, len); });
         if (w.size() != size)
           throw Error(name_ + ": " + path + ": archive is truncated", ErrorKind::Corrupt);
         try {
