@@ -6,10 +6,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/un.h>
 #include <unistd.h>
 
-#include <cstring>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -19,6 +17,7 @@
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include "common/raw_terminal.hpp"
+#include "common/unix_listener.hpp"
 #include "vmm/vm_cgroup.hpp"
 
 namespace berth::vmm {
@@ -66,29 +65,20 @@ class ConsoleSocket {
     log_.reset(static_cast<int>(check(::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600),
                                       "open console log " + log_path_)));
     fs::mkdir_p(path_.substr(0, path_.rfind('/')), 0700);
-    ::unlink(path_.c_str());
-    sockaddr_un sa{};
-    sa.sun_family = AF_UNIX;
-    if (path_.size() >= sizeof sa.sun_path) fail("console socket path too long: " + path_);
-    listener_.reset(static_cast<int>(check(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), "console socket")));
-    std::strcpy(sa.sun_path, path_.c_str());
-    check(::bind(listener_.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa), "bind console socket " + path_);
-    check(::listen(listener_.get(), 4), "listen on console socket " + path_);
-    machine_->loop().add(listener_.get(), [this] { accept(); });
+    // A stale socket of an earlier VM of this name is replaced.
+    listener_.emplace(path_, "console socket");
+    machine_->loop().add(listener_->fd(), [this] { accept(); });
   }
 
   void close() {
     for (int c : clients_) ::close(c);
     clients_.clear();
-    if (listener_) {
-      listener_.reset();
-      ::unlink(path_.c_str());
-    }
+    listener_.reset();  // removes the socket file
   }
 
  private:
   void accept() {
-    int c = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    int c = listener_->accept().release();
     if (c < 0) return;
     clients_.push_back(c);
     machine_->loop().add(c, [this, c] {
@@ -106,7 +96,8 @@ class ConsoleSocket {
 
   std::string path_, log_path_;
   Machine*& machine_;
-  UniqueFd log_, listener_;
+  UniqueFd log_;
+  std::optional<UnixListener> listener_;
   std::vector<int> clients_;
 };
 
