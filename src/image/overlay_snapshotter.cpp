@@ -1,10 +1,8 @@
 #include "image/overlay_snapshotter.hpp"
 
 #include <fcntl.h>
-#include <linux/mount.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -122,18 +120,9 @@ void unmount(const std::string& target) {
   }
 }
 
-static long sys_fsopen(const char* fs, unsigned flags) { return ::syscall(SYS_fsopen, fs, flags); }
-static long sys_fsconfig(int fd, unsigned cmd, const char* key, const void* val, int aux) {
-  return ::syscall(SYS_fsconfig, fd, cmd, key, val, aux);
-}
-static long sys_fsmount(int fd, unsigned flags, unsigned attrs) { return ::syscall(SYS_fsmount, fd, flags, attrs); }
-static long sys_move_mount(int from, const char* fp, int to, const char* tp, unsigned flags) {
-  return ::syscall(SYS_move_mount, from, fp, to, tp, flags);
-}
-
 // The new mount API: one fsconfig per option, one per lower dir.
 static void mount_overlay_fsconfig(const MountSpec& m, const std::string& target) {
-  UniqueFd fs(static_cast<int>(sys_fsopen("overlay", FSOPEN_CLOEXEC)));
+  UniqueFd fs(::fsopen("overlay", FSOPEN_CLOEXEC));
   if (!fs) throw_errno("fsopen overlay for " + target);
   auto cfg_error = [&](const std::string& what) {
     int err = errno;
@@ -149,22 +138,22 @@ static void mount_overlay_fsconfig(const MountSpec& m, const std::string& target
         size_t next = v.find(':', pos);
         if (next == std::string::npos) next = v.size();
         std::string dir = v.substr(pos, next - pos);
-        if (sys_fsconfig(fs.get(), FSCONFIG_SET_STRING, "lowerdir+", dir.c_str(), 0) != 0)
+        if (::fsconfig(fs.get(), FSCONFIG_SET_STRING, "lowerdir+", dir.c_str(), 0) != 0)
           cfg_error("add lower dir " + std::to_string(n) + " " + dir +
                     " (\"lowerdir+\" needs Linux 6.8; overlayfs stacks at most 500 layers)");
         ++n;
         pos = next + 1;
       }
     } else if (eq == std::string::npos) {
-      if (sys_fsconfig(fs.get(), FSCONFIG_SET_FLAG, k.c_str(), nullptr, 0) != 0) cfg_error("option " + k);
+      if (::fsconfig(fs.get(), FSCONFIG_SET_FLAG, k.c_str(), nullptr, 0) != 0) cfg_error("option " + k);
     } else {
-      if (sys_fsconfig(fs.get(), FSCONFIG_SET_STRING, k.c_str(), v.c_str(), 0) != 0) cfg_error("option " + o);
+      if (::fsconfig(fs.get(), FSCONFIG_SET_STRING, k.c_str(), v.c_str(), 0) != 0) cfg_error("option " + o);
     }
   }
-  if (sys_fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) cfg_error("create");
-  UniqueFd mnt(static_cast<int>(sys_fsmount(fs.get(), FSMOUNT_CLOEXEC, 0)));
+  if (::fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) cfg_error("create");
+  UniqueFd mnt(::fsmount(fs.get(), FSMOUNT_CLOEXEC, 0));
   if (!mnt) throw_errno("fsmount overlay for " + target);
-  if (sys_move_mount(mnt.get(), "", AT_FDCWD, target.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0)
+  if (::move_mount(mnt.get(), "", AT_FDCWD, target.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0)
     throw_errno("move overlay mount to " + target);
 }
 

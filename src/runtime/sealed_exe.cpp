@@ -1,8 +1,8 @@
 #include "runtime/sealed_exe.hpp"
 
 #include <fcntl.h>
-#include <linux/mount.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/sendfile.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -30,22 +30,21 @@ constexpr const char* kSealedEnv = "_BERTH_RUNTIME_SEALED";
 constexpr const char* kSealMethodEnv = "BERTH_RUNTIME_SEAL";
 
 UniqueFd fs_open(const char* type) {
-  UniqueFd fd(static_cast<int>(::syscall(SYS_fsopen, type, FSOPEN_CLOEXEC)));
+  UniqueFd fd(::fsopen(type, FSOPEN_CLOEXEC));
   if (!fd) throw_errno(std::string("seal the runtime binary: fsopen ") + type);
   return fd;
 }
 
 void fs_set(int fsfd, const char* key, const std::string& value) {
-  if (::syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, key, value.c_str(), 0) < 0)
+  if (::fsconfig(fsfd, FSCONFIG_SET_STRING, key, value.c_str(), 0) < 0)
     throw_errno(std::string("seal the runtime binary: overlay option ") + key + "=" + value);
 }
 
 // Creates the superblock and returns a detached, read-only mount of it.
 UniqueFd fs_mount(int fsfd, const std::string& what) {
-  if (::syscall(SYS_fsconfig, fsfd, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0)
+  if (::fsconfig(fsfd, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0)
     throw_errno("seal the runtime binary: create " + what);
-  UniqueFd m(static_cast<int>(::syscall(SYS_fsmount, fsfd, FSMOUNT_CLOEXEC,
-                                        MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV)));
+  UniqueFd m(::fsmount(fsfd, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV));
   if (!m) throw_errno("seal the runtime binary: mount " + what);
   return m;
 }
