@@ -101,7 +101,18 @@ std::string VmManager::cgroup_name(const std::string& name) const {
 }
 
 std::string VmManager::exit_file(const std::string& name) const {
-  return fs::join(fs::join(fs::join(root_, "vms"), name), "exit.json");
+  return fs::join(vm_dir(name), "exit.json");
+}
+
+std::string VmManager::vm_dir(const std::string& name) const { return fs::join(fs::join(root_, "vms"), name); }
+
+std::string VmManager::vm_state_dir(const std::string& name) const {
+  return fs::join(fs::join(state_, "vms"), name);
+}
+
+void VmManager::remove_dirs(const std::string& name) const {
+  fs::remove_all(vm_dir(name));
+  fs::remove_all(vm_state_dir(name));
 }
 
 // Opened on first use: `vm run` starts the VMM first, so that its start
@@ -174,10 +185,10 @@ VmManager::Prepared VmManager::prepare(const VmSpec& s, bool detached) {
   else if (s.net != "none" && !s.net.empty()) fail("--net must be none, tap or tap:NAME, not '" + s.net + "'");
   vm.mac = s.mac;
   vm.rng = s.rng;
-  p.state_dir = fs::join(fs::join(state_, "vms"), p.name);
+  p.state_dir = vm_state_dir(p.name);
   p.made_state_dir = !fs::exists(p.state_dir);
   vm.channel = resolve_channel(s.channel, fs::join(p.state_dir, "channel.sock"));
-  p.dir = fs::join(fs::join(root_, "vms"), p.name);
+  p.dir = vm_dir(p.name);
   p.log_path = fs::join(p.dir, "console.log");
   p.sock_path = fs::join(p.state_dir, "console.sock");
   p.launch.name = p.name;
@@ -338,8 +349,7 @@ std::string describe_status(int status) {
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   forget(name);
-  fs::remove_all(fs::join(fs::join(root_, "vms"), name));
-  fs::remove_all(fs::join(fs::join(state_, "vms"), name));
+  remove_dirs(name);
   if (r && r->event == "error") throw Error("run vm " + name + ": " + r->message, r->kind);
   throw Error("run vm " + name + ": the VM did not start (" + describe_status(status) + ")", ErrorKind::Internal);
 }
@@ -410,12 +420,16 @@ void VmManager::reconcile(const std::string& name) {
   if (rec && rec->pid == pid) finish(name, pid, rec->reason, rec->detail, rec->finished);
 }
 
+bool VmManager::vmm_alive(pid_t pid, const std::string& start) {
+  ProcStat ps = process_stat(pid);
+  return !ps.start.empty() && ps.start == start && ps.state != 'Z';
+}
+
 bool VmManager::monitor_alive(const std::string& name) {
   auto st = db().prepare("SELECT pid, pid_start FROM vms WHERE name = ? AND state = 'running'");
   st.bind(1, name);
   if (!st.step() || st.is_null(0)) return false;
-  ProcStat ps = process_stat(static_cast<pid_t>(st.integer(0)));
-  return !ps.start.empty() && ps.start == st.text(1) && ps.state != 'Z';
+  return vmm_alive(static_cast<pid_t>(st.integer(0)), st.text(1));
 }
 
 std::string VmManager::format_list() {
@@ -429,12 +443,13 @@ std::string VmManager::format_list() {
   std::vector<std::string> ended;
   for (const auto& n : names) {
     reconcile(n);
-    auto st = db().prepare("SELECT state, config, pid, created, exit_reason FROM vms WHERE name = ?");
+    auto st = db().prepare("SELECT state, config, pid, created, exit_reason, pid_start FROM vms WHERE name = ?");
     st.bind(1, n);
     if (!st.step()) continue;
     json cfg = json::parse(st.text(1), nullptr, false);
     std::string state = st.text(0);
-    if (state == "running" && !monitor_alive(n)) state = "dead";
+    if (state == "running" && (st.is_null(2) || !vmm_alive(static_cast<pid_t>(st.integer(2)), st.text(5))))
+      state = "dead";
     else if (state == "stopped" && !st.is_null(4)) state = "stopped(" + st.text(4) + ")";
     if (state != "running") ended.push_back(cgroup_name(n));
     char line[256];
@@ -479,7 +494,7 @@ void VmManager::stop(const std::string& name, bool kill) {
   auto st = db().prepare("SELECT state, pid, pid_start FROM vms WHERE name = ?");
   st.bind(1, name);
   if (!st.step()) throw Error("vm " + name + " not found", ErrorKind::NotFound);
-  if (st.text(0) != "running" || !monitor_alive(name))
+  if (st.text(0) != "running" || st.is_null(1) || !vmm_alive(static_cast<pid_t>(st.integer(1)), st.text(2)))
     throw Error("vm " + name + " is not running", ErrorKind::FailedPrecondition);
   auto pid = static_cast<pid_t>(st.integer(1));
   std::string start = st.text(2);
@@ -510,8 +525,7 @@ void VmManager::remove(const std::string& name) {
     throw Error("vm " + name + " is running; stop it first", ErrorKind::FailedPrecondition);
   forget(name);
   vmm::VmCgroup::remove_stale({cgroup_name(name)});
-  fs::remove_all(fs::join(fs::join(root_, "vms"), name));
-  fs::remove_all(fs::join(fs::join(state_, "vms"), name));
+  remove_dirs(name);
 }
 
 void VmManager::console(const std::string& name) {

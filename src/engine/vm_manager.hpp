@@ -86,9 +86,14 @@ class VmManager {
   void forget(const std::string& name);
   void reconcile(const std::string& name);
   bool monitor_alive(const std::string& name);
+  // VMM `pid` is still the process started at `start` (not a recycled pid) and not a zombie.
+  static bool vmm_alive(pid_t pid, const std::string& start);
   Database& db();
   std::string cgroup_name(const std::string& name) const;
   std::string exit_file(const std::string& name) const;
+  std::string vm_dir(const std::string& name) const;        // <root>/vms/NAME: log, exit record
+  std::string vm_state_dir(const std::string& name) const;  // <state>/vms/NAME: sockets
+  void remove_dirs(const std::string& name) const;
   static std::string vmm_executable();
 
   std::string root_, state_;
