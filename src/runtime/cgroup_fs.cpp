@@ -72,14 +72,19 @@ void FsCgroup::make_hierarchy_dir(const Hierarchy& h, const std::string& key, bo
   const bool cpuset = !h.v2 && std::find(h.controllers.begin(), h.controllers.end(), "cpuset") != h.controllers.end();
   std::vector<bool> made(components.size(), false);
   // A concurrent destroy of a sibling may remove a shared parent between our
-  // mkdirs; then start again from the top.
+  // mkdirs (a parent the sibling made under an explicit cgroupsPath, or
+  // /berth under an older berth-runtime, which removed it when it emptied
+  // it); then start again from the top.
   for (int attempt = 0;; ++attempt) {
     bool retry = false;
     for (size_t i = 0; i < components.size(); ++i) {
       std::string dir = base + join_components(components, i + 1);
       if (::mkdir(dir.c_str(), 0755) == 0) {
         made[i] = true;
-        created.push_back(dir);
+        // The shared /berth parent of default paths is not ours to remove:
+        // like Docker's /docker it stays, so the next container does not
+        // pay a mkdir + rmdir (and cpuset set-up) per hierarchy again.
+        if (!(default_path && i == 0)) created.push_back(dir);
       } else if (errno == ENOENT && attempt < 5) {
         retry = true;
         break;
@@ -434,12 +439,7 @@ void FsCgroup::destroy(bool kill_remaining) {
     if (::rmdir(it->c_str()) < 0 && errno != ENOENT && errno != EBUSY && errno != ENOTEMPTY)
       throw_errno("delete cgroup " + *it);
   }
-  // The shared /berth parent of default paths: removed by whichever
-  // container leaves it empty, whoever made it. A concurrent create that
-  // loses its parent this way makes it again (see make_hierarchy_dir).
-  if (default_path)
-    for (const auto& d : leaves)
-      if (std::string parent = d.substr(0, d.rfind('/')); tried.insert(parent).second) ::rmdir(parent.c_str());
+  // The shared /berth parent of default paths stays (see make_hierarchy_dir).
 }
 
 }  // namespace berth::runtime::cgroups

@@ -161,7 +161,7 @@ class FsCgroup final : public Cgroup {
   bool relative = false;
   std::vector<std::string> components;
   bool v2_devices = false;                  // an eBPF device filter is attached
-  bool default_path = false;                // /berth/<id>: /berth is ours to remove when empty
+  bool default_path = false;                // /berth/<id>: /berth is shared and stays
   const HostCgroups* host = nullptr;        // null: this process's host_cgroups()
 
   std::string to_json() const override;
