@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 
+#include "common/clock.hpp"
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "vmm/launch.hpp"
@@ -62,7 +63,7 @@ int main(int argc, char** argv) {
     std::string msg = "run vm " + cfg.name + ": " + e.what();
     if (committed) {
       try {
-        vmm::write_exit_record(cfg.exit_file, {::getpid(), "error", msg, vmm::now_rfc3339()});
+        vmm::write_exit_record(cfg.exit_file, {::getpid(), "error", msg, berth::now_rfc3339()});
       } catch (const Error&) {
       }
     }

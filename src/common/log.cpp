@@ -1,5 +1,7 @@
 #include "common/log.hpp"
 
+#include "common/clock.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -32,20 +34,6 @@ const char* level_name(Level l) {
     case Level::Error: return "error";
   }
   return "info";
-}
-
-std::string now_rfc3339() {
-  auto now = std::chrono::system_clock::now();
-  std::time_t t = std::chrono::system_clock::to_time_t(now);
-  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                now.time_since_epoch()).count() % 1000000000;
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ",
-                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                tm.tm_min, tm.tm_sec, static_cast<long long>(ns));
-  return buf;
 }
 
 }  // namespace

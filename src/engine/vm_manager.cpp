@@ -26,6 +26,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/clock.hpp"
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "common/fs.hpp"
@@ -213,7 +214,7 @@ VmManager::Prepared VmManager::prepare(const VmSpec& s, bool detached) {
 // recycled pid is never taken for it). The primary key makes the name
 // claim atomic across berth processes.
 void VmManager::claim(const Prepared& p, pid_t pid) {
-  std::string now = vmm::now_rfc3339();
+  std::string now = berth::now_rfc3339();
   try {
     db().prepare("INSERT INTO vms (name, config, state, pid, pid_start, created, started, console_log, console_sock) "
                  "VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?)")
@@ -234,7 +235,7 @@ void VmManager::finish(const std::string& name, pid_t pid, const std::string& re
                        const std::string& finished) {
   db().prepare("UPDATE vms SET state = 'stopped', finished = ?, exit_reason = ?, exit_detail = ?, pid = NULL "
                "WHERE name = ? AND state = 'running' AND pid = ?")
-      .bind(1, finished.empty() ? vmm::now_rfc3339() : finished).bind(2, reason).bind(3, detail)
+      .bind(1, finished.empty() ? berth::now_rfc3339() : finished).bind(2, reason).bind(3, detail)
       .bind(4, name).bind(5, static_cast<int64_t>(pid)).run();
 }
 

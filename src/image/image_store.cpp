@@ -430,18 +430,6 @@ int64_t parse_rfc3339(const std::string& s) {
   return t;
 }
 
-std::string now_rfc3339() {
-  timespec ts;
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  struct tm tm;
-  ::gmtime_r(&ts.tv_sec, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[96];
-  std::snprintf(out, sizeof out, "%s.%09ldZ", buf, ts.tv_nsec);
-  return out;
-}
-
 std::string human_since(const std::string& rfc3339) {
   int64_t t = parse_rfc3339(rfc3339);
   if (t < 0 && rfc3339.empty()) return "N/A";

@@ -139,7 +139,6 @@ std::string human_size(int64_t bytes);
 // Docker-style "3 weeks ago" for an RFC 3339 time; "N/A" if unparsable.
 std::string human_since(const std::string& rfc3339);
 int64_t parse_rfc3339(const std::string& s);  // seconds since epoch; -1 if bad
-std::string now_rfc3339();
 std::string short_id(const std::string& digest);  // 12 hex chars
 
 }  // namespace berth::image

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <map>
 
+#include "common/clock.hpp"
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "image/overlay_snapshotter.hpp"

@@ -22,6 +22,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "common/clock.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
@@ -37,9 +38,10 @@ namespace {
 
 // From /etc/passwd itself: berth-runtime is a static binary, and getpwuid()
 // would dlopen the NSS modules of the glibc it was built with. runc's
-// "owner" is the same local user name (or the uid when there is none).
-std::string owner_name() {
-  uid_t uid = ::geteuid();
+// "owner" is the same local user name (or the uid when there is none), of
+// the state file's owner, looked up by `list` rather than stored by every
+// create (a passwd read off the start path).
+std::string owner_name(uid_t uid) {
   std::unique_ptr<FILE, int (*)(FILE*)> f(::fopen("/etc/passwd", "re"), ::fclose);
   if (f)
     while (struct passwd* pw = ::fgetpwent(f.get()))
@@ -178,7 +180,6 @@ InitProcess create_container(const GlobalOptions& g, const CreateOptions& o, boo
     st.bundle = bundle;
     st.rootfs = rootfs;
     st.created = now_rfc3339();
-    st.owner = owner_name();
     st.annotations = spec.annotations;
     st.config = oci::to_json(spec);
     if (spec.linux)
@@ -419,6 +420,9 @@ std::vector<ContainerInfo> list_containers(const GlobalOptions& g) {
   for (auto& id : list_ids(g.root)) {
     try {
       out.push_back(inspect_container(g, id));
+      std::string& owner = out.back().state.owner;
+      struct stat sb;
+      if (owner.empty() && ::stat(state_path(g.root, id).c_str(), &sb) == 0) owner = owner_name(sb.st_uid);
     } catch (const Error& e) {
       log::warn("list: " + std::string(e.what()));
     }

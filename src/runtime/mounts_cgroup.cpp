@@ -26,16 +26,20 @@
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "common/fs.hpp"
+#include "runtime/cgroup.hpp"
 #include "runtime/mounts.hpp"
 
 namespace berth::runtime {
 namespace {
 
+// A host hierarchy under /sys/fs/cgroup, from the runtime's one mountinfo
+// read (cgroup_mounts(): parsed by the parent before the clone, so the child
+// inherits it instead of reading mountinfo again).
 struct HostCgroupMount {
-  std::string mount_point;  // /sys/fs/cgroup/cpu,cpuacct
-  std::string root;         // root of the mount within the hierarchy
-  std::string fstype;       // cgroup | cgroup2
-  std::vector<std::string> super_options;  // without rw/ro
+  std::string mount_point;                 // /sys/fs/cgroup/cpu,cpuacct
+  std::string root;                        // root of the mount within the hierarchy
+  std::string fstype;                      // cgroup | cgroup2
+  std::vector<std::string> super_options;  // v1: its controllers and name=...
 };
 
 std::vector<std::string> split(const std::string& s, char sep) {
@@ -46,62 +50,41 @@ std::vector<std::string> split(const std::string& s, char sep) {
   return out;
 }
 
-// mountinfo escapes spaces etc. as \ooo.
-std::string unescape(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size()) {
-      const char a = s[i + 1], b = s[i + 2], c = s[i + 3];
-      if (a >= '0' && a <= '3' && b >= '0' && b <= '7' && c >= '0' && c <= '7') {
-        out += static_cast<char>((a - '0') * 64 + (b - '0') * 8 + (c - '0'));
-        i += 3;
-        continue;
-      }
-    }
-    out += s[i];
-  }
-  return out;
-}
-
 std::vector<HostCgroupMount> host_cgroup_mounts() {
-  std::ifstream in("/proc/self/mountinfo");
-  if (!in) throw_errno("read /proc/self/mountinfo");
   std::vector<HostCgroupMount> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    auto dash = line.find(" - ");
-    if (dash == std::string::npos) continue;
-    auto left = split(line.substr(0, dash), ' ');
-    auto right = split(line.substr(dash + 3), ' ');
-    if (left.size() < 5 || right.size() < 3) continue;
-    if (right[0] != "cgroup" && right[0] != "cgroup2") continue;
-    HostCgroupMount m;
-    m.mount_point = unescape(left[4]);
-    if (!m.mount_point.starts_with("/sys/fs/cgroup")) continue;
-    m.root = unescape(left[3]);
-    m.fstype = right[0];
-    for (auto& o : split(right[2], ','))
-      if (o != "rw" && o != "ro") m.super_options.push_back(o);
+  for (const CgroupMount& c : cgroup_mounts()) {
+    if (!c.mountpoint.starts_with("/sys/fs/cgroup")) continue;
+    HostCgroupMount m{c.mountpoint, c.root, c.v2 ? "cgroup2" : "cgroup", c.controllers};
+    if (!c.name.empty()) m.super_options.push_back("name=" + c.name);
     out.push_back(std::move(m));
   }
   return out;
 }
 
 // /proc/self/cgroup: controller list ("cpu,cpuacct", "name=systemd", "" for
-// v2) -> path.
-std::map<std::string, std::string> own_cgroups() {
-  std::ifstream in("/proc/self/cgroup");
-  if (!in) throw_errno("read /proc/self/cgroup");
-  std::map<std::string, std::string> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    auto a = line.find(':');
-    auto b = line.find(':', a + 1);
-    if (a == std::string::npos || b == std::string::npos) continue;
-    out[line.substr(a + 1, b - a - 1)] = line.substr(b + 1);
+// v2) -> path. Read only when a hierarchy has no directory from the runtime.
+class OwnCgroups {
+ public:
+  const std::map<std::string, std::string>& get() {
+    if (!read_) {
+      std::ifstream in("/proc/self/cgroup");
+      if (!in) throw_errno("read /proc/self/cgroup");
+      std::string line;
+      while (std::getline(in, line)) {
+        auto a = line.find(':');
+        auto b = line.find(':', a + 1);
+        if (a == std::string::npos || b == std::string::npos) continue;
+        map_[line.substr(a + 1, b - a - 1)] = line.substr(b + 1);
+      }
+      read_ = true;
+    }
+    return map_;
   }
-  return out;
-}
+
+ private:
+  bool read_ = false;
+  std::map<std::string, std::string> map_;
+};
 
 // The process's cgroup path in the hierarchy mounted as `m`.
 std::string own_path_in(const HostCgroupMount& m, const std::map<std::string, std::string>& own) {
@@ -150,7 +133,7 @@ std::string given_dir(const HostCgroupMount& m, const std::map<std::string, std:
 }
 
 bool mount_piece(const HostCgroupMount& m, const std::string& target, unsigned long flags,
-                 bool cgroup_ns, const std::map<std::string, std::string>& own,
+                 bool cgroup_ns, OwnCgroups& own,
                  const std::map<std::string, std::string>& dirs, std::string_view what,
                  const std::string& shown) {
   if (cgroup_ns) {
@@ -165,7 +148,7 @@ bool mount_piece(const HostCgroupMount& m, const std::string& target, unsigned l
     // Fall through to a bind (e.g. a user namespace that may not mount it).
   }
   std::string src = given_dir(m, dirs);
-  if (src.empty()) src = host_dir_for(m, own_path_in(m, own));
+  if (src.empty()) src = host_dir_for(m, own_path_in(m, own.get()));
   do_mount(src.c_str(), target, nullptr, MS_BIND | MS_REC, "",
            std::string(what) + ": bind " + src + " on " + shown);
   return true;
@@ -178,7 +161,7 @@ void mount_cgroups(int root_fd, const std::string& dest_in, const std::string& s
                    const std::map<std::string, std::string>& dirs, std::string_view what) {
   const unsigned long flags = o.flags & kPieceFlags;
   auto mounts = host_cgroup_mounts();
-  const auto own = own_cgroups();
+  OwnCgroups own;
   const HostCgroupMount* v2_root = nullptr;
   for (auto& m : mounts)
     if (m.fstype == "cgroup2" && m.mount_point == "/sys/fs/cgroup") v2_root = &m;

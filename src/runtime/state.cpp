@@ -57,18 +57,6 @@ std::string exec_fifo_path(const std::string& root, const std::string& id, bool 
   return legacy_dir ? fs::join(state_path(root, id), "exec.fifo") : fs::join(root, "." + id + ".fifo");
 }
 
-std::string now_rfc3339() {
-  auto now = std::chrono::system_clock::now();
-  std::time_t t = std::chrono::system_clock::to_time_t(now);
-  long long ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count() % 1000000000;
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ns);
-  return buf;
-}
-
 void save_state(const std::string& root, const ContainerState& st) {
   json j = {{"id", st.id},
             {"ociVersion", st.oci_version},

@@ -71,6 +71,4 @@ Status current_status(const std::string& root, const ContainerState& st);
 // The state JSON of the OCI spec (runc's `state` output; also the hook stdin).
 std::string state_json(const ContainerState& st, Status status, bool pretty);
 
-std::string now_rfc3339();
-
 }  // namespace berth::runtime

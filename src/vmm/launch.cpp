@@ -15,15 +15,6 @@ namespace berth::vmm {
 
 using nlohmann::json;
 
-std::string now_rfc3339() {
-  auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char b[32];
-  std::strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return b;
-}
-
 std::string to_json(const LaunchConfig& c) {
   json disks = json::array();
   for (const auto& d : c.vm.disks) disks.push_back({{"path", d.path}, {"readonly", d.readonly}});

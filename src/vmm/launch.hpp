@@ -126,6 +126,4 @@ std::optional<Report> next_report(LineReader& lines);
 int exit_code(ExitReason r);
 int exit_code(std::string_view reason);
 
-std::string now_rfc3339();
-
 }  // namespace berth::vmm

@@ -12,6 +12,7 @@
 #include <optional>
 #include <vector>
 
+#include "common/clock.hpp"
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "common/fs.hpp"

@@ -6,6 +6,7 @@
 #include <csignal>
 #include <nlohmann/json.hpp>
 
+#include "common/clock.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "runtime/container.hpp"
@@ -39,7 +40,7 @@ TEST(LifecycleUnit, StateRoundTripAndDerivedStatus) {
   st.oci_version = "1.2.0";
   st.bundle = "/b";
   st.rootfs = "/b/rootfs";
-  st.created = now_rfc3339();
+  st.created = berth::now_rfc3339();
   st.owner = "root";
   st.annotations = {{"k", "v"}};
   st.recorded = Status::Running;
