@@ -76,6 +76,9 @@ struct CgroupJoin {
   UniqueFd v2_dir;            // for CLONE_INTO_CGROUP; invalid: no v2 dir
   std::vector<Tasks> v1;      // every v1 hierarchy joined
 };
+// The `tasks` files of v1 directories, opened by a child cloned before its
+// cgroup was made (Cgroup::has_v2_dir).
+CgroupJoin open_v1_join(const std::vector<std::string>& v1_dirs);
 // In the cloned child: writes "0" to every v1_tasks fd and closes them.
 // Throws an Error naming the cgroup on failure.
 void join_self(CgroupJoin& join);
@@ -98,6 +101,12 @@ class Cgroup {
   static std::unique_ptr<Cgroup> create(const std::string& path,
                                         const std::string& container_id,
                                         const oci::LinuxResources* resources);
+  // Whether the cgroup `create` makes for `resources` has a cgroup v2
+  // directory. The init must enter that at fork time (CLONE_INTO_CGROUP,
+  // see CgroupJoin), so the cgroup must exist before the clone; a cgroup
+  // with v1 directories only can be made after it, while the child builds
+  // its namespaces. Throws on resources `create` would refuse.
+  static bool has_v2_dir(const oci::LinuxResources* resources);
   static std::unique_ptr<Cgroup> from_json(const std::string& json);
   virtual std::string to_json() const = 0;
 
@@ -107,6 +116,8 @@ class Cgroup {
   // CgroupJoin): the container init and `exec` processes use this, not
   // add_process.
   virtual CgroupJoin open_join() const = 0;
+  // The distinct v1 directories (what open_join opens the `tasks` of).
+  virtual std::vector<std::string> v1_dirs() const = 0;
   // Re-applies resources (runc `update`).
   virtual void update(const oci::LinuxResources& resources) = 0;
   // Freezer: blocks until the state is reached (FROZEN / thawed).

@@ -47,6 +47,13 @@ std::unique_ptr<Cgroup> Cgroup::create(const std::string& path, const std::strin
   return cgroups::create_on(cgroups::host_cgroups(), path, container_id, resources);
 }
 
+bool Cgroup::has_v2_dir(const oci::LinuxResources* resources) {
+  static const oci::LinuxResources kNone;
+  const auto& host = cgroups::host_cgroups();
+  auto plan = cgroups::plan_resources(host, resources ? *resources : kNone, UINT64_MAX);
+  return cgroups::wants_v2_dir(host, plan, true);
+}
+
 std::unique_ptr<Cgroup> cgroups::create_on(const HostCgroups& host, const std::string& path,
                                            const std::string& container_id, const oci::LinuxResources* resources) {
   auto p = cgroups::parse_cgroups_path(path, container_id);

@@ -152,6 +152,19 @@ void FsCgroup::make_hierarchy_dir(const Hierarchy& h, const std::string& key, bo
   (void)key;
 }
 
+// Whether the cgroup has (or, on update, needs) a directory in the v2
+// hierarchy: for a v2 resource, the v2 device filter, freezing on a host
+// without a v1 freezer, and always on a pure v2 host.
+bool wants_v2_dir(const HostCgroups& host, const FullPlan& fp, bool creating) {
+  bool need = fp.v2_devices;
+  for (const auto& w : fp.writes) need |= w.v2;
+  if (creating) {
+    if (!host.v1_for("freezer") && host.v2) need = true;
+    if (host.layout == CgroupLayout::V2) need = true;
+  }
+  return need;
+}
+
 void FsCgroup::apply(const oci::LinuxResources* r, bool creating) {
   const auto& host = this->host ? *this->host : host_cgroups();
   static const oci::LinuxResources kNone;
@@ -182,10 +195,9 @@ void FsCgroup::apply(const oci::LinuxResources* r, bool creating) {
 
   std::set<std::string> v1_needed;
   std::set<std::string> v2_enable;
-  bool need_v2 = fp.v2_devices;
+  const bool need_v2 = wants_v2_dir(host, fp, creating);
   for (const auto& w : fp.writes) {
     if (w.v2) {
-      need_v2 = true;
       if (!w.controller.empty()) v2_enable.insert(w.controller);
     } else {
       v1_needed.insert(w.controller);
@@ -201,8 +213,6 @@ void FsCgroup::apply(const oci::LinuxResources* r, bool creating) {
     // is joined only when a resource lives there (or for freezing, below).
     for (const auto& h : host.v1)
       if (!h.controllers.empty()) v1_needed.insert(h.controllers.front());
-    if (!host.v1_for("freezer") && host.v2) need_v2 = true;
-    if (host.layout == CgroupLayout::V2) need_v2 = true;
   }
 
   // On update, tasks already running must join dirs made now.
@@ -275,6 +285,13 @@ void FsCgroup::add_process(pid_t pid) {
     if (!dfd) throw_errno("add pid " + value + " to cgroup " + d);
     write_control(dfd.get(), d, Write{"", "cgroup.procs", value, "add pid " + value + " to cgroup", "", ""});
   }
+}
+
+std::vector<std::string> FsCgroup::v1_dirs() const {
+  std::vector<std::string> out;
+  for (const auto& d : distinct_dirs())
+    if (!(dirs.count("") && dirs.at("") == d)) out.push_back(d);
+  return out;
 }
 
 CgroupJoin FsCgroup::open_join() const {
@@ -445,6 +462,17 @@ void FsCgroup::destroy(bool kill_remaining) {
 }  // namespace berth::runtime::cgroups
 
 namespace berth::runtime {
+
+CgroupJoin open_v1_join(const std::vector<std::string>& v1_dirs) {
+  CgroupJoin j;
+  for (const auto& d : v1_dirs) {
+    std::string file = d + "/tasks";
+    UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd) throw_errno("open cgroup " + file);
+    j.v1.push_back({std::move(fd), d});
+  }
+  return j;
+}
 
 void join_self(CgroupJoin& join) {
   // "0" = the calling thread: the one cgroup write that skips

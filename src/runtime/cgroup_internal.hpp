@@ -167,6 +167,7 @@ class FsCgroup final : public Cgroup {
   std::string to_json() const override;
   void add_process(pid_t pid) override;
   CgroupJoin open_join() const override;
+  std::vector<std::string> v1_dirs() const override;
   void update(const oci::LinuxResources& resources) override;
   void freeze() override;
   void thaw() override;
@@ -202,6 +203,7 @@ struct FullPlan {
   std::vector<oci::DeviceCgroupRule> device_rules;
 };
 FullPlan plan_resources(const HostCgroups& host, const oci::LinuxResources& r, uint64_t current_mem_limit);
+bool wants_v2_dir(const HostCgroups& host, const FullPlan& fp, bool creating);
 
 // Field name helpers.
 inline std::string res_field(std::string_view rest) { return "linux.resources." + std::string(rest); }

@@ -201,13 +201,24 @@ InitProcess create_container(const GlobalOptions& g, const CreateOptions& o, boo
     }
 
     const oci::LinuxResources* res = spec.linux && spec.linux->resources ? &*spec.linux->resources : nullptr;
+    auto make_cgroup = [&]() -> Cgroup* {
+      try {
+        cgroup = Cgroup::create(spec.linux ? spec.linux->cgroups_path : "", o.id, res);
+      } catch (Error& e) {
+        e.wrap("linux.cgroupsPath");
+        throw;
+      }
+      st.cgroup = cgroup->to_json();
+      return cgroup.get();
+    };
+    bool cgroup_before_clone;
     try {
-      cgroup = Cgroup::create(spec.linux ? spec.linux->cgroups_path : "", o.id, res);
+      cgroup_before_clone = Cgroup::has_v2_dir(res);
     } catch (Error& e) {
       e.wrap("linux.cgroupsPath");
       throw;
     }
-    st.cgroup = cgroup->to_json();
+    if (cgroup_before_clone) make_cgroup();
 
     PreparedProcess prepared;
     try {
@@ -228,6 +239,7 @@ InitProcess create_container(const GlobalOptions& g, const CreateOptions& o, boo
     io.exec_fifo = fifo_fd.get();
     io.preserve_fds = o.preserve_fds;
     io.cgroup = cgroup.get();
+    if (!cgroup_before_clone) io.make_cgroup = make_cgroup;
     io.state_for_hooks = [&st](pid_t pid, const char* status) {
       ContainerState s = st;
       s.pid = pid;

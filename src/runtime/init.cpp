@@ -178,6 +178,7 @@ std::string map_text(const std::vector<oci::IdMapping>& ms) {
 struct NsPlan {
   uint64_t clone_flags = 0;     // created by clone3 itself
   int unshare_flags = 0;        // created by the child with unshare()
+  int early_unshare = 0;        // created by the child first thing, before go
   std::vector<std::pair<std::string, std::string>> joins;  // type, path (user first)
   bool new_user = false, join_user = false, new_pid = false, join_pid = false;
   bool new_mount = false, new_uts = false, new_cgroup = false, new_time = false;
@@ -221,6 +222,14 @@ NsPlan plan_namespaces(const oci::Spec& spec) {
     // so the child unshares them after setns(user).
     p.unshare_flags |= static_cast<int>(p.clone_flags & ~static_cast<uint64_t>(CLONE_NEWPID));
     p.clone_flags &= CLONE_NEWPID;
+  } else if (!p.new_user && (p.clone_flags & CLONE_NEWNET)) {
+    // The network namespace is the costliest to make (~0.5 ms here: the
+    // loopback device, per-namespace sysctl tables). clone3 would make it
+    // in the parent; the child makes it instead, while the parent makes the
+    // cgroup or waits anyway. (With a user namespace it stays in clone3, so
+    // that it is owned by that namespace from the start.)
+    p.clone_flags &= ~static_cast<uint64_t>(CLONE_NEWNET);
+    p.early_unshare = CLONE_NEWNET;
   }
   return p;
 }
@@ -291,6 +300,8 @@ struct ChildContext {
     // container root cannot write a host-root file anyway, and staying
     // dumpable keeps /proc/self usable for it.
     if (!user_ns) ::prctl(PR_SET_DUMPABLE, 0);
+    if (c.plan.early_unshare && ::unshare(c.plan.early_unshare) < 0)
+      throw_errno("linux.namespaces: new network namespace");
 
     SyncMsg m;
     PreparedMounts idmapped;
@@ -303,8 +314,19 @@ struct ChildContext {
     host_pid = static_cast<pid_t>(m.value);
     // Into the container's cgroup before anything else runs: the v2 dir came
     // with clone3, the v1 ones are joined here (CgroupJoin says why not by
-    // the parent). Everything below, hooks included, runs inside it.
+    // the parent). Everything below, hooks included, runs inside it. A
+    // cgroup made after the clone (InitOptions::make_cgroup) comes as the
+    // list of its v1 dirs with go.
     c.join->v2_dir.reset();
+    if (!m.text.empty()) {
+      std::vector<std::string> dirs;
+      for (size_t start = 0, end; start < m.text.size(); start = end + 1) {
+        end = m.text.find('\n', start);
+        if (end == std::string::npos) end = m.text.size();
+        if (end > start) dirs.push_back(m.text.substr(start, end - start));
+      }
+      *c.join = open_v1_join(dirs);
+    }
     join_self(*c.join);
 
     // Joined namespaces: open every path first (they are host paths), user
@@ -488,24 +510,32 @@ InitProcess spawn_init(const InitOptions& o) {
   child_sock.reset();
   InitProcess init{pid, UniqueFd(pidfd)};
 
+  // If the child failed meanwhile (so it vanished under us), its own error
+  // is the cause worth reporting, not our failed write to it.
+  auto child_error_first = [&] {
+    struct pollfd p = {parent_sock.get(), POLLIN, 0};
+    SyncMsg m;
+    if (::poll(&p, 1, 0) == 1 && sync_recv(parent_sock.get(), m) && m.type == SyncType::Error)
+      throw Error(m.text, static_cast<ErrorKind>(m.kind), m.err);
+  };
   try {
     if (plan.new_user) {
       write_proc(pid, "uid_map", map_text(spec.linux->uid_mappings), "linux.uidMappings");
       write_proc(pid, "gid_map", map_text(spec.linux->gid_mappings), "linux.gidMappings");
     }
     join = {};  // the child has its copies
-    send_idmapped_mounts(parent_sock.get(), spec, o.bundle, pid, plan);
-    sync_send(parent_sock.get(), SyncType::Go, pid);
+    std::string late_join;  // the v1 dirs of a cgroup made now, one per line
+    if (o.make_cgroup) {
+      Cgroup* cg = o.make_cgroup();
+      for (const auto& d : cg->v1_dirs()) late_join += d + "\n";
+    }
     try {
+      send_idmapped_mounts(parent_sock.get(), spec, o.bundle, pid, plan);
+      sync_send(parent_sock.get(), SyncType::Go, pid, late_join);
       if (spec.process->oom_score_adj)
         write_proc(pid, "oom_score_adj", std::to_string(*spec.process->oom_score_adj), "process.oomScoreAdj");
     } catch (const Error&) {
-      // If the child failed meanwhile (so it vanished under us), its own
-      // error is the cause worth reporting.
-      struct pollfd p = {parent_sock.get(), POLLIN, 0};
-      SyncMsg m;
-      if (::poll(&p, 1, 0) == 1 && sync_recv(parent_sock.get(), m) && m.type == SyncType::Error)
-        throw Error(m.text, static_cast<ErrorKind>(m.kind), m.err);
+      child_error_first();
       throw;
     }
     for (;;) {

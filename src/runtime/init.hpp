@@ -45,6 +45,11 @@ struct InitOptions {
   unsigned preserve_fds = 0;
   bool no_new_keyring = false;  // else the init gets a fresh session keyring (runc)
   Cgroup* cgroup = nullptr;
+  // Instead of `cgroup`, for a cgroup without a v2 directory
+  // (Cgroup::has_v2_dir): made by the parent right after the clone, while
+  // the child makes its network namespace, so the two overlap on two CPUs.
+  // The child joins it when the parent says go.
+  std::function<Cgroup*()> make_cgroup;
   // Validated process settings and compiled seccomp filter (made before the
   // clone so a bad config fails `create`, and the child inherits the work).
   const PreparedProcess* prepared = nullptr;
