@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
 #include <cstring>
 #include <cctype>
 #include <map>
@@ -20,7 +21,6 @@
 #include <utility>
 
 #include "common/error.hpp"
-#include "common/digest.hpp"
 #include "common/fd.hpp"
 #include "common/log.hpp"
 #include "runtime/mounts.hpp"
@@ -224,7 +224,7 @@ namespace {
 
 // Everything that determines the generated program, in one string.
 std::string cache_key(const oci::Seccomp& c) {
-  std::string k = "berth-seccomp-v2\n";
+  std::string k = "berth-seccomp-v3\n";
   const scmp_version* v = seccomp_version();
   k += "libseccomp " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
        std::to_string(v->micro) + " native " + std::to_string(seccomp_arch_native()) + "\n";
@@ -239,46 +239,78 @@ std::string cache_key(const oci::Seccomp& c) {
            std::to_string(a.value_two) + "]";
     k += "\n";
   }
-  return sha256_hex(k);
+  return k;
 }
 
+// FNV-1a, 64 bits: names the cache file and catches torn or damaged files.
+// Not a cryptographic hash, and it needs not be: the file holds the whole
+// key, compared byte for byte, so two profiles that share a name only evict
+// each other; and the cache dir is the runtime's own (0700, root's), whose
+// writer could replace the runtime itself. (SHA-256 here linked libcrypto
+// into berth-runtime, whose start-up constructor, probing the CPU with
+// `cpuid`, cost ~0.1 ms of every container start: docs/performance.md.)
+uint64_t fnv1a(std::string_view data) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char ch : data) {
+    h ^= ch;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+std::string hex64(uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+// File layout: header, key (key_len bytes), program (count * 8 bytes),
+// FNV-1a of all that (8 bytes).
 struct CacheHeader {
-  char magic[8];  // "BERTHBPF"
+  char magic[8];  // "BERTHBP3"
   uint32_t flags;
   uint32_t has_notify;
   uint64_t rules;
   uint64_t count;
+  uint64_t key_len;
 };
+
+constexpr size_t kMaxKey = 1 << 20;
 
 }  // namespace
 
 SeccompFilter SeccompFilter::cached(const oci::Seccomp& config, const std::string& cache_dir) {
-  const std::string path = cache_dir + "/" + cache_key(config) + ".bpf";
+  const std::string key = cache_key(config);
+  const std::string path = cache_dir + "/" + hex64(fnv1a(key)) + ".bpf";
   {
     UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
     struct stat st {};
     if (fd && fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
-        !(st.st_mode & 022) && st.st_size > static_cast<off_t>(sizeof(CacheHeader) + 64) &&
-        st.st_size <= static_cast<off_t>(sizeof(CacheHeader) + kMaxInstructions * 8 + 64)) {
+        !(st.st_mode & 022) && st.st_size > static_cast<off_t>(sizeof(CacheHeader) + 8) &&
+        st.st_size <= static_cast<off_t>(sizeof(CacheHeader) + kMaxKey + kMaxInstructions * 8 + 8)) {
       std::string data(static_cast<size_t>(st.st_size), '\0');
       if (pread(fd.get(), data.data(), data.size(), 0) == st.st_size) {
         CacheHeader h;
         std::memcpy(&h, data.data(), sizeof h);
-        const size_t body = data.size() - 64;
-        if (std::memcmp(h.magic, "BERTHBPF", 8) == 0 && h.count > 0 &&
-            h.count <= kMaxInstructions && sizeof h + h.count * 8 == body &&
-            sha256_hex(std::string_view(data.data(), body)) == data.substr(body)) {
+        const size_t body = data.size() - 8;
+        uint64_t sum;
+        std::memcpy(&sum, data.data() + body, 8);
+        const bool whole = std::memcmp(h.magic, "BERTHBP3", 8) == 0 && h.count > 0 &&
+                           h.count <= kMaxInstructions && h.key_len <= kMaxKey &&
+                           sizeof h + h.key_len + h.count * 8 == body &&
+                           fnv1a(std::string_view(data.data(), body)) == sum;
+        if (whole && std::string_view(data.data() + sizeof h, h.key_len) == key) {
           SeccompFilter f;
           f.flags_ = h.flags;
           f.has_notify_ = h.has_notify != 0;
           f.rules_ = h.rules;
           f.bpf_.resize(h.count);
-          std::memcpy(f.bpf_.data(), data.data() + sizeof h, h.count * 8);
+          std::memcpy(f.bpf_.data(), data.data() + sizeof h + h.key_len, h.count * 8);
           f.from_cache_ = true;
           return f;
         }
+        if (!whole) log::debug("seccomp cache: ignoring damaged " + path);
       }
-      log::debug("seccomp cache: ignoring damaged " + path);
     }
   }
   SeccompFilter f(config);
@@ -286,14 +318,17 @@ SeccompFilter SeccompFilter::cached(const oci::Seccomp& config, const std::strin
   try {
     ensure_dir(cache_dir, 0700);
     CacheHeader h{};
-    std::memcpy(h.magic, "BERTHBPF", 8);
+    std::memcpy(h.magic, "BERTHBP3", 8);
     h.flags = f.flags_;
     h.has_notify = f.has_notify_ ? 1 : 0;
     h.rules = f.rules_;
     h.count = f.bpf_.size();
+    h.key_len = key.size();
     std::string data(reinterpret_cast<const char*>(&h), sizeof h);
+    data += key;
     data.append(reinterpret_cast<const char*>(f.bpf_.data()), f.bpf_.size() * 8);
-    data += sha256_hex(data);
+    const uint64_t sum = fnv1a(data);
+    data.append(reinterpret_cast<const char*>(&sum), 8);
     const std::string tmp = path + ".tmp." + std::to_string(getpid());
     UniqueFd out(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
     if (out && write(out.get(), data.data(), data.size()) == static_cast<ssize_t>(data.size())) {

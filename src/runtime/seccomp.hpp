@@ -32,8 +32,9 @@ class SeccompFilter {
  public:
   explicit SeccompFilter(const oci::Seccomp& config);
   // Same, through a cache directory (root-owned, e.g. <state root>/seccomp):
-  // <sha256 of the profile, libseccomp version, arch>.bpf. A cache file that
-  // fails its checksum or size checks is ignored and rewritten.
+  // <FNV-1a of the key>.bpf, the key being the profile, libseccomp version
+  // and arch, stored whole in the file and compared on load. A cache file
+  // that fails its checksum, size or key checks is ignored and rewritten.
   static SeccompFilter cached(const oci::Seccomp& config, const std::string& cache_dir);
 
   // Loads into the calling thread (needs no_new_privs or CAP_SYS_ADMIN).

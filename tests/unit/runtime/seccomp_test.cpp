@@ -411,6 +411,15 @@ TEST(SeccompCache, HitMissAndDamage) {
   // A different profile is a different entry.
   auto other = berth::runtime::default_seccomp_profile({"CAP_KILL", "CAP_SYS_ADMIN"});
   EXPECT_FALSE(SeccompFilter::cached(other, dir).from_cache());
+  EXPECT_TRUE(SeccompFilter::cached(other, dir).from_cache());
+
+  // Two whole, valid entries swapped (as if their names collided): each
+  // holds the other's key, so neither is taken for the other's program.
+  std::string swap = "cd " + dir + " && set -- *.bpf && [ $# = 2 ] && mv \"$1\" t && mv \"$2\" \"$1\" && mv t \"$2\"";
+  ASSERT_EQ(std::system(swap.c_str()), 0);
+  EXPECT_FALSE(SeccompFilter::cached(profile, dir).from_cache());
+  EXPECT_FALSE(SeccompFilter::cached(other, dir).from_cache());
+  EXPECT_TRUE(SeccompFilter::cached(profile, dir).from_cache());
 
   // Flip a byte in every cache file: ignored and rebuilt.
   std::string cmd = "for f in " + dir + "/*.bpf; do printf 'X' | dd of=$f bs=1 seek=40 conv=notrunc 2>/dev/null; done";
