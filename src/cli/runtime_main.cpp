@@ -1,7 +1,6 @@
 // berth-runtime: an OCI runtime with runc's command line (see docs/runtime.md).
 #include <cstdio>
 #include <cstring>
-#include <iostream>
 #include <string>
 #include <vector>
 

@@ -2,7 +2,6 @@
 // per process: container start time is a headline benchmark).
 #include <algorithm>
 #include <array>
-#include <sstream>
 
 #include "common/error.hpp"
 #include "common/fs.hpp"
@@ -103,9 +102,10 @@ const HostCgroups& host_cgroups() {
     if (h.v2) {
       try {
         std::string text = fs::read_file(h.v2->mountpoint + "/cgroup.controllers");
-        std::istringstream in(text);
-        std::string c;
-        while (in >> c) h.v2_controllers.insert(c);
+        for (std::string_view c : split(text, ' ')) {
+          while (!c.empty() && (c.back() == '\n' || c.back() == ' ')) c.remove_suffix(1);
+          if (!c.empty()) h.v2_controllers.emplace(c);
+        }
       } catch (const Error&) {
         // An unreadable root leaves v2 with no controllers: requests that
         // need one get the Unsupported error naming the field.

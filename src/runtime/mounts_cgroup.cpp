@@ -16,11 +16,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <map>
 #include <memory>
 #include <set>
-#include <sstream>
 #include <vector>
 
 #include "common/error.hpp"
@@ -44,9 +42,13 @@ struct HostCgroupMount {
 
 std::vector<std::string> split(const std::string& s, char sep) {
   std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, sep)) out.push_back(item);
+  size_t start = 0;
+  while (start < s.size()) {
+    size_t end = s.find(sep, start);
+    if (end == std::string::npos) end = s.size();
+    out.push_back(s.substr(start, end - start));
+    start = end + 1;
+  }
   return out;
 }
 
@@ -67,10 +69,7 @@ class OwnCgroups {
  public:
   const std::map<std::string, std::string>& get() {
     if (!read_) {
-      std::ifstream in("/proc/self/cgroup");
-      if (!in) throw_errno("read /proc/self/cgroup");
-      std::string line;
-      while (std::getline(in, line)) {
+      for (const std::string& line : split(fs::read_file("/proc/self/cgroup"), '\n')) {
         auto a = line.find(':');
         auto b = line.find(':', a + 1);
         if (a == std::string::npos || b == std::string::npos) continue;

@@ -1,5 +1,7 @@
 #include "cli/runtime/cli.hpp"
 
+#include <cstdio>
+
 #include "common/error.hpp"
 
 namespace berth::cli {
@@ -75,6 +77,11 @@ unsigned Args::uint_value(const std::string& name) const {
   unsigned long n = std::strtoul(v.c_str(), &end, 10);
   if (v.empty() || *end || n > 1u << 20) fail(command_ + ": --" + name + " wants a number, not \"" + v + "\"");
   return static_cast<unsigned>(n);
+}
+
+void print_line(std::string_view s) {
+  std::fwrite(s.data(), 1, s.size(), stdout);
+  std::fputc('\n', stdout);
 }
 
 void Args::expect_positional(size_t min, size_t max, const std::string& usage) const {

@@ -6,11 +6,16 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "runtime/container.hpp"
 
 namespace berth::cli {
+
+// One line on stdout. (No iostreams in berth-runtime: their static
+// initialisation and the C++ locale they build cost every container start.)
+void print_line(std::string_view s);
 
 struct FlagSpec {
   std::vector<std::string> names;  // first is the canonical name ("bundle", "b")

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <iostream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -34,7 +33,7 @@ void print_table(const std::vector<std::vector<std::string>>& rows) {
       line += r[i];
       if (i + 1 < r.size()) line += std::string(w[i] - r[i].size(), ' ');
     }
-    std::cout << line << "\n";
+    print_line(line);
   }
 }
 
@@ -47,13 +46,13 @@ int cmd_list(const runtime::GlobalOptions& g, const std::vector<std::string>& ar
   if (format != "table" && format != "json") fail("list: --format must be table or json, not \"" + format + "\"");
   auto all = runtime::list_containers(g);
   if (a.flag("quiet")) {
-    for (auto& c : all) std::cout << c.state.id << "\n";
+    for (auto& c : all) print_line(c.state.id);
     return 0;
   }
   if (format == "json") {
     json arr = json::array();
     for (auto& c : all) arr.push_back(json::parse(runtime::state_json(c.state, c.status, false)));
-    std::cout << arr.dump() << "\n";
+    print_line(arr.dump());
     return 0;
   }
   std::vector<std::vector<std::string>> rows = {{"ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"}};
@@ -72,7 +71,7 @@ int cmd_ps(const runtime::GlobalOptions& g, const std::vector<std::string>& argv
   auto pids = runtime::container_pids(g, a.positional()[0]);
   std::sort(pids.begin(), pids.end());
   if (format == "json") {
-    std::cout << json(pids).dump() << "\n";
+    print_line(json(pids).dump());
     return 0;
   }
   // Like runc: run ps(1) with the given options and keep the container's rows.
@@ -97,7 +96,7 @@ int cmd_ps(const runtime::GlobalOptions& g, const std::vector<std::string>& argv
   std::istringstream in(out);
   std::string header;
   if (out.empty() || !std::getline(in, header)) {
-    std::cout << "PID\tCMD\n";
+    print_line("PID\tCMD");
     for (pid_t pid : pids) {
       std::string cmdline;
       try {
@@ -105,7 +104,7 @@ int cmd_ps(const runtime::GlobalOptions& g, const std::vector<std::string>& argv
       } catch (const Error&) {
       }
       std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
-      std::cout << pid << "\t" << cmdline << "\n";
+      print_line(std::to_string(pid) + "\t" + cmdline);
     }
     return 0;
   }
@@ -115,13 +114,13 @@ int cmd_ps(const runtime::GlobalOptions& g, const std::vector<std::string>& argv
   for (int i = 0; hs >> col; ++i)
     if (col == "PID") pid_col = i;
   if (pid_col < 0) fail("ps: the ps options must print a PID column");
-  std::cout << header << "\n";
+  print_line(header);
   for (std::string line; std::getline(in, line);) {
     std::istringstream ls(line);
     std::string f;
     for (int i = 0; i <= pid_col && ls >> f; ++i) {
     }
-    if (want.count(static_cast<pid_t>(std::atoi(f.c_str())))) std::cout << line << "\n";
+    if (want.count(static_cast<pid_t>(std::atoi(f.c_str())))) print_line(line);
   }
   return 0;
 }
@@ -173,7 +172,7 @@ int cmd_features(const runtime::GlobalOptions&, const std::vector<std::string>& 
         {"mountExtensions", {{"idmap", {{"enabled", true}}}}}}},
       {"annotations", {{"org.opencontainers.runtime-spec.features.linux.namespaces.time", "true"}}},
   };
-  std::cout << f.dump(4) << "\n";
+  print_line(f.dump(4));
   return 0;
 }
 

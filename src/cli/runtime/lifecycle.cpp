@@ -1,6 +1,5 @@
 // create, run, start, state, kill, delete, pause, resume.
 #include <cstdio>
-#include <iostream>
 
 #include "cli/runtime/cli.hpp"
 #include "common/error.hpp"
@@ -65,7 +64,7 @@ int cmd_state(const GlobalOptions& g, const std::vector<std::string>& argv) {
   Args a(argv, {}, false, "state");
   a.expect_positional(1, 1, "ID");
   auto info = runtime::inspect_container(g, a.positional()[0]);
-  std::cout << runtime::state_json(info.state, info.status, true) << "\n";
+  print_line(runtime::state_json(info.state, info.status, true));
   return 0;
 }
 

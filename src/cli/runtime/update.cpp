@@ -3,7 +3,6 @@
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
-#include <iostream>
 #include <iterator>
 
 #include "cli/runtime/cli.hpp"
@@ -58,7 +57,7 @@ oci::LinuxResources resources_from(const Args& a) {
   oci::LinuxResources r;
   if (a.has("resources")) {
     std::string src = a.value("resources");
-    std::string text = src == "-" ? std::string(std::istreambuf_iterator<char>(std::cin), {}) : fs::read_file(src);
+    std::string text = src == "-" ? fs::read_all(0, "standard input") : fs::read_file(src);
     r = oci::parse_resources(text, "update -r " + (src == "-" ? std::string("(stdin)") : src));
   }
   auto mem = [&]() -> oci::MemoryResources& { return r.memory ? *r.memory : r.memory.emplace(); };
