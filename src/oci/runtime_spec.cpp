@@ -785,9 +785,10 @@ json parse_text(std::string_view text, const char* what) {
 
 Spec parse_spec(std::string_view json_text) { return parse_spec_json(parse_text(json_text, "config.json")); }
 
-Spec load_spec(const std::string& bundle_dir) {
+Spec load_spec(const std::string& bundle_dir, std::string* text_out) {
   std::string path = fs::join(bundle_dir, "config.json");
-  std::string text;
+  std::string local;
+  std::string& text = text_out ? *text_out : local;
   try {
     text = fs::read_file(path);
   } catch (Error& e) {

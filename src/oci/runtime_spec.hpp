@@ -243,8 +243,9 @@ struct Spec {
 // Known-but-unsupported fields (intelRdt, personality, scheduler, ...) are
 // errors naming the field; unknown fields are ignored as the spec requires.
 Spec parse_spec(std::string_view json_text);
-// Reads <bundle>/config.json and parses it.
-Spec load_spec(const std::string& bundle_dir);
+// Reads <bundle>/config.json and parses it; the file's text goes to
+// *text_out if given.
+Spec load_spec(const std::string& bundle_dir, std::string* text_out = nullptr);
 // A process.json for `exec -p`.
 Process parse_process(std::string_view json_text);
 // A linux.resources object on its own (`update -r`); errors are named after

@@ -12,6 +12,7 @@
 //   process's own cgroup directory.
 // The mount's flags (ro, nosuid, nodev, noexec) go on every piece.
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -153,6 +154,29 @@ bool mount_piece(const HostCgroupMount& m, const std::string& target, unsigned l
   return true;
 }
 
+// The piece's flags on a fresh bind, by mount_setattr: it only adds what
+// is asked (the flags the source had stay, as the kernel requires in a user
+// namespace), so, unlike a MS_REMOUNT, it needs no statfs of the target
+// first. 11 statfs fewer per container start on a hybrid host.
+void set_piece_flags(const std::string& target, unsigned long flags, std::string_view what,
+                     const std::string& shown) {
+  struct mount_attr attr {};
+  if (flags & MS_RDONLY) attr.attr_set |= MOUNT_ATTR_RDONLY;
+  if (flags & MS_NOSUID) attr.attr_set |= MOUNT_ATTR_NOSUID;
+  if (flags & MS_NODEV) attr.attr_set |= MOUNT_ATTR_NODEV;
+  if (flags & MS_NOEXEC) attr.attr_set |= MOUNT_ATTR_NOEXEC;
+  if (flags & MS_NODIRATIME) attr.attr_set |= MOUNT_ATTR_NODIRATIME;
+  if (flags & (MS_NOATIME | MS_RELATIME | MS_STRICTATIME)) {
+    attr.attr_clr |= MOUNT_ATTR__ATIME;
+    attr.attr_set |= (flags & MS_NOATIME)       ? MOUNT_ATTR_NOATIME
+                     : (flags & MS_STRICTATIME) ? MOUNT_ATTR_STRICTATIME
+                                                : MOUNT_ATTR_RELATIME;
+  }
+  if (::mount_setattr(AT_FDCWD, target.c_str(), 0, &attr, sizeof attr) != 0)
+    throw_errno(std::string(what) + ": set " + ((flags & MS_RDONLY) ? "read-only and " : "") +
+                "mount flags on " + shown);
+}
+
 }  // namespace
 
 void mount_cgroups(int root_fd, const std::string& dest_in, const std::string& shown,
@@ -168,7 +192,7 @@ void mount_cgroups(int root_fd, const std::string& dest_in, const std::string& s
   if (v2_root) {
     if (mount_piece(*v2_root, fd_path(target.get()), flags, cgroup_ns, own, dirs, what, shown) && flags) {
       UniqueFd top = open_in_root(root_fd, dest_in, what);
-      remount_bind(fd_path(top.get()), flags, 0, what, shown);
+      set_piece_flags(fd_path(top.get()), flags, what, shown);
     }
     return;
   }
@@ -190,7 +214,7 @@ void mount_cgroups(int root_fd, const std::string& dest_in, const std::string& s
     if (mkdir(sub.c_str(), 0755) != 0 && errno != EEXIST)
       throw_errno(std::string(what) + ": mkdir " + shown + "/" + name);
     if (mount_piece(m, sub, flags, cgroup_ns, own, dirs, what, shown + "/" + name) && flags)
-      remount_bind(sub, flags, 0, what, shown + "/" + name);
+      set_piece_flags(sub, flags, what, shown + "/" + name);
   }
   // "cpu" -> "cpu,cpuacct" and friends, as on the host.
   if (DIR* d = opendir("/sys/fs/cgroup")) {
