@@ -65,12 +65,9 @@ void write_one(const std::string& dir, const Write& w) {
 
 }  // namespace
 
-void FsCgroup::make_hierarchy_dir(const Hierarchy& h, const std::string& key, bool creating,
-                                  const std::set<std::string>& enable, const Plan& plan) {
-  const std::string base = hierarchy_base(h, relative);
-  const std::string leaf = base + join_components(components, components.size());
-  const bool cpuset = !h.v2 && std::find(h.controllers.begin(), h.controllers.end(), "cpuset") != h.controllers.end();
-  std::vector<bool> made(components.size(), false);
+// Every dir on the path, from the top (the leaf-first try failed: a parent
+// is missing, or the leaf exists).
+void FsCgroup::make_parents_and_leaf(const std::string& base, std::vector<bool>& made) {
   // A concurrent destroy of a sibling may remove a shared parent between our
   // mkdirs (a parent the sibling made under an explicit cgroupsPath, or
   // /berth under an older berth-runtime, which removed it when it emptied
@@ -93,6 +90,22 @@ void FsCgroup::make_hierarchy_dir(const Hierarchy& h, const std::string& key, bo
       }
     }
     if (!retry) break;
+  }
+}
+
+void FsCgroup::make_hierarchy_dir(const Hierarchy& h, const std::string& key, bool creating,
+                                  const std::set<std::string>& enable, const Plan& plan) {
+  const std::string base = hierarchy_base(h, relative);
+  const std::string leaf = base + join_components(components, components.size());
+  const bool cpuset = !h.v2 && std::find(h.controllers.begin(), h.controllers.end(), "cpuset") != h.controllers.end();
+  std::vector<bool> made(components.size(), false);
+  // The leaf first: its parents (/berth) usually exist, and a mkdir that
+  // fails with EEXIST still costs a path walk, once per hierarchy.
+  if (components.size() > 1 && ::mkdir(leaf.c_str(), 0755) == 0) {
+    made.back() = true;
+    created.push_back(leaf);
+  } else {
+    make_parents_and_leaf(base, made);
   }
   (void)creating;
 

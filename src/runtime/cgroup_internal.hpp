@@ -186,6 +186,7 @@ class FsCgroup final : public Cgroup {
   std::string freezer_dir(bool* v2) const;
   void make_hierarchy_dir(const Hierarchy& h, const std::string& key, bool creating,
                           const std::set<std::string>& enable, const Plan& plan);
+  void make_parents_and_leaf(const std::string& base, std::vector<bool>& made);
 };
 
 // Cgroup::create against a given view of the host's hierarchies (tests use a

@@ -50,9 +50,13 @@ TEST(LifecycleUnit, StateRoundTripAndDerivedStatus) {
   reserve_state(root.path(), "c1");
   EXPECT_EQ(load_state(root.path(), "c1").recorded, Status::Creating);  // reserved, not written yet
   EXPECT_THROW(reserve_state(root.path(), "c1"), berth::Error);       // the id is taken
+  // The config follows the JSON line as it was read: newlines, escapes and
+  // all, byte for byte.
+  st.config = "{\n  \"ociVersion\": \"1.2.0\",\n  \"process\": {\"args\": [\"sh\", \"-c\", \"echo \\\"a\\nb\\\"\"]}\n}\n";
   save_state(root.path(), st);
   ContainerState back = load_state(root.path(), "c1");
   EXPECT_FALSE(back.legacy_dir);
+  EXPECT_EQ(back.config, st.config);
   EXPECT_EQ(back.bundle, "/b");
   EXPECT_EQ(back.annotations.at("k"), "v");
   EXPECT_EQ(current_status(root.path(), back), Status::Running);
@@ -66,6 +70,14 @@ TEST(LifecycleUnit, StateRoundTripAndDerivedStatus) {
     EXPECT_TRUE(j.contains(k)) << k;
   EXPECT_EQ(list_ids(root.path()), std::vector<std::string>{"c1"});
   EXPECT_THROW(load_state(root.path(), "nope"), berth::Error);
+
+  // A file of the previous release: one JSON document, the config inside.
+  nlohmann::json old = {{"id", "c1"}, {"pid", 1}, {"bundle", "/old"}, {"status", "running"},
+                        {"config", "{\"ociVersion\": \"1.0.2\"}"}};
+  berth::fs::write_file(root.path() + "/c1", old.dump(2));
+  ContainerState legacy = load_state(root.path(), "c1");
+  EXPECT_EQ(legacy.bundle, "/old");
+  EXPECT_EQ(legacy.config, "{\"ociVersion\": \"1.0.2\"}");
 }
 
 // One file per container, no directory; the dot entries (fifo, temp files,
