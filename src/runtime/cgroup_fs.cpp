@@ -361,14 +361,7 @@ bool FsCgroup::frozen() const {
 }
 
 std::vector<pid_t> FsCgroup::pids() const {
-  // Every task is in every dir we made, so one hierarchy tells all.
-  std::string d;
-  for (const char* key : {"freezer", "", "pids"})
-    if (auto it = dirs.find(key); it != dirs.end()) {
-      d = it->second;
-      break;
-    }
-  if (d.empty() && !dirs.empty()) d = dirs.begin()->second;
+  const std::string d = primary_dir();
   std::vector<pid_t> out;
   if (!d.empty()) collect_pids(d, out);
   std::sort(out.begin(), out.end());
@@ -420,8 +413,20 @@ CgroupStats FsCgroup::stats() const {
   return s;
 }
 
+std::string FsCgroup::primary_dir() const {
+  // Every task is in every dir we made, so one hierarchy tells all.
+  for (const char* key : {"freezer", "", "pids"})
+    if (auto it = dirs.find(key); it != dirs.end()) return it->second;
+  return dirs.empty() ? std::string() : dirs.begin()->second;
+}
+
 void FsCgroup::destroy(bool kill_remaining) {
-  if (kill_remaining) {
+  // The usual case first: the container is gone, and removing one of its
+  // dirs (which fails while a task or a sub-cgroup is left) proves it
+  // without listing cgroup.procs and sub-dirs.
+  const std::string primary = primary_dir();
+  const bool empty = !primary.empty() && (::rmdir(primary.c_str()) == 0 || errno == ENOENT);
+  if (kill_remaining && !empty) {
     std::string v2 = path_for("");
     bool killed = false;
     if (!v2.empty() && ::access((v2 + "/cgroup.kill").c_str(), W_OK) == 0) {

@@ -183,6 +183,7 @@ class FsCgroup final : public Cgroup {
 
  private:
   std::vector<std::string> distinct_dirs() const;
+  std::string primary_dir() const;  // the dir whose tasks tell all (freezer first)
   std::string freezer_dir(bool* v2) const;
   void make_hierarchy_dir(const Hierarchy& h, const std::string& key, bool creating,
                           const std::set<std::string>& enable, const Plan& plan);
