@@ -186,6 +186,8 @@ TEST(Lifecycle, ListAndPs) {
   for (const char* col : {"PID", "STATUS", "BUNDLE", "CREATED", "OWNER"}) EXPECT_NE(r.out.find(col), std::string::npos);
   EXPECT_NE(r.out.find(id), std::string::npos);
   EXPECT_NE(r.out.find("running"), std::string::npos);
+  // OWNER: the state file's owner by name (we run as root), as runc shows.
+  EXPECT_NE(r.out.find(" root\n"), std::string::npos) << r.out;
 
   r = rt({"list", "-q"});
   EXPECT_EQ(r.out, id + "\n");
@@ -194,6 +196,7 @@ TEST(Lifecycle, ListAndPs) {
   ASSERT_EQ(l.size(), 1u);
   EXPECT_EQ(l[0]["id"], id);
   EXPECT_EQ(l[0]["pid"], pid);
+  EXPECT_EQ(l[0]["owner"], "root");
 
   r = rt({"ps", "--format", "json", id});
   EXPECT_EQ(json::parse(r.out), json::array({pid}));
