@@ -199,6 +199,39 @@ run_capture() {
   printf -v "$__rc" '%s' "$__r"
 }
 
+# runtime_on_busybox: RT (the runtime under test) and ROOTFS (the bundled
+# busybox rootfs), after e2e_init; fails if the rootfs was not made.
+runtime_on_busybox() {
+  require_bin jq
+  RT=$(e2e_runtime)
+  ROOTFS=$BERTH_BUILD_DIR/images/busybox-rootfs
+  [[ -d $ROOTFS ]] || fail "$ROOTFS missing (run scripts/make-base-image $BERTH_BUILD_DIR/images)"
+}
+
+# in_private_mount_ns "$@" : re-runs the calling test, once, in a private
+# mount namespace of its own, so that it may change what the host mounts
+# (the cgroup views of runtime_cgroup1/2). Call before e2e_init.
+in_private_mount_ns() {
+  [[ -n ${E2E_IN_PRIVATE_MOUNT_NS:-} ]] && return 0
+  [[ $(id -u) == 0 ]] || skip "needs root"
+  require_bin unshare
+  exec unshare -m --propagation private env E2E_IN_PRIVATE_MOUNT_NS=1 bash "$0" "$@"
+}
+
+# cgroup_bundle NAME CGROUPS_PREFIX JQ-FILTER : prints the dir of a bundle
+# $E2E_TMP/NAME on the shared read-only busybox rootfs ($ROOTFS), made by
+# `$RT spec`: `sleep 100`, no terminal, cgroupsPath CGROUPS_PREFIX/NAME, then
+# JQ-FILTER applied to config.json.
+cgroup_bundle() {
+  local dir=$E2E_TMP/$1
+  mkdir -p "$dir"
+  (cd "$dir" && "$RT" spec)
+  jq --arg root "$ROOTFS" --arg cg "$2/$1" \
+    '.root.path = $root | .process.terminal = false | .process.args = ["sleep", "100"]
+     | .linux.cgroupsPath = $cg | '"$3" "$dir/config.json" > "$dir/c" && mv "$dir/c" "$dir/config.json"
+  echo "$dir"
+}
+
 # ---------------------------------------------------------------- cgroups
 
 # cgroup_dirs_named REL : existing cgroup dirs at REL in any hierarchy (v1 or v2).

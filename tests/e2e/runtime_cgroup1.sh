@@ -8,17 +8,11 @@
 # and enforced, exec joining, freezer pause/resume, delete removing the
 # dirs and leaving the shared /berth parent — and that a resource the
 # runtime refuses after the clone leaves nothing behind.
-if [[ -z ${BERTH_E2E_IN_V1_NS:-} ]]; then
-  [[ $(id -u) == 0 ]] || { echo "[runtime_cgroup1] SKIP: needs root" >&2; exit 77; }
-  exec unshare -m --propagation private env BERTH_E2E_IN_V1_NS=1 bash "$0" "$@"
-fi
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+in_private_mount_ns "$@"
 
 e2e_init
-require_bin jq unshare
-RT=$(e2e_runtime)
-ROOTFS=$BERTH_BUILD_DIR/images/busybox-rootfs
-[[ -d $ROOTFS ]] || fail "$ROOTFS missing (run scripts/make-base-image $BERTH_BUILD_DIR/images)"
+runtime_on_busybox
 [[ -d /sys/fs/cgroup/memory && -d /sys/fs/cgroup/pids && -d /sys/fs/cgroup/freezer ]] ||
   skip "this host has no v1 memory, pids and freezer hierarchies"
 if mountpoint -q /sys/fs/cgroup/unified; then umount -l /sys/fs/cgroup/unified; fi
@@ -29,16 +23,7 @@ on_exit_late rm_cgroup_tree "/$CG"
 STATE=$E2E_TMP/state
 r() { timeout 30 "$RT" --root "$STATE" "$@"; }
 
-# bundle NAME JQ-FILTER : a bundle on the shared read-only busybox rootfs.
-bundle() {
-  local dir=$E2E_TMP/$1
-  mkdir -p "$dir"
-  (cd "$dir" && "$RT" spec)
-  jq --arg root "$ROOTFS" --arg cg "/$CG/$1" \
-    '.root.path = $root | .process.terminal = false | .process.args = ["sleep", "100"]
-     | .linux.cgroupsPath = $cg | '"$2" "$dir/config.json" > "$dir/c" && mv "$dir/c" "$dir/config.json"
-  echo "$dir"
-}
+bundle() { cgroup_bundle "$1" "/$CG" "$2"; }
 
 log "run -d with memory and pids limits: the init joins every v1 hierarchy"
 b=$(bundle c1 '.linux.resources = {"memory": {"limit": 67108864}, "pids": {"limit": 16}}')

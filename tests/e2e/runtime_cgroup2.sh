@@ -7,17 +7,11 @@
 # freeze/thaw through cgroup.freeze, delete removing the dirs), a limit of a
 # controller v2 does offer here (hugetlb, when present), and the clear error
 # for one it does not (pids on a hybrid host).
-if [[ -z ${BERTH_E2E_IN_V2_NS:-} ]]; then
-  [[ $(id -u) == 0 ]] || { echo "[runtime_cgroup2] SKIP: needs root" >&2; exit 77; }
-  exec unshare -m --propagation private env BERTH_E2E_IN_V2_NS=1 bash "$0" "$@"
-fi
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+in_private_mount_ns "$@"
 
 e2e_init
-require_bin jq unshare
-RT=$(e2e_runtime)
-ROOTFS=$BERTH_BUILD_DIR/images/busybox-rootfs
-[[ -d $ROOTFS ]] || fail "$ROOTFS missing (run scripts/make-base-image $BERTH_BUILD_DIR/images)"
+runtime_on_busybox
 
 umount -l /sys/fs/cgroup 2>/dev/null || true
 mount -t cgroup2 none /sys/fs/cgroup || skip "this kernel cannot mount cgroup2"
@@ -35,16 +29,7 @@ create_c() {
   printf -v "$2" '%s' "$__rc"
 }
 
-# bundle NAME JQ-FILTER : a bundle on the shared read-only busybox rootfs.
-bundle() {
-  local dir=$E2E_TMP/$1
-  mkdir -p "$dir"
-  (cd "$dir" && "$RT" spec)
-  jq --arg root "$ROOTFS" --arg cg "/$CG/$1" \
-    '.root.path = $root | .process.terminal = false | .process.args = ["sleep", "100"]
-     | .linux.cgroupsPath = $cg | '"$2" "$dir/config.json" > "$dir/c" && mv "$dir/c" "$dir/config.json"
-  echo "$dir"
-}
+bundle() { cgroup_bundle "$1" "/$CG" "$2"; }
 
 log "create: the init is cloned into its v2 cgroup"
 b=$(bundle c1 '.')
