@@ -22,6 +22,7 @@
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "runtime/cgroup.hpp"
+#include "runtime/clone_vfork.hpp"
 #include "runtime/console.hpp"
 #include "runtime/hooks.hpp"
 #include "runtime/process_setup.hpp"
@@ -282,8 +283,34 @@ struct ChildContext {
   const InitOptions* opts;
   NsPlan plan;
   int sock;
-  CgroupJoin* join;
+  const CgroupJoin* join;  // the parent's; the child joins with its own copy
+  // Started by clone_vfork: the parent waits, suspended, for our execve, so
+  // there is no GO message; our host pid is where clone3 stored it.
+  bool shares_memory = false;
+  const pid_t* host_pid = nullptr;
 };
+
+// The child's own handles on the cgroup files the parent opened before the
+// clone: the same fd numbers, in the child's own fd table, so that closing
+// them leaves the parent's object (and, with shared memory, its fds) alone.
+CgroupJoin own_copy(const CgroupJoin& parent) {
+  CgroupJoin j;
+  if (parent.v2_dir) j.v2_dir.reset(parent.v2_dir.get());
+  for (const auto& t : parent.v1) j.v1.push_back({UniqueFd(t.fd.get()), t.dir});
+  return j;
+}
+
+// Whether the init can share the runtime's memory until its execve
+// (clone_vfork.hpp). Only when the parent has nothing to do between the
+// clone and the execve: `run` (no exec fifo to wait on), no user namespace
+// (the parent writes its id maps), no prestart/createRuntime hooks (the
+// parent runs them midway), no idmapped mounts (the parent makes them).
+bool can_share_memory(const InitOptions& o, const NsPlan& plan) {
+  const oci::Spec& spec = *o.spec;
+  if (!clone_vfork_supported() || o.exec_fifo >= 0 || plan.new_user || plan.join_user) return false;
+  if (spec.hooks && (!spec.hooks->prestart.empty() || !spec.hooks->create_runtime.empty())) return false;
+  return !has_idmapped_mounts(spec);
+}
 
 [[noreturn]] void child_main(ChildContext& c) {
   const oci::Spec& spec = *c.opts->spec;
@@ -310,29 +337,36 @@ struct ChildContext {
 
     SyncMsg m;
     PreparedMounts idmapped;
-    if (!sync_recv(c.sock, m)) _exit(1);
-    if (m.type == SyncType::IdmapTrees) {
-      receive_idmapped_mounts(c.sock, m, idmapped);
+    CgroupJoin join;
+    if (c.shares_memory) {
+      host_pid = *c.host_pid;
+      join = own_copy(*c.join);
+      // The parent is suspended until our execve: we write what it would.
+      if (spec.process->oom_score_adj)
+        write_proc(host_pid, "oom_score_adj", std::to_string(*spec.process->oom_score_adj), "process.oomScoreAdj");
+    } else {
       if (!sync_recv(c.sock, m)) _exit(1);
-    }
-    if (m.type != SyncType::Go) _exit(1);
-    host_pid = static_cast<pid_t>(m.value);
-    // Into the container's cgroup before anything else runs: the v2 dir came
-    // with clone3, the v1 ones are joined here (CgroupJoin says why not by
-    // the parent). Everything below, hooks included, runs inside it. A
-    // cgroup made after the clone (InitOptions::make_cgroup) comes as the
-    // list of its v1 dirs with go.
-    c.join->v2_dir.reset();
-    if (!m.text.empty()) {
+      if (m.type == SyncType::IdmapTrees) {
+        receive_idmapped_mounts(c.sock, m, idmapped);
+        if (!sync_recv(c.sock, m)) _exit(1);
+      }
+      if (m.type != SyncType::Go) _exit(1);
+      host_pid = static_cast<pid_t>(m.value);
+      // A cgroup made after the clone (InitOptions::make_cgroup) comes as
+      // the list of its v1 dirs with go.
       std::vector<std::string> dirs;
       for (size_t start = 0, end; start < m.text.size(); start = end + 1) {
         end = m.text.find('\n', start);
         if (end == std::string::npos) end = m.text.size();
         if (end > start) dirs.push_back(m.text.substr(start, end - start));
       }
-      *c.join = open_v1_join(dirs);
+      join = dirs.empty() ? own_copy(*c.join) : open_v1_join(dirs);
     }
-    join_self(*c.join);
+    // Into the container's cgroup before anything else runs: the v2 dir came
+    // with clone3, the v1 ones are joined here (CgroupJoin says why not by
+    // the parent). Everything below, hooks included, runs inside it.
+    join.v2_dir.reset();
+    join_self(join);
 
     // Joined namespaces: open every path first (they are host paths), user
     // namespace first, then the rest.
@@ -494,13 +528,27 @@ InitProcess spawn_init(const InitOptions& o) {
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) throw_errno("socketpair");
   UniqueFd parent_sock(sv[0]), child_sock(sv[1]);
 
+  const bool shares_memory = can_share_memory(o, plan);
   CgroupJoin join;
-  if (o.cgroup) join = o.cgroup->open_join();
+  if (o.cgroup) {
+    join = o.cgroup->open_join();
+  } else if (o.make_cgroup && shares_memory) {
+    // The parent cannot work beside this child: the cgroup comes first.
+    join = o.make_cgroup()->open_join();
+  }
 
   int pidfd = -1;
   pid_t pid;
+  pid_t child_host_pid = 0;
+  ChildContext shared_child{&o, plan, child_sock.get(), &join, true, &child_host_pid};
   try {
-    pid = clone3_fork(plan.clone_flags, &pidfd, join.v2_dir ? join.v2_dir.get() : -1);
+    int cgroup_fd = join.v2_dir ? join.v2_dir.get() : -1;
+    if (shares_memory) {
+      pid = clone_vfork({plan.clone_flags, &pidfd, cgroup_fd, &child_host_pid},
+                        [](void* c) { child_main(*static_cast<ChildContext*>(c)); }, &shared_child);
+    } else {
+      pid = clone3_fork(plan.clone_flags, &pidfd, cgroup_fd);
+    }
   } catch (Error& e) {
     if (own_pid_ns) ::setns(own_pid_ns.get(), CLONE_NEWPID);
     e.wrap("clone the container init with its namespaces");
@@ -529,20 +577,24 @@ InitProcess spawn_init(const InitOptions& o) {
       write_proc(pid, "gid_map", map_text(spec.linux->gid_mappings), "linux.gidMappings");
     }
     join = {};  // the child has its copies
-    std::string late_join;  // the v1 dirs of a cgroup made now, one per line
-    if (o.make_cgroup) {
-      Cgroup* cg = o.make_cgroup();
-      for (const auto& d : cg->v1_dirs()) late_join += d + "\n";
+    if (!shares_memory) {
+      std::string late_join;  // the v1 dirs of a cgroup made now, one per line
+      if (o.make_cgroup) {
+        Cgroup* cg = o.make_cgroup();
+        for (const auto& d : cg->v1_dirs()) late_join += d + "\n";
+      }
+      try {
+        send_idmapped_mounts(parent_sock.get(), spec, o.bundle, pid, plan);
+        sync_send(parent_sock.get(), SyncType::Go, pid, late_join);
+        if (spec.process->oom_score_adj)
+          write_proc(pid, "oom_score_adj", std::to_string(*spec.process->oom_score_adj), "process.oomScoreAdj");
+      } catch (const Error&) {
+        child_error_first();
+        throw;
+      }
     }
-    try {
-      send_idmapped_mounts(parent_sock.get(), spec, o.bundle, pid, plan);
-      sync_send(parent_sock.get(), SyncType::Go, pid, late_join);
-      if (spec.process->oom_score_adj)
-        write_proc(pid, "oom_score_adj", std::to_string(*spec.process->oom_score_adj), "process.oomScoreAdj");
-    } catch (const Error&) {
-      child_error_first();
-      throw;
-    }
+    // (Sharing memory, the child has exec'd or exited by now: what it said
+    // is already queued on the socket, read below.)
     for (;;) {
       SyncMsg m;
       if (!sync_recv(parent_sock.get(), m)) {

@@ -1,5 +1,7 @@
 // Bad input: each case gets one line on stderr, a non-zero exit with the
 // code of its kind, and leaves no cgroup, mount, process or state behind.
+#include <functional>
+
 #include "runtime_checks.hpp"
 
 using namespace berth::testing;
@@ -186,4 +188,47 @@ TEST(BadInput, BadCgroupResourceIsNamedAndUndone) {
   EXPECT_EQ(count_lines(o.r.err), 1) << o.r.err;
   EXPECT_NE(o.r.err.find("linux.resources.cpu.cpus"), std::string::npos) << o.r.err;
   EXPECT_NO_LEFTOVERS(rt, b, o.id);
+}
+
+// `run` starts its init another way than `create` (it shares the runtime's
+// memory until its execve: clone_vfork.hpp), so every failure is checked
+// again through it: before the cgroup (a bad resource), in the child's
+// set-up (a mount, the executable) and after it said ready (process.cwd,
+// applied just before execve).
+TEST(BadInput, RunFailsAsCleanlyAsCreate) {
+  BERTH_REQUIRE_BUSYBOX();
+  struct Case {
+    const char* what;
+    std::function<void(Bundle&)> edit;
+    std::string needle;
+  };
+  std::vector<Case> cases = {
+      {"bad mount source",
+       [](Bundle& b) {
+         b.config["mounts"].push_back({{"destination", "/data"},
+                                       {"type", "bind"},
+                                       {"source", "/nonexistent/source/dir"},
+                                       {"options", {"rbind"}}});
+       },
+       "/nonexistent/source/dir"},
+      {"missing executable", [](Bundle& b) { b.set_args({"/bin/no-such-binary"}); }, "no-such-binary"},
+      {"bad cgroup resource", [](Bundle& b) { b.config["linux"]["resources"]["cpu"] = {{"cpus", "9999"}}; },
+       "linux.resources.cpu.cpus"},
+      {"missing cwd", [](Bundle& b) { b.config["process"]["cwd"] = "/no/such/cwd"; }, "process.cwd"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    Bundle b;
+    b.set_args({"true"});
+    c.edit(b);
+    b.write();
+    Runtime rt;
+    std::string id = Runtime::unique_id("badrun");
+    auto r = rt({"run", "--bundle", b.path(), id});
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_EQ(count_lines(r.err), 1) << r.err;
+    EXPECT_EQ(r.err.rfind("berth-runtime: ", 0), 0u) << r.err;
+    EXPECT_NE(r.err.find(c.needle), std::string::npos) << r.err;
+    EXPECT_NO_LEFTOVERS(rt, b, id);
+  }
 }
