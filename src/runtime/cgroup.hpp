@@ -79,6 +79,11 @@ struct CgroupJoin {
 // The `tasks` files of v1 directories, opened by a child cloned before its
 // cgroup was made (Cgroup::has_v2_dir).
 CgroupJoin open_v1_join(const std::vector<std::string>& v1_dirs);
+// In a cloned child: its own CgroupJoin over the fds the parent opened
+// before the clone (the same numbers, in the child's own fd table), so that
+// joining and closing them leaves the parent's object alone -- which matters
+// when the child shares the parent's memory (clone_vfork.hpp).
+CgroupJoin child_copy(const CgroupJoin& parent);
 // In the cloned child: writes "0" to every v1_tasks fd and closes them.
 // Throws an Error naming the cgroup on failure.
 void join_self(CgroupJoin& join);

@@ -492,6 +492,13 @@ CgroupJoin open_v1_join(const std::vector<std::string>& v1_dirs) {
   return j;
 }
 
+CgroupJoin child_copy(const CgroupJoin& parent) {
+  CgroupJoin j;
+  if (parent.v2_dir) j.v2_dir.reset(parent.v2_dir.get());
+  for (const auto& t : parent.v1) j.v1.push_back({UniqueFd(t.fd.get()), t.dir});
+  return j;
+}
+
 void join_self(CgroupJoin& join) {
   // "0" = the calling thread: the one cgroup write that skips
   // cgroup_threadgroup_rwsem (see CgroupJoin). No allocation on success: this

@@ -15,6 +15,7 @@
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "runtime/cgroup.hpp"
+#include "runtime/clone_vfork.hpp"
 #include "runtime/console.hpp"
 #include "runtime/init.hpp"
 #include "runtime/process_setup.hpp"
@@ -32,6 +33,68 @@ bool same_ns(pid_t pid, const char* name) {
   if (::stat(theirs.c_str(), &a) < 0) throw_errno("inspect namespace " + theirs);
   if (::stat(ours.c_str(), &b) < 0) return false;
   return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+// What the exec child works from. It holds the parent's objects by pointer
+// and its own fds as plain numbers: a child sharing our memory
+// (clone_vfork.hpp) closes its copies with ::close() and must not reset the
+// parent's UniqueFds, which would leave the parent's copies open.
+struct ExecChild {
+  const ExecOptions* o;
+  const oci::Spec* spec;
+  const PreparedProcess* prepared;
+  const ContainerState* st;
+  const CgroupJoin* join;
+  int sock, parent_sock, initfd, console_fd, console_parent;
+  int join_flags;
+  bool cgroup_ns, join_user, shares_memory;
+};
+
+[[noreturn]] void exec_child(const ExecChild& c) {
+  const ExecOptions& o = *c.o;
+  ::close(c.parent_sock);
+  if (c.console_parent >= 0) ::close(c.console_parent);
+  try {
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    // See init.cpp: /proc/<pid>/exe of this process is the runtime binary
+    // until execve; a container process must not reach it.
+    if (!c.join_user) ::prctl(PR_SET_DUMPABLE, 0);
+    if (!c.shares_memory) {
+      SyncMsg m;
+      if (!sync_recv(c.sock, m) || m.type != SyncType::Go) _exit(1);
+    }
+    CgroupJoin join = child_copy(*c.join);
+    join.v2_dir.reset();
+    join_self(join);
+    if (c.join_flags && ::setns(c.initfd, c.join_flags) < 0) throw_errno("join the namespaces of container " + o.id);
+    if (c.cgroup_ns && ::setns(c.initfd, CLONE_NEWCGROUP) < 0)
+      throw_errno("join the cgroup namespace of container " + o.id);
+    ::close(c.initfd);
+    if (c.join_user) {
+      if (::setresgid(0, 0, 0) < 0 || ::setresuid(0, 0, 0) < 0) throw_errno("become root in the user namespace");
+    }
+    if (o.process.terminal) setup_console(c.console_fd, o.process.console_size);
+    if (c.console_fd >= 0) ::close(c.console_fd);
+    std::string exe = resolve_executable(o.process);
+    for (unsigned fd = 3; fd < 3 + o.preserve_fds; ++fd) {
+      int fl = ::fcntl(static_cast<int>(fd), F_GETFD);
+      if (fl >= 0) ::fcntl(static_cast<int>(fd), F_SETFD, fl & ~FD_CLOEXEC);
+    }
+    ::syscall(SYS_close_range, 3 + o.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
+    // The process outlives a detached exec.
+    ::prctl(PR_SET_PDEATHSIG, 0);
+    int listener = -1;
+    const oci::Spec& spec = *c.spec;
+    apply_process_settings(o.process, spec.linux ? &*spec.linux : nullptr, c.prepared, &listener);
+    if (listener >= 0) send_seccomp_listener(spec, listener, 0, state_json(*c.st, Status::Running, false));
+    // Success is the sync socket closing on execve (it is close-on-exec).
+    exec_process(exe, o.process);
+  } catch (...) {
+    child_fail(c.sock, std::current_exception());
+  }
 }
 
 }  // namespace
@@ -110,59 +173,39 @@ int exec_in_container(const GlobalOptions& g, const ExecOptions& o) {
   UniqueFd parent_sock(sv[0]), child_sock(sv[1]);
   CgroupJoin join;  // the child joins the container's cgroups itself (see CgroupJoin)
   if (cg) join = cg->open_join();
+  // The parent has nothing to do between the clone and the child's
+  // execve, so the child shares our memory while we sleep (clone_vfork.hpp),
+  // where the architecture allows it -- unless it joins a time namespace,
+  // which the kernel allows only a process whose memory is its own (EUSERS).
+  ExecChild child{&o,
+                  &spec,
+                  &prepared,
+                  &st,
+                  &join,
+                  child_sock.get(),
+                  parent_sock.get(),
+                  initfd.get(),
+                  console_fd,
+                  console_parent ? console_parent.get() : -1,
+                  join_flags,
+                  cgroup_ns,
+                  join_user,
+                  clone_vfork_supported() && !(join_flags & CLONE_NEWTIME)};
   int pidfd = -1;
   pid_t pid;
   try {
-    pid = clone3_fork(0, &pidfd, join.v2_dir ? join.v2_dir.get() : -1);
+    int cgroup_fd = join.v2_dir ? join.v2_dir.get() : -1;
+    if (child.shares_memory) {
+      pid = clone_vfork({0, &pidfd, cgroup_fd, nullptr}, [](void* c) { exec_child(*static_cast<ExecChild*>(c)); },
+                        &child);
+    } else {
+      pid = clone3_fork(0, &pidfd, cgroup_fd);
+      if (pid == 0) exec_child(child);
+    }
   } catch (Error& e) {
     if (own_pid_ns) ::setns(own_pid_ns.get(), CLONE_NEWPID);
     e.wrap("exec in container " + o.id);
     throw;
-  }
-  if (pid == 0) {
-    parent_sock.reset();
-    console_parent.reset();
-    int sock = child_sock.get();
-    try {
-      sigset_t none;
-      sigemptyset(&none);
-      ::sigprocmask(SIG_SETMASK, &none, nullptr);
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      // See init.cpp: /proc/<pid>/exe of this process is the runtime binary
-      // until execve; a container process must not reach it.
-      if (!join_user) ::prctl(PR_SET_DUMPABLE, 0);
-      SyncMsg m;
-      if (!sync_recv(sock, m) || m.type != SyncType::Go) _exit(1);
-      join.v2_dir.reset();
-      join_self(join);
-      if (join_flags && ::setns(initfd.get(), join_flags) < 0)
-        throw_errno("join the namespaces of container " + o.id);
-      if (cgroup_ns && ::setns(initfd.get(), CLONE_NEWCGROUP) < 0)
-        throw_errno("join the cgroup namespace of container " + o.id);
-      initfd.reset();
-      if (join_user) {
-        if (::setresgid(0, 0, 0) < 0 || ::setresuid(0, 0, 0) < 0) throw_errno("become root in the user namespace");
-      }
-      if (o.process.terminal) setup_console(console_fd, o.process.console_size);
-      console.reset();
-      std::string exe = resolve_executable(o.process);
-      for (unsigned fd = 3; fd < 3 + o.preserve_fds; ++fd) {
-        int fl = ::fcntl(static_cast<int>(fd), F_GETFD);
-        if (fl >= 0) ::fcntl(static_cast<int>(fd), F_SETFD, fl & ~FD_CLOEXEC);
-      }
-      ::syscall(SYS_close_range, 3 + o.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
-      // The process outlives a detached exec.
-      ::prctl(PR_SET_PDEATHSIG, 0);
-      int listener = -1;
-      apply_process_settings(o.process, spec.linux ? &*spec.linux : nullptr, &prepared, &listener);
-      if (listener >= 0) {
-        send_seccomp_listener(spec, listener, 0, state_json(st, Status::Running, false));
-      }
-      // Success is the sync socket closing on execve (it is close-on-exec).
-      exec_process(exe, o.process);
-    } catch (...) {
-      child_fail(sock, std::current_exception());
-    }
   }
   if (own_pid_ns && ::setns(own_pid_ns.get(), CLONE_NEWPID) < 0) throw_errno("return to our pid namespace");
   child_sock.reset();
@@ -170,7 +213,8 @@ int exec_in_container(const GlobalOptions& g, const ExecOptions& o) {
   UniqueFd child_pidfd(pidfd);
   join = {};
   try {
-    sync_send(parent_sock.get(), SyncType::Go, pid);
+    // (A child sharing our memory has exec'd or failed by now.)
+    if (!child.shares_memory) sync_send(parent_sock.get(), SyncType::Go, pid);
     SyncMsg m;
     if (sync_recv(parent_sock.get(), m)) {
       if (m.type == SyncType::Error) {

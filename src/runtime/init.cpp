@@ -290,24 +290,18 @@ struct ChildContext {
   const pid_t* host_pid = nullptr;
 };
 
-// The child's own handles on the cgroup files the parent opened before the
-// clone: the same fd numbers, in the child's own fd table, so that closing
-// them leaves the parent's object (and, with shared memory, its fds) alone.
-CgroupJoin own_copy(const CgroupJoin& parent) {
-  CgroupJoin j;
-  if (parent.v2_dir) j.v2_dir.reset(parent.v2_dir.get());
-  for (const auto& t : parent.v1) j.v1.push_back({UniqueFd(t.fd.get()), t.dir});
-  return j;
-}
-
 // Whether the init can share the runtime's memory until its execve
 // (clone_vfork.hpp). Only when the parent has nothing to do between the
 // clone and the execve: `run` (no exec fifo to wait on), no user namespace
 // (the parent writes its id maps), no prestart/createRuntime hooks (the
-// parent runs them midway), no idmapped mounts (the parent makes them).
+// parent runs them midway), no idmapped mounts (the parent makes them),
+// no time namespace to join (setns allows that only to a process whose
+// memory is its own: EUSERS).
 bool can_share_memory(const InitOptions& o, const NsPlan& plan) {
   const oci::Spec& spec = *o.spec;
   if (!clone_vfork_supported() || o.exec_fifo >= 0 || plan.new_user || plan.join_user) return false;
+  for (const auto& [type, path] : plan.joins)
+    if (type == "time") return false;
   if (spec.hooks && (!spec.hooks->prestart.empty() || !spec.hooks->create_runtime.empty())) return false;
   return !has_idmapped_mounts(spec);
 }
@@ -340,7 +334,7 @@ bool can_share_memory(const InitOptions& o, const NsPlan& plan) {
     CgroupJoin join;
     if (c.shares_memory) {
       host_pid = *c.host_pid;
-      join = own_copy(*c.join);
+      join = child_copy(*c.join);
       // The parent is suspended until our execve: we write what it would.
       if (spec.process->oom_score_adj)
         write_proc(host_pid, "oom_score_adj", std::to_string(*spec.process->oom_score_adj), "process.oomScoreAdj");
@@ -360,7 +354,7 @@ bool can_share_memory(const InitOptions& o, const NsPlan& plan) {
         if (end == std::string::npos) end = m.text.size();
         if (end > start) dirs.push_back(m.text.substr(start, end - start));
       }
-      join = dirs.empty() ? own_copy(*c.join) : open_v1_join(dirs);
+      join = dirs.empty() ? child_copy(*c.join) : open_v1_join(dirs);
     }
     // Into the container's cgroup before anything else runs: the v2 dir came
     // with clone3, the v1 ones are joined here (CgroupJoin says why not by

@@ -134,6 +134,7 @@ TEST(Namespaces, JoinNamespacesByPath) {
   BERTH_REQUIRE_BUSYBOX();
   Bundle a;
   a.config["hostname"] = "first";
+  a.config["linux"]["namespaces"].push_back({{"type", "time"}});
   a.set_args({"sleep", "1000"});
   a.write();
   Runtime rt;
@@ -149,9 +150,12 @@ TEST(Namespaces, JoinNamespacesByPath) {
     if (t == "network" || t == "uts" || t == "ipc" || t == "pid")
       n["path"] = "/proc/" + std::to_string(pid) + "/ns/" + (t == "network" ? "net" : t);
   }
+  // A joined time namespace also takes run's init off the shared-memory
+  // clone (setns refuses it to a process sharing its memory: EUSERS).
+  ns.push_back({{"type", "time"}, {"path", "/proc/" + std::to_string(pid) + "/ns/time"}});
   b.set_args({"sh", "-c", "echo net=$(readlink /proc/self/ns/net); echo uts=$(readlink /proc/self/ns/uts); "
                           "echo ipc=$(readlink /proc/self/ns/ipc); echo pid=$(readlink /proc/self/ns/pid); "
-                          "echo hostname=$(hostname); echo sleeper=$(pidof sleep)"});
+                          "echo time=$(readlink /proc/self/ns/time); echo hostname=$(hostname); echo sleeper=$(pidof sleep)"});
   b.write();
   std::string idb = Runtime::unique_id("joiner");
   auto r = rt({"run", "--bundle", b.path(), idb});
@@ -161,6 +165,8 @@ TEST(Namespaces, JoinNamespacesByPath) {
   EXPECT_EQ(kv["uts"], host_ns("uts", pid));
   EXPECT_EQ(kv["ipc"], host_ns("ipc", pid));
   EXPECT_EQ(kv["pid"], host_ns("pid", pid));
+  EXPECT_EQ(kv["time"], host_ns("time", pid));
+  EXPECT_NE(kv["time"], host_ns("time", getpid()));
   EXPECT_EQ(kv["hostname"], "first");
   EXPECT_EQ(kv["sleeper"], "1");  // the first container's init, seen as pid 1
   EXPECT_EQ(rt({"delete", "-f", ida}).exit_code, 0);
