@@ -25,6 +25,7 @@
 #include "runtime/clone_vfork.hpp"
 #include "runtime/console.hpp"
 #include "runtime/hooks.hpp"
+#include "runtime/init_wait.hpp"
 #include "runtime/process_setup.hpp"
 #include "runtime/rootfs.hpp"
 
@@ -288,22 +289,21 @@ struct ChildContext {
   // there is no GO message; our host pid is where clone3 stored it.
   bool shares_memory = false;
   const pid_t* host_pid = nullptr;
+  // A `create` sharing memory: berth-init-wait and its seccomp program
+  // (init_wait.hpp), or -1.
+  int init_wait_program = -1;
+  int init_wait_seccomp = -1;
 };
 
-// Whether the init can share the runtime's memory until its execve
-// (clone_vfork.hpp). Only when the parent has nothing to do between the
-// clone and the execve: `run` (no exec fifo to wait on), no user namespace
-// (the parent writes its id maps), no prestart/createRuntime hooks (the
-// parent runs them midway), no idmapped mounts (the parent makes them),
-// no time namespace to join (setns allows that only to a process whose
-// memory is its own: EUSERS).
-bool can_share_memory(const InitOptions& o, const NsPlan& plan) {
-  const oci::Spec& spec = *o.spec;
-  if (!clone_vfork_supported() || o.exec_fifo >= 0 || plan.new_user || plan.join_user) return false;
-  for (const auto& [type, path] : plan.joins)
-    if (type == "time") return false;
-  if (spec.hooks && (!spec.hooks->prestart.empty() || !spec.hooks->create_runtime.empty())) return false;
-  return !has_idmapped_mounts(spec);
+// The --preserve-fds from the caller stay open across the execve, every
+// other fd of ours closes there.
+void keep_only_preserved_fds(const InitOptions& o, int sock) {
+  for (unsigned fd = 3; fd < 3 + o.preserve_fds; ++fd) {
+    if (static_cast<int>(fd) == sock || static_cast<int>(fd) == o.exec_fifo) continue;  // ours, not the caller's
+    int fl = ::fcntl(static_cast<int>(fd), F_GETFD);
+    if (fl >= 0) ::fcntl(static_cast<int>(fd), F_SETFD, fl & ~FD_CLOEXEC);
+  }
+  ::syscall(SYS_close_range, 3 + o.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
 }
 
 [[noreturn]] void child_main(ChildContext& c) {
@@ -430,6 +430,18 @@ bool can_share_memory(const InitOptions& o, const NsPlan& plan) {
     if (o.console_sock >= 0) ::close(o.console_sock);
     exe = resolve_executable(*spec.process);
 
+    if (c.init_wait_program >= 0) {
+      // A `create` sharing the runtime's memory: everything up to the
+      // execve now, then berth-init-wait waits for `start` in memory of its
+      // own. Ready is queued for the parent, which wakes at that exec (or,
+      // if it fails, at our exit, with the error queued after it).
+      keep_only_preserved_fds(o, c.sock);
+      apply_process_settings(*spec.process, spec.linux ? &*spec.linux : nullptr, o.prepared, nullptr, true);
+      ::prctl(PR_SET_PDEATHSIG, 0);
+      sync_send(c.sock, SyncType::Ready);
+      exec_init_wait(c.init_wait_program, o.exec_fifo, c.init_wait_seccomp, exe, *spec.process);
+    }
+
     // From here the init outlives `create` (cleared before READY: the
     // parent may exit the moment it reads it).
     ::prctl(PR_SET_PDEATHSIG, 0);
@@ -460,13 +472,7 @@ bool can_share_memory(const InitOptions& o, const NsPlan& plan) {
   try {
     if (spec.hooks && !spec.hooks->start_container.empty())
       run_hooks(spec.hooks->start_container, o.state_for_hooks(host_pid, "running"), "startContainer");
-    // fds 3.. from the caller: keep --preserve-fds of them, close the rest at exec.
-    for (unsigned fd = 3; fd < 3 + o.preserve_fds; ++fd) {
-      if (static_cast<int>(fd) == c.sock || static_cast<int>(fd) == o.exec_fifo) continue;  // ours, not the caller's
-      int fl = ::fcntl(static_cast<int>(fd), F_GETFD);
-      if (fl >= 0) ::fcntl(static_cast<int>(fd), F_SETFD, fl & ~FD_CLOEXEC);
-    }
-    ::syscall(SYS_close_range, 3 + o.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
+    keep_only_preserved_fds(o, c.sock);
     int listener = -1;
     apply_process_settings(*spec.process, spec.linux ? &*spec.linux : nullptr, o.prepared, &listener);
     if (listener >= 0) send_seccomp_listener(spec, listener, host_pid, o.state_for_hooks(host_pid, "running"));
@@ -490,6 +496,31 @@ bool can_share_memory(const InitOptions& o, const NsPlan& plan) {
 }  // namespace
 
 // ---- the parent --------------------------------------------------------------
+
+bool init_shares_memory(const oci::Spec& spec, bool start_now) {
+  if (!clone_vfork_supported() || !spec.process) return false;
+  if (spec.linux) {
+    for (const auto& ns : spec.linux->namespaces) {
+      // The parent writes a new user namespace's id maps; setns into a user
+      // or time namespace needs memory of one's own (EINVAL, EUSERS).
+      if (ns.type == "user") return false;
+      if (ns.type == "time" && !ns.path.empty()) return false;
+    }
+  }
+  if (spec.hooks && (!spec.hooks->prestart.empty() || !spec.hooks->create_runtime.empty())) return false;
+  if (has_idmapped_mounts(spec)) return false;
+  if (start_now) return true;
+  // `create`: berth-init-wait runs neither startContainer hooks nor hands a
+  // seccomp notify fd on.
+  if (spec.hooks && !spec.hooks->start_container.empty()) return false;
+  if (spec.linux && spec.linux->seccomp) {
+    const auto& sc = *spec.linux->seccomp;
+    if (!sc.listener_path.empty() || sc.default_action == "SCMP_ACT_NOTIFY") return false;
+    for (const auto& r : sc.syscalls)
+      if (r.action == "SCMP_ACT_NOTIFY") return false;
+  }
+  return true;
+}
 
 InitProcess spawn_init(const InitOptions& o) {
   const oci::Spec& spec = *o.spec;
@@ -522,7 +553,7 @@ InitProcess spawn_init(const InitOptions& o) {
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) throw_errno("socketpair");
   UniqueFd parent_sock(sv[0]), child_sock(sv[1]);
 
-  const bool shares_memory = can_share_memory(o, plan);
+  const bool shares_memory = init_shares_memory(spec, o.exec_fifo < 0);
   CgroupJoin join;
   if (o.cgroup) {
     join = o.cgroup->open_join();
@@ -535,6 +566,15 @@ InitProcess spawn_init(const InitOptions& o) {
   pid_t pid;
   pid_t child_host_pid = 0;
   ChildContext shared_child{&o, plan, child_sock.get(), &join, true, &child_host_pid};
+  UniqueFd init_wait_program, init_wait_seccomp;
+  if (shares_memory && o.exec_fifo >= 0) {
+    init_wait_program = runtime::init_wait_program();
+    shared_child.init_wait_program = init_wait_program.get();
+    if (o.prepared && o.prepared->seccomp && spec.process->no_new_privileges) {
+      init_wait_seccomp = runtime::init_wait_seccomp(*o.prepared->seccomp);
+      shared_child.init_wait_seccomp = init_wait_seccomp.get();
+    }
+  }
   try {
     int cgroup_fd = join.v2_dir ? join.v2_dir.get() : -1;
     if (shares_memory) {
@@ -598,8 +638,9 @@ InitProcess spawn_init(const InitOptions& o) {
                     ErrorKind::Internal);
       }
       if (m.type == SyncType::Ready) {
-        if (o.exec_fifo >= 0) break;
-        // Started at once (run): wait for execve (EOF) or a late error.
+        if (o.exec_fifo >= 0 && !shares_memory) break;
+        // Started at once (run), or waiting in berth-init-wait: wait for
+        // that execve (EOF) or a late error.
         SyncMsg late;
         if (sync_recv(parent_sock.get(), late) && late.type == SyncType::Error) {
           wait_child(pid);

@@ -64,6 +64,13 @@ struct InitProcess {
   UniqueFd pidfd;
 };
 
+// Whether the init shares the runtime's memory until it execs
+// (clone_vfork.hpp, docs/runtime.md): when the parent has nothing to do
+// between the clone and that exec, and the kernel lets a process whose
+// memory is not its own take every step. A `create` init then waits for
+// `start` in berth-init-wait (init_wait.hpp).
+bool init_shares_memory(const oci::Spec& spec, bool start_now);
+
 // Clones the init and drives it to the "created" point (or, without an exec
 // fifo, on to the execve of the user process). On failure the child
 // is killed and reaped and the error carries the child's own cause.

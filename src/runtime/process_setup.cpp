@@ -179,7 +179,7 @@ PreparedProcess prepare_process_settings(const oci::Process& process,
 }
 
 void apply_process_settings(const oci::Process& process, const oci::Linux* linux_config,
-                            const PreparedProcess* prepared, int* listener_fd) {
+                            const PreparedProcess* prepared, int* listener_fd, bool nnp_seccomp_by_caller) {
   if (listener_fd) *listener_fd = -1;
   // Everything that can fail on bad input is checked before the first
   // irreversible step.
@@ -226,7 +226,7 @@ void apply_process_settings(const oci::Process& process, const oci::Linux* linux
   const std::string cwd = process.cwd.empty() ? "/" : process.cwd;
   if (chdir(cwd.c_str()) != 0) throw_errno("process.cwd: chdir " + cwd);
 
-  if (filter && process.no_new_privileges) load_filter();
+  if (filter && process.no_new_privileges && !nnp_seccomp_by_caller) load_filter();
 }
 
 void exec_process(const std::string& path, const oci::Process& process) {

@@ -60,11 +60,14 @@ PreparedProcess prepare_process_settings(const oci::Process& process,
 // names the real cause ("exec: \"foo\": executable file not found in $PATH").
 std::string resolve_executable(const oci::Process& process);
 
-// Everything in the list above except execve itself.
+// Everything in the list above except execve itself. nnp_seccomp_by_caller:
+// with noNewPrivileges, the filter (loaded last) is left to the caller
+// (berth-init-wait loads it after one more exec: init_wait.hpp).
 void apply_process_settings(const oci::Process& process,
                             const oci::Linux* linux_config,
                             const PreparedProcess* prepared = nullptr,
-                            int* listener_fd = nullptr);
+                            int* listener_fd = nullptr,
+                            bool nnp_seccomp_by_caller = false);
 
 // Loads the seccomp filter (libseccomp). If listener_fd is not null and the
 // profile has SCMP_ACT_NOTIFY rules, the notify fd is returned through it.

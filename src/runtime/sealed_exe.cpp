@@ -15,6 +15,7 @@
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "common/fs.hpp"
+#include "runtime/init.hpp"
 
 extern char** environ;
 
@@ -119,11 +120,16 @@ UniqueFd sealed_copy() {
 }  // namespace
 
 bool init_visible_to_container(const oci::Spec& spec, bool start_now) {
-  if (!start_now || !spec.linux) return true;
+  if (!spec.linux) return true;
   if (spec.hooks && (!spec.hooks->create_container.empty() || !spec.hooks->start_container.empty())) return true;
+  bool own_pid_ns = false;
   for (const auto& ns : spec.linux->namespaces)
-    if (ns.type == "pid") return !ns.path.empty();
-  return true;
+    if (ns.type == "pid") own_pid_ns = ns.path.empty();
+  if (!own_pid_ns) return true;
+  // Alone in its pid namespace until it execs: `run`'s init, and a
+  // `create` init that waits for `start` in berth-init-wait. Any other
+  // `create` init waits running this binary, where `exec` can reach it.
+  return !start_now && !init_shares_memory(spec, false);
 }
 
 void seal_self_exe() {

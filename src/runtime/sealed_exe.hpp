@@ -23,10 +23,12 @@ namespace berth::runtime {
 
 // True when the container's init can be seen by container processes while
 // it still runs this binary: in a pid namespace joined by path or in none
-// (the host's); after `create` (it waits for `start`, and `exec` can enter
-// meanwhile); or when createContainer/startContainer hooks run inside.
-// Only `run` into a new pid namespace without such hooks is out of reach:
-// nothing else is in that namespace until the init's execve.
+// (the host's); after a `create` whose init waits for `start` in this
+// binary (`exec` can enter meanwhile); or when createContainer/
+// startContainer hooks run inside. Out of reach: `run` into a new pid
+// namespace without such hooks (nothing else is in that namespace until the
+// init's execve), and a `create` whose init waits in berth-init-wait
+// (init_wait.hpp).
 bool init_visible_to_container(const oci::Spec& spec, bool start_now);
 
 // Returns at once if /proc/self/exe is already on a read-only mount (crun's

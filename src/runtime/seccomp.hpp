@@ -45,6 +45,10 @@ class SeccompFilter {
   // Number of rules added (skipped unknown syscalls excluded); for tests.
   size_t rule_count() const { return rules_; }
   size_t bpf_instructions() const { return bpf_.size(); }
+  // The program and flags load() hands to seccomp(2) (berth-init-wait loads
+  // them itself: init_wait.hpp). Without a notify listener only.
+  const std::vector<uint64_t>& program() const { return bpf_; }
+  unsigned flags() const { return flags_; }
   // True if this object came from the cache (for tests).
   bool from_cache() const { return from_cache_; }
 

@@ -1,7 +1,9 @@
 // The runtime binary must not be reachable or writable from inside a
-// container (the runc /proc/self/exe overwrite, CVE-2019-5736). While the
-// init waits for `start` it *is* the runtime binary, visible as pid 1 of
-// the container; a container process must get nothing through
+// container (the runc /proc/self/exe overwrite, CVE-2019-5736). A created
+// init waits for `start` in berth-init-wait, a sealed memfd (init_wait.hpp),
+// unless the config keeps it in the runtime (a startContainer hook: it runs
+// after `start`, in the init); then it *is* the runtime binary, visible as
+// pid 1 of the container, and a container process must get nothing through
 // /proc/1/exe, and the binary must be unchanged afterwards.
 #include <openssl/sha.h>
 
@@ -40,12 +42,19 @@ json root_process(const std::string& script, const json& caps) {
           {"capabilities", {{"bounding", caps}, {"effective", caps}, {"permitted", caps}, {"ambient", caps}}}};
 }
 
+// A startContainer hook (run by the init after `start`) keeps the created
+// init in the runtime binary instead of berth-init-wait.
+void keep_init_in_the_runtime(Bundle& b) {
+  b.config["hooks"]["startContainer"] = json::array({{{"path", "/bin/true"}}});
+}
+
 }  // namespace
 
 TEST(SelfExe, ContainerCannotReachTheRuntimeBinaryThroughTheInit) {
   BERTH_REQUIRE_BUSYBOX();
   Bundle b;
   b.set_args({"sleep", "1000"});
+  keep_init_in_the_runtime(b);
   b.write();
   Runtime rt;
   std::string before = digest(rt.binary);
@@ -109,6 +118,7 @@ TEST_P(SealedExe, PtraceCapableContainerCannotWriteTheRuntimeBinary) {
   Bundle b;
   b.set_args({"sleep", "1000"});
   b.config["root"]["readonly"] = false;
+  keep_init_in_the_runtime(b);
   b.write();
   Runtime rt;
   TempDir bin;
@@ -153,6 +163,61 @@ TEST_P(SealedExe, PtraceCapableContainerCannotWriteTheRuntimeBinary) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Views, SealedExe, ::testing::Values("overlay", "memfd"));
+
+// Without such a hook the created init waits in berth-init-wait: no runtime
+// binary is in the container's reach at all (and `create` made no sealed
+// view), and what pid 1 does run is a sealed memfd that a ptrace-capable
+// container root cannot change, before or after `start`.
+TEST(SelfExe, CreatedInitWaitsInASealedHelper) {
+  BERTH_REQUIRE_BUSYBOX();
+  Bundle b;
+  b.set_args({"sleep", "1000"});
+  b.config["root"]["readonly"] = false;
+  b.write();
+  Runtime rt;
+  TempDir bin;
+  ASSERT_EQ(std::system(("cp " + rt.binary + " " + bin.path() + "/berth-runtime").c_str()), 0);
+  rt.binary = bin.path() + "/berth-runtime";
+  std::string before = digest(rt.binary);
+  std::string id = Runtime::unique_id("initwait");
+  ASSERT_EQ(run_detached(rt, {"create", "--bundle", b.path(), id}).exit_code, 0);
+  int pid = state_of(rt, id)["pid"];
+  char buf[4096];
+  ssize_t n = readlink(("/proc/" + std::to_string(pid) + "/exe").c_str(), buf, sizeof buf - 1);
+  ASSERT_GT(n, 0);
+  EXPECT_EQ(std::string(buf, static_cast<size_t>(n)), "/memfd:berth-init-wait (deleted)");
+  // What ps shows of a created container (the memfd's name, cut to 15 bytes).
+  EXPECT_EQ(slurp("/proc/" + std::to_string(pid) + "/comm"), "memfd:berth-ini\n");
+
+  json caps = almost_all_caps();
+  caps.push_back("CAP_SYS_PTRACE");
+  TempDir d;
+  std::ofstream(d.path() + "/attack.json")
+      << root_process("exec >/tmp/attack.log 2>&1; "
+                      "echo link=$(readlink /proc/1/exe); "
+                      "(printf x >> /proc/1/exe) 2>/dev/null && echo DIRECT-WRITE-OK; "
+                      "exec 3</proc/1/exe && echo held; "
+                      "i=0; while [ $i -lt 10 ]; do "
+                      "  if (printf x >> /proc/self/fd/3) 2>/dev/null; then echo REOPEN-WRITE-OK; break; fi; "
+                      "  i=$((i+1)); sleep 0.1; "
+                      "done; echo done",
+                      caps)
+             .dump();
+  auto r = run_detached(rt, {"exec", "-d", "-p", d.path() + "/attack.json", id});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string log = b.rootfs() + "/tmp/attack.log";
+  ASSERT_TRUE(eventually([&] { return slurp(log).find("held") != std::string::npos; })) << slurp(log);
+  ASSERT_EQ(rt({"start", id}).exit_code, 0);
+  ASSERT_TRUE(eventually([&] { return slurp(log).find("done") != std::string::npos; })) << slurp(log);
+  EXPECT_NE(slurp(log).find("link=/memfd:berth-init-wait"), std::string::npos) << slurp(log);
+  EXPECT_EQ(slurp(log).find("WRITE-OK"), std::string::npos) << slurp(log);
+  EXPECT_EQ(state_of(rt, id)["status"], "running");
+  EXPECT_EQ(slurp("/proc/" + std::to_string(pid) + "/comm"), "sleep\n");
+  EXPECT_EQ(digest(rt.binary), before);
+
+  EXPECT_EQ(rt({"delete", "--force", id}).exit_code, 0);
+  EXPECT_NO_LEFTOVERS(rt, b, id);
+}
 
 TEST(SelfExe, RuntimeBinaryIsNotInTheContainerFilesystem) {
   BERTH_REQUIRE_BUSYBOX();
