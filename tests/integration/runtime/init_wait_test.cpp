@@ -66,7 +66,9 @@ TEST(InitWait, ProcessSettingsAtCreateSeccompAfterStart) {
 }
 
 // Capabilities and credentials after create + start (two execs: init-wait,
-// then the process) are those `run` gives (one exec), for root and non-root.
+// then the process) are those `run` gives (one exec), for root and non-root;
+// and no descriptor of the runtime or berth-init-wait (fifo, seccomp memfd)
+// reaches the process.
 TEST(InitWait, CredentialsMatchRun) {
   BERTH_REQUIRE_BUSYBOX();
   for (int uid : {0, 1000}) {
@@ -82,7 +84,7 @@ TEST(InitWait, CredentialsMatchRun) {
                                            {"ambient", {"CAP_KILL"}}};
     b.set_args({"sh", "-c",
                 "grep -E '^(Uid|Gid|Groups|Cap[A-Za-z]+|NoNewPrivs|Seccomp):' /proc/self/status > /tmp/out; "
-                "pwd >> /tmp/out; umask >> /tmp/out"});
+                "pwd >> /tmp/out; umask >> /tmp/out; ls /proc/self/fd | tr '\\n' ' ' >> /tmp/out"});
     b.config["process"]["cwd"] = "/etc";
     b.write();
     std::string via_create = create_start_output(b, Runtime::unique_id("iwcred"));
@@ -93,6 +95,8 @@ TEST(InitWait, CredentialsMatchRun) {
     std::string via_run = slurp(b.rootfs() + "/tmp/out");
     EXPECT_NE(via_run.find("CapAmb:"), std::string::npos) << via_run;
     EXPECT_NE(via_run.find("/etc"), std::string::npos) << via_run;
+    EXPECT_NE(via_run.find("0 1 2 3 "), std::string::npos) << via_run;  // 3: ls's own directory fd
+    EXPECT_EQ(via_run.find("0 1 2 3 4"), std::string::npos) << via_run;
     EXPECT_EQ(via_create, via_run);
   }
 }
