@@ -48,6 +48,44 @@ void keep_init_in_the_runtime(Bundle& b) {
   b.config["hooks"]["startContainer"] = json::array({{{"path", "/bin/true"}}});
 }
 
+// Points rt at a copy of the runtime in `bin`: a regression that lets the
+// attack through damages a temp file, not the build.
+void use_a_copy_of_the_runtime(Runtime& rt, const TempDir& bin) {
+  ASSERT_EQ(std::system(("cp " + rt.binary + " " + bin.path() + "/berth-runtime").c_str()), 0);
+  rt.binary = bin.path() + "/berth-runtime";
+}
+
+// runc's exploit against created container `id`, by a ptrace-capable
+// container root (`exec -d`): write /proc/1/exe, else hold an fd on it and
+// keep reopening that for writing once `start` has exec'd the process.
+// Returns the attacker's log (link=..., held, *WRITE-OK, done).
+std::string attack_the_waiting_init(Runtime& rt, Bundle& b, const std::string& id) {
+  json caps = almost_all_caps();
+  caps.push_back("CAP_SYS_PTRACE");
+  TempDir d;
+  std::ofstream(d.path() + "/attack.json")
+      << root_process("exec >/tmp/attack.log 2>&1; "
+                      "echo link=$(readlink /proc/1/exe); "
+                      "(printf x >> /proc/1/exe) 2>/dev/null && echo DIRECT-WRITE-OK; "
+                      "if (exec 3</proc/1/exe) 2>/dev/null; then exec 3</proc/1/exe; echo held; "
+                      "else echo not-held; exit; fi; "
+                      "i=0; while [ $i -lt 20 ]; do "
+                      "  if (printf x >> /proc/self/fd/3) 2>/dev/null; then echo REOPEN-WRITE-OK; break; fi; "
+                      "  i=$((i+1)); sleep 0.1; "
+                      "done; echo done",
+                      caps)
+             .dump();
+  auto r = run_detached(rt, {"exec", "-d", "-p", d.path() + "/attack.json", id});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::string log = b.rootfs() + "/tmp/attack.log";
+  EXPECT_TRUE(eventually([&] { return slurp(log).find("held") != std::string::npos; })) << slurp(log);
+  // The attack got its hands on pid 1's binary: the test tests something.
+  EXPECT_NE(slurp(log).find("\nheld"), std::string::npos) << slurp(log);
+  EXPECT_EQ(rt({"start", id}).exit_code, 0);
+  EXPECT_TRUE(eventually([&] { return slurp(log).find("done") != std::string::npos; })) << slurp(log);
+  return slurp(log);
+}
+
 }  // namespace
 
 TEST(SelfExe, ContainerCannotReachTheRuntimeBinaryThroughTheInit) {
@@ -122,40 +160,16 @@ TEST_P(SealedExe, PtraceCapableContainerCannotWriteTheRuntimeBinary) {
   b.write();
   Runtime rt;
   TempDir bin;
-  ASSERT_EQ(std::system(("cp " + rt.binary + " " + bin.path() + "/berth-runtime").c_str()), 0);
-  rt.binary = bin.path() + "/berth-runtime";
+  use_a_copy_of_the_runtime(rt, bin);
   std::string before = digest(rt.binary);
   std::string id = Runtime::unique_id("ptrace");
   ASSERT_EQ(run_detached(rt, {"create", "--bundle", b.path(), id}).exit_code, 0);
 
-  json caps = almost_all_caps();
-  caps.push_back("CAP_SYS_PTRACE");
-  TempDir d;
-  std::ofstream(d.path() + "/attack.json")
-      << root_process("exec >/tmp/attack.log 2>&1; "
-                      "echo link=$(readlink /proc/1/exe); "
-                      "(printf x >> /proc/1/exe) 2>/dev/null && echo DIRECT-WRITE-OK; "
-                      "if (exec 3</proc/1/exe) 2>/dev/null; then exec 3</proc/1/exe; echo held; "
-                      "else echo not-held; exit; fi; "
-                      // The runtime is gone once `start` has exec'd the user process.
-                      "i=0; while [ $i -lt 20 ]; do "
-                      "  if (printf x >> /proc/self/fd/3) 2>/dev/null; then echo REOPEN-WRITE-OK; break; fi; "
-                      "  i=$((i+1)); sleep 0.1; "
-                      "done; echo done",
-                      caps)
-             .dump();
-  auto r = run_detached(rt, {"exec", "-d", "-p", d.path() + "/attack.json", id});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  std::string log = b.rootfs() + "/tmp/attack.log";
-  ASSERT_TRUE(eventually([&] { return slurp(log).find("held") != std::string::npos; })) << slurp(log);
-  // The attack got its hands on the binary's view: the test tests something.
-  ASSERT_NE(slurp(log).find("\nheld"), std::string::npos) << slurp(log);
-  ASSERT_EQ(rt({"start", id}).exit_code, 0);
-  ASSERT_TRUE(eventually([&] { return slurp(log).find("done") != std::string::npos; })) << slurp(log);
-  EXPECT_EQ(slurp(log).find("WRITE-OK"), std::string::npos) << slurp(log);
-  EXPECT_NE(slurp(log).find(std::string(GetParam()) == "memfd" ? "link=/memfd:" : "link=/berth-runtime"),
+  std::string log = attack_the_waiting_init(rt, b, id);
+  EXPECT_EQ(log.find("WRITE-OK"), std::string::npos) << log;
+  EXPECT_NE(log.find(std::string(GetParam()) == "memfd" ? "link=/memfd:berth-runtime" : "link=/berth-runtime"),
             std::string::npos)
-      << slurp(log);  // the view the attacker held
+      << log;  // the view the attacker held
   EXPECT_EQ(digest(rt.binary), before);
 
   EXPECT_EQ(rt({"delete", "--force", id}).exit_code, 0);
@@ -176,8 +190,7 @@ TEST(SelfExe, CreatedInitWaitsInASealedHelper) {
   b.write();
   Runtime rt;
   TempDir bin;
-  ASSERT_EQ(std::system(("cp " + rt.binary + " " + bin.path() + "/berth-runtime").c_str()), 0);
-  rt.binary = bin.path() + "/berth-runtime";
+  use_a_copy_of_the_runtime(rt, bin);
   std::string before = digest(rt.binary);
   std::string id = Runtime::unique_id("initwait");
   ASSERT_EQ(run_detached(rt, {"create", "--bundle", b.path(), id}).exit_code, 0);
@@ -189,28 +202,9 @@ TEST(SelfExe, CreatedInitWaitsInASealedHelper) {
   // What ps shows of a created container (the memfd's name, cut to 15 bytes).
   EXPECT_EQ(slurp("/proc/" + std::to_string(pid) + "/comm"), "memfd:berth-ini\n");
 
-  json caps = almost_all_caps();
-  caps.push_back("CAP_SYS_PTRACE");
-  TempDir d;
-  std::ofstream(d.path() + "/attack.json")
-      << root_process("exec >/tmp/attack.log 2>&1; "
-                      "echo link=$(readlink /proc/1/exe); "
-                      "(printf x >> /proc/1/exe) 2>/dev/null && echo DIRECT-WRITE-OK; "
-                      "exec 3</proc/1/exe && echo held; "
-                      "i=0; while [ $i -lt 10 ]; do "
-                      "  if (printf x >> /proc/self/fd/3) 2>/dev/null; then echo REOPEN-WRITE-OK; break; fi; "
-                      "  i=$((i+1)); sleep 0.1; "
-                      "done; echo done",
-                      caps)
-             .dump();
-  auto r = run_detached(rt, {"exec", "-d", "-p", d.path() + "/attack.json", id});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  std::string log = b.rootfs() + "/tmp/attack.log";
-  ASSERT_TRUE(eventually([&] { return slurp(log).find("held") != std::string::npos; })) << slurp(log);
-  ASSERT_EQ(rt({"start", id}).exit_code, 0);
-  ASSERT_TRUE(eventually([&] { return slurp(log).find("done") != std::string::npos; })) << slurp(log);
-  EXPECT_NE(slurp(log).find("link=/memfd:berth-init-wait"), std::string::npos) << slurp(log);
-  EXPECT_EQ(slurp(log).find("WRITE-OK"), std::string::npos) << slurp(log);
+  std::string log = attack_the_waiting_init(rt, b, id);
+  EXPECT_NE(log.find("link=/memfd:berth-init-wait"), std::string::npos) << log;
+  EXPECT_EQ(log.find("WRITE-OK"), std::string::npos) << log;
   EXPECT_EQ(state_of(rt, id)["status"], "running");
   EXPECT_EQ(slurp("/proc/" + std::to_string(pid) + "/comm"), "sleep\n");
   EXPECT_EQ(digest(rt.binary), before);
