@@ -289,8 +289,8 @@ struct ChildContext {
   // there is no GO message; our host pid is where clone3 stored it.
   bool shares_memory = false;
   const pid_t* host_pid = nullptr;
-  // A `create` sharing memory: berth-init-wait and its seccomp program
-  // (init_wait.hpp), or -1.
+  // A `create` whose init waits in berth-init-wait: that program and its
+  // seccomp program (init_wait.hpp), or -1.
   int init_wait_program = -1;
   int init_wait_seccomp = -1;
 };
@@ -431,10 +431,10 @@ void keep_only_preserved_fds(const InitOptions& o, int sock) {
     exe = resolve_executable(*spec.process);
 
     if (c.init_wait_program >= 0) {
-      // A `create` sharing the runtime's memory: everything up to the
-      // execve now, then berth-init-wait waits for `start` in memory of its
-      // own. Ready is queued for the parent, which wakes at that exec (or,
-      // if it fails, at our exit, with the error queued after it).
+      // A `create` whose init waits in berth-init-wait: everything up to
+      // the execve now, then berth-init-wait waits for `start` (in memory of
+      // its own, if we shared the runtime's). The parent reads Ready, then
+      // the EOF of that exec or the error of a failed one.
       keep_only_preserved_fds(o, c.sock);
       apply_process_settings(*spec.process, spec.linux ? &*spec.linux : nullptr, o.prepared, nullptr, true);
       ::prctl(PR_SET_PDEATHSIG, 0);
@@ -497,6 +497,20 @@ void keep_only_preserved_fds(const InitOptions& o, int sock) {
 
 // ---- the parent --------------------------------------------------------------
 
+bool init_waits_in_helper(const oci::Spec& spec, bool start_now) {
+  // berth-init-wait is x86-64 code, like clone_vfork's trampoline.
+  if (start_now || !clone_vfork_supported() || !spec.process) return false;
+  // It runs neither startContainer hooks nor hands a seccomp notify fd on.
+  if (spec.hooks && !spec.hooks->start_container.empty()) return false;
+  if (spec.linux && spec.linux->seccomp) {
+    const auto& sc = *spec.linux->seccomp;
+    if (!sc.listener_path.empty() || sc.default_action == "SCMP_ACT_NOTIFY") return false;
+    for (const auto& r : sc.syscalls)
+      if (r.action == "SCMP_ACT_NOTIFY") return false;
+  }
+  return true;
+}
+
 bool init_shares_memory(const oci::Spec& spec, bool start_now) {
   if (!clone_vfork_supported() || !spec.process) return false;
   if (spec.linux) {
@@ -509,17 +523,8 @@ bool init_shares_memory(const oci::Spec& spec, bool start_now) {
   }
   if (spec.hooks && (!spec.hooks->prestart.empty() || !spec.hooks->create_runtime.empty())) return false;
   if (has_idmapped_mounts(spec)) return false;
-  if (start_now) return true;
-  // `create`: berth-init-wait runs neither startContainer hooks nor hands a
-  // seccomp notify fd on.
-  if (spec.hooks && !spec.hooks->start_container.empty()) return false;
-  if (spec.linux && spec.linux->seccomp) {
-    const auto& sc = *spec.linux->seccomp;
-    if (!sc.listener_path.empty() || sc.default_action == "SCMP_ACT_NOTIFY") return false;
-    for (const auto& r : sc.syscalls)
-      if (r.action == "SCMP_ACT_NOTIFY") return false;
-  }
-  return true;
+  // A `create` init must then leave the runtime's memory to wait.
+  return start_now || init_waits_in_helper(spec, start_now);
 }
 
 InitProcess spawn_init(const InitOptions& o) {
@@ -554,6 +559,7 @@ InitProcess spawn_init(const InitOptions& o) {
   UniqueFd parent_sock(sv[0]), child_sock(sv[1]);
 
   const bool shares_memory = init_shares_memory(spec, o.exec_fifo < 0);
+  const bool waits_in_helper = init_waits_in_helper(spec, o.exec_fifo < 0);
   CgroupJoin join;
   if (o.cgroup) {
     join = o.cgroup->open_join();
@@ -565,21 +571,21 @@ InitProcess spawn_init(const InitOptions& o) {
   int pidfd = -1;
   pid_t pid;
   pid_t child_host_pid = 0;
-  ChildContext shared_child{&o, plan, child_sock.get(), &join, true, &child_host_pid};
+  ChildContext child{&o, plan, child_sock.get(), &join, shares_memory, &child_host_pid};
   UniqueFd init_wait_program, init_wait_seccomp;
-  if (shares_memory && o.exec_fifo >= 0) {
+  if (waits_in_helper) {
     init_wait_program = runtime::init_wait_program();
-    shared_child.init_wait_program = init_wait_program.get();
+    child.init_wait_program = init_wait_program.get();
     if (o.prepared && o.prepared->seccomp && spec.process->no_new_privileges) {
       init_wait_seccomp = runtime::init_wait_seccomp(*o.prepared->seccomp);
-      shared_child.init_wait_seccomp = init_wait_seccomp.get();
+      child.init_wait_seccomp = init_wait_seccomp.get();
     }
   }
   try {
     int cgroup_fd = join.v2_dir ? join.v2_dir.get() : -1;
     if (shares_memory) {
       pid = clone_vfork({plan.clone_flags, &pidfd, cgroup_fd, &child_host_pid},
-                        [](void* c) { child_main(*static_cast<ChildContext*>(c)); }, &shared_child);
+                        [](void* c) { child_main(*static_cast<ChildContext*>(c)); }, &child);
     } else {
       pid = clone3_fork(plan.clone_flags, &pidfd, cgroup_fd);
     }
@@ -590,8 +596,7 @@ InitProcess spawn_init(const InitOptions& o) {
   }
   if (pid == 0) {
     parent_sock.reset();
-    ChildContext c{&o, plan, child_sock.get(), &join};
-    child_main(c);
+    child_main(child);
   }
   if (own_pid_ns && ::setns(own_pid_ns.get(), CLONE_NEWPID) < 0) throw_errno("return to our pid namespace");
   child_sock.reset();
@@ -638,7 +643,7 @@ InitProcess spawn_init(const InitOptions& o) {
                     ErrorKind::Internal);
       }
       if (m.type == SyncType::Ready) {
-        if (o.exec_fifo >= 0 && !shares_memory) break;
+        if (o.exec_fifo >= 0 && !waits_in_helper) break;
         // Started at once (run), or waiting in berth-init-wait: wait for
         // that execve (EOF) or a late error.
         SyncMsg late;

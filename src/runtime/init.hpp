@@ -70,6 +70,10 @@ struct InitProcess {
 // memory is not its own take every step. A `create` init then waits for
 // `start` in berth-init-wait (init_wait.hpp).
 bool init_shares_memory(const oci::Spec& spec, bool start_now);
+// Whether a `create` init waits for `start` in berth-init-wait rather than
+// in the runtime's code (init_wait.hpp), sharing memory or not: unless it
+// must run startContainer hooks or hand on a seccomp notify fd.
+bool init_waits_in_helper(const oci::Spec& spec, bool start_now);
 
 // Clones the init and drives it to the "created" point (or, without an exec
 // fifo, on to the execve of the user process). On failure the child

@@ -1,8 +1,10 @@
-// How the init of a `create` waits for `start` when it shared the runtime's
-// memory (clone_vfork.hpp).
+// How the init of a `create` waits for `start` (init_waits_in_helper():
+// unless it must run startContainer hooks or hand on a seccomp notify fd).
 //
-// Such an init cannot wait in the runtime's code: the memory is the
-// runtime's, and `create` goes on and exits while the init waits. So once
+// An init that shared the runtime's memory (clone_vfork.hpp) cannot wait in
+// the runtime's code: the memory is the runtime's, and `create` goes on and
+// exits while the init waits. One cloned fork-like could, but would be the
+// runtime binary in the container's pid 1 while it waits. So once
 // its set-up is done and its process settings (rlimits, user, capabilities,
 // no_new_privs, cwd, and a seccomp filter that must be loaded with
 // CAP_SYS_ADMIN) are applied -- where runc's init applies them too, before

@@ -129,7 +129,7 @@ bool init_visible_to_container(const oci::Spec& spec, bool start_now) {
   // Alone in its pid namespace until it execs: `run`'s init, and a
   // `create` init that waits for `start` in berth-init-wait. Any other
   // `create` init waits running this binary, where `exec` can reach it.
-  return !start_now && !init_shares_memory(spec, false);
+  return !start_now && !init_waits_in_helper(spec, false);
 }
 
 void seal_self_exe() {

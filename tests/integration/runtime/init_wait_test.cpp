@@ -173,3 +173,48 @@ TEST(InitWait, KilledBeforeStart) {
   EXPECT_EQ(rt({"delete", id}).exit_code, 0);
   EXPECT_NO_LEFTOVERS(rt, b, id);
 }
+
+// An init cloned fork-like (here: a prestart hook, which the runtime runs
+// between the clone and the execve; a user namespace, whose id maps it
+// writes) waits in berth-init-wait as well, so `create` needs no sealed view
+// of the runtime for it either (Docker adds a prestart hook to every
+// container).
+TEST(InitWait, ForkLikeInitsWaitThereToo) {
+  BERTH_REQUIRE_BUSYBOX();
+  for (const char* variant : {"prestart hook", "user namespace"}) {
+    SCOPED_TRACE(variant);
+    TempDir host;
+    Bundle b;
+    b.config["root"]["readonly"] = false;
+    if (std::string(variant) == "prestart hook") {
+      b.config["hooks"]["prestart"] =
+          json::array({{{"path", "/bin/sh"}, {"args", {"sh", "-c", "echo ran > " + host.path() + "/prestart"}}}});
+    } else {
+      b.config["linux"]["namespaces"].push_back({{"type", "user"}});
+      b.config["linux"]["uidMappings"] = json::array({{{"containerID", 0}, {"hostID", 300000}, {"size", 65536}}});
+      b.config["linux"]["gidMappings"] = json::array({{{"containerID", 0}, {"hostID", 300000}, {"size", 65536}}});
+      auto& mounts = b.config["mounts"];
+      for (size_t i = 0; i < mounts.size(); ++i)
+        if (mounts[i]["destination"] == "/sys/fs/cgroup") mounts.erase(i--);
+      ::chmod(b.path().c_str(), 0755);
+      ASSERT_EQ(std::system(("chown -R 300000:300000 " + b.rootfs()).c_str()), 0);
+    }
+    b.set_args({"sh", "-c", "id -u > /tmp/out; exec sleep 1000"});
+    b.write();
+    Runtime rt;
+    std::string id = Runtime::unique_id("iwfork");
+    ASSERT_EQ(run_detached(rt, {"create", "--bundle", b.path(), id}).exit_code, 0);
+    int pid = state_of(rt, id)["pid"];
+    char buf[4096];
+    ssize_t n = readlink(("/proc/" + std::to_string(pid) + "/exe").c_str(), buf, sizeof buf - 1);
+    ASSERT_GT(n, 0);
+    EXPECT_EQ(std::string(buf, static_cast<size_t>(n)), "/memfd:berth-init-wait (deleted)");
+    if (std::string(variant) == "prestart hook") {
+      EXPECT_EQ(slurp(host.path() + "/prestart"), "ran\n");
+    }
+    ASSERT_EQ(rt({"start", id}).exit_code, 0);
+    EXPECT_TRUE(eventually([&] { return slurp(b.rootfs() + "/tmp/out") == "0\n"; })) << slurp(b.rootfs() + "/tmp/out");
+    EXPECT_EQ(rt({"delete", "--force", id}).exit_code, 0);
+    EXPECT_NO_LEFTOVERS(rt, b, id);
+  }
+}
