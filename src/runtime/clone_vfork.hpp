@@ -1,13 +1,16 @@
 // A child that shares the runtime's memory until it execs (CLONE_VM |
-// CLONE_VFORK), for `run`.
+// CLONE_VFORK): the container init (init.cpp: init_shares_memory) and
+// `exec`'s child.
 //
 // A fork-like clone gives the container init a copy-on-write copy of the
 // runtime's address space: the kernel copies the page tables, every page the
 // child writes before its execve is copied again, and at execve the copy is
 // torn down. On a paravirtualised guest (PVM) each of those faults costs
-// ~10 us and the copy ~0.6 ms: together ~1.9 ms of a 9.4 ms `run` (A/B in
-// docs/performance.md). Sharing the memory, as posix_spawn does, costs none
-// of it.
+// ~10 us and the copy ~0.6 ms: together ~1.6-1.9 ms of a 9-11 ms `run` (A/B
+// in docs/performance.md). Sharing the memory, as posix_spawn does, costs
+// none of it. Two kernel rules limit it: setns into a time namespace
+// (EUSERS) or a user namespace the parent must map first needs a process
+// whose memory is its own.
 //
 // The rule that makes sharing safe: the parent does not run until the child
 // has exec'd or exited (CLONE_VFORK suspends it in clone3), so the two never
