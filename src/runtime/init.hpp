@@ -20,6 +20,17 @@
 //   (create returns)                        blocks reading exec.fifo
 //   `start` writes exec.fifo ------------>  startContainer hooks, process
 //                                           settings, execve
+//
+// That is the fork-like clone with startContainer hooks (or a seccomp notify
+// listener). Without them a created init applies the process settings,
+// sends READY and execs berth-init-wait, which waits on the fifo and execs
+// the process (init_wait.hpp); the parent reads READY, then the EOF of that
+// exec or a late ERROR. When the parent has nothing to do between the clone
+// and the init's execve (init_shares_memory: no user namespace, no
+// prestart/createRuntime hooks, ...), the clone is CLONE_VM | CLONE_VFORK
+// instead (clone_vfork.hpp): no GO, the cgroup made before the clone, and
+// the parent asleep in clone3 until that execve, with every message
+// already queued when it wakes.
 #pragma once
 
 #include <sys/types.h>
