@@ -1,7 +1,6 @@
 #include "runtime/exec.hpp"
 
 #include <fcntl.h>
-#include <linux/close_range.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -79,11 +78,7 @@ struct ExecChild {
     if (o.process.terminal) setup_console(c.console_fd, o.process.console_size);
     if (c.console_fd >= 0) ::close(c.console_fd);
     std::string exe = resolve_executable(o.process);
-    for (unsigned fd = 3; fd < 3 + o.preserve_fds; ++fd) {
-      int fl = ::fcntl(static_cast<int>(fd), F_GETFD);
-      if (fl >= 0) ::fcntl(static_cast<int>(fd), F_SETFD, fl & ~FD_CLOEXEC);
-    }
-    ::syscall(SYS_close_range, 3 + o.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
+    keep_only_preserved_fds(o.preserve_fds);
     // The process outlives a detached exec.
     ::prctl(PR_SET_PDEATHSIG, 0);
     int listener = -1;

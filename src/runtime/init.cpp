@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
-#include <linux/close_range.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
@@ -295,17 +294,6 @@ struct ChildContext {
   int init_wait_seccomp = -1;
 };
 
-// The --preserve-fds from the caller stay open across the execve, every
-// other fd of ours closes there.
-void keep_only_preserved_fds(const InitOptions& o, int sock) {
-  for (unsigned fd = 3; fd < 3 + o.preserve_fds; ++fd) {
-    if (static_cast<int>(fd) == sock || static_cast<int>(fd) == o.exec_fifo) continue;  // ours, not the caller's
-    int fl = ::fcntl(static_cast<int>(fd), F_GETFD);
-    if (fl >= 0) ::fcntl(static_cast<int>(fd), F_SETFD, fl & ~FD_CLOEXEC);
-  }
-  ::syscall(SYS_close_range, 3 + o.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
-}
-
 [[noreturn]] void child_main(ChildContext& c) {
   const oci::Spec& spec = *c.opts->spec;
   const InitOptions& o = *c.opts;
@@ -435,7 +423,7 @@ void keep_only_preserved_fds(const InitOptions& o, int sock) {
       // the execve now, then berth-init-wait waits for `start` (in memory of
       // its own, if we shared the runtime's). The parent reads Ready, then
       // the EOF of that exec or the error of a failed one.
-      keep_only_preserved_fds(o, c.sock);
+      keep_only_preserved_fds(o.preserve_fds, {c.sock, o.exec_fifo});
       apply_process_settings(*spec.process, spec.linux ? &*spec.linux : nullptr, o.prepared, nullptr, true);
       ::prctl(PR_SET_PDEATHSIG, 0);
       sync_send(c.sock, SyncType::Ready);
@@ -472,7 +460,7 @@ void keep_only_preserved_fds(const InitOptions& o, int sock) {
   try {
     if (spec.hooks && !spec.hooks->start_container.empty())
       run_hooks(spec.hooks->start_container, o.state_for_hooks(host_pid, "running"), "startContainer");
-    keep_only_preserved_fds(o, c.sock);
+    keep_only_preserved_fds(o.preserve_fds, {c.sock, o.exec_fifo});
     int listener = -1;
     apply_process_settings(*spec.process, spec.linux ? &*spec.linux : nullptr, o.prepared, &listener);
     if (listener >= 0) send_seccomp_listener(spec, listener, host_pid, o.state_for_hooks(host_pid, "running"));

@@ -1,12 +1,14 @@
 #include "runtime/process_setup.hpp"
 
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <grp.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <optional>
 
 #include "common/error.hpp"
@@ -227,6 +229,15 @@ void apply_process_settings(const oci::Process& process, const oci::Linux* linux
   if (chdir(cwd.c_str()) != 0) throw_errno("process.cwd: chdir " + cwd);
 
   if (filter && process.no_new_privileges && !nnp_seccomp_by_caller) load_filter();
+}
+
+void keep_only_preserved_fds(unsigned preserve_fds, std::initializer_list<int> ours) {
+  for (unsigned fd = 3; fd < 3 + preserve_fds; ++fd) {
+    if (std::find(ours.begin(), ours.end(), static_cast<int>(fd)) != ours.end()) continue;
+    int fl = ::fcntl(static_cast<int>(fd), F_GETFD);
+    if (fl >= 0) ::fcntl(static_cast<int>(fd), F_SETFD, fl & ~FD_CLOEXEC);
+  }
+  ::syscall(SYS_close_range, 3 + preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
 }
 
 void exec_process(const std::string& path, const oci::Process& process) {

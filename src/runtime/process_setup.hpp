@@ -26,6 +26,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -81,6 +82,11 @@ int rlimit_resource(const std::string& name);
 
 // Capability sets (names like "CAP_CHOWN"); unknown names are an error.
 void apply_capabilities(const oci::Capabilities& caps);
+
+// The caller's --preserve-fds (3 .. 3+n-1) stay open across the execve,
+// every other fd closes there. `ours`: fds in that range that are the
+// runtime's own, not the caller's (left close-on-exec).
+void keep_only_preserved_fds(unsigned preserve_fds, std::initializer_list<int> ours = {});
 
 // execve of the resolved path; returns only by throwing.
 [[noreturn]] void exec_process(const std::string& path, const oci::Process& process);
