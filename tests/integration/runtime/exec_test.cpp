@@ -6,12 +6,7 @@ using nlohmann::json;
 
 namespace {
 
-std::string ns_of(pid_t pid, const std::string& name) {
-  char buf[256];
-  std::string p = "/proc/" + std::to_string(pid) + "/ns/" + name;
-  ssize_t n = readlink(p.c_str(), buf, sizeof buf - 1);
-  return n < 0 ? "" : std::string(buf, static_cast<size_t>(n));
-}
+std::string ns_of(pid_t pid, const std::string& name) { return proc_link(pid, "ns/" + name); }
 
 struct Running {
   Bundle b;
@@ -76,10 +71,7 @@ void expect_joined(Running& c, bool user, bool time) {
     EXPECT_GT(v1_controllers, 0) << init_cgroups;
   }
   // Same root directory (the container's rootfs).
-  char a[4096], b[4096];
-  ssize_t na = readlink(("/proc/" + std::to_string(epid) + "/root").c_str(), a, sizeof a);
-  ssize_t nb = readlink(("/proc/" + std::to_string(c.pid) + "/root").c_str(), b, sizeof b);
-  EXPECT_EQ(std::string(a, na > 0 ? na : 0), std::string(b, nb > 0 ? nb : 0));
+  EXPECT_EQ(proc_link(epid, "root"), proc_link(c.pid, "root"));
   json pids = json::parse(c.rt({"ps", "--format", "json", c.id}).out);
   EXPECT_NE(std::find(pids.begin(), pids.end(), epid), pids.end()) << pids;
 }

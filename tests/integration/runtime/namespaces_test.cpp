@@ -8,13 +8,7 @@ using nlohmann::json;
 
 namespace {
 
-std::string host_ns(const std::string& name, pid_t pid = 0) {
-  char buf[256];
-  std::string p = (pid ? "/proc/" + std::to_string(pid) : std::string("/proc/self")) + "/ns/" + name;
-  ssize_t n = readlink(p.c_str(), buf, sizeof buf - 1);
-  if (n < 0) return "";
-  return std::string(buf, static_cast<size_t>(n));
-}
+std::string host_ns(const std::string& name, pid_t pid = 0) { return proc_link(pid, "ns/" + name); }
 
 const char* kNs[] = {"pid", "mnt", "net", "uts", "ipc", "cgroup"};
 

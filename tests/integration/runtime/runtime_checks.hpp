@@ -97,6 +97,15 @@ bool eventually(F f, int seconds = 20) {
   return f();
 }
 
+// The target of /proc/<pid>/<name> (pid 0: self), e.g. "exe", "root",
+// "ns/net"; "" if it cannot be read.
+inline std::string proc_link(pid_t pid, const std::string& name) {
+  char buf[4096];
+  std::string p = (pid ? "/proc/" + std::to_string(pid) : std::string("/proc/self")) + "/" + name;
+  ssize_t n = ::readlink(p.c_str(), buf, sizeof buf - 1);
+  return n < 0 ? "" : std::string(buf, static_cast<size_t>(n));
+}
+
 inline nlohmann::json state_of(const Runtime& rt, const std::string& id) {
   auto r = rt({"state", id});
   if (r.exit_code != 0) return nlohmann::json();

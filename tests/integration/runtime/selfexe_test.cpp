@@ -100,10 +100,9 @@ TEST(SelfExe, ContainerCannotReachTheRuntimeBinaryThroughTheInit) {
   // Created, not started: the init is still berth-runtime.
   ASSERT_EQ(run_detached(rt, {"create", "--bundle", b.path(), id}).exit_code, 0);
   int pid = state_of(rt, id)["pid"];
-  char buf[4096];
-  ssize_t n = readlink(("/proc/" + std::to_string(pid) + "/exe").c_str(), buf, sizeof buf - 1);
-  ASSERT_GT(n, 0);
-  EXPECT_NE(std::string(buf, static_cast<size_t>(n)).find("berth-runtime"), std::string::npos);
+  std::string exe = proc_link(pid, "exe");
+  ASSERT_NE(exe, "");
+  EXPECT_NE(exe.find("berth-runtime"), std::string::npos);
 
   TempDir d;
   std::ofstream(d.path() + "/attack.json")
@@ -195,10 +194,7 @@ TEST(SelfExe, CreatedInitWaitsInASealedHelper) {
   std::string id = Runtime::unique_id("initwait");
   ASSERT_EQ(run_detached(rt, {"create", "--bundle", b.path(), id}).exit_code, 0);
   int pid = state_of(rt, id)["pid"];
-  char buf[4096];
-  ssize_t n = readlink(("/proc/" + std::to_string(pid) + "/exe").c_str(), buf, sizeof buf - 1);
-  ASSERT_GT(n, 0);
-  EXPECT_EQ(std::string(buf, static_cast<size_t>(n)), "/memfd:berth-init-wait (deleted)");
+  EXPECT_EQ(proc_link(pid, "exe"), "/memfd:berth-init-wait (deleted)");
   // What ps shows of a created container (the memfd's name, cut to 15 bytes).
   EXPECT_EQ(slurp("/proc/" + std::to_string(pid) + "/comm"), "memfd:berth-ini\n");
 
