@@ -26,6 +26,21 @@ struct Globals {
 
 using Registration = std::function<void(CLI::App&, Globals&)>;
 
+// Thrown by a command to end `berth` with `code` (docker's exit codes: the
+// container's own for `run`, 125/126/127 for start failures); `message`,
+// if any, is printed as "berth: MESSAGE" first.
+struct ExitStatus {
+  int code;
+  std::string message;
+};
+
 bool add_commands(Registration r);
+
+// For verbs whose arguments end in a command of the container's own
+// (`run IMAGE CMD -flags`, `exec ID CMD -flags`): option parsing stops at
+// the first positional, as docker's does. berth.cpp inserts "--" there
+// before CLI11 parses (it knows which options take values).
+void stop_at_first_positional(CLI::App* c);
+bool stops_at_first_positional(const CLI::App* c);
 
 }  // namespace berth::cli
