@@ -27,6 +27,11 @@ static std::vector<const CLI::App*>& positional_stoppers() {
   return v;
 }
 
+std::vector<std::string>& command_tail() {
+  static std::vector<std::string> tail;
+  return tail;
+}
+
 void stop_at_first_positional(CLI::App* c) { positional_stoppers().push_back(c); }
 
 bool stops_at_first_positional(const CLI::App* c) {
@@ -53,7 +58,8 @@ static std::vector<std::string> mark_command_start(CLI::App& app, int argc, char
       continue;
     }
     if (stops_at_first_positional(cur)) {
-      args.insert(args.begin() + static_cast<long>(i), "--");
+      command_tail().assign(args.begin() + static_cast<long>(i), args.end());
+      args.resize(i);
       break;
     }
     CLI::App* sub = nullptr;

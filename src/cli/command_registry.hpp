@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace CLI {
 class App;
@@ -38,9 +39,11 @@ bool add_commands(Registration r);
 
 // For verbs whose arguments end in a command of the container's own
 // (`run IMAGE CMD -flags`, `exec ID CMD -flags`): option parsing stops at
-// the first positional, as docker's does. berth.cpp inserts "--" there
-// before CLI11 parses (it knows which options take values).
+// the first positional, as docker's does: berth.cpp cuts the command line
+// there before CLI11 parses it (it knows which options take values), and
+// the verb finds the rest in command_tail().
 void stop_at_first_positional(CLI::App* c);
 bool stops_at_first_positional(const CLI::App* c);
+std::vector<std::string>& command_tail();
 
 }  // namespace berth::cli

@@ -64,6 +64,7 @@ void add_run(CLI::App& parent, Globals& g, const char* name, bool create_only) {
   auto* c = parent.add_subcommand(name, create_only ? "Create a new container" : "Create and run a new container from an image");
   add_run_flags(c, *f);
   c->callback([f, &g, create_only] {
+    f->rest = command_tail();
     engine::CreateRequest req;
     std::vector<std::string> warnings;
     std::string id;
@@ -246,11 +247,11 @@ void add_simple_verbs(CLI::App& parent, Globals& g) {
   }
   {
     auto* c = parent.add_subcommand("top", "Display the running processes of a container");
-    auto args = std::make_shared<std::vector<std::string>>();
-    c->add_option("args", *args, "CONTAINER [ps OPTIONS]")->required();
+    c->footer("Usage: top CONTAINER [ps OPTIONS]");
     stop_at_first_positional(c);
-    c->callback([args, &g] {
-      std::vector<std::string> a = *args;
+    c->callback([&g] {
+      std::vector<std::string> a = command_tail();
+      if (a.empty()) throw ExitStatus{1, "\"top\" requires at least 1 argument: CONTAINER [ps OPTIONS]"};
       ContainerEngine eng(g.root, g.state);
       std::vector<std::string> ps(a.begin() + 1, a.end());
       std::cout << eng.top(a[0], ps);
@@ -292,11 +293,10 @@ void add_exec(CLI::App& parent, Globals& g) {
   c->add_option("-e,--env", f->env, "Set environment variables");
   c->add_option("-u,--user", f->user, "Username or UID (format: <name|uid>[:<group|gid>])");
   c->add_option("-w,--workdir", f->workdir, "Working directory inside the container");
-  auto rest_args = std::make_shared<std::vector<std::string>>();
-  c->add_option("args", *rest_args, "CONTAINER COMMAND [ARG...]");
+  c->footer("Usage: exec [OPTIONS] CONTAINER COMMAND [ARG...]");
   stop_at_first_positional(c);
-  c->callback([rest_args, f, &g] {
-    auto rest = *rest_args;
+  c->callback([f, &g] {
+    auto rest = command_tail();
     if (rest.size() < 2) throw ExitStatus{1, "\"exec\" requires at least 2 arguments: CONTAINER COMMAND [ARG...]"};
     engine::ExecRequest r;
     r.cmd.assign(rest.begin() + 1, rest.end());

@@ -194,7 +194,7 @@ void add_run_flags(CLI::App* c, RunFlags& f) {
   c->add_option("--runtime", f.runtime, "Runtime to use for this container (berth-runtime, runc, crun or a path)");
   c->add_option("--log-opt", f.log_opts, "Log driver options (max-size, max-file)");
   c->add_option("--detach-keys", f.detach_keys, "Override the key sequence for detaching a container");
-  c->add_option("image", f.rest, "IMAGE [COMMAND] [ARG...]");
+  c->footer("Usage: run [OPTIONS] IMAGE [COMMAND] [ARG...]");
   stop_at_first_positional(c);
 }
 
