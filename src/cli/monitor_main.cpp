@@ -5,9 +5,16 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "common/error.hpp"
 #include "monitor/monitor.hpp"
+
+// The default terminate handler demangles the exception's type name, which
+// links the demangler: ~100 KiB of text, paged in for nothing.
+namespace __gnu_cxx {
+void __verbose_terminate_handler() { std::abort(); }
+}  // namespace __gnu_cxx
 
 int main(int argc, char** argv) {
   using namespace berth;

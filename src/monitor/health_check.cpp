@@ -93,7 +93,7 @@ bool HealthChecker::on_timer(int epoll_fd, uint64_t tag) {
 
 void HealthChecker::on_output() {
   char buf[4096];
-  ssize_t n;
+  ssize_t n = 0;
   while (out_ && (n = ::read(out_.get(), buf, sizeof buf)) > 0)
     if (output_.size() < kMaxOutput) output_.append(buf, std::min(static_cast<size_t>(n), kMaxOutput - output_.size()));
   if (out_ && n == 0) {

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -333,7 +334,10 @@ void Monitor::on_client(uint64_t key) {
         case Frame::Resize: {
           winsize ws{};
           unsigned rows = 0, cols = 0;
-          if (std::sscanf(payload.c_str(), "%u %u", &rows, &cols) == 2 && pty_) {
+          char* end = nullptr;
+          rows = static_cast<unsigned>(std::strtoul(payload.c_str(), &end, 10));
+          cols = static_cast<unsigned>(std::strtoul(end, nullptr, 10));
+          if (rows && cols && pty_) {
             ws.ws_row = static_cast<unsigned short>(rows);
             ws.ws_col = static_cast<unsigned short>(cols);
             ::ioctl(pty_.get(), TIOCSWINSZ, &ws);
@@ -359,7 +363,9 @@ void Monitor::request_stop() {
   int sig = o_.stop_signal, timeout = o_.stop_timeout;
   try {
     std::string s = fs::read_file("stop");
-    std::sscanf(s.c_str(), "%d %d", &sig, &timeout);
+    char* end = nullptr;
+    sig = static_cast<int>(std::strtol(s.c_str(), &end, 10));
+    timeout = static_cast<int>(std::strtol(end, nullptr, 10));
   } catch (const Error&) {
   }
   if (st_.status == "restarting") {  // nothing runs: just do not come back
