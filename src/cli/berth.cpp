@@ -12,13 +12,13 @@
 
 namespace berth::cli {
 
-static std::vector<Registration>& registrations() {
-  static std::vector<Registration> r;
+static std::vector<std::pair<bool, Registration>>& registrations() {
+  static std::vector<std::pair<bool, Registration>> r;
   return r;
 }
 
-bool add_commands(Registration r) {
-  registrations().push_back(std::move(r));
+bool add_commands(Registration r, bool after_groups) {
+  registrations().emplace_back(after_groups, std::move(r));
   return true;
 }
 
@@ -105,7 +105,9 @@ int main(int argc, char** argv) {
     log::configure("berth", "", log::Format::Text,
                    g.debug ? log::Level::Debug : log::Level::Warn);
   });
-  for (auto& r : cli::registrations()) r(app, g);
+  for (bool late : {false, true})
+    for (auto& [after, r] : cli::registrations())
+      if (after == late) r(app, g);
 
   try {
     std::vector<std::string> args = cli::mark_command_start(app, argc, argv);

@@ -35,7 +35,9 @@ struct ExitStatus {
   std::string message;
 };
 
-bool add_commands(Registration r);
+// `after_groups`: run after every plain registration, for verbs that add
+// themselves to groups other files make (`container cp`, `image import`).
+bool add_commands(Registration r, bool after_groups = false);
 
 // For verbs whose arguments end in a command of the container's own
 // (`run IMAGE CMD -flags`, `exec ID CMD -flags`): option parsing stops at

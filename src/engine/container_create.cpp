@@ -11,6 +11,7 @@
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "engine/container_engine.hpp"
+#include "engine/events.hpp"
 #include "engine/names.hpp"
 #include "engine/oci_config.hpp"
 #include "image/overlay_snapshotter.hpp"
@@ -218,6 +219,7 @@ std::string ContainerEngine::create(const CreateRequest& req, std::vector<std::s
     c.state.status = "created";
     c.creator_pid = 0;
     store_->update(c);
+    container_event(root_, c, "create");
   } catch (...) {
     try {
       release_resources(c);

@@ -107,6 +107,42 @@ class ContainerEngine {
   // Connects to a running container's monitor (attach_frame.hpp).
   int attach_socket(const std::string& ref);
 
+  // --- files (container_files.cpp): `cp`, `diff`, `export`, `commit`
+  // A tar of `path` in the container (docker cp's copy-out) to `out_fd`.
+  void copy_out(const std::string& ref, const std::string& path, int out_fd);
+  // Extracts the tar on `in_fd` into directory `dir` of the container.
+  void copy_in(const std::string& ref, int in_fd, const std::string& dir);
+  // What the container changed: {"A"|"C"|"D", path}, sorted by path.
+  std::vector<std::pair<std::string, std::string>> diff(const std::string& ref);
+  // The container's whole filesystem as a tar to `out_fd`.
+  void export_rootfs(const std::string& ref, int out_fd);
+  // Its changes as a new image; returns the image id.
+  std::string commit(const std::string& ref, const std::string& repo_tag, const std::string& author,
+                     const std::string& message, bool pause, const std::vector<std::string>& changes);
+  // Resolves `path` to an existing directory or file of the container;
+  // true if it is a directory (copy-in/out decisions, as docker cp).
+  bool path_kind(const std::string& ref, const std::string& path, bool* exists);
+
+  // --- stats (container_stats.cpp)
+  struct Stats {
+    std::string id, name;
+    double cpu_percent = 0;
+    int64_t mem_usage = 0, mem_limit = 0;
+    int64_t net_rx = 0, net_tx = 0, blk_read = 0, blk_write = 0;
+    int64_t pids = 0;
+  };
+  // One sample per running container in `refs` (all running if empty),
+  // CPU over `interval_ms`.
+  std::vector<Stats> stats(const std::vector<std::string>& refs, int interval_ms);
+
+  // --- update (container_update.cpp): new limits on a live container and
+  // its record (applied again at each start); restart policy.
+  struct Update {
+    std::optional<int64_t> memory, memory_swap, nano_cpus, cpu_shares, pids_limit;
+    std::optional<RestartPolicy> restart;
+  };
+  void update(const std::string& ref, const Update& u);
+
   // The boot-time pass (`berth system boot`): restarts containers whose
   // policy is always, or unless-stopped and not stopped by a user.
   std::vector<std::string> boot();

@@ -20,6 +20,7 @@
 #include "common/fd.hpp"
 #include "common/fs.hpp"
 #include "engine/container_engine.hpp"
+#include "engine/events.hpp"
 #include "engine/names.hpp"
 #include "engine/oci_config.hpp"
 #include "engine/process_identity.hpp"
@@ -176,6 +177,9 @@ pid_t ContainerEngine::spawn_monitor(const Container& c, int sync_fd, int attach
   o.log_path = log_path(c.id);
   o.status_path = container_dir(c.id) + "/status.json";
   o.cgroup_path = "/berth/" + c.id;
+  o.events_root = root_;
+  o.name = c.name;
+  o.image = c.config.image;
   o.tty = c.config.tty;
   o.stdin_open = c.config.open_stdin;
   o.stdin_once = c.config.stdin_once;
@@ -272,6 +276,7 @@ void ContainerEngine::start(const std::string& ref, const StartOptions& so) {
     c.state.status = "running";
     sync(c);
     store_->update(c);
+    container_event(root_, c, "start");
     return;
   }
   // The monitor reported why (or died): it exits, unmounting the rootfs.
@@ -328,6 +333,7 @@ void ContainerEngine::stop(const std::string& ref, int timeout) {
   }
   c = store_->get(c.id);
   sync(c);
+  container_event(root_, c, "stop");
 }
 
 void ContainerEngine::restart(const std::string& ref, int timeout) {
@@ -348,6 +354,7 @@ void ContainerEngine::kill(const std::string& ref, const std::string& signal) {
     store_->update(c);
     fs::write_file(state_dir(c.id) + "/stop", std::to_string(sig) + " 0\n");
   }
+  container_event(root_, c, "kill", {{"signal", std::to_string(sig)}});
   if (run_runtime(c, {"kill", c.id, std::to_string(sig)}) != 0)
     throw Error("cannot kill container: " + ref + ": the runtime refused the signal", ErrorKind::Internal);
   if (sig == SIGKILL) {
@@ -386,6 +393,7 @@ void ContainerEngine::remove(const std::string& ref, bool force, bool with_volum
   if (fs::exists(state_ + "/runtime/" + c.id)) run_runtime(c, {"delete", "--force", c.id});
   release_resources(c);
   store_->remove(c.id);
+  container_event(root_, c, "destroy");
   if (with_volumes)
     for (const auto& mp : c.mounts)
       if (mp.type == "volume" && mp.anonymous) {
@@ -407,6 +415,7 @@ void ContainerEngine::pause(const std::string& ref) {
   if (run_runtime(c, {"pause", c.id}) != 0) throw Error("pause container " + c.id + ": the runtime failed");
   c.state.status = "paused";
   store_->update(c);
+  container_event(root_, c, "pause");
 }
 
 void ContainerEngine::unpause(const std::string& ref) {
@@ -417,14 +426,17 @@ void ContainerEngine::unpause(const std::string& ref) {
   if (run_runtime(c, {"resume", c.id}) != 0) throw Error("unpause container " + c.id + ": the runtime failed");
   c.state.status = "running";
   store_->update(c);
+  container_event(root_, c, "unpause");
 }
 
 void ContainerEngine::rename(const std::string& ref, const std::string& new_name) {
   Container c = store_->get(ref);
   std::string n = check_container_name(new_name);
   if (n == c.name) throw Error("Renaming a container with the same name as its current name", ErrorKind::InvalidArgument);
+  std::string old = c.name;
   c.name = n;
   store_->update(c);
+  container_event(root_, c, "rename", {{"oldName", "/" + old}});
 }
 
 int ContainerEngine::wait(const std::string& ref) {

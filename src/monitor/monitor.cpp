@@ -30,6 +30,7 @@
 #include "common/fs.hpp"
 #include "common/unix_listener.hpp"
 #include "monitor/attach_frame.hpp"
+#include "monitor/event_log.hpp"
 #include "monitor/health_check.hpp"
 #include "monitor/json_file_log.hpp"
 #include "monitor/restart_policy.hpp"
@@ -127,6 +128,12 @@ class Monitor {
   void save();
   void watch(int fd, uint64_t tag, uint32_t events = EPOLLIN);
   void report_sync(const std::string& line);
+  void event(const char* action, std::map<std::string, std::string> attrs) {
+    if (o_.events_root.empty()) return;
+    attrs["name"] = o_.name;
+    attrs["image"] = o_.image;
+    append_event(o_.events_root, "container", action, o_.id, attrs);
+  }
   [[noreturn]] void exit_for_good(int code);
 
   Options o_;
@@ -415,12 +422,23 @@ void Monitor::on_container_exit(int ws) {
   if (health_) health_->container_stopped();
   int64_t ran = now_ms() - started_ms_;
   bool stopped = stop_requested_ || fs::exists("stop");
+  // `berth update --restart` of a running container
+  try {
+    std::string p = fs::read_file("restart-policy");
+    auto sp = p.find(' ');
+    policy_ = RestartPolicy(p.substr(0, sp), sp == std::string::npos ? 0 : std::atoi(p.c_str() + sp + 1));
+    o_.restart = p.substr(0, sp);
+    ::unlink("restart-policy");
+  } catch (const Error&) {
+  }
   int64_t delay = policy_.next(code, ran, st_.restart_count - o_.restart_count, stopped);
   st_.exit_code = code;
   st_.oom_killed = kills > 0;
   st_.pid = 0;
   st_.finished_at = now_rfc3339();
   st_.status = delay >= 0 ? "restarting" : "exited";
+  event("die", {{"exitCode", std::to_string(code)}});
+  if (kills > 0) event("oom", {});
   if (!st_.health.empty()) st_.health = "unhealthy";
   save();
   had_clients_at_exit_ = !clients_.empty();
@@ -488,7 +506,8 @@ int Monitor::run() {
         case kRestartTimer:
           if (::read(restart_timer_.get(), &expirations, 8) != 8) break;
           st_.restart_count++;
-          if (!start_container()) {
+          if (start_container()) event("start", {});
+          if (st_.status != "running") {
             // A restart that cannot start counts as a failed run.
             int64_t delay = policy_.next(st_.exit_code, 0, st_.restart_count - o_.restart_count, stop_requested_);
             if (delay >= 0) {

@@ -28,6 +28,9 @@ std::vector<std::string> to_argv(const Options& o) {
   if (o.log_max_size) add("--log-max-size", std::to_string(o.log_max_size));
   if (o.log_max_files != 1) add("--log-max-files", std::to_string(o.log_max_files));
   if (!o.cgroup_path.empty()) add("--cgroup", o.cgroup_path);
+  if (!o.events_root.empty()) add("--events-root", o.events_root);
+  if (!o.name.empty()) add("--name", o.name);
+  if (!o.image.empty()) add("--image", o.image);
   if (o.tty) a.push_back("--tty");
   if (o.stdin_open) a.push_back("--stdin");
   if (o.stdin_once) a.push_back("--stdin-once");
@@ -77,6 +80,9 @@ Options parse(int argc, char** argv) {
     else if (f == "--log-max-files") o.log_max_files = static_cast<int>(number(f, v));
     else if (f == "--status") o.status_path = v;
     else if (f == "--cgroup") o.cgroup_path = v;
+    else if (f == "--events-root") o.events_root = v;
+    else if (f == "--name") o.name = v;
+    else if (f == "--image") o.image = v;
     else if (f == "--sync-fd") o.sync_fd = static_cast<int>(number(f, v));
     else if (f == "--attach-fd") o.attach_fd = static_cast<int>(number(f, v));
     else if (f == "--restart") o.restart = v;

@@ -28,6 +28,8 @@ struct Options {
   int log_max_files = 1;
   std::string status_path;                // status.json (status.hpp), the engine reads it
   std::string cgroup_path;                // the container's cgroupsPath, for OOM kills
+  std::string events_root;                // <root>: "die" and "start" go to its event log
+  std::string name, image;                // for the events' attributes
   bool tty = false;
   bool stdin_open = false;
   bool stdin_once = false;  // close stdin when the first attached client leaves
