@@ -71,9 +71,8 @@ static std::vector<std::string> mark_command_start(CLI::App& app, int argc, char
   return args;
 }
 
-// `run`, `create` and `start` (also as `container run` ...) fail with
-// docker's 125 on a bad flag, as on any engine error.
-static bool starts_container(int argc, char** argv) {
+// The verb a command line names (`container run` -> "run").
+static std::string verb_of(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--root" || a == "--state") {
@@ -81,9 +80,26 @@ static bool starts_container(int argc, char** argv) {
       continue;
     }
     if (a.empty() || a[0] == '-' || a == "container") continue;
-    return a == "run" || a == "create" || a == "start";
+    return a;
   }
-  return false;
+  return "";
+}
+
+// `run`, `create` and `start` fail with docker's 125 on a bad flag, as on
+// any engine error.
+static bool starts_container(int argc, char** argv) {
+  std::string v = verb_of(argc, argv);
+  return v == "run" || v == "create" || v == "start";
+}
+
+// docker's container, volume and system verbs exit 1 on any error; the
+// image and vm verbs keep Berth's per-kind codes (docs/architecture.md).
+static int error_exit_code(int argc, char** argv, ErrorKind kind) {
+  if (starts_container(argc, argv)) return 125;
+  std::string v = verb_of(argc, argv);
+  if (v == "image" || v == "images" || v == "load" || v == "save" || v == "tag" || v == "rmi" || v == "vm" || v.empty())
+    return exit_code_for(kind);
+  return 1;
 }
 
 }  // namespace berth::cli
@@ -116,13 +132,14 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);
     std::cerr << "berth: " << e.what() << " (see 'berth --help')\n";
-    return cli::starts_container(argc, argv) ? 125 : 2;
+    // docker: a flag error is 125 for every verb; image and vm verbs keep 2
+    return cli::error_exit_code(argc, argv, ErrorKind::InvalidArgument) == 2 ? 2 : 125;
   } catch (const cli::ExitStatus& e) {
     if (!e.message.empty()) std::cerr << "berth: " << e.message << "\n";
     return e.code;
   } catch (const Error& e) {
     std::cerr << "berth: " << e.what() << "\n";
-    return exit_code_for(e.kind());
+    return cli::error_exit_code(argc, argv, e.kind());
   } catch (const std::exception& e) {
     std::cerr << "berth: " << e.what() << "\n";
     return 1;
