@@ -139,12 +139,14 @@ TEST_F(OciConfigTest, ResourcesEnvUserAndMounts) {
 }
 
 TEST(UserLookup, StaysInsideTheRootfs) {
-  berth::testing::TempDir d;
+  berth::testing::TempDir d, host;
   fs::mkdir_p(d / "etc");
-  // /etc/passwd is a symlink to an absolute host path: read inside the root
-  ASSERT_EQ(::symlink("/etc/shadow-of-host", (d / "etc/passwd").c_str()), 0);
-  fs::write_file(d / "etc/shadow-of-host", "evil:x:7:7::/:/bin/sh\n");
-  EXPECT_EQ(read_in_root(d.path(), "/etc/passwd"), "");  // resolves to <root>/etc/shadow-of-host: missing
+  // /etc/passwd is a symlink to an absolute host path: it resolves inside
+  // the root, where that path does not exist, never to the host's file.
+  fs::write_file(host / "passwd", "evil:x:7:7::/:/bin/sh\n");
+  ASSERT_EQ(::symlink((host / "passwd").c_str(), (d / "etc/passwd").c_str()), 0);
+  EXPECT_EQ(read_in_root(d.path(), "/etc/passwd"), "");
+  EXPECT_THROW(resolve_user(d.path(), "evil"), Error);
   EXPECT_EQ(resolve_user(d.path(), "1000:1000").uid, 1000u);
 }
 
