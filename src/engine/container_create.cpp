@@ -12,6 +12,7 @@
 #include "common/fs.hpp"
 #include "engine/container_engine.hpp"
 #include "engine/events.hpp"
+#include "engine/in_root.hpp"
 #include "engine/names.hpp"
 #include "engine/oci_config.hpp"
 #include "image/overlay_snapshotter.hpp"
@@ -22,14 +23,6 @@ namespace berth::engine {
 using nlohmann::json;
 
 namespace {
-
-std::string exe_dir() {
-  char self[4096];
-  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n <= 0) throw_errno("find the berth executable (/proc/self/exe)");
-  std::string p(self, static_cast<size_t>(n));
-  return p.substr(0, p.rfind('/'));
-}
 
 bool is_executable(const std::string& p) { return ::access(p.c_str(), X_OK) == 0; }
 
@@ -63,7 +56,7 @@ std::string ContainerEngine::log_path(const std::string& id) const {
 
 std::string ContainerEngine::runtime_path(const std::string& runtime) const {
   if (runtime.empty() || runtime == "berth-runtime") {
-    std::string p = exe_dir() + "/berth-runtime";
+    std::string p = executable_dir() + "/berth-runtime";
     if (!is_executable(p)) throw Error("runtime " + p + " not found (build it: ninja berth-runtime)", ErrorKind::NotFound);
     return p;
   }

@@ -20,12 +20,12 @@
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "common/fs.hpp"
+#include "common/subprocess.hpp"
+#include "engine/in_root.hpp"
 #include "engine/container_engine.hpp"
 #include "image/layer_commit.hpp"
 #include "image/layer_unpack.hpp"
 #include "image/overlay_snapshotter.hpp"
-
-extern char** environ;
 
 namespace berth::engine {
 
@@ -57,13 +57,7 @@ class ContainerRoot {
 
   // An O_PATH fd of `path` inside the root; -1 with errno if missing.
   UniqueFd open(const std::string& path, bool directory) const {
-    open_how how{};
-    how.flags = O_PATH | O_CLOEXEC | (directory ? O_DIRECTORY : 0);
-    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-    std::string rel = path;
-    while (!rel.empty() && rel[0] == '/') rel.erase(0, 1);
-    if (rel.empty()) rel = ".";
-    return UniqueFd(static_cast<int>(::syscall(SYS_openat2, fd_.get(), rel.c_str(), &how, sizeof how)));
+    return open_in_root(fd_.get(), path, O_PATH | (directory ? O_DIRECTORY : 0));
   }
 
  private:
@@ -72,26 +66,13 @@ class ContainerRoot {
   bool mounted_ = false;
 };
 
+// tar run in directory `dir_fd` (given to it as fd 3).
 int run_tar(const std::vector<std::string>& args, int dir_fd, int in_fd, int out_fd) {
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  if (in_fd >= 0) posix_spawn_file_actions_adddup2(&fa, in_fd, 0);
-  if (out_fd >= 0) posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
-  posix_spawn_file_actions_adddup2(&fa, dir_fd, 3);
-  posix_spawn_file_actions_addclosefrom_np(&fa, 4);
   std::vector<std::string> argv = {"tar", "-C", "/proc/self/fd/3"};
   argv.insert(argv.end(), args.begin(), args.end());
-  std::vector<char*> a;
-  for (auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
-  a.push_back(nullptr);
-  pid_t pid = -1;
-  int rc = ::posix_spawnp(&pid, "tar", &fa, nullptr, a.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) throw_errno("run tar", rc);
-  int ws = 0;
-  while (::waitpid(pid, &ws, 0) < 0 && errno == EINTR) {
-  }
-  return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+  SpawnFds fds{in_fd, out_fd, STDERR_FILENO, dir_fd};
+  fds.search_path = true;
+  return run_process(argv, fds);
 }
 
 std::string dirname_of(const std::string& p) {

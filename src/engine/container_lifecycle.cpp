@@ -19,8 +19,10 @@
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "common/fs.hpp"
+#include "common/subprocess.hpp"
 #include "engine/container_engine.hpp"
 #include "engine/events.hpp"
+#include "engine/in_root.hpp"
 #include "engine/names.hpp"
 #include "engine/oci_config.hpp"
 #include "engine/process_identity.hpp"
@@ -37,43 +39,11 @@ using nlohmann::json;
 
 namespace {
 
-std::string exe_dir() {
-  char self[4096];
-  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n <= 0) throw_errno("find the berth executable (/proc/self/exe)");
-  std::string p(self, static_cast<size_t>(n));
-  return p.substr(0, p.rfind('/'));
-}
-
 pid_t spawn_quiet(const std::vector<std::string>& argv, int out_fd = -1, int err_fd = -1) {
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  if (out_fd >= 0)
-    posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
-  else
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  if (err_fd >= 0)
-    posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
-  else
-    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-  std::vector<char*> args;
-  for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, argv[0].c_str(), &fa, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) throw_errno("run " + argv[0], rc);
-  return pid;
+  return spawn_process(argv, {-1, out_fd, err_fd});
 }
 
-int wait_child(pid_t pid) {
-  int ws = 0;
-  while (::waitpid(pid, &ws, 0) < 0)
-    if (errno != EINTR) return -1;
-  return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-}
+int wait_child(pid_t pid) { return wait_process(pid); }
 
 bool sleep_until(const std::function<bool()>& done, int timeout_ms) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
@@ -92,22 +62,11 @@ bool sleep_until(const std::function<bool()>& done, int timeout_ms) {
 void copy_up(const std::string& rootfs, const std::string& target, const std::string& dest) {
   UniqueFd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root) return;
-  struct {
-    uint64_t flags, mode, resolve;
-  } how{O_PATH | O_DIRECTORY | O_CLOEXEC, 0, 0x10 /*RESOLVE_IN_ROOT*/ | 0x02 /*RESOLVE_NO_MAGICLINKS*/};
-  UniqueFd src(static_cast<int>(::syscall(SYS_openat2, root.get(), target.c_str() + 1, &how, sizeof how)));
+  UniqueFd src = open_in_root(root.get(), target, O_PATH | O_DIRECTORY);
   if (!src) return;  // nothing there in the image: the volume stays empty
-  std::string from = "/proc/self/fd/3/.";
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, src.get(), 3);
-  posix_spawn_file_actions_addclosefrom_np(&fa, 4);
-  const char* argv[] = {"/bin/cp", "-a", from.c_str(), dest.c_str(), nullptr};
-  pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, argv[0], &fa, nullptr, const_cast<char* const*>(argv), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) throw_errno("copy " + target + " of the image into volume " + dest, rc);
-  if (wait_child(pid) != 0) throw Error("copy " + target + " of the image into volume " + dest + ": cp failed");
+  // cp reads the source through fd 3, the directory resolved in the root.
+  if (run_process({"/bin/cp", "-a", "/proc/self/fd/3/.", dest}, {-1, -1, -1, src.get()}) != 0)
+    throw Error("copy " + target + " of the image into volume " + dest + ": cp failed");
 }
 
 bool dir_empty(const std::string& dir) {
@@ -155,7 +114,7 @@ void ContainerEngine::prepare_rootfs(Container& c) {
     in.etc_dir = container_dir(c.id) + "/etc";
     in.cgroups_path = "/berth/" + c.id;
     if (c.host.init) {
-      in.init_path = exe_dir() + "/berth-init";
+      in.init_path = executable_dir() + "/berth-init";
       if (::access(in.init_path.c_str(), X_OK) != 0)
         throw Error("--init: " + in.init_path + " not found (build it: ninja berth-init)", ErrorKind::NotFound);
     }
@@ -167,7 +126,7 @@ void ContainerEngine::prepare_rootfs(Container& c) {
 }
 
 pid_t ContainerEngine::spawn_monitor(const Container& c, int sync_fd, int attach_fd) {
-  std::string exe = exe_dir() + "/berth-monitor";
+  std::string exe = executable_dir() + "/berth-monitor";
   monitor::Options o;
   o.id = c.id;
   o.runtime = c.runtime_path;
@@ -215,7 +174,7 @@ pid_t ContainerEngine::spawn_monitor(const Container& c, int sync_fd, int attach
     if (h.retries) o.health.retries = h.retries;
   }
   if (c.host.auto_remove)
-    o.exit_command = {exe_dir() + "/berth", "--root", root_, "--state", state_, "container", "cleanup", c.id};
+    o.exit_command = {executable_dir() + "/berth", "--root", root_, "--state", state_, "container", "cleanup", c.id};
   std::vector<std::string> argv = monitor::to_argv(o);
 
   UniqueFd err(::open((container_dir(c.id) + "/monitor.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));

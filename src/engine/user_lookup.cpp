@@ -1,8 +1,6 @@
 #include "engine/user_lookup.hpp"
 
 #include <fcntl.h>
-#include <linux/openat2.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -11,6 +9,7 @@
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "common/fs.hpp"
+#include "engine/in_root.hpp"
 
 namespace berth::engine {
 
@@ -44,11 +43,7 @@ std::vector<std::vector<std::string>> entries(const std::string& text) {
 std::string read_in_root(const std::string& rootfs, const std::string& path) {
   UniqueFd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root) throw_errno("open rootfs " + rootfs);
-  open_how how{};
-  how.flags = O_RDONLY | O_CLOEXEC;
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  std::string rel = path[0] == '/' ? path.substr(1) : path;
-  UniqueFd fd(static_cast<int>(::syscall(SYS_openat2, root.get(), rel.c_str(), &how, sizeof how)));
+  UniqueFd fd = open_in_root(root.get(), path, O_RDONLY);
   if (!fd) {
     if (errno == ENOENT || errno == ENOTDIR) return "";
     throw_errno("open " + path + " in " + rootfs);

@@ -13,8 +13,7 @@
 
 #include "common/error.hpp"
 #include "common/fs.hpp"
-
-extern char** environ;
+#include "common/subprocess.hpp"
 
 namespace berth::monitor {
 
@@ -30,46 +29,11 @@ std::vector<std::string> runtime_argv(const Options& o) {
   return a;
 }
 
-// posix_spawn with fds 0-2 (and 3 when given) set and every other fd
-// closed; signals back to their defaults and unblocked.
 pid_t spawn(const std::vector<std::string>& argv, int in, int out, int err, int fd3 = -1) {
-  posix_spawn_file_actions_t fa;
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawnattr_init(&attr);
-  int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-  auto slot = [&](int fd, int target) {
-    posix_spawn_file_actions_adddup2(&fa, fd >= 0 ? fd : null_fd, target);
-  };
-  slot(in, 0);
-  slot(out, 1);
-  slot(err, 2);
-  if (fd3 >= 0) posix_spawn_file_actions_adddup2(&fa, fd3, 3);
-  posix_spawn_file_actions_addclosefrom_np(&fa, fd3 >= 0 ? 4 : 3);
-  sigset_t none, defaults;
-  sigemptyset(&none);
-  sigfillset(&defaults);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  std::vector<char*> args;
-  for (auto& s : argv) args.push_back(const_cast<char*>(s.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, argv[0].c_str(), &fa, &attr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
-  if (null_fd >= 0) ::close(null_fd);
-  if (rc != 0) throw_errno("start runtime " + argv[0], rc);
-  return pid;
+  return spawn_process(argv, {in, out, err, fd3});
 }
 
-int wait_for(pid_t pid) {
-  int ws = 0;
-  while (::waitpid(pid, &ws, 0) < 0)
-    if (errno != EINTR) return -1;
-  return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-}
+int wait_for(pid_t pid) { return wait_process(pid); }
 
 UniqueFd receive_fd(int sock) {
   char data[1];

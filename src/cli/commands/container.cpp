@@ -391,9 +391,12 @@ void add_inspect(CLI::App& parent, Globals& g) {
   auto* c = parent.add_subcommand("inspect", "Display detailed information on one or more containers");
   auto refs = std::make_shared<std::vector<std::string>>();
   auto format = std::make_shared<std::string>();
+  auto type = std::make_shared<std::string>("container");
   c->add_option("-f,--format", *format, "Format output using a custom template");
+  c->add_option("--type", *type, "Return JSON for specified type (container)");
   c->add_option("containers", *refs, "containers")->required();
-  c->callback([refs, format, &g] {
+  c->callback([refs, format, type, &g] {
+    if (*type != "container") throw ExitStatus{1, "--type " + *type + ": use 'berth image inspect' for images"};
     ContainerEngine eng(g.root, g.state);
     std::vector<json> objs;
     int failed = 0;
@@ -403,7 +406,7 @@ void add_inspect(CLI::App& parent, Globals& g) {
         objs.push_back(engine::inspect_view(ct, eng.container_dir(ct.id), eng.log_path(ct.id)));
       } catch (const Error& e) {
         if (e.kind() != ErrorKind::NotFound) throw;
-        std::cerr << "Error: " << e.what() << "\n";
+        std::cerr << "Error: No such object: " << r << "\n";
         failed = 1;
       }
     }
@@ -494,6 +497,7 @@ void add_container_commands(CLI::App& app, Globals& g) {
   add_exec(app, g);
   add_ps(app, g, "ps");
   add_logs(app, g);
+  add_inspect(app, g);
 
   auto* ct = app.add_subcommand("container", "Manage containers");
   ct->require_subcommand(1);

@@ -14,10 +14,9 @@
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "common/fs.hpp"
+#include "common/subprocess.hpp"
 #include "engine/container_engine.hpp"
 #include "image/rootfs_import.hpp"
-
-extern char** environ;
 
 namespace berth::cli {
 namespace {
@@ -50,23 +49,11 @@ std::string dir_name(std::string p) {
 
 // Host `tar` with stdin/stdout given; returns its exit code.
 int host_tar(const std::vector<std::string>& args, int in_fd, int out_fd) {
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  if (in_fd >= 0) posix_spawn_file_actions_adddup2(&fa, in_fd, 0);
-  if (out_fd >= 0) posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
   std::vector<std::string> argv = {"tar"};
   argv.insert(argv.end(), args.begin(), args.end());
-  std::vector<char*> a;
-  for (auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
-  a.push_back(nullptr);
-  pid_t pid = -1;
-  int rc = ::posix_spawnp(&pid, "tar", &fa, nullptr, a.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) throw_errno("run tar", rc);
-  int ws = 0;
-  while (::waitpid(pid, &ws, 0) < 0 && errno == EINTR) {
-  }
-  return WIFEXITED(ws) ? WEXITSTATUS(ws) : 1;
+  SpawnFds fds{in_fd, out_fd, STDERR_FILENO};
+  fds.search_path = true;
+  return run_process(argv, fds);
 }
 
 // A tar --transform expression renaming the top entry `from` to `to`.

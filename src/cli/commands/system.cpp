@@ -1,6 +1,5 @@
 // System verbs: `system boot` (containers that come back after a reboot),
-// `system df`, `system prune`, `info`, `version`, `events`, and the
-// top-level `inspect` (containers by name or id, as docker's).
+// `system df`, `system prune`, `info`, `version`, `events`.
 #include <CLI/CLI.hpp>
 #include <sys/statfs.h>
 #include <sys/utsname.h>
@@ -17,7 +16,6 @@
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "engine/container_engine.hpp"
-#include "engine/docker_views.hpp"
 #include "engine/events.hpp"
 
 namespace berth::cli {
@@ -302,33 +300,6 @@ void add_system_commands(CLI::App& app, Globals& g) {
                 << e["Actor"].value("ID", "") << " (" << attrs << ")" << std::endl;
       return true;
     });
-  });
-
-  auto* c = app.add_subcommand("inspect", "Return low-level information on containers");
-  auto refs = std::make_shared<std::vector<std::string>>();
-  auto format = std::make_shared<std::string>();
-  auto type = std::make_shared<std::string>("container");
-  c->add_option("-f,--format", *format, "Format output using a custom template");
-  c->add_option("--type", *type, "Return JSON for specified type (container)");
-  c->add_option("names", *refs, "containers")->required();
-  c->callback([=, &g] {
-    if (*type != "container")
-      throw Error("--type " + *type + ": use 'berth image inspect' for images", ErrorKind::InvalidArgument);
-    engine::ContainerEngine eng(g.root, g.state);
-    std::vector<json> objs;
-    int failed = 0;
-    for (auto& r : *refs) {
-      try {
-        auto ct = eng.inspect(r);
-        objs.push_back(engine::inspect_view(ct, eng.container_dir(ct.id), eng.log_path(ct.id)));
-      } catch (const Error& e) {
-        if (e.kind() != ErrorKind::NotFound) throw;
-        std::cerr << "Error: No such object: " << r << "\n";
-        failed = 1;
-      }
-    }
-    std::cout << format_objects(*format, objs);
-    if (failed) throw ExitStatus{1, ""};
   });
 }
 
