@@ -1,0 +1,93 @@
+// What `load` must hold to whatever the store already has: every blob is
+// checked against the digest that names it.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "common/error.hpp"
+#include "common/fs.hpp"
+#include "image/image_store.hpp"
+#include "test_support.hpp"
+#include "unit/image/image_fixtures.hpp"
+
+using namespace berth;
+using namespace berth::image;
+using berth::testing::count_entries;
+using berth::testing::docker_archive;
+using berth::testing::expect_error;
+using berth::testing::LayerBlob;
+using berth::testing::plain_layer;
+using berth::testing::TarBuilder;
+using berth::testing::TempDir;
+
+namespace {
+
+LayerBlob gzip_layer(const std::string& name, const std::string& data) {
+  return berth::testing::gzip_layer(TarBuilder().file(name, data).finish());
+}
+
+}  // namespace
+
+TEST(ImageLoad, LayerBlobIsCheckedAgainstItsDiffIdWhenTheLayerIsAlreadyUnpacked) {
+  TempDir t;
+  std::string honest = TarBuilder().file("f", "honest").finish();
+  std::string forged = TarBuilder().file("f", "forged").finish();
+  // Same config as the honest image (so the same image ID), other layer bytes.
+  fs::write_file(t / "honest.tar", docker_archive("test/honest:1", {plain_layer(honest)}));
+  fs::write_file(t / "forged.tar", docker_archive("test/forged:1", {{forged, sha256_digest(honest)}}));
+  ImageStore store(t / "root");
+  auto img = store.load(t / "honest.tar").at(0);
+
+  Error e = expect_error([&] { store.load(t / "forged.tar"); });
+  EXPECT_EQ(e.kind(), ErrorKind::Corrupt) << e.what();
+  EXPECT_NE(std::string(e.what()).find(sha256_digest(honest)), std::string::npos) << e.what();
+  EXPECT_FALSE(store.find("test/forged:1").has_value());
+  EXPECT_FALSE(store.content().has(sha256_digest(forged)));
+  // The honest image still points at its own layer, so it saves honestly.
+  EXPECT_EQ(store.resolve("test/honest:1").manifest_digest, img.manifest_digest);
+  std::string out = t / "saved.tar";
+  {
+    UniqueFd fd(::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    store.save({"test/honest:1"}, "docker-archive", fd.get());
+  }
+  ImageStore other(t / "other");
+  auto again = other.load(out).at(0);
+  EXPECT_EQ(fs::read_file(other.layer_dir(other.chain_ids(again)[0]) + "/f"), "honest");
+}
+
+TEST(ImageLoad, CompressedLayerBlobIsCheckedWhenTheLayerIsAlreadyUnpacked) {
+  TempDir t;
+  LayerBlob honest = gzip_layer("f", "honest");
+  LayerBlob forged = gzip_layer("f", "forged");
+  forged.diff_id = honest.diff_id;
+  berth::testing::write_oci_layout(t / "honest", "test/honest:1", {honest});
+  berth::testing::write_oci_layout(t / "forged", "test/forged:1", {forged}, "other");
+  ImageStore store(t / "root");
+  store.load(t / "honest");
+  Error e = expect_error([&] { store.load(t / "forged"); });
+  EXPECT_EQ(e.kind(), ErrorKind::Corrupt) << e.what();
+  EXPECT_NE(std::string(e.what()).find(sha256_digest(forged.bytes)), std::string::npos) << e.what();
+  EXPECT_FALSE(store.find("test/forged:1").has_value());
+  EXPECT_EQ(store.list().size(), 1u);
+}
+
+TEST(ImageLoad, LayoutDirBlobIsVerifiedEvenWhenTheStoreHasIt) {
+  TempDir t;
+  LayerBlob layer = plain_layer(TarBuilder().file("f", "content").finish());
+  berth::testing::write_oci_layout(t / "layout", "test/dir:1", {layer});
+  ImageStore store(t / "root");
+  store.load(t / "layout");
+  std::string blob = t / ("layout/blobs/sha256/" + layer.diff_id.substr(7));
+  std::string bytes = fs::read_file(blob);
+  bytes[600] ^= 1;
+  fs::write_file(blob, bytes);
+  Error e = expect_error([&] { store.load(t / "layout"); });
+  EXPECT_EQ(e.kind(), ErrorKind::Corrupt) << e.what();
+  EXPECT_NE(std::string(e.what()).find(layer.diff_id), std::string::npos) << e.what();
+}
