@@ -1,5 +1,6 @@
 // What `load` must hold to whatever the store already has: every blob is
-// checked against the digest that names it.
+// checked against the digest that names it, and nested indexes are
+// followed (to a depth).
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -90,4 +91,30 @@ TEST(ImageLoad, LayoutDirBlobIsVerifiedEvenWhenTheStoreHasIt) {
   Error e = expect_error([&] { store.load(t / "layout"); });
   EXPECT_EQ(e.kind(), ErrorKind::Corrupt) << e.what();
   EXPECT_NE(std::string(e.what()).find(layer.diff_id), std::string::npos) << e.what();
+}
+
+TEST(ImageLoad, NestedIndexesAreFollowed) {
+  TempDir t;
+  LayerBlob layer = gzip_layer("f", "nested");
+  std::string md = berth::testing::write_oci_layout(t / "layout", "test/nested:1", {layer});
+  berth::testing::nest_in_indexes(t / "layout", 3);
+  ImageStore store(t / "root");
+  auto img = store.load(t / "layout").at(0);
+  EXPECT_EQ(img.manifest_digest, md);
+  EXPECT_EQ(store.resolve("test/nested:1").id, img.id);
+  EXPECT_EQ(fs::read_file(store.layer_dir(store.chain_ids(img)[0]) + "/f"), "nested");
+}
+
+TEST(ImageLoad, IndexesNestedTooDeepAreRefused) {
+  TempDir t;
+  berth::testing::write_oci_layout(t / "ok", "test/deep:1", {gzip_layer("f", "x")});
+  berth::testing::nest_in_indexes(t / "ok", 8);
+  berth::testing::write_oci_layout(t / "deep", "test/deep:1", {gzip_layer("f", "x")});
+  berth::testing::nest_in_indexes(t / "deep", 9);
+  ImageStore store(t / "root");
+  Error e = expect_error([&] { store.load(t / "deep"); });
+  EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument) << e.what();
+  EXPECT_NE(std::string(e.what()).find("nested more than 8 deep"), std::string::npos) << e.what();
+  EXPECT_TRUE(store.list().empty());
+  EXPECT_EQ(store.load(t / "ok").size(), 1u);
 }
