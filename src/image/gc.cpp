@@ -52,13 +52,10 @@ GcReport ImageStore::gc() {
     content_.remove(d);
     ++rep.blobs;
   }
-  // Nothing can be mid-write while we hold the lock exclusively: leftovers
-  // in ingest/ and .tmp-* dirs are from crashed processes.
-  if (DIR* d = ::opendir((root_ + "/content/ingest").c_str())) {
-    while (auto* e = ::readdir(d))
-      if (e->d_name[0] != '.') ::unlink((root_ + "/content/ingest/" + e->d_name).c_str());
-    ::closedir(d);
-  }
+  // Loads and commits hold the lock shared, so none is mid-write now: .tmp-*
+  // dirs are from crashed processes. Ingest files are swept by their locks
+  // all the same, so a writer outside image.lock never loses its file.
+  rep.bytes += content_.remove_stale_ingest();
   std::vector<std::string> doomed;
   if (DIR* d = ::opendir((root_ + "/layers").c_str())) {
     while (auto* e = ::readdir(d)) {
@@ -72,7 +69,7 @@ GcReport ImageStore::gc() {
   }
   for (auto& n : doomed) {
     std::string p = root_ + "/layers/" + n;
-    if (!n.starts_with(".")) rep.bytes += du(p);
+    rep.bytes += du(p);
     fs::remove_all(p);
   }
   return rep;

@@ -1,6 +1,7 @@
 // What `load` must hold to whatever the store already has: every blob is
-// checked against the digest that names it, and nested indexes are
-// followed (to a depth).
+// checked against the digest that names it, nested indexes are followed
+// (to a depth), and what killed loads left in ingest/ is collected without
+// touching a load in flight.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -31,6 +32,45 @@ namespace {
 
 LayerBlob gzip_layer(const std::string& name, const std::string& data) {
   return berth::testing::gzip_layer(TarBuilder().file(name, data).finish());
+}
+
+// Feeds all but the last `keep_back` bytes of `archive` to a load in a child
+// process, waits until the load has a blob in ingest/, then SIGKILLs it:
+// what `kill -9` or the OOM killer does to `berth load`.
+void killed_load(const std::string& root, const std::string& archive, size_t keep_back) {
+  int p[2];
+  ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::close(p[1]);
+    try {
+      ImageStore(root).load_fd(p[0], "stdin");
+    } catch (...) {
+    }
+    ::_exit(0);
+  }
+  ::close(p[0]);
+  size_t n = archive.size() - keep_back;
+  for (size_t off = 0; off < n;) {
+    ssize_t w = ::write(p[1], archive.data() + off, n - off);
+    ASSERT_GT(w, 0);
+    off += static_cast<size_t>(w);
+  }
+  std::string ingest = root + "/content/ingest";
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (count_entries(ingest) == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  ::close(p[1]);
+  ASSERT_EQ(count_entries(ingest), 1u) << "the killed load left no ingest file to collect";
+}
+
+// A docker-archive whose one layer is bigger than what a load keeps in
+// memory, so it streams through ingest/.
+std::string big_archive(const std::string& tag) {
+  return docker_archive(tag, {plain_layer(TarBuilder().file("big", std::string(6 << 20, 'b')).finish())});
 }
 
 }  // namespace
@@ -117,4 +157,33 @@ TEST(ImageLoad, IndexesNestedTooDeepAreRefused) {
   EXPECT_NE(std::string(e.what()).find("nested more than 8 deep"), std::string::npos) << e.what();
   EXPECT_TRUE(store.list().empty());
   EXPECT_EQ(store.load(t / "ok").size(), 1u);
+}
+
+TEST(ImageLoad, NextLoadCollectsWhatKilledLoadsLeftButNotALiveWriters) {
+  TempDir t;
+  std::string root = t / "root";
+  std::string archive = big_archive("test/big:1");
+  killed_load(root, archive, 1 << 20);
+  ImageStore store(root);
+  // A writer of this process, mid-blob while the next load runs.
+  auto live = store.content().writer("live blob");
+  live.write(std::string(2 << 20, 'l'));
+  fs::write_file(t / "small.tar", docker_archive("test/small:1", {plain_layer(TarBuilder().file("s", "s").finish())}));
+  store.load(t / "small.tar");
+  EXPECT_EQ(count_entries(root + "/content/ingest"), 1u) << "stale ingest not collected, or the live file lost";
+  std::string d = live.finish();
+  live.commit();
+  EXPECT_TRUE(store.content().has(d));
+  EXPECT_EQ(count_entries(root + "/content/ingest"), 0u);
+}
+
+TEST(ImageLoad, PruneCountsTheIngestItFrees) {
+  TempDir t;
+  std::string root = t / "root";
+  killed_load(root, big_archive("test/big:1"), 1 << 20);
+  ImageStore store(root);
+  GcReport gc;
+  store.prune(false, &gc);
+  EXPECT_EQ(count_entries(root + "/content/ingest"), 0u);
+  EXPECT_GE(gc.bytes, 1 << 20) << "prune freed the stale ingest but did not count it";
 }
