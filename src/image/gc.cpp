@@ -43,6 +43,17 @@ GcReport ImageStore::gc() {
   }
   for (auto& s : snapshots())
     for (auto& c : s.chain_ids) chains.insert(digest_hex(c));
+  {
+    // What was learnt about a blob goes with it (it would stay true, but
+    // need not be kept for a blob the store no longer has).
+    std::vector<std::string> forget;
+    auto st = db_.prepare("SELECT blob FROM layer_blobs");
+    while (st.step())
+      if (!blobs.count(st.text(0))) forget.push_back(st.text(0));
+    Transaction tx(db_);
+    for (auto& b : forget) db_.prepare("DELETE FROM layer_blobs WHERE blob = ?1").bind(1, b).run();
+    tx.commit();
+  }
   for (auto& d : content_.list()) {
     if (blobs.count(d)) continue;
     try {

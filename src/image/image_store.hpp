@@ -131,6 +131,7 @@ class ImageStore {
                                              const std::string& diff_id, int64_t* size);
   void publish_layers(std::vector<PreparedLayer>& layers);
   void check_diff_id(const std::string& blob_digest, const std::string& diff_id);
+  void remember_diff_id(const std::string& blob_digest, const std::string& diff_id);
   // Holds image.lock shared, sweeps stale ingest, imports what `open`
   // gives; on failure collects the garbage the attempt left.
   std::vector<ImageRecord> load_from(const std::function<std::unique_ptr<ImageSource>()>& open);

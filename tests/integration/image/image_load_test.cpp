@@ -118,6 +118,27 @@ TEST(ImageLoad, CompressedLayerBlobIsCheckedWhenTheLayerIsAlreadyUnpacked) {
   EXPECT_EQ(store.list().size(), 1u);
 }
 
+TEST(ImageLoad, ACheckedCompressedBlobIsRememberedUntilGcDropsIt) {
+  TempDir t;
+  LayerBlob layer = gzip_layer("f", "shared");
+  berth::testing::write_oci_layout(t / "a", "test/a:1", {layer});
+  berth::testing::write_oci_layout(t / "b", "test/b:1", {layer}, "other");
+  ImageStore store(t / "root");
+  auto remembered = [&] {
+    auto st = store.db().prepare("SELECT diff_id FROM layer_blobs WHERE blob = ?1");
+    st.bind(1, sha256_digest(layer.bytes));
+    return st.step() ? st.text(0) : std::string();
+  };
+  store.load(t / "a");
+  EXPECT_EQ(remembered(), layer.diff_id);
+  store.load(t / "b");  // same blob, layer unpacked: answered from the record
+  EXPECT_EQ(store.list().size(), 2u);
+  store.prune(true);
+  EXPECT_EQ(remembered(), "");
+  EXPECT_EQ(store.load(t / "b").size(), 1u);
+  EXPECT_EQ(remembered(), layer.diff_id);
+}
+
 TEST(ImageLoad, LayoutDirBlobIsVerifiedEvenWhenTheStoreHasIt) {
   TempDir t;
   LayerBlob layer = plain_layer(TarBuilder().file("f", "content").finish());
