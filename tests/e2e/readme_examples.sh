@@ -59,9 +59,12 @@ block=$(readme_block '## Images')
 assert_contains "the images block" "$block" "berth load"
 BERTH_ROOT=$E2E_TMP/root BERTH_STATE=$E2E_TMP/state
 export BERTH_ROOT BERTH_STATE
+on_exit "$BERTH_BUILD_DIR/bin/berth rm -f box1"
 run_block images '' "$block"
 out=$(cat "$E2E_TMP/images.out")
 assert_contains "load's output" "$out" "Loaded image: busybox:latest"
-tar -tf "$E2E_TMP/images/box.tar" | grep -qx 'oci-layout' || fail "box.tar is not an oci-archive"
+assert_eq "containers left" "" "$("$BERTH_BUILD_DIR/bin/berth" ps -aq)"
+tar -tf "$E2E_TMP/images/box.tar" > "$E2E_TMP/box.list"
+grep -qx 'oci-layout' "$E2E_TMP/box.list" || fail "box.tar is not an oci-archive"
 assert_eq "images left after prune -a" "" "$("$BERTH_BUILD_DIR/bin/berth" images -q)"
 assert_eq "blobs left after prune -a" "0" "$(ls "$BERTH_ROOT/content/sha256" | wc -l)"
