@@ -83,5 +83,5 @@ b commit live me/live:1 >/dev/null
 [[ $(b inspect live | jq -r '.[0].State.Status') == running ]] || fail "commit left live $(b inspect live | jq -r '.[0].State.Status')"
 [[ $(b run --rm me/live:1 cat /x) == x ]] || fail "the committed layer lacks what the container wrote"
 b rm -f live >/dev/null
-expect 3 'No such container: nope' commit nope me/nope:1
+expect 1 'No such container: nope' commit nope me/nope:1   # docker's exit code for a container verb
 echo "ok: image CLI"
