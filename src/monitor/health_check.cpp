@@ -16,11 +16,6 @@ namespace berth::monitor {
 
 namespace {
 
-int64_t mono_ms() {
-  timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 constexpr size_t kMaxOutput = 4096;  // docker keeps 4 KiB of a check's output
 constexpr size_t kLogResults = 5;
@@ -43,7 +38,7 @@ void HealthChecker::arm(int64_t ms) {
 
 void HealthChecker::container_started(int) {
   running_ = true;
-  container_started_ms_ = mono_ms();
+  container_started_ms_ = monotonic_ms();
   status_ = "starting";
   failing_ = 0;
   arm(o_.health.interval_ms);
@@ -85,7 +80,7 @@ bool HealthChecker::on_timer(int epoll_fd, uint64_t tag) {
   ev.events = EPOLLIN;
   ev.data.u64 = tag;
   ::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, out_.get(), &ev);
-  check_started_ms_ = mono_ms();
+  check_started_ms_ = monotonic_ms();
   check_started_at_ = now_rfc3339();
   arm(o_.health.timeout_ms);
   return false;
@@ -127,7 +122,7 @@ void HealthChecker::record(int exit_code, const std::string& output) {
   if (exit_code == 0) {
     failing_ = 0;
     status_ = "healthy";
-  } else if (mono_ms() - container_started_ms_ >= o_.health.start_period_ms) {
+  } else if (monotonic_ms() - container_started_ms_ >= o_.health.start_period_ms) {
     if (++failing_ >= o_.health.retries) status_ = "unhealthy";
   }
   changed_ = true;

@@ -43,11 +43,6 @@ namespace berth::monitor {
 
 namespace {
 
-int64_t now_ms() {
-  timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void set_nonblock(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
@@ -226,7 +221,7 @@ bool Monitor::start_container() {
     return false;
   }
   container_pid_ = r.pid;
-  started_ms_ = now_ms();
+  started_ms_ = monotonic_ms();
   stdin_closed_ = !o_.stdin_open;
   if (o_.tty) {
     pty_ = std::move(io.pty);
@@ -420,7 +415,7 @@ void Monitor::on_container_exit(int ws) {
   int64_t kills = oom_kills(o_.cgroup_path);
   runtime_delete(o_);
   if (health_) health_->container_stopped();
-  int64_t ran = now_ms() - started_ms_;
+  int64_t ran = monotonic_ms() - started_ms_;
   bool stopped = stop_requested_ || fs::exists("stop");
   // `berth update --restart` of a running container
   try {

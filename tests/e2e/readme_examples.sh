@@ -68,3 +68,16 @@ tar -tf "$E2E_TMP/images/box.tar" > "$E2E_TMP/box.list"
 grep -qx 'oci-layout' "$E2E_TMP/box.list" || fail "box.tar is not an oci-archive"
 assert_eq "images left after prune -a" "" "$("$BERTH_BUILD_DIR/bin/berth" images -q)"
 assert_eq "blobs left after prune -a" "0" "$(ls "$BERTH_ROOT/content/sha256" | wc -l)"
+
+log "README: containers"
+block=$(readme_block '## Containers')
+assert_contains "the containers block" "$block" "berth run --rm"
+BERTH_ROOT=$E2E_TMP/croot BERTH_STATE=$E2E_TMP/cstate
+export BERTH_ROOT BERTH_STATE
+on_exit "$BERTH_BUILD_DIR/bin/berth rm -f web"
+run_block containers '' "$block"
+out=$(cat "$E2E_TMP/containers.out")
+assert_contains "run --rm's output" "$out" "hello"
+assert_contains "exec in the container" "$out" "log"
+grep -Eq '^[1-9][0-9]* /data/log$' "$E2E_TMP/containers.out" || fail "the volume's log did not outlive its container"
+assert_eq "containers left" "" "$("$BERTH_BUILD_DIR/bin/berth" ps -aq)"

@@ -151,30 +151,21 @@ void add_start(CLI::App& parent, Globals& g) {
 }
 
 void add_simple_verbs(CLI::App& parent, Globals& g) {
-  {
-    auto* c = parent.add_subcommand("stop", "Stop one or more running containers");
+  // stop and restart: the same flags, one engine call each.
+  for (bool restart : {false, true}) {
+    auto* c = parent.add_subcommand(restart ? "restart" : "stop",
+                                    restart ? "Restart one or more containers" : "Stop one or more running containers");
     auto refs = std::make_shared<std::vector<std::string>>();
     auto t = std::make_shared<int>(-1);
     c->add_option("-t,--time", *t, "Seconds to wait before killing the container");
     c->add_option("containers", *refs, "containers")->required();
-    c->callback([refs, t, &g] {
+    c->callback([refs, t, restart, &g] {
       ContainerEngine eng(g.root, g.state);
       for_each_ref(*refs, [&](const std::string& r) {
-        eng.stop(r, *t);
-        std::cout << r << "\n";
-      });
-    });
-  }
-  {
-    auto* c = parent.add_subcommand("restart", "Restart one or more containers");
-    auto refs = std::make_shared<std::vector<std::string>>();
-    auto t = std::make_shared<int>(-1);
-    c->add_option("-t,--time", *t, "Seconds to wait before killing the container");
-    c->add_option("containers", *refs, "containers")->required();
-    c->callback([refs, t, &g] {
-      ContainerEngine eng(g.root, g.state);
-      for_each_ref(*refs, [&](const std::string& r) {
-        eng.restart(r, *t);
+        if (restart)
+          eng.restart(r, *t);
+        else
+          eng.stop(r, *t);
         std::cout << r << "\n";
       });
     });
