@@ -208,7 +208,6 @@ std::string ContainerEngine::create(const CreateRequest& req, std::vector<std::s
       mp.copy_up = made;
     }
     c.mounts = mounts;
-    write_etc_files(c);
     c.state.status = "created";
     c.creator_pid = 0;
     store_->update(c);
@@ -225,7 +224,7 @@ std::string ContainerEngine::create(const CreateRequest& req, std::vector<std::s
 }
 
 void ContainerEngine::write_etc_files(const Container& c) {
-  std::string etc = container_dir(c.id) + "/etc";
+  std::string etc = state_dir(c.id) + "/etc";
   fs::mkdir_p(etc, 0755);
   std::string host = c.config.hostname.empty() ? c.id.substr(0, 12) : c.config.hostname;
   fs::write_file(etc + "/hostname", host + "\n");

@@ -97,7 +97,15 @@ int ContainerEngine::run_runtime(const Container& c, const std::vector<std::stri
 void ContainerEngine::prepare_rootfs(Container& c) {
   std::string merged = container_dir(c.id) + "/merged";
   image::OverlaySnapshotter snap(*images_);
-  if (!image::is_mount_point(merged)) image::mount_all(snap.mounts(c.id), merged);
+  if (!image::is_mount_point(merged)) {
+    auto mounts = snap.mounts(c.id);
+    // A --rm container's files go with it: overlayfs need not sync them
+    // (at each fsync, and of the whole filesystem at unmount).
+    if (c.host.auto_remove)
+      for (auto& m : mounts)
+        if (m.type == "overlay") m.options.push_back("volatile");
+    image::mount_all(mounts, merged);
+  }
   try {
     auto img = images_->resolve(c.image_id);
     json image_config = images_->config(img).raw.value("config", json::object());
@@ -111,14 +119,15 @@ void ContainerEngine::prepare_rootfs(Container& c) {
     if (changed) store_->update(c);
     OciInputs in;
     in.rootfs = merged;
-    in.etc_dir = container_dir(c.id) + "/etc";
+    in.etc_dir = state_dir(c.id) + "/etc";
+    write_etc_files(c);
     in.cgroups_path = "/berth/" + c.id;
     if (c.host.init) {
       in.init_path = executable_dir() + "/berth-init";
       if (::access(in.init_path.c_str(), X_OK) != 0)
         throw Error("--init: " + in.init_path + " not found (build it: ninja berth-init)", ErrorKind::NotFound);
     }
-    fs::write_file(container_dir(c.id) + "/config.json", build_oci_config(c, image_config, in));
+    fs::write_file(state_dir(c.id) + "/config.json", build_oci_config(c, image_config, in));
   } catch (...) {
     image::unmount(merged);
     throw;
@@ -131,7 +140,8 @@ pid_t ContainerEngine::spawn_monitor(const Container& c, int sync_fd, int attach
   o.id = c.id;
   o.runtime = c.runtime_path;
   o.runtime_args = {"--root", state_ + "/runtime"};
-  o.bundle = container_dir(c.id);
+  o.bundle = state_dir(c.id);
+  o.rootfs = container_dir(c.id) + "/merged";
   o.state_dir = state_dir(c.id);
   o.log_path = log_path(c.id);
   o.status_path = container_dir(c.id) + "/status.json";
@@ -177,7 +187,7 @@ pid_t ContainerEngine::spawn_monitor(const Container& c, int sync_fd, int attach
     o.exit_command = {executable_dir() + "/berth", "--root", root_, "--state", state_, "container", "cleanup", c.id};
   std::vector<std::string> argv = monitor::to_argv(o);
 
-  UniqueFd err(::open((container_dir(c.id) + "/monitor.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
+  UniqueFd err(::open((state_dir(c.id) + "/monitor.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
   posix_spawn_file_actions_init(&fa);
@@ -213,12 +223,12 @@ void ContainerEngine::start(const std::string& ref, const StartOptions& so) {
     throw Error("cannot start a paused container, try unpause instead", ErrorKind::FailedPrecondition);
   if (auto m = monitor_of(container_dir(c.id) + "/status.json"); m && process_alive(*m))
     wait_monitor_gone(c, 5000);  // the last one is still finishing up
+  fs::mkdir_p(state_dir(c.id), 0700);
   try {
     prepare_rootfs(c);
   } catch (Error& e) {
     throw StartError(e.wrap("start container " + c.id.substr(0, 12)).what(), 125, e.kind());
   }
-  fs::mkdir_p(state_dir(c.id), 0700);
   ::unlink((state_dir(c.id) + "/stop").c_str());
   int p[2];
   check(::pipe2(p, O_CLOEXEC), "pipe");
@@ -243,7 +253,7 @@ void ContainerEngine::start(const std::string& ref, const StartOptions& so) {
   ::waitpid(mon, &ws, 0);
   image::unmount(container_dir(c.id) + "/merged");
   int code = 125;
-  std::string msg = "the container's monitor exited without starting it (see " + container_dir(c.id) + "/monitor.log)";
+  std::string msg = "the container's monitor exited without starting it (see " + state_dir(c.id) + "/monitor.log)";
   if (line.rfind("error ", 0) == 0) {
     code = std::atoi(line.c_str() + 6);
     auto sp = line.find(' ', 6);

@@ -97,7 +97,7 @@ json ps_row(const Container& c, bool no_trunc, int64_t now) {
               {"LocalVolumes", std::to_string(local_volumes)}};
 }
 
-json inspect_view(const Container& c, const std::string& dir, const std::string& log_path) {
+json inspect_view(const Container& c, const std::string& dir, const std::string& state_dir, const std::string& log_path) {
   json j = c;
   for (const char* k : {"BerthManuallyStopped", "BerthRuntimePath", "BerthCreatorPid"}) j.erase(k);
   for (auto& m : j["Mounts"]) {
@@ -105,9 +105,9 @@ json inspect_view(const Container& c, const std::string& dir, const std::string&
     m.erase("BerthCopyUp");
   }
   j["HostConfig"].erase("BerthSeccompProfile");
-  j["ResolvConfPath"] = dir + "/etc/resolv.conf";
-  j["HostnamePath"] = dir + "/etc/hostname";
-  j["HostsPath"] = dir + "/etc/hosts";
+  j["ResolvConfPath"] = state_dir + "/etc/resolv.conf";
+  j["HostnamePath"] = state_dir + "/etc/hostname";
+  j["HostsPath"] = state_dir + "/etc/hosts";
   j["LogPath"] = log_path;
   j["MountLabel"] = "";
   j["ProcessLabel"] = "";

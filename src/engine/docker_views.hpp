@@ -27,6 +27,8 @@ std::string command_text(const Container& c, bool no_trunc);
 nlohmann::json ps_row(const Container& c, bool no_trunc, int64_t now_s);
 // `inspect`'s object: the record in Docker's shape plus what Docker adds
 // (LogPath, ResolvConfPath, HostnamePath, HostsPath, NetworkSettings, ...).
-nlohmann::json inspect_view(const Container& c, const std::string& container_dir, const std::string& log_path);
+// `state_dir` holds the etc files a start bound in (hosts, hostname, resolv.conf).
+nlohmann::json inspect_view(const Container& c, const std::string& container_dir, const std::string& state_dir,
+                            const std::string& log_path);
 
 }  // namespace berth::engine

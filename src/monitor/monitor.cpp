@@ -449,7 +449,7 @@ void Monitor::on_container_exit(int ws) {
 void Monitor::finish_exit() { done_ = true; }
 
 void Monitor::exit_for_good(int code) {
-  if (o_.unmount_rootfs) ::umount2((o_.bundle + "/merged").c_str(), MNT_DETACH);
+  if (!o_.rootfs.empty()) ::umount2(o_.rootfs.c_str(), MNT_DETACH);
   listener_.reset();
   ::unlink("pid");
   if (!o_.exit_command.empty() && !had_clients_at_exit_) {

@@ -41,7 +41,7 @@ std::vector<std::string> to_argv(const Options& o) {
   if (o.restart_count) add("--restart-count", std::to_string(o.restart_count));
   if (o.stop_signal != 15) add("--stop-signal", std::to_string(o.stop_signal));
   if (o.stop_timeout != 10) add("--stop-timeout", std::to_string(o.stop_timeout));
-  if (!o.unmount_rootfs) a.push_back("--keep-rootfs");
+  if (!o.rootfs.empty()) add("--rootfs", o.rootfs);
   for (auto& e : o.exit_command) add("--exit-command", e);
   if (!o.health.test.empty()) {
     for (auto& t : o.health.test) add("--health", t);
@@ -62,18 +62,14 @@ Options parse(int argc, char** argv) {
       field = true;
       return true;
     };
-    bool keep = false;
     if (bare("--tty", o.tty) || bare("--stdin", o.stdin_open) || bare("--stdin-once", o.stdin_once)) continue;
-    if (bare("--keep-rootfs", keep)) {
-      o.unmount_rootfs = false;
-      continue;
-    }
     if (i + 1 >= argc) fail("berth-monitor: " + f + " needs a value (or is unknown)");
     const char* v = argv[++i];
     if (f == "--id") o.id = v;
     else if (f == "--runtime") o.runtime = v;
     else if (f == "--runtime-arg") o.runtime_args.push_back(v);
     else if (f == "--bundle") o.bundle = v;
+    else if (f == "--rootfs") o.rootfs = v;
     else if (f == "--state-dir") o.state_dir = v;
     else if (f == "--log") o.log_path = v;
     else if (f == "--log-max-size") o.log_max_size = number(f, v);

@@ -21,7 +21,8 @@ struct Options {
   std::string id;
   std::string runtime;                    // runc-CLI runtime executable
   std::vector<std::string> runtime_args;  // its global flags (--root R)
-  std::string bundle;                     // <root>/containers/<id>: config.json, merged/
+  std::string bundle;                     // the OCI bundle: config.json
+  std::string rootfs;                     // the mounted rootfs, unmounted at the final exit
   std::string state_dir;                  // <state>/containers/<id>: sockets, pid file
   std::string log_path;                   // docker json-file log
   int64_t log_max_size = 0;               // bytes; 0 = never rotate
@@ -40,7 +41,6 @@ struct Options {
   int restart_count = 0;       // restarts before this monitor
   int stop_signal = 15;
   int stop_timeout = 10;  // seconds
-  bool unmount_rootfs = true;  // unmount <bundle>/merged at the final exit
   std::vector<std::string> exit_command;  // run at the final exit when no client is attached
   HealthCheck health;  // test empty: no health check
 };

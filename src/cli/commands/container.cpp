@@ -394,7 +394,7 @@ void add_inspect(CLI::App& parent, Globals& g) {
     for (auto& r : *refs) {
       try {
         auto ct = eng.inspect(r);
-        objs.push_back(engine::inspect_view(ct, eng.container_dir(ct.id), eng.log_path(ct.id)));
+        objs.push_back(engine::inspect_view(ct, eng.container_dir(ct.id), eng.state_dir(ct.id), eng.log_path(ct.id)));
       } catch (const Error& e) {
         if (e.kind() != ErrorKind::NotFound) throw;
         std::cerr << "Error: No such object: " << r << "\n";
