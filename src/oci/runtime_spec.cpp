@@ -197,7 +197,10 @@ User parse_user(const json& j, const std::string& path) {
   return u;
 }
 
-Process parse_process_obj(const json& j, const std::string& path) {
+// ignored: where a known field without effect on Linux is recorded (null:
+// dropped silently, as for `exec -p`).
+Process parse_process_obj(const json& j, const std::string& path,
+                          std::vector<std::pair<std::string, std::string>>* ignored = nullptr) {
   expect_object(j, path);
   Process p;
   get_bool(j, "terminal", path, p.terminal);
@@ -211,7 +214,7 @@ Process parse_process_obj(const json& j, const std::string& path) {
   }
   if (const json* u = field(j, "user")) p.user = parse_user(*u, sub(path, "user"));
   get_strings(j, "args", path, p.args);
-  refuse(j, "commandLine", path, "Windows only");
+  if (ignored && field(j, "commandLine")) ignored->emplace_back(sub(path, "commandLine"), "Windows only");
   if (p.args.empty()) bad(sub(path, "args"), "must name the program to run");
   get_strings(j, "env", path, p.env);
   for (size_t i = 0; i < p.env.size(); ++i)
@@ -247,11 +250,7 @@ Process parse_process_obj(const json& j, const std::string& path) {
   });
   get_bool(j, "noNewPrivileges", path, p.no_new_privileges);
   get_string(j, "apparmorProfile", path, p.apparmor_profile);
-  if (!p.apparmor_profile.empty())
-    bad(sub(path, "apparmorProfile"), "not supported: AppArmor is not enabled on this host", ErrorKind::Unsupported);
   get_string(j, "selinuxLabel", path, p.selinux_label);
-  if (!p.selinux_label.empty())
-    bad(sub(path, "selinuxLabel"), "not supported: SELinux is not enabled on this host", ErrorKind::Unsupported);
   opt_int(j, "oomScoreAdj", path, p.oom_score_adj);
   if (p.oom_score_adj && (*p.oom_score_adj < -1000 || *p.oom_score_adj > 1000))
     bad(sub(path, "oomScoreAdj"), "must be between -1000 and 1000");
@@ -478,8 +477,6 @@ Linux parse_linux(const json& j, const std::string& path) {
   get_strings(j, "maskedPaths", path, l.masked_paths);
   get_strings(j, "readonlyPaths", path, l.readonly_paths);
   get_string(j, "mountLabel", path, l.mount_label);
-  if (!l.mount_label.empty())
-    bad(sub(path, "mountLabel"), "not supported: SELinux is not enabled on this host", ErrorKind::Unsupported);
   if (const json* t = field(j, "timeOffsets")) {
     std::string tp = sub(path, "timeOffsets");
     expect_object(*t, tp);
@@ -536,7 +533,7 @@ Spec parse_spec_json(const json& j) {
   if (!v) bad("ociVersion", "missing");
   s.oci_version = as_string(*v, "ociVersion");
   check_version(s.oci_version);
-  if (const json* p = field(j, "process")) s.process = parse_process_obj(*p, "process");
+  if (const json* p = field(j, "process")) s.process = parse_process_obj(*p, "process", &s.ignored);
   const json* r = field(j, "root");
   if (!r) bad("root", "missing");
   expect_object(*r, "root");
@@ -562,8 +559,14 @@ Spec parse_spec_json(const json& j) {
   }
   get_string_map(j, "annotations", "", s.annotations);
   if (const json* l = field(j, "linux")) s.linux = parse_linux(*l, "linux");
-  for (const char* other : {"windows", "solaris", "vm", "zos"})
-    if (field(j, other)) bad(other, "not supported: this runtime runs Linux containers", ErrorKind::Unsupported);
+  // Sections for other platforms configure nothing here (runc and crun skip
+  // them too); vm asks for a hypervisor-isolated container, which a plain
+  // container would silently weaken, so that one is refused.
+  for (const char* other : {"windows", "solaris", "zos"})
+    if (field(j, other)) s.ignored.emplace_back(other, "settings for another platform; this runtime runs Linux containers");
+  if (field(j, "vm"))
+    bad("vm", "not supported: berth-runtime runs containers, not virtual machines (use a VM-based runtime)",
+        ErrorKind::Unsupported);
   if (s.linux) {
     bool uts = false;
     for (auto& ns : s.linux->namespaces) uts |= ns.type == "uts";
@@ -624,6 +627,8 @@ json process_json(const Process& p) {
     j["rlimits"] = a;
   }
   j["noNewPrivileges"] = p.no_new_privileges;
+  if (!p.apparmor_profile.empty()) j["apparmorProfile"] = p.apparmor_profile;
+  if (!p.selinux_label.empty()) j["selinuxLabel"] = p.selinux_label;
   put(j, "oomScoreAdj", p.oom_score_adj);
   if (p.io_priority) j["ioPriority"] = {{"class", p.io_priority->io_class}, {"priority", p.io_priority->priority}};
   return j;
@@ -761,6 +766,7 @@ json linux_json(const Linux& l) {
   if (!l.rootfs_propagation.empty()) j["rootfsPropagation"] = l.rootfs_propagation;
   if (!l.masked_paths.empty()) j["maskedPaths"] = l.masked_paths;
   if (!l.readonly_paths.empty()) j["readonlyPaths"] = l.readonly_paths;
+  if (!l.mount_label.empty()) j["mountLabel"] = l.mount_label;
   if (!l.time_offsets.empty()) {
     json t = json::object();
     for (auto& [k, v] : l.time_offsets) t[k] = {{"secs", v.secs}, {"nanosecs", v.nanosecs}};

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace berth::oci {
@@ -57,9 +58,9 @@ struct Process {
   std::optional<Capabilities> capabilities;
   std::vector<Rlimit> rlimits;
   bool no_new_privileges = false;
-  std::string apparmor_profile;  // non-empty is an error: no AppArmor here
+  std::string apparmor_profile;  // runtime/lsm_labels.hpp
   std::optional<int> oom_score_adj;
-  std::string selinux_label;     // non-empty is an error: no SELinux here
+  std::string selinux_label;     // runtime/lsm_labels.hpp
   std::optional<IoPriority> io_priority;
 };
 
@@ -119,8 +120,8 @@ struct MemoryResources {
   std::optional<int64_t> limit;
   std::optional<int64_t> reservation;
   std::optional<int64_t> swap;
-  std::optional<int64_t> kernel;      // deprecated; error if set
-  std::optional<int64_t> kernel_tcp;  // error if set and unsupported
+  std::optional<int64_t> kernel;      // deprecated: parsed, never applied
+  std::optional<int64_t> kernel_tcp;  // deprecated: parsed, never applied
   std::optional<uint64_t> swappiness;
   std::optional<bool> disable_oom_killer;
   std::optional<bool> use_hierarchy;
@@ -222,7 +223,7 @@ struct Linux {
   std::string rootfs_propagation;  // shared, slave, private, unbindable, r*
   std::vector<std::string> masked_paths;
   std::vector<std::string> readonly_paths;
-  std::string mount_label;  // non-empty is an error: no SELinux here
+  std::string mount_label;  // runtime/lsm_labels.hpp
   std::map<std::string, TimeOffset> time_offsets;  // "monotonic", "boottime"
 };
 
@@ -236,6 +237,10 @@ struct Spec {
   std::optional<Hooks> hooks;
   std::map<std::string, std::string> annotations;
   std::optional<Linux> linux;
+  // Known fields that mean nothing on Linux (process.commandLine, the
+  // windows/solaris/zos sections): field and reason. Parsed without effect;
+  // the runtime warns about them once (runtime/ignored_fields.hpp).
+  std::vector<std::pair<std::string, std::string>> ignored;
 };
 
 // Parses config.json text. Throws Error(InvalidArgument) naming the field

@@ -45,6 +45,7 @@ struct ExecChild {
   const ContainerState* st;
   const CgroupJoin* join;
   int sock, parent_sock, initfd, console_fd, console_parent;
+  int root_fd;  // the init's root, for a container without a mount namespace; else -1
   int join_flags;
   bool cgroup_ns, join_user, shares_memory;
 };
@@ -72,6 +73,14 @@ struct ExecChild {
     if (c.cgroup_ns && ::setns(c.initfd, CLONE_NEWCGROUP) < 0)
       throw_errno("join the cgroup namespace of container " + o.id);
     ::close(c.initfd);
+    // Sharing our mount namespace, the container differs only by its root
+    // (host_rootfs.hpp): take the init's, or this process would run in the
+    // host's filesystem (runc's exec does).
+    if (c.root_fd >= 0) {
+      if (::fchdir(c.root_fd) < 0 || ::chroot(".") < 0 || ::chdir("/") < 0)
+        throw_errno("enter the root directory of container " + o.id);
+      ::close(c.root_fd);
+    }
     if (c.join_user) {
       if (::setresgid(0, 0, 0) < 0 || ::setresuid(0, 0, 0) < 0) throw_errno("become root in the user namespace");
     }
@@ -115,7 +124,7 @@ int exec_in_container(const GlobalOptions& g, const ExecOptions& o) {
     fail("exec --tty --detach needs a --console-socket to hand the terminal to");
 
   PreparedProcess prepared = prepare_process_settings(o.process, spec.linux ? &*spec.linux : nullptr,
-                                                      fs::join(g.root, ".seccomp-cache"));
+                                                      fs::join(g.root, ".seccomp-cache"), "exec process");
   // Pin the init: namespaces are taken from this exact process.
   UniqueFd initfd(static_cast<int>(::syscall(SYS_pidfd_open, st.pid, 0)));
   if (!initfd || !init_alive(st))
@@ -134,6 +143,14 @@ int exec_in_container(const GlobalOptions& g, const ExecOptions& o) {
   }
   bool cgroup_ns = join_flags & CLONE_NEWCGROUP;
   join_flags &= ~CLONE_NEWCGROUP;
+  UniqueFd root_fd;
+  if (!(join_flags & CLONE_NEWNS)) {
+    std::string root = "/proc/" + std::to_string(st.pid) + "/root";
+    root_fd.reset(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    // Checked after the open, as the pidfd was: a reused pid's root is not it.
+    if (!root_fd || !init_alive(st))
+      throw Error("exec in container " + o.id + ": container not running", ErrorKind::FailedPrecondition);
+  }
 
   std::unique_ptr<Cgroup> cg;
   if (!st.cgroup.empty()) cg = Cgroup::from_json(st.cgroup);
@@ -182,6 +199,7 @@ int exec_in_container(const GlobalOptions& g, const ExecOptions& o) {
                   initfd.get(),
                   console_fd,
                   console_parent ? console_parent.get() : -1,
+                  root_fd.get(),
                   join_flags,
                   cgroup_ns,
                   join_user,

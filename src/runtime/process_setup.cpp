@@ -14,6 +14,7 @@
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "runtime/capabilities.hpp"
+#include "runtime/lsm_labels.hpp"
 #include "runtime/seccomp.hpp"
 
 namespace berth::runtime {
@@ -147,11 +148,10 @@ PreparedProcess::~PreparedProcess() = default;
 
 PreparedProcess prepare_process_settings(const oci::Process& process,
                                          const oci::Linux* linux_config,
-                                         const std::string& seccomp_cache_dir) {
-  if (!process.apparmor_profile.empty())
-    fail("process.apparmorProfile: AppArmor is not available on this host", ErrorKind::Unsupported);
-  if (!process.selinux_label.empty())
-    fail("process.selinuxLabel: SELinux is not available on this host", ErrorKind::Unsupported);
+                                         const std::string& seccomp_cache_dir,
+                                         std::string_view label_source) {
+  // Here, as every create and exec prepares its process once.
+  accept_process_labels(process, label_source);
   for (size_t i = 0; i < process.rlimits.size(); ++i) {
     const auto& rl = process.rlimits[i];
     const std::string field = "process.rlimits[" + std::to_string(i) + "] (" + rl.type + ")";

@@ -29,6 +29,7 @@
 #include <initializer_list>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "oci/runtime_spec.hpp"
@@ -51,10 +52,12 @@ struct PreparedProcess {
 // Throws InvalidArgument/Unsupported naming the config field.
 // seccomp_cache_dir: if not empty, generated BPF programs are cached there
 // (SeccompFilter::cached; e.g. "<--root>/seccomp-cache"), which saves ~10 ms
-// per container with Docker's default profile.
+// per container with Docker's default profile. SELinux/AppArmor labels are
+// warned about or refused (lsm_labels.hpp), named after label_source.
 PreparedProcess prepare_process_settings(const oci::Process& process,
                                          const oci::Linux* linux_config,
-                                         const std::string& seccomp_cache_dir = "");
+                                         const std::string& seccomp_cache_dir = "",
+                                         std::string_view label_source = "process");
 
 // Resolves process.args[0] with PATH from process.env (like execvpe), checks
 // it exists and is executable *before* anything irreversible, so the error

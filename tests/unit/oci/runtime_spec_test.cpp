@@ -119,15 +119,42 @@ TEST(RuntimeSpec, UnsupportedFieldsAreNamed) {
       {"/process/scheduler", {{"policy", "SCHED_FIFO"}}, "process.scheduler"},
       {"/process/execCPUAffinity", {{"initial", "0"}}, "process.execCPUAffinity"},
       {"/linux/netDevices", {{"eth0", json::object({{"name", "x"}})}}, "linux.netDevices"},
-      {"/process/apparmorProfile", "docker-default", "process.apparmorProfile"},
-      {"/process/selinuxLabel", "system_u:x", "process.selinuxLabel"},
-      {"/linux/mountLabel", "system_u:x", "linux.mountLabel"},
+      {"/vm", {{"hypervisor", {{"path", "/usr/bin/qemu"}}}}, "vm"},
   };
   for (auto& c : cases) {
     json j = minimal();
     j[json::json_pointer(c.pointer)] = c.value;
     expect_error(j, c.name, ErrorKind::Unsupported);
   }
+}
+
+// Parsed for the runtime to judge (runtime/lsm_labels.hpp), not refused here.
+TEST(RuntimeSpec, SecurityLabelsAreParsed) {
+  json j = minimal();
+  j["process"]["apparmorProfile"] = "docker-default";
+  j["process"]["selinuxLabel"] = "system_u:system_r:container_t:s0";
+  j["linux"]["mountLabel"] = "system_u:object_r:container_file_t:s0";
+  Spec s = parse_spec(j.dump());
+  EXPECT_EQ(s.process->apparmor_profile, "docker-default");
+  EXPECT_EQ(s.process->selinux_label, "system_u:system_r:container_t:s0");
+  EXPECT_EQ(s.linux->mount_label, "system_u:object_r:container_file_t:s0");
+  Spec back = parse_spec(to_json(s));
+  EXPECT_EQ(back.process->apparmor_profile, "docker-default");
+  EXPECT_EQ(back.linux->mount_label, s.linux->mount_label);
+}
+
+TEST(RuntimeSpec, OtherPlatformsFieldsAreRecordedAsIgnored) {
+  json j = minimal();
+  EXPECT_TRUE(parse_spec(j.dump()).ignored.empty());
+  j["process"]["commandLine"] = "cmd.exe /c dir";
+  j["windows"] = {{"layerFolders", {"C:\\layers"}}};
+  j["solaris"] = {{"milestone", "svc:/milestone/container:default"}};
+  Spec s = parse_spec(j.dump());
+  std::vector<std::string> fields;
+  for (const auto& [field, why] : s.ignored) fields.push_back(field);
+  EXPECT_EQ(fields, (std::vector<std::string>{"process.commandLine", "windows", "solaris"}));
+  // exec -p: dropped silently, as runc does.
+  EXPECT_EQ(parse_process(j["process"].dump()).args, (std::vector<std::string>{"sh"}));
 }
 
 TEST(RuntimeSpec, UnknownFieldsAreIgnored) {

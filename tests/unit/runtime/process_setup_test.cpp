@@ -1,4 +1,5 @@
 #include "common/error.hpp"
+#include "runtime/lsm_labels.hpp"
 #include "runtime/process_setup.hpp"
 #include "runtime/seccomp.hpp"
 #include "test_support.hpp"
@@ -35,9 +36,19 @@ TEST(ProcessSetup, PrepareValidatesEveryField) {
   EXPECT_NE(prepare_error(q).find("process.ioPriority.class"), std::string::npos);
   q.io_priority = berth::oci::IoPriority{"IOPRIO_CLASS_BE", 9};
   EXPECT_NE(prepare_error(q).find("process.ioPriority.priority"), std::string::npos);
+  // A label is refused only where its module is on (lsm_labels.hpp).
   q = p;
   q.apparmor_profile = "docker-default";
-  EXPECT_NE(prepare_error(q).find("process.apparmorProfile"), std::string::npos);
+  if (berth::runtime::apparmor_enabled())
+    EXPECT_NE(prepare_error(q).find("process.apparmorProfile \"docker-default\""), std::string::npos);
+  else
+    EXPECT_EQ(prepare_error(q), "");
+  q = p;
+  q.selinux_label = "system_u:system_r:container_t:s0";
+  if (berth::runtime::selinux_enabled())
+    EXPECT_NE(prepare_error(q).find("process.selinuxLabel"), std::string::npos);
+  else
+    EXPECT_EQ(prepare_error(q), "");
   q = p;
   q.capabilities = berth::oci::Capabilities{};
   q.capabilities->permitted = {"CAP_NOPE"};
