@@ -48,6 +48,22 @@ struct IoPriority {
   int priority = 0;
 };
 
+// process.scheduler (sched_setattr(2)).
+struct Scheduler {
+  std::string policy;  // SCHED_OTHER, SCHED_FIFO, SCHED_RR, SCHED_BATCH, SCHED_ISO, SCHED_IDLE, SCHED_DEADLINE
+  int32_t nice = 0;
+  int32_t priority = 0;
+  std::vector<std::string> flags;  // SCHED_FLAG_*
+  uint64_t runtime = 0, deadline = 0, period = 0;  // ns, SCHED_DEADLINE
+};
+
+// process.execCPUAffinity: CPU lists ("0-3,7") for `exec` only, before and
+// after the process joins the container's cgroup.
+struct ExecCpuAffinity {
+  std::string initial;
+  std::string final_cpus;  // "final"
+};
+
 struct Process {
   bool terminal = false;
   std::optional<ConsoleSize> console_size;
@@ -62,6 +78,8 @@ struct Process {
   std::optional<int> oom_score_adj;
   std::string selinux_label;     // runtime/lsm_labels.hpp
   std::optional<IoPriority> io_priority;
+  std::optional<Scheduler> scheduler;
+  std::optional<ExecCpuAffinity> exec_cpu_affinity;
 };
 
 struct Root {
@@ -211,6 +229,18 @@ struct TimeOffset {
   uint32_t nanosecs = 0;
 };
 
+// linux.personality (personality(2)).
+struct Personality {
+  std::string domain;  // LINUX, LINUX32
+};
+
+// linux.memoryPolicy (set_mempolicy(2)).
+struct MemoryPolicy {
+  std::string mode;                // MPOL_DEFAULT, MPOL_BIND, ...
+  std::string nodes;               // "0-3,7"
+  std::vector<std::string> flags;  // MPOL_F_*
+};
+
 struct Linux {
   std::vector<Namespace> namespaces;
   std::vector<IdMapping> uid_mappings;
@@ -225,6 +255,8 @@ struct Linux {
   std::vector<std::string> readonly_paths;
   std::string mount_label;  // runtime/lsm_labels.hpp
   std::map<std::string, TimeOffset> time_offsets;  // "monotonic", "boottime"
+  std::optional<Personality> personality;
+  std::optional<MemoryPolicy> memory_policy;
 };
 
 struct Spec {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <optional>
 
 #include "common/error.hpp"
 #include "common/fs.hpp"
@@ -18,6 +19,7 @@
 #include "runtime/console.hpp"
 #include "runtime/init.hpp"
 #include "runtime/process_setup.hpp"
+#include "runtime/scheduler.hpp"
 
 namespace berth::runtime {
 
@@ -46,6 +48,7 @@ struct ExecChild {
   const CgroupJoin* join;
   int sock, parent_sock, initfd, console_fd, console_parent;
   int root_fd;  // the init's root, for a container without a mount namespace; else -1
+  const cpu_set_t* init_cpus;  // execCPUAffinity with an initial list only: the init's CPUs
   int join_flags;
   bool cgroup_ns, join_user, shares_memory;
 };
@@ -66,9 +69,19 @@ struct ExecChild {
       SyncMsg m;
       if (!sync_recv(c.sock, m) || m.type != SyncType::Go) _exit(1);
     }
+    // execCPUAffinity: where the process runs before and after it joins
+    // the container's cgroup (without a final list, where the init runs).
+    const auto& affinity = o.process.exec_cpu_affinity;
+    if (affinity && !affinity->initial.empty())
+      set_cpu_affinity(affinity->initial, "process.execCPUAffinity.initial");
     CgroupJoin join = child_copy(*c.join);
     join.v2_dir.reset();
     join_self(join);
+    if (affinity && !affinity->final_cpus.empty()) {
+      set_cpu_affinity(affinity->final_cpus, "process.execCPUAffinity.final");
+    } else if (c.init_cpus) {
+      set_cpu_affinity(*c.init_cpus, "process.execCPUAffinity: run where the init runs");
+    }
     if (c.join_flags && ::setns(c.initfd, c.join_flags) < 0) throw_errno("join the namespaces of container " + o.id);
     if (c.cgroup_ns && ::setns(c.initfd, CLONE_NEWCGROUP) < 0)
       throw_errno("join the cgroup namespace of container " + o.id);
@@ -154,6 +167,9 @@ int exec_in_container(const GlobalOptions& g, const ExecOptions& o) {
 
   std::unique_ptr<Cgroup> cg;
   if (!st.cgroup.empty()) cg = Cgroup::from_json(st.cgroup);
+  std::optional<cpu_set_t> init_cpus;
+  if (const auto& a = o.process.exec_cpu_affinity; a && !a->initial.empty() && a->final_cpus.empty())
+    init_cpus = cpu_affinity_of(st.pid, "process.execCPUAffinity");
 
   UniqueFd console, console_parent;
   int console_fd = -1;
@@ -200,6 +216,7 @@ int exec_in_container(const GlobalOptions& g, const ExecOptions& o) {
                   console_fd,
                   console_parent ? console_parent.get() : -1,
                   root_fd.get(),
+                  init_cpus ? &*init_cpus : nullptr,
                   join_flags,
                   cgroup_ns,
                   join_user,

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <grp.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -15,6 +16,8 @@
 #include "common/log.hpp"
 #include "runtime/capabilities.hpp"
 #include "runtime/lsm_labels.hpp"
+#include "runtime/memory_policy.hpp"
+#include "runtime/scheduler.hpp"
 #include "runtime/seccomp.hpp"
 
 namespace berth::runtime {
@@ -141,6 +144,13 @@ std::string resolve_executable(const oci::Process& process) {
   throw Error("exec: \"" + name + "\": executable file not found in $PATH", ErrorKind::NotFound);
 }
 
+// linux.personality: survives execve, so the process's uname(2) reports
+// i686 under LINUX32.
+static void apply_personality(const oci::Personality& p) {
+  if (::personality(p.domain == "LINUX32" ? PER_LINUX32 : PER_LINUX) < 0)
+    throw_errno("linux.personality: personality " + p.domain);
+}
+
 PreparedProcess::PreparedProcess() = default;
 PreparedProcess::PreparedProcess(PreparedProcess&&) noexcept = default;
 PreparedProcess& PreparedProcess::operator=(PreparedProcess&&) noexcept = default;
@@ -161,6 +171,8 @@ PreparedProcess prepare_process_settings(const oci::Process& process,
            std::to_string(rl.hard));
   }
   if (process.io_priority) io_priority_value(*process.io_priority);
+  if (process.exec_cpu_affinity) check_exec_cpu_affinity(*process.exec_cpu_affinity);
+  if (linux_config && linux_config->memory_policy) check_memory_policy(*linux_config->memory_policy);
   PreparedProcess p;
   if (process.capabilities) {
     CapSets c = resolve_capabilities(*process.capabilities);
@@ -198,6 +210,10 @@ void apply_process_settings(const oci::Process& process, const oci::Linux* linux
 
   apply_rlimits(process.rlimits);
   if (process.io_priority) apply_io_priority(*process.io_priority);
+  // While CAP_SYS_NICE is still ours (real-time policies, negative nice).
+  if (process.scheduler) apply_scheduler(*process.scheduler);
+  if (linux_config && linux_config->personality) apply_personality(*linux_config->personality);
+  if (linux_config && linux_config->memory_policy) apply_memory_policy(*linux_config->memory_policy);
   umask(process.user.umask.value_or(022));
 
   if (caps) drop_bounding(*caps);

@@ -18,7 +18,8 @@
 //
 // The last steps before execve of a container process (init or exec): the
 // process's credentials and restrictions. Order matters and is fixed here:
-//   rlimits -> ioPriority -> umask -> setgroups/setgid/setuid (keeping caps) ->
+//   rlimits -> ioPriority -> scheduler -> personality -> memory policy ->
+//   umask -> setgroups/setgid/setuid (keeping caps) ->
 //   capabilities (bounding, then effective/permitted/inheritable/ambient) ->
 //   no_new_privs -> chdir(cwd) -> seccomp (last: the filter may forbid the
 //   syscalls above) -> execvpe(args, env)

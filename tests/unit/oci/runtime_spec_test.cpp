@@ -115,9 +115,7 @@ TEST(RuntimeSpec, UnsupportedFieldsAreNamed) {
     const char* name;
   } cases[] = {
       {"/linux/intelRdt", {{"closID", "x"}}, "linux.intelRdt"},
-      {"/linux/personality", {{"domain", "LINUX32"}}, "linux.personality"},
-      {"/process/scheduler", {{"policy", "SCHED_FIFO"}}, "process.scheduler"},
-      {"/process/execCPUAffinity", {{"initial", "0"}}, "process.execCPUAffinity"},
+      {"/linux/personality", {{"domain", "LINUX32"}, {"flags", {"SHORT_INODE"}}}, "linux.personality.flags"},
       {"/linux/netDevices", {{"eth0", json::object({{"name", "x"}})}}, "linux.netDevices"},
       {"/vm", {{"hypervisor", {{"path", "/usr/bin/qemu"}}}}, "vm"},
   };
@@ -126,6 +124,37 @@ TEST(RuntimeSpec, UnsupportedFieldsAreNamed) {
     j[json::json_pointer(c.pointer)] = c.value;
     expect_error(j, c.name, ErrorKind::Unsupported);
   }
+}
+
+TEST(RuntimeSpec, SchedulingPersonalityAndMemoryPolicy) {
+  json j = minimal();
+  j["process"]["scheduler"] = {{"policy", "SCHED_BATCH"}, {"nice", 5}, {"flags", {"SCHED_FLAG_RESET_ON_FORK"}}};
+  j["process"]["execCPUAffinity"] = {{"initial", "0"}, {"final", "0-1"}};
+  j["linux"]["personality"] = {{"domain", "LINUX32"}};
+  j["linux"]["memoryPolicy"] = {{"mode", "MPOL_BIND"}, {"nodes", "0"}, {"flags", {"MPOL_F_STATIC_NODES"}}};
+  Spec s = parse_spec(j.dump());
+  EXPECT_EQ(s.process->scheduler->policy, "SCHED_BATCH");
+  EXPECT_EQ(s.process->scheduler->nice, 5);
+  EXPECT_EQ(s.process->exec_cpu_affinity->final_cpus, "0-1");
+  EXPECT_EQ(s.linux->personality->domain, "LINUX32");
+  EXPECT_EQ(s.linux->memory_policy->flags, (std::vector<std::string>{"MPOL_F_STATIC_NODES"}));
+  Spec back = parse_spec(to_json(s));
+  EXPECT_EQ(back.process->scheduler->flags, s.process->scheduler->flags);
+  EXPECT_EQ(back.process->exec_cpu_affinity->initial, "0");
+  EXPECT_EQ(back.linux->memory_policy->nodes, "0");
+
+  // Unknown names are errors naming the field and the choices.
+  auto bad = [&](const char* pointer, json value, const char* name) {
+    json k = j;
+    k[json::json_pointer(pointer)] = value;
+    expect_error(k, name);
+  };
+  bad("/process/scheduler/policy", "SCHED_FAST", "process.scheduler.policy: unknown value \"SCHED_FAST\"");
+  bad("/process/scheduler/flags", {"SCHED_FLAG_NOPE"}, "process.scheduler.flags[0]");
+  bad("/process/scheduler", json::object(), "process.scheduler.policy: missing");
+  bad("/linux/personality/domain", "LINUX64", "linux.personality.domain");
+  bad("/linux/memoryPolicy/mode", "MPOL_ALL", "linux.memoryPolicy.mode");
+  bad("/linux/memoryPolicy/flags", {"MPOL_F_X"}, "linux.memoryPolicy.flags[0]");
 }
 
 // Parsed for the runtime to judge (runtime/lsm_labels.hpp), not refused here.

@@ -50,6 +50,18 @@ TEST(ProcessSetup, PrepareValidatesEveryField) {
   else
     EXPECT_EQ(prepare_error(q), "");
   q = p;
+  q.exec_cpu_affinity = berth::oci::ExecCpuAffinity{"0-", ""};
+  EXPECT_NE(prepare_error(q).find("process.execCPUAffinity.initial: \"0-\""), std::string::npos) << prepare_error(q);
+  q.exec_cpu_affinity = berth::oci::ExecCpuAffinity{"0", "1,"};
+  EXPECT_NE(prepare_error(q).find("process.execCPUAffinity.final"), std::string::npos) << prepare_error(q);
+  berth::oci::Linux mp;
+  mp.memory_policy = berth::oci::MemoryPolicy{"MPOL_BIND", "", {}};
+  EXPECT_NE(prepare_error(p, &mp).find("linux.memoryPolicy.nodes: MPOL_BIND needs nodes"), std::string::npos);
+  mp.memory_policy = berth::oci::MemoryPolicy{"MPOL_DEFAULT", "0", {}};
+  EXPECT_NE(prepare_error(p, &mp).find("MPOL_DEFAULT takes no nodes"), std::string::npos);
+  mp.memory_policy = berth::oci::MemoryPolicy{"MPOL_INTERLEAVE", "0-1", {}};
+  EXPECT_EQ(prepare_error(p, &mp), "");
+  q = p;
   q.capabilities = berth::oci::Capabilities{};
   q.capabilities->permitted = {"CAP_NOPE"};
   EXPECT_NE(prepare_error(q).find("CAP_NOPE"), std::string::npos);
