@@ -44,6 +44,7 @@ std::string value(const std::string& file) {
 
 class Labels : public ::testing::TestWithParam<const char*> {};
 class DeprecatedMemory : public ::testing::TestWithParam<const char*> {};
+class Capabilities : public ::testing::TestWithParam<const char*> {};
 
 }  // namespace
 
@@ -183,3 +184,24 @@ TEST_P(DeprecatedMemory, AreIgnoredAtCreateAndUpdate) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Runtimes, DeprecatedMemory, ::testing::ValuesIn(kRuntimesUnderTest));
+
+// Capabilities that cannot be granted: one warning listing them, and the
+// process runs with the others (runc 1.1 warns the same way; crun 1.8
+// says nothing).
+TEST_P(Capabilities, ThoseThatCannotBeGrantedAreLeftOutWithOneWarning) {
+  BERTH_REQUIRE_BUSYBOX();
+  Runtime rt;
+  BERTH_USE_RUNTIME(rt, GetParam());
+  Bundle b;
+  for (const char* set : {"bounding", "effective", "permitted"})
+    b.config["process"]["capabilities"][set] = {"CAP_KILL", "CAP_TELEPORT"};
+  b.config["process"]["capabilities"].erase("ambient");
+  b.set_args({"grep", "CapEff", "/proc/self/status"});
+  b.write();
+  auto r = rt({"run", "--bundle", b.path(), Runtime::unique_id("caps")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "CapEff:\t0000000000000020\n");  // CAP_KILL alone
+  EXPECT_EQ(occurrences(r.err, "CAP_TELEPORT"), 1) << r.err;
+}
+
+INSTANTIATE_TEST_SUITE_P(Runtimes, Capabilities, ::testing::ValuesIn(kRuntimesUnderTest));

@@ -63,8 +63,10 @@ TEST(ProcessSetup, PrepareValidatesEveryField) {
   EXPECT_EQ(prepare_error(p, &mp), "");
   q = p;
   q.capabilities = berth::oci::Capabilities{};
-  q.capabilities->permitted = {"CAP_NOPE"};
-  EXPECT_NE(prepare_error(q).find("CAP_NOPE"), std::string::npos);
+  // Cannot be granted: ignored with a warning (runc warns, crun accepts).
+  q.capabilities->permitted = {"CAP_NOPE", "CAP_KILL"};
+  EXPECT_EQ(prepare_error(q), "");
+  EXPECT_EQ(berth::runtime::prepare_process_settings(q, nullptr).permitted, uint64_t{1} << 5);
 
   berth::oci::Linux l;
   l.seccomp = berth::oci::Seccomp{};
