@@ -1,7 +1,8 @@
 // cgroup v2 memory controller: memory.max, memory.low, memory.swap.max.
 // OCI's swap is memory+swap (the v1 memsw meaning); v2 limits swap alone,
 // so memory.swap.max = swap - limit. The deprecated kernel and kernelTCP
-// limits have no v2 file and are not written (config_warnings.hpp).
+// limits and swappiness have no v2 file and are not written
+// (ignored_fields.hpp warns).
 #include "common/error.hpp"
 #include "runtime/cgroup_internal.hpp"
 
@@ -14,7 +15,6 @@ void plan_v2_memory(const oci::MemoryResources& m, Plan& out) {
   auto unsupported = [](const char* field, const char* why) {
     fail(res_field(field) + ": not supported on cgroup v2 (" + why + ")", ErrorKind::Unsupported);
   };
-  if (m.swappiness) unsupported("memory.swappiness", "v2 has no per-cgroup swappiness");
   if (m.disable_oom_killer && *m.disable_oom_killer) unsupported("memory.disableOOMKiller", "v2 has no memory.oom_control");
   if (m.use_hierarchy && !*m.use_hierarchy) unsupported("memory.useHierarchy", "v2 is always hierarchical");
 

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "common/log.hpp"
+#include "runtime/cgroup_internal.hpp"
 #include "runtime/lsm_labels.hpp"
 
 namespace berth::runtime {
@@ -20,6 +21,14 @@ void warn_deprecated_limit(const std::optional<int64_t>& v, std::string_view pre
 
 void accept_ignored_resources(const oci::LinuxResources& r, std::string_view prefix) {
   if (!r.memory) return;
+  // cgroup v2 has no per-cgroup swappiness (runc ignores it there too);
+  // the host is looked at only for a config that sets one.
+  if (r.memory->swappiness) {
+    const auto& host = cgroups::host_cgroups();
+    if (!host.v1_for("memory") && host.v2_has("memory"))
+      log::warn(std::string(prefix) + "memory.swappiness " + std::to_string(*r.memory->swappiness) +
+                ": ignored: cgroup v2 has no per-cgroup swappiness");
+  }
   warn_deprecated_limit(r.memory->kernel, prefix, "memory.kernel",
                         "kernel memory limits are deprecated (runtime-spec: NOT RECOMMENDED); Linux 6.x "
                         "enforces none and cgroup v2 has no such limit, memory.limit covers kernel memory");

@@ -1,6 +1,7 @@
 // Config fields berth-runtime accepts without applying them: deprecated
-// fields whose effect the kernel no longer offers, fields of other
-// platforms, and SELinux/AppArmor labels where the module is off
+// fields whose effect the kernel no longer offers (memory.kernel,
+// kernelTCP; swappiness on cgroup v2), fields of other platforms, and
+// SELinux/AppArmor labels where the module is off
 // (lsm_labels.hpp, which also refuses them where it is on). Each one that
 // is set gets one warning through log::warn -- stderr, or the --log file
 // (JSON with --log-format json) that containerd and Docker read -- naming
