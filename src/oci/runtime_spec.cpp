@@ -103,6 +103,16 @@ void for_array(const json& obj, std::string_view key, const std::string& parent,
   for (size_t i = 0; i < a->size(); ++i) f((*a)[i], idx(path, i));
 }
 
+// An object field: f(object, its path) when present.
+template <typename F>
+void with_object(const json& obj, std::string_view key, const std::string& parent, F f) {
+  const json* o = field(obj, key);
+  if (!o) return;
+  std::string path = sub(parent, key);
+  expect_object(*o, path);
+  f(*o, path);
+}
+
 template <typename T>
 void opt_int(const json& obj, std::string_view key, const std::string& parent, std::optional<T>& out) {
   if (const json* v = field(obj, key)) out = as_int<T>(*v, sub(parent, key));
@@ -208,7 +218,6 @@ void expect_one_of(const std::string& value, std::initializer_list<const char*> 
 }
 
 Scheduler parse_scheduler(const json& j, const std::string& path) {
-  expect_object(j, path);
   Scheduler s;
   get_string(j, "policy", path, s.policy);
   if (s.policy.empty()) bad(sub(path, "policy"), "missing");
@@ -298,15 +307,12 @@ Process parse_process_obj(const json& j, const std::string& path,
     if (prio.priority < 0 || prio.priority > 7) bad(sub(ip, "priority"), "must be between 0 and 7");
     p.io_priority = prio;
   }
-  if (const json* sc = field(j, "scheduler")) p.scheduler = parse_scheduler(*sc, sub(path, "scheduler"));
-  if (const json* a = field(j, "execCPUAffinity")) {
-    std::string ap = sub(path, "execCPUAffinity");
-    expect_object(*a, ap);
-    ExecCpuAffinity aff;
-    get_string(*a, "initial", ap, aff.initial);
-    get_string(*a, "final", ap, aff.final_cpus);
-    p.exec_cpu_affinity = aff;
-  }
+  with_object(j, "scheduler", path, [&](const json& sc, const std::string& sp) { p.scheduler = parse_scheduler(sc, sp); });
+  with_object(j, "execCPUAffinity", path, [&](const json& a, const std::string& ap) {
+    auto& aff = p.exec_cpu_affinity.emplace();
+    get_string(a, "initial", ap, aff.initial);
+    get_string(a, "final", ap, aff.final_cpus);
+  });
   return p;
 }
 
@@ -530,33 +536,27 @@ Linux parse_linux(const json& j, const std::string& path) {
       l.time_offsets[clock] = o;
     }
   }
-  if (const json* pe = field(j, "personality")) {
-    std::string pp = sub(path, "personality");
-    expect_object(*pe, pp);
-    Personality per;
-    get_string(*pe, "domain", pp, per.domain);
+  with_object(j, "personality", path, [&](const json& pe, const std::string& pp) {
+    auto& per = l.personality.emplace();
+    get_string(pe, "domain", pp, per.domain);
     if (per.domain.empty()) bad(sub(pp, "domain"), "missing");
     expect_one_of(per.domain, {"LINUX", "LINUX32"}, sub(pp, "domain"));
     // The spec defines no flag yet: one we cannot know cannot be applied.
-    refuse(*pe, "flags", pp, "the runtime-spec defines no personality flags");
-    l.personality = per;
-  }
-  if (const json* mp = field(j, "memoryPolicy")) {
-    std::string pp = sub(path, "memoryPolicy");
-    expect_object(*mp, pp);
-    MemoryPolicy pol;
-    get_string(*mp, "mode", pp, pol.mode);
+    refuse(pe, "flags", pp, "the runtime-spec defines no personality flags");
+  });
+  with_object(j, "memoryPolicy", path, [&](const json& mp, const std::string& pp) {
+    auto& pol = l.memory_policy.emplace();
+    get_string(mp, "mode", pp, pol.mode);
     if (pol.mode.empty()) bad(sub(pp, "mode"), "missing");
     expect_one_of(pol.mode, {"MPOL_DEFAULT", "MPOL_BIND", "MPOL_INTERLEAVE", "MPOL_WEIGHTED_INTERLEAVE",
                              "MPOL_PREFERRED", "MPOL_PREFERRED_MANY", "MPOL_LOCAL"},
                   sub(pp, "mode"));
-    get_string(*mp, "nodes", pp, pol.nodes);
-    get_strings(*mp, "flags", pp, pol.flags);
+    get_string(mp, "nodes", pp, pol.nodes);
+    get_strings(mp, "flags", pp, pol.flags);
     for (size_t i = 0; i < pol.flags.size(); ++i)
       expect_one_of(pol.flags[i], {"MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES"},
                     idx(sub(pp, "flags"), i));
-    l.memory_policy = pol;
-  }
+  });
   // Not implemented; ignoring them would run the container without the
   // cache/bandwidth partition or the network device it asks for (the spec
   // wants an error where resctrl is missing, as here).

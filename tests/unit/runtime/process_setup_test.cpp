@@ -37,18 +37,22 @@ TEST(ProcessSetup, PrepareValidatesEveryField) {
   q.io_priority = berth::oci::IoPriority{"IOPRIO_CLASS_BE", 9};
   EXPECT_NE(prepare_error(q).find("process.ioPriority.priority"), std::string::npos);
   // A label is refused only where its module is on (lsm_labels.hpp).
-  q = p;
-  q.apparmor_profile = "docker-default";
-  if (berth::runtime::apparmor_enabled())
-    EXPECT_NE(prepare_error(q).find("process.apparmorProfile \"docker-default\""), std::string::npos);
-  else
-    EXPECT_EQ(prepare_error(q), "");
-  q = p;
-  q.selinux_label = "system_u:system_r:container_t:s0";
-  if (berth::runtime::selinux_enabled())
-    EXPECT_NE(prepare_error(q).find("process.selinuxLabel"), std::string::npos);
-  else
-    EXPECT_EQ(prepare_error(q), "");
+  struct Label {
+    std::string berth::oci::Process::*field;
+    bool (*module_on)();
+    const char* error;
+  };
+  for (const Label& l : {Label{&berth::oci::Process::apparmor_profile, berth::runtime::apparmor_enabled,
+                               "process.apparmorProfile \"x\""},
+                         Label{&berth::oci::Process::selinux_label, berth::runtime::selinux_enabled,
+                               "process.selinuxLabel \"x\""}}) {
+    q = p;
+    q.*l.field = "x";
+    EXPECT_EQ(prepare_error(q).find(l.error) != std::string::npos, l.module_on()) << prepare_error(q);
+    if (!l.module_on()) {
+      EXPECT_EQ(prepare_error(q), "");
+    }
+  }
   q = p;
   q.exec_cpu_affinity = berth::oci::ExecCpuAffinity{"0-", ""};
   EXPECT_NE(prepare_error(q).find("process.execCPUAffinity.initial: \"0-\""), std::string::npos) << prepare_error(q);
