@@ -1,6 +1,6 @@
 // cgroup v1 memory controller: memory.limit_in_bytes, memory.memsw.*,
 // soft limit, swappiness, OOM killer. The deprecated kernel and kernelTCP
-// limits are not written (config_warnings.hpp says so once).
+// limits are not written (ignored_fields.hpp says so once).
 #include "common/error.hpp"
 #include "runtime/cgroup_internal.hpp"
 
