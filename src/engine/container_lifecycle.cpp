@@ -347,6 +347,9 @@ void ContainerEngine::remove(const std::string& ref, bool force, bool with_volum
                     ": stop the container before removing or force remove",
                 ErrorKind::FailedPrecondition);
   auto m = monitor_of(container_dir(c.id) + "/status.json");
+  // `cleanup` (--rm of a detached container) runs as the monitor's own
+  // exit command, in the monitor's process: it must not wait for itself.
+  if (m && m->pid == ::getpid()) m.reset();
   if (m && process_alive(*m)) {
     if (c.state.running()) {
       fs::write_file(state_dir(c.id) + "/stop", "9 0\n");
