@@ -69,6 +69,32 @@ void copy_up(const std::string& rootfs, const std::string& target, const std::st
     throw Error("copy " + target + " of the image into volume " + dest + ": cp failed");
 }
 
+// mkdir -p of `path` inside the rootfs, every step resolved inside it (a
+// symlink in the image cannot make us create a host directory): Docker
+// makes a working directory the image lacks.
+void make_dir_in_root(const std::string& rootfs, const std::string& path) {
+  UniqueFd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root) throw_errno("open rootfs " + rootfs);
+  auto dir = [&](const std::string& p) { return open_in_root(root.get(), p, O_PATH | O_DIRECTORY); };
+  std::string done;  // the part that exists, relative to the rootfs
+  size_t start = 0;
+  while (start < path.size()) {
+    size_t slash = path.find('/', start);
+    std::string name = path.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    start = slash == std::string::npos ? path.size() : slash + 1;
+    if (name.empty() || name == ".") continue;
+    std::string next = done.empty() ? name : done + "/" + name;
+    if (name != ".." && !dir(next)) {
+      UniqueFd parent = dir(done);
+      if (!parent) throw_errno("open " + done + " in " + rootfs);
+      if (::mkdirat(parent.get(), name.c_str(), 0755) != 0 && errno != EEXIST)
+        throw_errno("make the working directory " + path + " in the container");
+    }
+    done = next;
+  }
+  if (!dir(done)) throw_errno("working directory " + path + " in the container");
+}
+
 bool dir_empty(const std::string& dir) {
   UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd) return false;
@@ -117,6 +143,8 @@ void ContainerEngine::prepare_rootfs(Container& c) {
         changed = true;
       }
     if (changed) store_->update(c);
+    std::string cwd = c.config.working_dir.empty() ? image_config.value("WorkingDir", std::string()) : c.config.working_dir;
+    if (!cwd.empty()) make_dir_in_root(merged, cwd);
     OciInputs in;
     in.rootfs = merged;
     in.etc_dir = state_dir(c.id) + "/etc";
