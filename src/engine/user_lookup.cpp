@@ -53,9 +53,11 @@ std::string read_in_root(const std::string& rootfs, const std::string& path) {
   return text;
 }
 
-ResolvedUser resolve_user(const std::string& rootfs, const std::string& spec) {
+ResolvedUser resolve_user(const std::string& rootfs, const std::string& user_spec) {
   ResolvedUser u;
-  if (spec.empty()) return u;
+  // No user is uid 0, still looked up: its HOME (/root) and groups come from
+  // the image's passwd, as Docker's (runc's GetExecUser) do.
+  const std::string spec = user_spec.empty() ? "0" : user_spec;
   std::string user = spec, group;
   if (auto c = spec.find(':'); c != std::string::npos) {
     user = spec.substr(0, c);
@@ -80,7 +82,7 @@ ResolvedUser resolve_user(const std::string& rootfs, const std::string& spec) {
     if (!numeric(user))
       throw Error("unable to find user " + user + ": no matching entries in passwd file", ErrorKind::InvalidArgument);
     u.uid = static_cast<uint32_t>(std::strtoul(user.c_str(), nullptr, 10));
-    u.gid = u.uid == 0 ? 0 : u.uid;  // Docker: an unknown uid gets gid = uid's primary, here itself
+    u.gid = 0;  // Docker: a uid the passwd file does not know runs with gid 0
   }
   if (!group.empty()) {
     bool gfound = false;
