@@ -103,6 +103,7 @@ std::string ContainerEngine::create(const CreateRequest& req, std::vector<std::s
     throw Error("--userns " + c.host.userns_mode + ": only \"host\" is supported (no user-namespace remapping yet)",
                 ErrorKind::Unsupported);
   effective_caps(c.host);  // names checked now, not at start
+  check_ulimits(c.host);
   c.runtime_path = runtime_path(c.host.runtime);
   if (!req.name.empty()) c.name = check_container_name(req.name);
 

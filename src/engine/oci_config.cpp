@@ -175,6 +175,11 @@ std::vector<std::string> effective_caps(const HostConfig& h) {
   return caps;
 }
 
+void check_ulimits(const HostConfig& h) {
+  for (const auto& u : h.ulimits)
+    if (!rlimit_names().count(u.name)) fail("invalid ulimit type: " + u.name);
+}
+
 std::string build_oci_config(const Container& c, const json& image_config, const OciInputs& in) {
   oci::Spec s = oci::default_spec(false);
   const HostConfig& h = c.host;

@@ -33,6 +33,10 @@ std::vector<std::string> process_args(const ContainerConfig& c, const nlohmann::
 // "ALL" allowed on either side; InvalidArgument naming an unknown one.
 std::vector<std::string> effective_caps(const HostConfig& h);
 
+// InvalidArgument "invalid ulimit type: NAME" for a --ulimit the kernel
+// has no rlimit for (checked at create, so no record is made).
+void check_ulimits(const HostConfig& h);
+
 // config.json text. Throws InvalidArgument for a bad --user, seccomp file,
 // or ulimit, naming it.
 std::string build_oci_config(const Container& c, const nlohmann::json& image_config, const OciInputs& in);
