@@ -1,5 +1,7 @@
 #include "engine/oci_config.hpp"
 
+#include <sys/prctl.h>
+
 #include <algorithm>
 #include <cctype>
 #include <nlohmann/json.hpp>
@@ -56,10 +58,15 @@ std::string upper_cap(const std::string& name) {
   return n;
 }
 
+// "All" is what this process may hand on: its bounding set (as containerd
+// and Podman do). A cap outside it cannot be raised, and asking for it made
+// every --privileged start fail with EPERM on hosts that lack one
+// (CAP_SYS_RESOURCE here).
 std::vector<std::string> all_caps() {
   std::vector<std::string> out;
   int last = std::min(runtime::last_known_capability(), runtime::kernel_last_capability());
-  for (int i = 0; i <= last; ++i) out.push_back(runtime::capability_name(i));
+  for (int i = 0; i <= last; ++i)
+    if (::prctl(PR_CAPBSET_READ, i) == 1) out.push_back(runtime::capability_name(i));
   return out;
 }
 
