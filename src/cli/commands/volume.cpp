@@ -40,7 +40,7 @@ void add_volume_commands(CLI::App& app, Globals& g) {
     auto labels = std::make_shared<std::vector<std::string>>();
     auto driver = std::make_shared<std::string>("local");
     c->add_option("name", *name, "volume name (random if none)");
-    c->add_option("--label", *labels, "Set metadata for a volume");
+    c->add_option("--label", *labels, "Set metadata for a volume")->allow_extra_args(false);  // one value each, as docker
     c->add_option("-d,--driver", *driver, "Specify volume driver name")->capture_default_str();
     c->callback([=, &g] {
       if (*driver != "local") throw Error("plugin \"" + *driver + "\" not found (only the local driver)", ErrorKind::NotFound);
