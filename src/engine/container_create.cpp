@@ -119,6 +119,7 @@ std::string ContainerEngine::create(const CreateRequest& req, std::vector<std::s
   std::vector<std::string> args = process_args(c.config, image_config);
   c.path = args[0];
   c.args.assign(args.begin() + 1, args.end());
+  merge_image_config(c.config, image_config);
   c.image_id = img.id;
   if (c.config.stop_signal.empty()) c.config.stop_signal = image_config.value("StopSignal", std::string());
   if (!c.config.healthcheck && image_config.contains("Healthcheck") && image_config["Healthcheck"].is_object()) {

@@ -28,8 +28,9 @@ struct ContainerConfig {
   bool attach_stdin = false, attach_stdout = true, attach_stderr = true;
   bool tty = false, open_stdin = false, stdin_once = false;
   std::vector<std::string> env;
-  std::optional<std::vector<std::string>> cmd;         // absent: the image's
-  std::optional<std::vector<std::string>> entrypoint;  // absent: the image's; {} or {""}: none
+  // As given, then the image's merged in at create (merge_image_config).
+  std::optional<std::vector<std::string>> cmd;         // absent: none
+  std::optional<std::vector<std::string>> entrypoint;  // absent, {} or {""}: none
   std::string image;
   std::string working_dir;
   std::map<std::string, std::string> labels;

@@ -158,6 +158,23 @@ std::vector<std::string> process_args(const ContainerConfig& c, const json& imag
   return args;
 }
 
+void merge_image_config(ContainerConfig& c, const json& image_config) {
+  if (c.user.empty()) c.user = image_config.value("User", std::string());
+  if (c.working_dir.empty()) c.working_dir = image_config.value("WorkingDir", std::string());
+  for (const auto& e : strings(image_config, "Env")) {
+    auto k = env_key(e);
+    if (std::none_of(c.env.begin(), c.env.end(), [&](const std::string& x) { return env_key(x) == k; }))
+      c.env.push_back(e);
+  }
+  if (!c.entrypoint || c.entrypoint->empty()) {
+    if ((!c.cmd || c.cmd->empty()) && image_config.contains("Cmd")) c.cmd = strings(image_config, "Cmd");
+    if (!c.entrypoint && image_config.contains("Entrypoint")) c.entrypoint = strings(image_config, "Entrypoint");
+  }
+  if (image_config.contains("Labels") && image_config["Labels"].is_object())
+    for (auto& [k, v] : image_config["Labels"].items())
+      if (v.is_string()) c.labels.emplace(k, v.get<std::string>());
+}
+
 std::vector<std::string> effective_caps(const HostConfig& h) {
   if (h.privileged) return all_caps();
   std::vector<std::string> caps = docker_default_caps();

@@ -29,6 +29,12 @@ const std::vector<std::string>& docker_default_caps();
 // Docker does; InvalidArgument "No command specified" when nothing is left.
 std::vector<std::string> process_args(const ContainerConfig& c, const nlohmann::json& image_config);
 
+// Fills what the user left unset from the image's config (User, WorkingDir,
+// Env by key, Cmd and Entrypoint, Labels), as Docker's daemon does at
+// create: inspect's Config and commit see the container's whole config.
+// After process_args, which needs to know what the user gave.
+void merge_image_config(ContainerConfig& c, const nlohmann::json& image_config);
+
 // The capabilities a container gets (CAP_ names): defaults +add -drop,
 // "ALL" allowed on either side; InvalidArgument naming an unknown one.
 std::vector<std::string> effective_caps(const HostConfig& h);
