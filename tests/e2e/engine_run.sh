@@ -146,6 +146,11 @@ assert_eq "image Entrypoint + args" "ep x y" "$(b run --rm ep:1 x y)"
 assert_eq "--entrypoint drops the image's Cmd" "" "$(b run --rm --entrypoint true ep:1)"
 assert_eq "image User" "uid=1(daemon) gid=1(daemon)" "$(b run --rm --entrypoint id ep:1)"
 assert_eq "-u over the image User" "uid=0(root) gid=0(root)" "$(b run --rm -u root --entrypoint id ep:1)"
+eid=$(b create -e X=1 ep:1)
+assert_eq "inspect .Config: the image's merged in, as docker's" '["echo","ep"] ["c1","c2"] daemon true true' \
+  "$(b inspect "$eid" | jq -r '.[0].Config | "\(.Entrypoint | tojson) \(.Cmd | tojson) \(.User) \(.Env | index("X=1") != null) \(any(.Env[]; startswith("PATH=")))"')"
+assert_eq "inspect .Config.Cmd of busybox" '["sh"]' "$(b inspect -f '{{json .Config.Cmd}}' "$(b create busybox)")"
+b rm "$eid" "$(b ps -a -q -n 1)" >/dev/null
 
 log "-i pipes stdin; without -i the container gets none"
 assert_eq "-i" hello "$(echo hello | b run --rm -i busybox cat)"
@@ -154,10 +159,16 @@ assert_eq "no -i" "" "$(echo hello | b run --rm busybox cat)"
 log "a pty under script: run -t, run -it"
 out=$(timeout 60 script -qec "$BERTH --root $ROOT --state $STATE run --rm -t busybox tty" /dev/null | tr -d '\r')
 [[ $out =~ ^/dev/pts/[0-9]+$ ]] || fail "run -t: tty printed [$out]"
+# script's stdin stays open and silent: at EOF it would type ^D into the
+# container's terminal (echoed into the output).
+exec {quiet}< <(exec sleep 120)
+quiet_pid=$!
+on_exit "kill $quiet_pid"
 rc=0
-out=$(timeout 60 script -qec "$BERTH --root $ROOT --state $STATE run --rm -it busybox sh -c 'test -t 0 && tty; exit 4'" /dev/null | tr -d '\r') || rc=$?
+out=$(timeout 60 script -qec "$BERTH --root $ROOT --state $STATE run --rm -it busybox sh -c 'test -t 0 && tty; exit 4'" /dev/null <&$quiet | tr -d '\r') || rc=$?
 [[ $out =~ ^/dev/pts/[0-9]+$ ]] || fail "run -it: [$out]"
 assert_eq "run -it exit code through script" 4 "$rc"
+exec {quiet}<&-
 
 log "create + start, start -a"
 cid=$(b create --name made busybox sh -c 'echo o1; echo e1 >&2; exit 3')
