@@ -3,6 +3,7 @@
 // signals, the record's JSON round trip and docker's status texts.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -14,6 +15,7 @@
 #include "engine/oci_config.hpp"
 #include "engine/user_lookup.hpp"
 #include "oci/runtime_spec.hpp"
+#include "runtime/capabilities.hpp"
 #include "test_support.hpp"
 
 using namespace berth;
@@ -192,4 +194,57 @@ TEST(ContainerRecord, JsonRoundTripAndDockerViews) {
   EXPECT_EQ(command_text(c, false), "\"sleep 100\"");
   c.args = {"a-very-long-argument-list"};
   EXPECT_EQ(command_text(c, false), "\"sleep a-very-long-a…\"");  // docker: 19 characters and the ellipsis
+}
+
+TEST(UserLookup, DefaultUserAndUnknownUidAsDocker) {
+  berth::testing::TempDir d;
+  fs::mkdir_p(d / "etc");
+  fs::write_file(d / "etc/passwd", "root:x:0:0:root:/root:/bin/sh\nwww:x:33:34::/var/www:/bin/sh\n");
+  fs::write_file(d / "etc/group", "root:x:0:\n");
+  EXPECT_EQ(resolve_user(d.path(), "").home, "/root");  // no --user is uid 0, looked up
+  ResolvedUser unknown = resolve_user(d.path(), "1000");
+  EXPECT_EQ(unknown.uid, 1000u);
+  EXPECT_EQ(unknown.gid, 0u);  // docker: gid 0 for a uid passwd lacks
+  EXPECT_EQ(resolve_user(d.path(), "www").gid, 34u);
+}
+
+TEST(MergeImageConfig, FillsWhatTheUserLeftUnset) {
+  json img = {{"User", "www"}, {"WorkingDir", "/w"}, {"Env", {"PATH=/img", "A=img"}},
+              {"Entrypoint", {"/entry"}}, {"Cmd", {"default"}}, {"Labels", {{"k", "img"}, {"j", "img"}}}};
+  ContainerConfig c;
+  c.env = {"A=mine"};
+  c.labels = {{"k", "mine"}};
+  merge_image_config(c, img);
+  EXPECT_EQ(c.user, "www");
+  EXPECT_EQ(c.working_dir, "/w");
+  EXPECT_EQ(c.env, (std::vector<std::string>{"A=mine", "PATH=/img"}));
+  EXPECT_EQ(c.entrypoint, (std::vector<std::string>{"/entry"}));
+  EXPECT_EQ(c.cmd, (std::vector<std::string>{"default"}));
+  EXPECT_EQ(c.labels, (std::map<std::string, std::string>{{"j", "img"}, {"k", "mine"}}));
+  ContainerConfig given;  // --entrypoint given: the image's Cmd and Entrypoint stay out
+  given.entrypoint = std::vector<std::string>{"/other"};
+  given.user = "root";
+  merge_image_config(given, img);
+  EXPECT_EQ(given.entrypoint, (std::vector<std::string>{"/other"}));
+  EXPECT_FALSE(given.cmd.has_value());
+  EXPECT_EQ(given.user, "root");
+}
+
+TEST(Capabilities, PrivilegedGetsTheBoundingSet) {
+  HostConfig h;
+  h.privileged = true;
+  auto caps = effective_caps(h);
+  for (int i = 0; i <= runtime::last_known_capability(); ++i) {
+    int in_bounding = ::prctl(PR_CAPBSET_READ, i);
+    if (in_bounding < 0) break;
+    EXPECT_EQ(std::count(caps.begin(), caps.end(), runtime::capability_name(i)), in_bounding) << i;
+  }
+}
+
+TEST(Ulimits, UnknownNameRefused) {
+  HostConfig h;
+  h.ulimits = {{"nofile", 10, 20}};
+  check_ulimits(h);
+  h.ulimits.push_back({"bogus", 1, 1});
+  EXPECT_THROW(check_ulimits(h), Error);
 }
