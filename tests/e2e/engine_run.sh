@@ -7,12 +7,10 @@ e2e_init
 engine_init
 
 log "run: exit codes, stdout and stderr apart"
-rc=0
-b run --rm busybox sh -c 'echo to-out; echo to-err >&2; exit 3' >"$E2E_TMP/o" 2>"$E2E_TMP/e" || rc=$?
-assert_eq "run exit code" 3 "$rc"
-assert_eq "run stdout" to-out "$(cat "$E2E_TMP/o")"
-assert_eq "run stderr" to-err "$(cat "$E2E_TMP/e")"
-rc=0; b run --rm busybox true || rc=$?; assert_eq "run true" 0 "$rc"
+assert_exit "run: the container's code" 3 b run --rm busybox sh -c 'echo to-out; echo to-err >&2; exit 3'
+assert_eq "run stdout" to-out "$(cat "$E2E_TMP/stdout")"
+assert_eq "run stderr" to-err "$(cat "$E2E_TMP/stderr")"
+assert_exit "run true" 0 b run --rm busybox true
 expect_error 125 "No such image" b run --rm no-such-image true
 expect_error 126 "permission denied" b run --rm busybox /etc/passwd
 expect_error 127 "not found" b run --rm busybox no-such-command
@@ -61,7 +59,7 @@ assert_eq "exec -u uid:gid" "uid=1000 gid=2000" "$(b exec -u 1000:2000 web id)"
 assert_eq "exec -w" /tmp "$(b exec -w /tmp web pwd)"
 assert_eq "exec -i" piped "$(echo piped | b exec -i web cat)"
 assert_eq "exec without -i gets no stdin" "" "$(echo piped | b exec web cat)"
-rc=0; b exec web sh -c 'exit 9' || rc=$?; assert_eq "exec exit code" 9 "$rc"
+assert_exit "exec: the process's code" 9 b exec web sh -c 'exit 9'
 
 log "top, kill -s, rename"
 top=$(b top web)
@@ -72,7 +70,7 @@ wait_until 10 grep -q got-usr1 "$ROOT/containers/$id/$id-json.log" || fail "kill
 assert_eq "kill -s USR1 keeps it running" running "$(b inspect -f '{{.State.Status}}' web)"
 b rename web web2
 assert_eq "renamed" /web2 "$(b inspect -f '{{.Name}}' "$id")"
-rc=0; b inspect web >/dev/null 2>&1 || rc=$?; assert_eq "old name after rename" 1 "$rc"
+assert_exit "inspect of the old name after rename" 1 b inspect web
 
 log "pause/unpause freeze the cgroup"
 b pause web2 >/dev/null
@@ -175,10 +173,9 @@ cid=$(b create --name made busybox sh -c 'echo o1; echo e1 >&2; exit 3')
 [[ $cid =~ ^[0-9a-f]{64}$ ]] || fail "create printed [$cid]"
 assert_eq "created" "made created" "$(b ps -a --filter status=created --format '{{.Names}} {{.State}}')"
 [[ ! -d /sys/fs/cgroup/memory/berth/$cid ]] || fail "a created container has a cgroup already"
-rc=0; b start -a made >"$E2E_TMP/o" 2>"$E2E_TMP/e" || rc=$?
-assert_eq "start -a exit code" 3 "$rc"
-assert_eq "start -a stdout" o1 "$(cat "$E2E_TMP/o")"
-assert_eq "start -a stderr" e1 "$(cat "$E2E_TMP/e")"
+assert_exit "start -a: the container's code" 3 b start -a made
+assert_eq "start -a stdout" o1 "$(cat "$E2E_TMP/stdout")"
+assert_eq "start -a stderr" e1 "$(cat "$E2E_TMP/stderr")"
 cid2=$(b create --name sleeper busybox sleep 30)
 assert_eq "start prints its argument" "$cid2" "$(b start "$cid2")"
 container_pid "$cid2" >/dev/null

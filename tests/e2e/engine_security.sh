@@ -38,10 +38,8 @@ for p in "${masked[@]}"; do
   assert_eq "$p masked (a mount over it, nothing to read)" "mounted
 0" "$out"
 done
-out=$(b run --rm busybox sh -c 'echo 1 > /proc/sys/kernel/ns_last_pid' 2>&1) && fail "a write to /proc/sys succeeded"
-assert_contains "write to /proc/sys" "$out" "Read-only file system"
-out=$(b run --rm busybox sh -c 'echo x > /sys/kernel/uevent_helper' 2>&1) && fail "a write to /sys succeeded"
-assert_contains "write to /sys" "$out" "Read-only file system"
+assert_refused "a write to /proc/sys" "Read-only file system" b run --rm busybox sh -c 'echo 1 > /proc/sys/kernel/ns_last_pid'
+assert_refused "a write to /sys" "Read-only file system" b run --rm busybox sh -c 'echo x > /sys/kernel/uevent_helper'
 [[ $(container_mount /sys | cut -d' ' -f6) == ro,* ]] || fail "/sys not mounted ro: $(container_mount /sys)"
 
 log "--privileged lifts them all"
@@ -67,9 +65,8 @@ assert_eq "--cap-add SYS_ADMIN --cap-drop NET_RAW" \
 assert_eq "--cap-drop ALL" 0000000000000000 "$(status_field CapEff --cap-drop ALL)"
 assert_eq "--cap-drop ALL --cap-add CHOWN,KILL" "$(hex_caps 0 5)" "$(status_field CapEff --cap-drop ALL --cap-add CHOWN --cap-add KILL)"
 assert_eq "chown with the default caps" ok "$(b run --rm busybox sh -c 'touch /f && chown 1:1 /f && echo ok')"
-out=$(b run --rm --cap-drop CHOWN busybox sh -c 'touch /f && chown 1:1 /f' 2>&1) && fail "chown worked without CAP_CHOWN"
-assert_contains "chown without CAP_CHOWN" "$out" "Operation not permitted"
-out=$(b run --rm busybox sh -c 'mkdir /m && mount -t tmpfs none /m' 2>&1) && fail "mount worked with the default caps"
+assert_refused "chown without CAP_CHOWN" "Operation not permitted" b run --rm --cap-drop CHOWN busybox sh -c 'touch /f && chown 1:1 /f'
+assert_refused "mount with the default caps" "permission denied" b run --rm busybox sh -c 'mkdir /m && mount -t tmpfs none /m'
 assert_eq "--cap-add SYS_ADMIN: mount works" ok \
   "$(b run --rm --cap-add SYS_ADMIN busybox sh -c 'mkdir /m && mount -t tmpfs none /m && echo ok')"
 
@@ -80,16 +77,14 @@ cat > "$E2E_TMP/no-mkdir.json" <<'EOF'
 {"defaultAction": "SCMP_ACT_ALLOW",
  "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}
 EOF
-out=$(b run --rm --security-opt "seccomp=$E2E_TMP/no-mkdir.json" busybox sh -c 'grep "^Seccomp:" /proc/1/status; mkdir /d' 2>&1) \
-  && fail "mkdir worked under a profile that denies it"
-assert_contains "seccomp=FILE applied" "$out" "Seccomp:	2"
-assert_contains "seccomp=FILE denies mkdir" "$out" "Operation not permitted"
+assert_refused "mkdir under a profile that denies it" "Operation not permitted" \
+  b run --rm --security-opt "seccomp=$E2E_TMP/no-mkdir.json" busybox sh -c 'grep "^Seccomp:" /proc/1/status; mkdir /d'
+assert_eq "seccomp=FILE applied" "Seccomp:	2" "$(cat "$E2E_TMP/stdout")"
 assert_eq "no-new-privileges=false" 0 "$(status_field NoNewPrivs --security-opt no-new-privileges=false)"
 assert_eq "no-new-privileges (true)" 1 "$(status_field NoNewPrivs --security-opt no-new-privileges)"
 
 log "--read-only rootfs; --tmpfs still writable"
-out=$(b run --rm --read-only busybox sh -c 'touch /x' 2>&1) && fail "--read-only: / was written"
-assert_contains "--read-only: touch /x" "$out" "Read-only file system"
+assert_refused "--read-only: touch /x" "Read-only file system" b run --rm --read-only busybox sh -c 'touch /x'
 [[ $(container_mount / --read-only | cut -d' ' -f6) == ro,* ]] || fail "--read-only: / not mounted ro"
 assert_eq "--read-only --tmpfs /tmp" ok "$(b run --rm --read-only --tmpfs /tmp busybox sh -c 'echo ok > /tmp/f && cat /tmp/f')"
 assert_eq "no --read-only: / writable" ok "$(b run --rm busybox sh -c 'echo ok > /x && cat /x')"

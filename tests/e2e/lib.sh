@@ -438,6 +438,23 @@ expect_error() {
   [[ -z $out ]] || fail "$*: unexpected stdout: [$out]"
 }
 
+# assert_exit WHAT CODE CMD... : CMD exits with CODE; its stdout and stderr
+# are left in $E2E_TMP/stdout and $E2E_TMP/stderr.
+assert_exit() {
+  local what=$1 code=$2 rc=0; shift 2
+  "$@" >"$E2E_TMP/stdout" 2>"$E2E_TMP/stderr" || rc=$?
+  [[ $rc == "$code" ]] || fail "$what: $*: exit $rc, want $code (stderr: $(head -c 500 "$E2E_TMP/stderr"))"
+}
+
+# assert_refused WHAT PATTERN CMD... : CMD fails (any non-zero exit) and
+# says PATTERN on stderr: a write the container must not be able to do.
+assert_refused() {
+  local what=$1 pat=$2 rc=0; shift 2
+  "$@" >"$E2E_TMP/stdout" 2>"$E2E_TMP/stderr" || rc=$?
+  [[ $rc != 0 ]] || fail "$what: succeeded ($*)"
+  assert_contains "$what" "$(cat "$E2E_TMP/stderr")" "$pat"
+}
+
 # container_pid REF : the host pid of the container's init (fails if none).
 container_pid() {
   local pid
