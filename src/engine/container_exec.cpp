@@ -87,6 +87,9 @@ int ContainerEngine::exec(const std::string& ref, const ExecRequest& r) {
   std::string msg = monitor::last_log_message(log_text);
   if (code != 0 && log_text.find("\"level\":\"error\"") != std::string::npos && !msg.empty()) {
     int docker_code = monitor::start_error_code(msg);
+    // Docker's 127 is for the command itself not found, not for any ENOENT
+    // (a missing -w dir is 126, as every other exec that cannot start).
+    if (docker_code == 127 && msg.find(r.cmd[0]) == std::string::npos) docker_code = 126;
     throw StartError("exec failed: " + msg, docker_code == 125 ? 126 : docker_code,
                      docker_code == 127 ? ErrorKind::NotFound : ErrorKind::FailedPrecondition);
   }
