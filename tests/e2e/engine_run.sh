@@ -60,6 +60,9 @@ assert_eq "exec -w" /tmp "$(b exec -w /tmp web pwd)"
 assert_eq "exec -i" piped "$(echo piped | b exec -i web cat)"
 assert_eq "exec without -i gets no stdin" "" "$(echo piped | b exec web cat)"
 assert_exit "exec: the process's code" 9 b exec web sh -c 'exit 9'
+assert_exit "exec of a missing command" 127 b exec web no-such-command
+assert_exit "exec of a file that is not executable" 126 b exec web /etc/passwd
+assert_exit "exec -w of a missing dir: 126, as docker" 126 b exec -w /no/such/dir web true
 
 log "top, kill -s, rename"
 top=$(b top web)
@@ -204,3 +207,13 @@ log "kill: SIGKILL by default, exit 137"
 b kill web2 >/dev/null
 assert_eq "wait after kill" 137 "$(b wait web2)"
 wait_until 10 test ! -d "/sys/fs/cgroup/memory/berth/$id" || fail "cgroup of a killed container left"
+
+log "rm -f of a running container, rm of a stopped one: nothing left"
+sleeper_id=$(container_id sleeper)
+sleeper_pid=$(container_pid sleeper)
+b rm -f sleeper >/dev/null
+assert_no_trace "$sleeper_id"
+! kill -0 "$sleeper_pid" 2>/dev/null || [[ $(awk '{ print $3 }' /proc/$sleeper_pid/stat 2>/dev/null) == Z ]] \
+  || fail "rm -f left the container's process $sleeper_pid running"
+b rm web2 >/dev/null
+assert_no_trace "$id"
