@@ -97,12 +97,20 @@ assert_eq "logs stderr" l2 "$(b logs "$lid" 2>&1 >/dev/null)"
 [[ $(b logs -t "$lid" 2>/dev/null | head -1) =~ ^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z\ l1$ ]] || fail "logs -t: $(b logs -t "$lid")"
 assert_eq "logs --since 1h" 3 "$(b logs --since 1h "$lid" 2>&1 | wc -l)"
 assert_eq "logs --since the future" 0 "$(b logs --since 2099-01-01T00:00:00Z "$lid" 2>&1 | wc -l)"
-fid=$(b run -d --name logs2 busybox sh -c 'echo f1; sleep 1; echo f2; sleep 1; echo f3; exit 4')
-rc=0; out=$(timeout 30 "$BERTH" --root "$ROOT" --state "$STATE" logs -f "$fid") || rc=$?
+# The container writes f2 and f3 only once the follower has seen f1: the
+# follower must really follow, and end by itself when the container does.
+fid=$(b run -d --name logs2 busybox sh -c 'echo f1; while [ ! -e /go ]; do sleep 0.05; done; echo f2; echo f3; exit 4')
+timeout 30 "$BERTH" --root "$ROOT" --state "$STATE" logs -f "$fid" > "$E2E_TMP/follow" 2>&1 &
+follower=$!
+on_exit "kill $follower"
+wait_until 20 grep -q f1 "$E2E_TMP/follow" || fail "logs -f did not print f1"
+kill -0 "$follower" || fail "logs -f ended while the container runs"
+touch "/proc/$(container_pid "$fid")/root/go"
+rc=0; wait "$follower" || rc=$?
 assert_eq "logs -f ends when the container does (rc)" 0 "$rc"
 assert_eq "logs -f output" "f1
 f2
-f3" "$out"
+f3" "$(cat "$E2E_TMP/follow")"
 assert_eq "wait after exit" 4 "$(b wait "$fid")"
 assert_eq "logs --tail 2" "f2
 f3" "$(b logs --tail 2 "$fid" 2>&1)"
