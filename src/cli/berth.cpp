@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -131,7 +132,12 @@ int main(int argc, char** argv) {
     app.parse(args);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);
-    std::cerr << "berth: " << e.what() << " (see 'berth --help')\n";
+    std::string msg = e.what();
+    // docker's words for a flag it does not know
+    for (const char* extra : {"The following argument was not expected: ", "The following arguments were not expected: "})
+      if (msg.rfind(extra, 0) == 0 && msg.size() > strlen(extra) && msg[strlen(extra)] == '-')
+        msg = "unknown flag: " + msg.substr(strlen(extra));
+    std::cerr << "berth: " << msg << " (see 'berth --help')\n";
     // docker: a flag error is 125 for every verb; image and vm verbs keep 2
     return cli::error_exit_code(argc, argv, ErrorKind::InvalidArgument) == 2 ? 2 : 125;
   } catch (const cli::ExitStatus& e) {
