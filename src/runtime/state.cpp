@@ -44,7 +44,10 @@ static Status status_from(const std::string& s) {
 
 void validate_id(const std::string& id) {
   if (id.empty()) fail("container id must not be empty");
-  if (id[0] == '.' || id.size() > 1024) fail("invalid container id \"" + id + "\": must not start with '.'");
+  if (id.size() > kMaxIdLength)
+    fail("invalid container id \"" + id.substr(0, 16) + "...\": id too long (" + std::to_string(id.size()) +
+         " characters; at most " + std::to_string(kMaxIdLength) + ", so that the state's file names fit in 255)");
+  if (id[0] == '.') fail("invalid container id \"" + id + "\": must not start with '.'");
   for (char c : id) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
               c == '+' || c == '-' || c == '.';

@@ -43,7 +43,11 @@ struct ContainerState {
   bool legacy_dir = false;  // <root>/<id>/state.json (older berth-runtime)
 };
 
-// Container ids: letters, digits, '_', '+', '-', '.', not "." or "..".
+// Container ids: letters, digits, '_', '+', '-', '.', not starting with
+// '.', and at most kMaxIdLength characters, so that every name derived from
+// an id fits in a file name (NAME_MAX, 255): the longest is the state's
+// temp file ".<id>.tmp.<pid>", with a pid of up to 7 digits (PID_MAX_LIMIT).
+inline constexpr size_t kMaxIdLength = 255 - (1 + 5 + 7);  // NAME_MAX - ".", ".tmp.", pid
 void validate_id(const std::string& id);
 
 // <root>/<id>: the state file (a directory for legacy_dir containers).

@@ -31,6 +31,18 @@ TEST(LifecycleUnit, ValidateId) {
   for (const char* ok : {"a", "web-1", "x_y.z+1", "0123456789abcdef"}) EXPECT_NO_THROW(validate_id(ok)) << ok;
   for (const char* bad : {"", ".", "..", ".hidden", "a/b", "../x", "sp ace", "new\nline"})
     EXPECT_THROW(validate_id(bad), berth::Error) << bad;
+  // Every name made from an id must fit in NAME_MAX: the longest is the
+  // state's temp file ".<id>.tmp.<pid>".
+  EXPECT_NO_THROW(validate_id(std::string(kMaxIdLength, 'a')));
+  EXPECT_LE(std::string(".").size() + kMaxIdLength + std::string(".tmp.4194304").size(), 255u);
+  for (size_t n : {kMaxIdLength + 1, size_t{249}, size_t{255}, size_t{256}, size_t{2000}}) {
+    try {
+      validate_id(std::string(n, 'a'));
+      ADD_FAILURE() << n << " characters accepted";
+    } catch (const berth::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("id too long"), std::string::npos) << e.what();
+    }
+  }
 }
 
 TEST(LifecycleUnit, StateRoundTripAndDerivedStatus) {
