@@ -21,9 +21,9 @@
 // - linux.devices entries also need allow rules: append
 //   device_allow_rules(spec.linux->devices) to resources.devices before
 //   create() (runc does the same).
-// - Only the hierarchies the resources need, plus freezer and pids (v1), are
-//   joined; path_for() returns "" for the others. open_join() (init, exec) and
-//   add_process() cover every hierarchy the container uses.
+// - The container has a directory in every mounted controller hierarchy
+//   (v1) and in the v2 one, if mounted; only the files the resources ask for
+//   are written. open_join() (init, exec) and add_process() cover them all.
 #pragma once
 
 #include <sys/types.h>

@@ -803,6 +803,34 @@ TEST(CgroupRuntime, BadResourceFailsCreateNamingTheFieldAndLeavesNothing) {
   EXPECT_TRUE(container_cgroup_dirs(id).empty());
 }
 
+// The container has a group of its own in the v2 hierarchy, on a hybrid
+// host too (as with runc): its cgroup namespace and "cgroup" mount show that
+// group, not the host's tree and every host process in it.
+TEST(CgroupRuntime, TheContainerHasItsOwnV2Group) {
+  BERTH_REQUIRE_BUSYBOX();
+  const auto& host = cgroups::host_cgroups();
+  if (!host.v2) GTEST_SKIP() << "no cgroup2 mount";
+  // Where the container sees the v2 tree: under the same name as the host.
+  std::string inside = host.v2->mountpoint;
+  Bundle b;
+  b.set_args({"sh", "-c", "exec >/dev/null 2>&1 </dev/null; exec sleep 1000"});
+  b.write();
+  Runtime rt;
+  std::string id = Runtime::unique_id("cgv2own");
+  ASSERT_EQ(rt({"run", "-d", "--bundle", b.path(), id}).exit_code, 0);
+  int pid = json::parse(rt({"state", id}).out)["pid"];
+  EXPECT_EQ(cgroup_line(pid, ""), "/berth/" + id);
+  // From inside: "/" (the namespace's root is the group), no host groups
+  // below it, and only the container's processes.
+  auto r = rt({"exec", id, "sh", "-c",
+               "grep ^0:: /proc/self/cgroup; find " + inside + " -mindepth 1 -type d | wc -l; n=0; while read p; "
+               "do n=$((n+1)); done < " + inside + "/cgroup.procs; echo $n"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "0::/\n0\n2\n") << r.err;  // sleep and this sh
+  EXPECT_EQ(rt({"delete", "--force", id}).exit_code, 0);
+  EXPECT_TRUE(container_cgroup_dirs(id).empty());
+}
+
 // ---- the v2 code paths on this kernel ----
 // A "pure v2" view of the host: only its cgroup2 mount (on the hybrid CI
 // machines: /sys/fs/cgroup/unified, which owns hugetlb). Exercises v2 dir
