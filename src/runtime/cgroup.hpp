@@ -24,6 +24,8 @@
 // - The container has a directory in every mounted controller hierarchy
 //   (v1) and in the v2 one, if mounted; only the files the resources ask for
 //   are written. open_join() (init, exec) and add_process() cover them all.
+// - create refuses a cgroup that already holds processes (FailedPrecondition):
+//   a container's cgroup is its own, so that deleting it kills nothing else.
 #pragma once
 
 #include <sys/types.h>

@@ -63,6 +63,20 @@ void write_one(const std::string& dir, const Write& w) {
   write_control(dfd.get(), dir, w);
 }
 
+// A cgroup that holds processes already is someone else's: another
+// container's with the same cgroupsPath, or one a crash left running.
+// Joining it would let `delete` of either container kill the other's
+// processes (runc then warns and leaves them; refusing keeps one owner).
+void refuse_if_in_use(const std::string& dir) {
+  std::vector<pid_t> pids;
+  collect_pids(dir, pids);
+  if (pids.empty()) return;
+  fail("cgroup " + dir + " already holds processes (pid " + std::to_string(pids.front()) +
+           (pids.size() > 1 ? " and " + std::to_string(pids.size() - 1) + " more" : "") +
+           "): a container's cgroup is not shared with another container or with what a crash left",
+       ErrorKind::FailedPrecondition);
+}
+
 }  // namespace
 
 // Every dir on the path, from the top (the leaf-first try failed: a parent
@@ -106,8 +120,8 @@ void FsCgroup::make_hierarchy_dir(const Hierarchy& h, const std::string& key, bo
     created.push_back(leaf);
   } else {
     make_parents_and_leaf(base, made);
+    if (creating && !made.back()) refuse_if_in_use(leaf);
   }
-  (void)creating;
 
   if (cpuset) {
     // v1 cpuset dirs start empty and refuse tasks (ENOSPC) until cpus and
