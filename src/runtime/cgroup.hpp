@@ -114,6 +114,10 @@ class Cgroup {
   // with v1 directories only can be made after it, while the child builds
   // its namespaces. Throws on resources `create` would refuse.
   static bool has_v2_dir(const oci::LinuxResources* resources);
+  // The cgroup `create` makes for `path` and `container_id`, as far as its
+  // leaf directories exist now; nothing is made. For the cleanup after a
+  // `create` killed before it recorded its cgroup (to_json).
+  static std::unique_ptr<Cgroup> find(const std::string& path, const std::string& container_id);
   static std::unique_ptr<Cgroup> from_json(const std::string& json);
   virtual std::string to_json() const = 0;
 

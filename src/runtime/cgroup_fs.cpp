@@ -290,6 +290,20 @@ void FsCgroup::apply(const oci::LinuxResources* r, bool creating) {
   }
 }
 
+void FsCgroup::find_leaves() {
+  const auto& host = this->host ? *this->host : host_cgroups();
+  auto existing_leaf = [&](const Hierarchy& h) -> std::string {
+    std::string leaf = hierarchy_base(h, relative) + join_components(components, components.size());
+    return fs::is_dir(leaf) ? leaf : "";
+  };
+  for (const auto& h : host.v1)
+    if (!h.controllers.empty())
+      if (std::string leaf = existing_leaf(h); !leaf.empty())
+        for (const auto& c : h.controllers) dirs[c] = leaf;
+  if (host.v2)
+    if (std::string leaf = existing_leaf(*host.v2); !leaf.empty()) dirs[""] = leaf;
+}
+
 std::vector<std::string> FsCgroup::distinct_dirs() const {
   std::vector<std::string> out;
   for (const auto& [c, d] : dirs)

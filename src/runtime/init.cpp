@@ -288,6 +288,7 @@ struct ChildContext {
   // there is no GO message; our host pid is where clone3 stored it.
   bool shares_memory = false;
   const pid_t* host_pid = nullptr;
+  int parent_pidfd = -1;  // sharing memory: the runtime, to see it died
   // A `create` whose init waits in berth-init-wait: that program and its
   // seccomp program (init_wait.hpp), or -1.
   int init_wait_program = -1;
@@ -307,6 +308,15 @@ struct ChildContext {
     for (int s = 1; s < NSIG; ++s)
       if (s != SIGKILL && s != SIGSTOP) ::signal(s, SIG_DFL);
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (c.shares_memory) {
+      // A runtime killed before that prctl sent no signal: stop rather than
+      // build a container nobody recorded. (Forked, the EOF on the sync
+      // socket before GO says the same.) From here its death kills us
+      // until Ready, and a `create` killed later leaves us on record.
+      struct pollfd parent = {c.parent_pidfd, POLLIN, 0};
+      if (::poll(&parent, 1, 0) != 0) _exit(1);
+      if (o.record_init) o.record_init(*c.host_pid);
+    }
     bool user_ns = c.plan.new_user || c.plan.join_user;
     // Never let a container process reach the runtime binary through
     // /proc/<init>/exe (CVE-2019-5736): non-dumpable means only a holder of
@@ -560,6 +570,12 @@ InitProcess spawn_init(const InitOptions& o) {
   pid_t pid;
   pid_t child_host_pid = 0;
   ChildContext child{&o, plan, child_sock.get(), &join, shares_memory, &child_host_pid};
+  UniqueFd self_pidfd;
+  if (shares_memory) {
+    self_pidfd.reset(static_cast<int>(::syscall(SYS_pidfd_open, ::getpid(), 0)));
+    if (!self_pidfd) throw_errno("pidfd_open of the runtime itself");
+    child.parent_pidfd = self_pidfd.get();
+  }
   UniqueFd init_wait_program, init_wait_seccomp;
   if (waits_in_helper) {
     init_wait_program = runtime::init_wait_program();
@@ -610,6 +626,8 @@ InitProcess spawn_init(const InitOptions& o) {
         Cgroup* cg = o.make_cgroup();
         for (const auto& d : cg->v1_dirs()) late_join += d + "\n";
       }
+      // Before GO: the child cannot outlive us before it has it.
+      if (o.record_init) o.record_init(pid);
       try {
         send_idmapped_mounts(parent_sock.get(), spec, o.bundle, pid, plan);
         sync_send(parent_sock.get(), SyncType::Go, pid, late_join);

@@ -64,6 +64,11 @@ struct InitOptions {
   // Validated process settings and compiled seccomp filter (made before the
   // clone so a bad config fails `create`, and the child inherits the work).
   const PreparedProcess* prepared = nullptr;
+  // Puts the init's host pid on record (the state file), as soon as the init
+  // exists and before it can outlive the runtime: by the parent before GO,
+  // or, sharing memory, by the child itself (the parent sleeps until its
+  // execve). Runs after the cgroup is made.
+  std::function<void(pid_t)> record_init;
   // State JSON for hooks, given the init's host pid and the status to report.
   std::function<std::string(pid_t, const char* status)> state_for_hooks;
   // Runs prestart + createRuntime hooks in the runtime (parent) namespaces.

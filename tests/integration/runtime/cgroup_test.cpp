@@ -585,6 +585,18 @@ TEST(CgroupIntegration, CreateRefusesACgroupThatHoldsProcesses) {
   EXPECT_EQ(taken.dirs, left.dirs);
 }
 
+// Cgroup::find: the leaf dirs a create made, found from the path alone.
+TEST(CgroupIntegration, FindSeesTheLeavesCreateMade) {
+  BERTH_REQUIRE_ROOT();
+  std::string path = unique_path();
+  Guard cg(Cgroup::create(path, "x", nullptr));
+  auto found = Cgroup::find(path, "x");
+  for (const char* k : {"memory", "cpu", "pids", "freezer", ""}) EXPECT_EQ(found->path_for(k), cg->path_for(k)) << k;
+  found->destroy(false);
+  for (const auto& d : cg.dirs) EXPECT_FALSE(exists(d)) << d;
+  EXPECT_EQ(Cgroup::find(path, "x")->path_for("pids"), "");
+}
+
 // The v2 eBPF device filter, on this host's cgroup2 mount (hybrid: v1 has
 // the devices controller, but BPF_CGROUP_DEVICE programs attach to any v2
 // cgroup and apply on top of it).

@@ -59,9 +59,19 @@ TEST(LifecycleUnit, StateRoundTripAndDerivedStatus) {
   // Our own process stands in for a live init.
   st.pid = getpid();
   st.pid_start_time = *process_start_time(getpid());
-  reserve_state(root.path(), "c1");
-  EXPECT_EQ(load_state(root.path(), "c1").recorded, Status::Creating);  // reserved, not written yet
-  EXPECT_THROW(reserve_state(root.path(), "c1"), berth::Error);       // the id is taken
+  ContainerState creating = st;
+  creating.recorded = Status::Creating;
+  creating.pid = 0;
+  creating.config = "{\"linux\": {\"cgroupsPath\": \"/x/c1\"}}";
+  reserve_state(root.path(), creating);
+  // Reserved: no init yet, but the bundle and config a `delete --force`
+  // needs to find what a killed create made.
+  ContainerState reserved = load_state(root.path(), "c1");
+  EXPECT_EQ(reserved.recorded, Status::Creating);
+  EXPECT_EQ(current_status(root.path(), reserved), Status::Creating);
+  EXPECT_EQ(reserved.bundle, "/b");
+  EXPECT_EQ(reserved.config, creating.config);
+  EXPECT_THROW(reserve_state(root.path(), creating), berth::Error);  // the id is taken
   // The config follows the JSON line as it was read: newlines, escapes and
   // all, byte for byte.
   st.config = "{\n  \"ociVersion\": \"1.2.0\",\n  \"process\": {\"args\": [\"sh\", \"-c\", \"echo \\\"a\\nb\\\"\"]}\n}\n";
@@ -92,15 +102,34 @@ TEST(LifecycleUnit, StateRoundTripAndDerivedStatus) {
   EXPECT_EQ(legacy.config, "{\"ociVersion\": \"1.0.2\"}");
 }
 
+// A "creating" record with an init (a create that recorded it, then died
+// or goes on) follows that init: creating while it lives, stopped after.
+TEST(LifecycleUnit, CreatingRecordFollowsItsInit) {
+  berth::testing::TempDir root;
+  ContainerState st;
+  st.id = "c3";
+  st.pid = getpid();
+  st.pid_start_time = *process_start_time(getpid());
+  EXPECT_EQ(current_status(root.path(), st), Status::Creating);
+  // Even with the exec fifo there: the init may not be waiting yet.
+  ASSERT_EQ(::mkfifo(exec_fifo_path(root.path(), "c3").c_str(), 0600), 0);
+  EXPECT_EQ(current_status(root.path(), st), Status::Creating);
+  st.pid_start_time += 1;
+  EXPECT_EQ(current_status(root.path(), st), Status::Stopped);
+}
+
 // One file per container, no directory; the dot entries (fifo, temp files,
 // caches) are never ids.
 TEST(LifecycleUnit, StateIsOneFileAndRemoveLeavesNothing) {
   berth::testing::TempDir root;
-  reserve_state(root.path(), "c2");
-  ASSERT_EQ(::mkfifo(exec_fifo_path(root.path(), "c2").c_str(), 0600), 0);
-  ASSERT_EQ(::mkdir((root.path() + "/.seccomp-cache").c_str(), 0700), 0);
   ContainerState st;
   st.id = "c2";
+  reserve_state(root.path(), st);
+  ASSERT_EQ(::mkfifo(exec_fifo_path(root.path(), "c2").c_str(), 0600), 0);
+  ASSERT_EQ(::mkdir((root.path() + "/.seccomp-cache").c_str(), 0700), 0);
+  // Temp files of writers killed before their rename: c2's go with it.
+  berth::fs::write_file(root.path() + "/.c2.tmp.4194304", "{}");
+  berth::fs::write_file(root.path() + "/.c22.tmp.7", "{}");
   st.pid = 1;
   save_state(root.path(), st);
   struct stat sb;
@@ -111,6 +140,8 @@ TEST(LifecycleUnit, StateIsOneFileAndRemoveLeavesNothing) {
   remove_state(root.path(), "c2", false);
   EXPECT_FALSE(berth::fs::exists(root.path() + "/c2"));
   EXPECT_FALSE(berth::fs::exists(exec_fifo_path(root.path(), "c2")));
+  EXPECT_FALSE(berth::fs::exists(root.path() + "/.c2.tmp.4194304"));
+  EXPECT_TRUE(berth::fs::exists(root.path() + "/.c22.tmp.7"));  // another container's
   EXPECT_TRUE(list_ids(root.path()).empty());
   remove_state(root.path(), "c2", false);  // gone already: fine
 }
@@ -133,7 +164,7 @@ TEST(LifecycleUnit, LegacyStateDirectory) {
   EXPECT_EQ(back.bundle, "/b");
   EXPECT_EQ(exec_fifo_path(root.path(), "old", true), root.path() + "/old/exec.fifo");
   EXPECT_EQ(list_ids(root.path()), std::vector<std::string>{"old"});
-  EXPECT_THROW(reserve_state(root.path(), "old"), berth::Error);
+  EXPECT_THROW(reserve_state(root.path(), st), berth::Error);
   remove_state(root.path(), "old", true);
   EXPECT_FALSE(berth::fs::exists(root.path() + "/old"));
 }
