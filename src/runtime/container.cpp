@@ -334,6 +334,12 @@ void start_container(const GlobalOptions& g, const std::string& id) {
     if (r < 0 && errno == EINTR) continue;
     break;
   }
+  try {
+    throw_start_error(fd.get());
+  } catch (Error& e) {
+    e.wrap("start container " + id);
+    throw;
+  }
   fd.reset();
   st.recorded = Status::Running;
   save_state(g.root, st);

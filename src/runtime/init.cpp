@@ -12,7 +12,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -98,24 +101,52 @@ bool sync_recv(int sock, SyncMsg& msg) {
   return true;
 }
 
-void child_fail(int sock, const std::exception_ptr& ep) {
-  std::string message = "unknown error";
-  int err = 0, kind = static_cast<int>(ErrorKind::Internal);
+namespace {
+// What an exception in a child says, as an Error (kind and errno kept).
+Error as_error(const std::exception_ptr& ep) {
   try {
     std::rethrow_exception(ep);
   } catch (const Error& e) {
-    message = e.message();
-    err = e.errno_value();
-    kind = static_cast<int>(e.kind());
+    return e;
   } catch (const std::exception& e) {
-    message = e.what();
+    return Error(e.what());
   } catch (...) {
   }
+  return Error("unknown error");
+}
+}  // namespace
+
+void child_fail(int sock, const std::exception_ptr& ep) {
+  Error e = as_error(ep);
   try {
-    sync_send(sock, SyncType::Error, 0, message, err, kind);
+    sync_send(sock, SyncType::Error, 0, e.message(), e.errno_value(), static_cast<int>(e.kind()));
   } catch (...) {
   }
   _exit(1);
+}
+
+void report_start_error(int exec_fifo, const Error& e) {
+  std::string record =
+      std::to_string(static_cast<int>(e.kind())) + " " + std::to_string(e.errno_value()) + " " + e.message();
+  [[maybe_unused]] ssize_t n = ::write(exec_fifo, record.data(), std::min<size_t>(record.size(), PIPE_BUF));
+}
+
+void throw_start_error(int exec_fifo_writer) {
+  // Reopened for reading through /proc: the path is unlinked by now, and a
+  // reader held while the init ran would have hidden its close (POLLERR).
+  std::string self = "/proc/self/fd/" + std::to_string(exec_fifo_writer);
+  UniqueFd reader(::open(self.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!reader) throw_errno("read the exec fifo " + self);
+  char buf[PIPE_BUF + 1];
+  ssize_t n = ::read(reader.get(), buf, PIPE_BUF);
+  if (n <= 0) return;  // empty: the process was exec'd
+  buf[n] = 0;
+  int kind = 0, err = 0, used = 0;
+  if (std::sscanf(buf, "%d %d %n", &kind, &err, &used) < 2)
+    fail(std::string("unreadable report from the container init: ") + buf, ErrorKind::Internal);
+  std::string message(buf + used);
+  if (kind < 0) throw_errno(message, err);  // berth-init-wait: the kind follows the errno
+  throw Error(message, static_cast<ErrorKind>(kind), err);
 }
 
 void send_seccomp_listener(const oci::Spec& spec, int listener_fd, pid_t pid, const std::string& state_json) {
@@ -477,15 +508,11 @@ struct ChildContext {
     exec_process(exe, *spec.process);
   } catch (...) {
     if (c.sock >= 0) child_fail(c.sock, std::current_exception());
-    // The creator is gone: the container's stderr is the only witness.
-    std::string what = "unknown error";
-    try {
-      throw;
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    std::string line = "berth-runtime: start container: " + what + "\n";
+    // The creator is gone: `start` reads this once we are gone, and the
+    // container's stderr gets it too (its log outlives `start`).
+    Error e = as_error(std::current_exception());
+    report_start_error(o.exec_fifo, e);
+    std::string line = std::string("berth-runtime: start container: ") + e.what() + "\n";
     [[maybe_unused]] ssize_t n = ::write(2, line.data(), line.size());
   }
   _exit(127);
