@@ -272,9 +272,12 @@ InitProcess create_container(const GlobalOptions& g, const CreateOptions& o, boo
     // The init's pid (and the cgroup, made by then) on record as soon as
     // the init exists, before it can outlive us: a `create` killed from
     // here on leaves what `delete --force` needs to find and kill it.
+    // `run`'s is recorded as running at once (its process is exec'd before
+    // spawn_init returns), so a `run` writes its state once.
     io.record_init = [&](pid_t pid) {
       st.pid = pid;
       st.pid_start_time = process_start_time(pid, true).value_or(0);
+      st.recorded = start_now ? Status::Running : Status::Creating;
       save_state(g.root, st);
     };
     io.create_runtime_hooks = [&](pid_t pid) {
@@ -283,18 +286,17 @@ InitProcess create_container(const GlobalOptions& g, const CreateOptions& o, boo
       run_hooks(spec.hooks->create_runtime, state, "createRuntime");
     };
     InitProcess init = spawn_init(io);
-    st.pid = init.pid;
-    // Our own child: its stat stays readable until we reap it, even if the
-    // process already exited (run of a short command).
-    auto start_time = process_start_time(init.pid, true);
-    if (!start_time) {
+    // (record_init read the start time from our own child, whose stat stays
+    // readable until we reap it, even if the process already exited.)
+    if (st.pid != init.pid || st.pid_start_time == 0) {
       wait_child(init.pid);
       fail("container init exited during create", ErrorKind::Internal);
     }
-    st.pid_start_time = *start_time;
-    st.recorded = start_now ? Status::Running : Status::Created;
     try {
-      save_state(g.root, st);
+      if (!start_now) {
+        st.recorded = Status::Created;
+        save_state(g.root, st);
+      }
       write_pid_file(o.pid_file, init.pid);
     } catch (...) {
       ::syscall(SYS_pidfd_send_signal, init.pidfd.get(), SIGKILL, nullptr, 0);
