@@ -332,13 +332,14 @@ struct ChildContext {
   pid_t host_pid = 0;
   std::string exe;
   try {
+    // First thing: a runtime that dies before this sends us no signal.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     // A fresh process: default signals, nothing blocked.
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     for (int s = 1; s < NSIG; ++s)
       if (s != SIGKILL && s != SIGSTOP) ::signal(s, SIG_DFL);
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (c.shares_memory) {
       // A runtime killed before that prctl sent no signal: stop rather than
       // build a container nobody recorded. (Forked, the EOF on the sync
