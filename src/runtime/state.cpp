@@ -82,6 +82,7 @@ std::string state_text(const ContainerState& st) {
             {"status", status_name(st.recorded)},
             {"systemdCgroup", st.systemd_cgroup},
             {"ownCgroupNs", st.own_cgroup_ns}};
+  if (st.host_rootfs_mount) j["hostRootfsMount"] = st.host_rootfs_mount;
   std::string data = j.dump();
   data += '\n';
   data += st.config;
@@ -213,6 +214,7 @@ ContainerState load_state(const std::string& root, const std::string& id) {
     st.recorded = status_from(j.value("status", ""));
     st.systemd_cgroup = j.value("systemdCgroup", false);
     st.own_cgroup_ns = j.value("ownCgroupNs", false);
+    st.host_rootfs_mount = j.value("hostRootfsMount", uint64_t{0});
   } catch (const json::exception& e) {
     throw Error("state of container " + id + " (" + path + "): " + e.what(), ErrorKind::Corrupt);
   }
