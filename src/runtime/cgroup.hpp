@@ -21,9 +21,11 @@
 // - linux.devices entries also need allow rules: append
 //   device_allow_rules(spec.linux->devices) to resources.devices before
 //   create() (runc does the same).
-// - Only the hierarchies the resources need, plus freezer and pids (v1), are
-//   joined; path_for() returns "" for the others. open_join() (init, exec) and
-//   add_process() cover every hierarchy the container uses.
+// - The container has a directory in every mounted controller hierarchy
+//   (v1) and in the v2 one, if mounted; only the files the resources ask for
+//   are written. open_join() (init, exec) and add_process() cover them all.
+// - create refuses a cgroup that already holds processes (FailedPrecondition):
+//   a container's cgroup is its own, so that deleting it kills nothing else.
 #pragma once
 
 #include <sys/types.h>
@@ -112,6 +114,10 @@ class Cgroup {
   // with v1 directories only can be made after it, while the child builds
   // its namespaces. Throws on resources `create` would refuse.
   static bool has_v2_dir(const oci::LinuxResources* resources);
+  // The cgroup `create` makes for `path` and `container_id`, as far as its
+  // leaf directories exist now; nothing is made. For the cleanup after a
+  // `create` killed before it recorded its cgroup (to_json).
+  static std::unique_ptr<Cgroup> find(const std::string& path, const std::string& container_id);
   static std::unique_ptr<Cgroup> from_json(const std::string& json);
   virtual std::string to_json() const = 0;
 

@@ -42,9 +42,33 @@ CgroupPath parse_cgroups_path(const std::string& path, const std::string& contai
 
 using cgroups::FsCgroup;
 
+namespace {
+
+// The object for cgroupsPath `path`, no directory made or found yet.
+std::unique_ptr<FsCgroup> new_fs_cgroup(const cgroups::HostCgroups& host, const std::string& path,
+                                        const std::string& container_id) {
+  auto p = cgroups::parse_cgroups_path(path, container_id);
+  auto cg = std::make_unique<FsCgroup>();
+  if (&host != &cgroups::host_cgroups()) cg->host = &host;
+  cg->layout = host.layout;
+  cg->path = path.empty() ? "/berth/" + container_id : path;
+  cg->relative = p.relative;
+  cg->default_path = path.empty();
+  cg->components = std::move(p.components);
+  return cg;
+}
+
+}  // namespace
+
 std::unique_ptr<Cgroup> Cgroup::create(const std::string& path, const std::string& container_id,
                                        const oci::LinuxResources* resources) {
   return cgroups::create_on(cgroups::host_cgroups(), path, container_id, resources);
+}
+
+std::unique_ptr<Cgroup> Cgroup::find(const std::string& path, const std::string& container_id) {
+  auto cg = new_fs_cgroup(cgroups::host_cgroups(), path, container_id);
+  cg->find_leaves();
+  return cg;
 }
 
 bool Cgroup::has_v2_dir(const oci::LinuxResources* resources) {
@@ -56,14 +80,7 @@ bool Cgroup::has_v2_dir(const oci::LinuxResources* resources) {
 
 std::unique_ptr<Cgroup> cgroups::create_on(const HostCgroups& host, const std::string& path,
                                            const std::string& container_id, const oci::LinuxResources* resources) {
-  auto p = cgroups::parse_cgroups_path(path, container_id);
-  auto cg = std::make_unique<FsCgroup>();
-  if (&host != &cgroups::host_cgroups()) cg->host = &host;
-  cg->layout = host.layout;
-  cg->path = path.empty() ? "/berth/" + container_id : path;
-  cg->relative = p.relative;
-  cg->default_path = path.empty();
-  cg->components = std::move(p.components);
+  auto cg = new_fs_cgroup(host, path, container_id);
   if (host.v1.empty() && !host.v2)
     fail("create cgroup " + cg->path + ": no cgroup hierarchy is mounted on this host", ErrorKind::Unsupported);
   try {

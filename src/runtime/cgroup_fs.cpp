@@ -63,6 +63,20 @@ void write_one(const std::string& dir, const Write& w) {
   write_control(dfd.get(), dir, w);
 }
 
+// A cgroup that holds processes already is someone else's: another
+// container's with the same cgroupsPath, or one a crash left running.
+// Joining it would let `delete` of either container kill the other's
+// processes (runc then warns and leaves them; refusing keeps one owner).
+void refuse_if_in_use(const std::string& dir) {
+  std::vector<pid_t> pids;
+  collect_pids(dir, pids);
+  if (pids.empty()) return;
+  fail("cgroup " + dir + " already holds processes (pid " + std::to_string(pids.front()) +
+           (pids.size() > 1 ? " and " + std::to_string(pids.size() - 1) + " more" : "") +
+           "): a container's cgroup is not shared with another container or with what a crash left",
+       ErrorKind::FailedPrecondition);
+}
+
 }  // namespace
 
 // Every dir on the path, from the top (the leaf-first try failed: a parent
@@ -106,8 +120,8 @@ void FsCgroup::make_hierarchy_dir(const Hierarchy& h, const std::string& key, bo
     created.push_back(leaf);
   } else {
     make_parents_and_leaf(base, made);
+    if (creating && !made.back()) refuse_if_in_use(leaf);
   }
-  (void)creating;
 
   if (cpuset) {
     // v1 cpuset dirs start empty and refuse tasks (ENOSPC) until cpus and
@@ -166,15 +180,13 @@ void FsCgroup::make_hierarchy_dir(const Hierarchy& h, const std::string& key, bo
 }
 
 // Whether the cgroup has (or, on update, needs) a directory in the v2
-// hierarchy: for a v2 resource, the v2 device filter, freezing on a host
-// without a v1 freezer, and always on a pure v2 host.
+// hierarchy: always when one is mounted (on a hybrid host too, as runc: a
+// container left in the v2 root would see, through its cgroup namespace
+// and a "cgroup" mount, the host's whole v2 tree and every host pid in
+// it), and on update for a v2 resource or the v2 device filter.
 bool wants_v2_dir(const HostCgroups& host, const FullPlan& fp, bool creating) {
-  bool need = fp.v2_devices;
+  bool need = fp.v2_devices || (creating && host.v2);
   for (const auto& w : fp.writes) need |= w.v2;
-  if (creating) {
-    if (!host.v1_for("freezer") && host.v2) need = true;
-    if (host.layout == CgroupLayout::V2) need = true;
-  }
   return need;
 }
 
@@ -222,8 +234,7 @@ void FsCgroup::apply(const oci::LinuxResources* r, bool creating) {
     // read metrics and OOM events from the init's own cgroups, and a
     // container left in its caller's memory cgroup would report, and be
     // charged with, the whole caller's usage (tests/e2e/FINDINGS.md F3).
-    // On a hybrid host the engines read the v1 hierarchies; the unified one
-    // is joined only when a resource lives there (or for freezing, below).
+    // A mounted v2 hierarchy is joined too (wants_v2_dir).
     for (const auto& h : host.v1)
       if (!h.controllers.empty()) v1_needed.insert(h.controllers.front());
   }
@@ -277,6 +288,20 @@ void FsCgroup::apply(const oci::LinuxResources* r, bool creating) {
     attach_device_filter(dirs.at(""), fp.device_rules);
     v2_devices = true;
   }
+}
+
+void FsCgroup::find_leaves() {
+  const auto& host = this->host ? *this->host : host_cgroups();
+  auto existing_leaf = [&](const Hierarchy& h) -> std::string {
+    std::string leaf = hierarchy_base(h, relative) + join_components(components, components.size());
+    return fs::is_dir(leaf) ? leaf : "";
+  };
+  for (const auto& h : host.v1)
+    if (!h.controllers.empty())
+      if (std::string leaf = existing_leaf(h); !leaf.empty())
+        for (const auto& c : h.controllers) dirs[c] = leaf;
+  if (host.v2)
+    if (std::string leaf = existing_leaf(*host.v2); !leaf.empty()) dirs[""] = leaf;
 }
 
 std::vector<std::string> FsCgroup::distinct_dirs() const {
@@ -427,7 +452,9 @@ void FsCgroup::destroy(bool kill_remaining) {
   const std::string primary = primary_dir();
   const bool empty = !primary.empty() && (::rmdir(primary.c_str()) == 0 || errno == ENOENT);
   if (kill_remaining && !empty) {
-    std::string v2 = path_for("");
+    // cgroup.kill where the v2 dir is the one that tells all (primary_dir);
+    // on a hybrid host the v1 freezer is, as before it had a v2 dir.
+    std::string v2 = primary == path_for("") ? primary : "";
     bool killed = false;
     if (!v2.empty() && ::access((v2 + "/cgroup.kill").c_str(), W_OK) == 0) {
       try {

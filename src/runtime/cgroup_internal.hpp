@@ -180,6 +180,8 @@ class FsCgroup final : public Cgroup {
   // Plans `r`, makes whatever dirs the plan needs that are not there yet,
   // writes the plan (Cgroup::create removes the dirs made if it throws).
   void apply(const oci::LinuxResources* r, bool creating);
+  // Fills `dirs` with the leaf dirs that exist in each hierarchy (Cgroup::find).
+  void find_leaves();
 
  private:
   std::vector<std::string> distinct_dirs() const;

@@ -89,6 +89,27 @@ std::unique_ptr<Cgroup> open_cgroup(const ContainerState& st) {
   return Cgroup::from_json(st.cgroup);
 }
 
+// What a `create` killed before it recorded its cgroup may have made: the
+// leaf directories its config's cgroupsPath names, removed only if empty.
+// One with processes is not that create's (create refuses to join such a
+// cgroup): like runc, leave it alone and say so.
+void remove_unrecorded_cgroup(const ContainerState& st) {
+  const std::string what = "delete container " + st.id + ": ";
+  try {
+    oci::Spec spec = stored_spec(st);
+    std::string path = spec.linux ? spec.linux->cgroups_path : "";
+    auto cg = Cgroup::find(path, st.id);
+    if (std::vector<pid_t> pids = cg->pids(); !pids.empty()) {
+      log::warn(what + "cgroup " + (path.empty() ? "/berth/" + st.id : path) +
+                " holds processes that are not the container's (pid " + std::to_string(pids[0]) + "): left alone");
+      return;
+    }
+    cg->destroy(false);
+  } catch (const Error& e) {
+    log::warn(what + e.what());
+  }
+}
+
 const char* kSignalNames[] = {"HUP",  "INT",  "QUIT", "ILL",    "TRAP", "ABRT",   "BUS",  "FPE",
                               "KILL", "USR1", "SEGV", "USR2",   "PIPE", "ALRM",   "TERM", "STKFLT",
                               "CHLD", "CONT", "STOP", "TSTP",   "TTIN", "TTOU",   "URG",  "XCPU",
@@ -150,7 +171,19 @@ InitProcess create_container(const GlobalOptions& g, const CreateOptions& o, boo
     e.wrap("create container " + o.id);
     throw;
   }
-  reserve_state(g.root, o.id);
+  ContainerState st;
+  st.id = o.id;
+  st.oci_version = spec.oci_version;
+  st.bundle = bundle;
+  st.rootfs = rootfs_path(spec, bundle);
+  st.created = now_rfc3339();
+  st.annotations = spec.annotations;
+  // The file as read and parsed, not a re-serialisation of the parsed spec
+  // (to_json cost 40-70 us of every start); parse_spec reads it back.
+  st.config = std::move(config_text);
+  if (spec.linux)
+    for (auto& ns : spec.linux->namespaces) st.own_cgroup_ns |= ns.type == "cgroup" && ns.path.empty();
+  reserve_state(g.root, st);
   std::unique_ptr<Cgroup> cgroup;
   bool committed = false;
   struct Undo {
@@ -175,23 +208,9 @@ InitProcess create_container(const GlobalOptions& g, const CreateOptions& o, boo
   } undo{g.root, o.id, &cgroup, &committed};
 
   try {
-    std::string rootfs = rootfs_path(spec, bundle);
-    if (!fs::is_dir(rootfs))
-      throw Error(bundle + "/config.json: root.path: rootfs " + rootfs + " does not exist or is not a directory",
+    if (!fs::is_dir(st.rootfs))
+      throw Error(bundle + "/config.json: root.path: rootfs " + st.rootfs + " does not exist or is not a directory",
                   ErrorKind::NotFound);
-
-    ContainerState st;
-    st.id = o.id;
-    st.oci_version = spec.oci_version;
-    st.bundle = bundle;
-    st.rootfs = rootfs;
-    st.created = now_rfc3339();
-    st.annotations = spec.annotations;
-    // The file as read and parsed, not a re-serialisation of the parsed spec
-    // (to_json cost 40-70 us of every start); parse_spec reads it back.
-    st.config = std::move(config_text);
-    if (spec.linux)
-      for (auto& ns : spec.linux->namespaces) st.own_cgroup_ns |= ns.type == "cgroup" && ns.path.empty();
 
     UniqueFd fifo_fd;
     if (!start_now) {
@@ -211,7 +230,7 @@ InitProcess create_container(const GlobalOptions& g, const CreateOptions& o, boo
     // Without a mount namespace the container's mounts go into the host's,
     // all under this one (undone if create fails).
     std::optional<HostRootfsMount> host_rootfs;
-    if (shares_host_mounts(spec)) st.host_rootfs_mount = host_rootfs.emplace(rootfs).id();
+    if (shares_host_mounts(spec)) st.host_rootfs_mount = host_rootfs.emplace(st.rootfs).id();
 
     const oci::LinuxResources* res = spec.linux && spec.linux->resources ? &*spec.linux->resources : nullptr;
     auto make_cgroup = [&]() -> Cgroup* {
@@ -260,6 +279,17 @@ InitProcess create_container(const GlobalOptions& g, const CreateOptions& o, boo
       j["status"] = status;
       return j.dump();
     };
+    // The init's pid (and the cgroup, made by then) on record as soon as
+    // the init exists, before it can outlive us: a `create` killed from
+    // here on leaves what `delete --force` needs to find and kill it.
+    // `run`'s is recorded as running at once (its process is exec'd before
+    // spawn_init returns), so a `run` writes its state once.
+    io.record_init = [&](pid_t pid) {
+      st.pid = pid;
+      st.pid_start_time = process_start_time(pid, true).value_or(0);
+      st.recorded = start_now ? Status::Running : Status::Creating;
+      save_state(g.root, st);
+    };
     // The status each hook kind sees: prestart "created" (the environment
     // exists, as crun says; runc says "creating"), createRuntime and
     // createContainer "creating", startContainer "created" (init.cpp).
@@ -270,18 +300,17 @@ InitProcess create_container(const GlobalOptions& g, const CreateOptions& o, boo
         run_hooks(spec.hooks->create_runtime, io.state_for_hooks(pid, "creating"), "createRuntime");
     };
     InitProcess init = spawn_init(io);
-    st.pid = init.pid;
-    // Our own child: its stat stays readable until we reap it, even if the
-    // process already exited (run of a short command).
-    auto start_time = process_start_time(init.pid, true);
-    if (!start_time) {
+    // (record_init read the start time from our own child, whose stat stays
+    // readable until we reap it, even if the process already exited.)
+    if (st.pid != init.pid || st.pid_start_time == 0) {
       wait_child(init.pid);
       fail("container init exited during create", ErrorKind::Internal);
     }
-    st.pid_start_time = *start_time;
-    st.recorded = start_now ? Status::Running : Status::Created;
     try {
-      save_state(g.root, st);
+      if (!start_now) {
+        st.recorded = Status::Created;
+        save_state(g.root, st);
+      }
       write_pid_file(o.pid_file, init.pid);
     } catch (...) {
       ::syscall(SYS_pidfd_send_signal, init.pidfd.get(), SIGKILL, nullptr, 0);
@@ -321,6 +350,12 @@ void start_container(const GlobalOptions& g, const std::string& id) {
     int r = ::poll(&p, 1, -1);
     if (r < 0 && errno == EINTR) continue;
     break;
+  }
+  try {
+    throw_start_error(fd.get());
+  } catch (Error& e) {
+    e.wrap("start container " + id);
+    throw;
   }
   fd.reset();
   st.recorded = Status::Running;
@@ -376,7 +411,9 @@ void delete_container(const GlobalOptions& g, const std::string& id, bool force)
                       " (use --force)",
                   ErrorKind::FailedPrecondition);
   }
-  if (s == Status::Created || s == Status::Running || s == Status::Paused) {
+  // Creating included: the init of a create that was killed (or is still
+  // running) once it recorded the init.
+  if (s != Status::Stopped) {
     if (UniqueFd fd = open_init(st)) signal_pidfd(fd.get(), SIGKILL, "container " + id + " init");
     if (cg) {
       for (pid_t p : cg->pids()) ::kill(p, SIGKILL);
@@ -392,6 +429,7 @@ void delete_container(const GlobalOptions& g, const std::string& id, bool force)
       throw;
     }
   }
+  if (!cg && s == Status::Creating) remove_unrecorded_cgroup(st);
   if (cg) {
     try {
       cg->destroy(true);

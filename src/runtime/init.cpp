@@ -12,7 +12,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -99,24 +102,52 @@ bool sync_recv(int sock, SyncMsg& msg) {
   return true;
 }
 
-void child_fail(int sock, const std::exception_ptr& ep) {
-  std::string message = "unknown error";
-  int err = 0, kind = static_cast<int>(ErrorKind::Internal);
+namespace {
+// What an exception in a child says, as an Error (kind and errno kept).
+Error as_error(const std::exception_ptr& ep) {
   try {
     std::rethrow_exception(ep);
   } catch (const Error& e) {
-    message = e.message();
-    err = e.errno_value();
-    kind = static_cast<int>(e.kind());
+    return e;
   } catch (const std::exception& e) {
-    message = e.what();
+    return Error(e.what());
   } catch (...) {
   }
+  return Error("unknown error");
+}
+}  // namespace
+
+void child_fail(int sock, const std::exception_ptr& ep) {
+  Error e = as_error(ep);
   try {
-    sync_send(sock, SyncType::Error, 0, message, err, kind);
+    sync_send(sock, SyncType::Error, 0, e.message(), e.errno_value(), static_cast<int>(e.kind()));
   } catch (...) {
   }
   _exit(1);
+}
+
+void report_start_error(int exec_fifo, const Error& e) {
+  std::string record =
+      std::to_string(static_cast<int>(e.kind())) + " " + std::to_string(e.errno_value()) + " " + e.message();
+  [[maybe_unused]] ssize_t n = ::write(exec_fifo, record.data(), std::min<size_t>(record.size(), PIPE_BUF));
+}
+
+void throw_start_error(int exec_fifo_writer) {
+  // Reopened for reading through /proc: the path is unlinked by now, and a
+  // reader held while the init ran would have hidden its close (POLLERR).
+  std::string self = "/proc/self/fd/" + std::to_string(exec_fifo_writer);
+  UniqueFd reader(::open(self.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!reader) throw_errno("read the exec fifo " + self);
+  char buf[PIPE_BUF + 1];
+  ssize_t n = ::read(reader.get(), buf, PIPE_BUF);
+  if (n <= 0) return;  // empty: the process was exec'd
+  buf[n] = 0;
+  int kind = 0, err = 0, used = 0;
+  if (std::sscanf(buf, "%d %d %n", &kind, &err, &used) < 2)
+    fail(std::string("unreadable report from the container init: ") + buf, ErrorKind::Internal);
+  std::string message(buf + used);
+  if (kind < 0) throw_errno(message, err);  // berth-init-wait: the kind follows the errno
+  throw Error(message, static_cast<ErrorKind>(kind), err);
 }
 
 void send_seccomp_listener(const oci::Spec& spec, int listener_fd, pid_t pid, const std::string& state_json) {
@@ -289,6 +320,7 @@ struct ChildContext {
   // there is no GO message; our host pid is where clone3 stored it.
   bool shares_memory = false;
   const pid_t* host_pid = nullptr;
+  int parent_pidfd = -1;  // sharing memory: the runtime, to see it died
   // A `create` whose init waits in berth-init-wait: that program and its
   // seccomp program (init_wait.hpp), or -1.
   int init_wait_program = -1;
@@ -301,13 +333,23 @@ struct ChildContext {
   pid_t host_pid = 0;
   std::string exe;
   try {
+    // First thing: a runtime that dies before this sends us no signal.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     // A fresh process: default signals, nothing blocked.
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     for (int s = 1; s < NSIG; ++s)
       if (s != SIGKILL && s != SIGSTOP) ::signal(s, SIG_DFL);
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (c.shares_memory) {
+      // A runtime killed before that prctl sent no signal: stop rather than
+      // build a container nobody recorded. (Forked, the EOF on the sync
+      // socket before GO says the same.) From here its death kills us
+      // until Ready, and a `create` killed later leaves us on record.
+      struct pollfd parent = {c.parent_pidfd, POLLIN, 0};
+      if (::poll(&parent, 1, 0) != 0) _exit(1);
+      if (o.record_init) o.record_init(*c.host_pid);
+    }
     bool user_ns = c.plan.new_user || c.plan.join_user;
     // Never let a container process reach the runtime binary through
     // /proc/<init>/exe (CVE-2019-5736): non-dumpable means only a holder of
@@ -469,15 +511,11 @@ struct ChildContext {
     exec_process(exe, *spec.process);
   } catch (...) {
     if (c.sock >= 0) child_fail(c.sock, std::current_exception());
-    // The creator is gone: the container's stderr is the only witness.
-    std::string what = "unknown error";
-    try {
-      throw;
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    std::string line = "berth-runtime: start container: " + what + "\n";
+    // The creator is gone: `start` reads this once we are gone, and the
+    // container's stderr gets it too (its log outlives `start`).
+    Error e = as_error(std::current_exception());
+    report_start_error(o.exec_fifo, e);
+    std::string line = std::string("berth-runtime: start container: ") + e.what() + "\n";
     [[maybe_unused]] ssize_t n = ::write(2, line.data(), line.size());
   }
   _exit(127);
@@ -560,6 +598,12 @@ InitProcess spawn_init(const InitOptions& o) {
   pid_t pid;
   pid_t child_host_pid = 0;
   ChildContext child{&o, plan, child_sock.get(), &join, shares_memory, &child_host_pid};
+  UniqueFd self_pidfd;
+  if (shares_memory) {
+    self_pidfd.reset(static_cast<int>(::syscall(SYS_pidfd_open, ::getpid(), 0)));
+    if (!self_pidfd) throw_errno("pidfd_open of the runtime itself");
+    child.parent_pidfd = self_pidfd.get();
+  }
   UniqueFd init_wait_program, init_wait_seccomp;
   if (waits_in_helper) {
     init_wait_program = runtime::init_wait_program();
@@ -610,6 +654,8 @@ InitProcess spawn_init(const InitOptions& o) {
         Cgroup* cg = o.make_cgroup();
         for (const auto& d : cg->v1_dirs()) late_join += d + "\n";
       }
+      // Before GO: the child cannot outlive us before it has it.
+      if (o.record_init) o.record_init(pid);
       try {
         send_idmapped_mounts(parent_sock.get(), spec, o.bundle, pid, plan);
         sync_send(parent_sock.get(), SyncType::Go, pid, late_join);

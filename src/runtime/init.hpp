@@ -38,6 +38,7 @@
 #include <functional>
 #include <string>
 
+#include "common/error.hpp"
 #include "common/fd.hpp"
 #include "oci/runtime_spec.hpp"
 
@@ -64,6 +65,11 @@ struct InitOptions {
   // Validated process settings and compiled seccomp filter (made before the
   // clone so a bad config fails `create`, and the child inherits the work).
   const PreparedProcess* prepared = nullptr;
+  // Puts the init's host pid on record (the state file), as soon as the init
+  // exists and before it can outlive the runtime: by the parent before GO,
+  // or, sharing memory, by the child itself (the parent sleeps until its
+  // execve). Runs after the cgroup is made.
+  std::function<void(pid_t)> record_init;
   // State JSON for hooks, given the init's host pid and the status to report.
   std::function<std::string(pid_t, const char* status)> state_for_hooks;
   // Runs prestart + createRuntime hooks in the runtime (parent) namespaces.
@@ -115,6 +121,15 @@ struct SyncMsg {
 bool sync_recv(int sock, SyncMsg& msg);
 // In a child: reports the exception to the parent and exits.
 [[noreturn]] void child_fail(int sock, const std::exception_ptr& e);
+
+// After `start` the init has no one on its sync socket: a failure before
+// the process's execve goes into the exec fifo instead, one write of
+// "<kind> <errno> <message>" (kind -1: the errno's; berth-init-wait writes
+// that), where `start` -- which holds the fifo open for writing, so the
+// pipe keeps it -- reads it once the init has closed its end.
+void report_start_error(int exec_fifo, const Error& e);
+// In `start`, once the init closed the fifo: throws what it left there, if anything.
+void throw_start_error(int exec_fifo_writer);
 
 // Hands a seccomp notify fd to linux.seccomp.listenerPath with the
 // container process state (the OCI "ContainerProcessState" message).

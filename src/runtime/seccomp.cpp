@@ -16,6 +16,8 @@
 #include <cstring>
 #include <cctype>
 #include <map>
+#include <set>
+#include <tuple>
 #include <memory>
 #include <string_view>
 #include <utility>
@@ -46,6 +48,53 @@ scmp_compare compare_op(const std::string& op, const std::string& field) {
   for (auto& [name, v] : kOps)
     if (name == op) return v;
   fail(field + ": unknown seccomp operator \"" + op + "\"");
+}
+
+// A rule as it goes to libseccomp.
+struct Rule {
+  uint32_t action;
+  int nr;
+  std::vector<scmp_arg_cmp> conds;
+  const std::string* name;  // for errors
+  std::string field;
+};
+
+// A lower bound on the instructions libseccomp generates for `rules` on one
+// architecture, cheap to count: each syscall with rules costs a comparison
+// of its number, and each argument comparison (two or more instructions)
+// decides at most two rules, one per branch. Rules libseccomp may merge do
+// not count: exact duplicates, and (generously) a rule whose conditions
+// include all of another rule's with the same action, which then matches
+// first (an unconditional rule covers every conditional one).
+size_t least_instructions(const std::vector<Rule>& rules) {
+  using Cond = std::tuple<unsigned, int, uint64_t, uint64_t>;
+  using Conds = std::vector<Cond>;  // sorted
+  std::map<int, std::map<Conds, std::set<uint32_t>>> by_nr;
+  for (const Rule& r : rules) {
+    Conds c;
+    for (const auto& a : r.conds) c.emplace_back(a.arg, a.op, a.datum_a, a.datum_b);
+    std::sort(c.begin(), c.end());
+    by_nr[r.nr][c].insert(r.action);
+  }
+  size_t n = 0;
+  for (const auto& [nr, lists] : by_nr) {
+    size_t conditional = 0;
+    for (const auto& [conds, actions] : lists) {
+      if (conds.empty()) continue;
+      bool covered = false;
+      for (unsigned mask = 0; !covered && mask + 1 < (1u << conds.size()); ++mask) {
+        Conds subset;
+        for (size_t i = 0; i < conds.size(); ++i)
+          if (mask & (1u << i)) subset.push_back(conds[i]);
+        auto it = lists.find(subset);
+        if (it == lists.end()) continue;
+        for (uint32_t a : actions) covered |= it->second.count(a) > 0;
+      }
+      conditional += !covered;
+    }
+    n += 1 + (conditional + 1) / 2;
+  }
+  return n;
 }
 
 std::string lower(std::string_view s) {
@@ -120,6 +169,10 @@ SeccompFilter::SeccompFilter(const oci::Seccomp& config) {
     if (rc < 0 && rc != -EEXIST) throw_scmp(rc, field + ": add " + config.architectures[i]);
   }
 
+  // Every rule, checked and resolved, before libseccomp sees any: adding
+  // rules costs it time quadratic in their number per syscall (20,000 rules
+  // took 17 s), so a profile too big for the kernel is refused first.
+  std::vector<Rule> rules;
   int max_nr = -1;  // highest native syscall number the profile names
   for (size_t i = 0; i < config.syscalls.size(); ++i) {
     const auto& sc = config.syscalls[i];
@@ -149,17 +202,22 @@ SeccompFilter::SeccompFilter(const oci::Seccomp& config) {
         continue;
       }
       max_nr = std::max(max_nr, nr);
-      auto add = [&](unsigned count, const scmp_arg_cmp* c) {
-        int rc = seccomp_rule_add_array(ctx, action, nr, count, c);
-        if (rc < 0) throw_scmp(rc, field + ": add rule for " + name);
-        ++rules_;
-      };
       if (!split) {
-        add(static_cast<unsigned>(conds.size()), conds.data());
+        rules.push_back({action, nr, conds, &name, field});
       } else {
-        for (const auto& c : conds) add(1, &c);
+        for (const auto& c : conds) rules.push_back({action, nr, {c}, &name, field});
       }
     }
+  }
+  const size_t least = least_instructions(rules);
+  if (least > kMaxInstructions)
+    fail("linux.seccomp: the profile's " + std::to_string(rules.size()) + " rules need at least " +
+         std::to_string(least) + " BPF instructions, more than the kernel's limit of " +
+         std::to_string(kMaxInstructions));
+  for (const Rule& r : rules) {
+    int rc = seccomp_rule_add_array(ctx, r.action, r.nr, static_cast<unsigned>(r.conds.size()), r.conds.data());
+    if (rc < 0) throw_scmp(rc, r.field + ": add rule for " + *r.name);
+    ++rules_;
   }
 
   // Generate the program now, once: loading is then one syscall.

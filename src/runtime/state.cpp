@@ -12,6 +12,8 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <memory>
+#include <string_view>
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
@@ -44,7 +46,10 @@ static Status status_from(const std::string& s) {
 
 void validate_id(const std::string& id) {
   if (id.empty()) fail("container id must not be empty");
-  if (id[0] == '.' || id.size() > 1024) fail("invalid container id \"" + id + "\": must not start with '.'");
+  if (id.size() > kMaxIdLength)
+    fail("invalid container id \"" + id.substr(0, 16) + "...\": id too long (" + std::to_string(id.size()) +
+         " characters; at most " + std::to_string(kMaxIdLength) + ", so that the state's file names fit in 255)");
+  if (id[0] == '.') fail("invalid container id \"" + id + "\": must not start with '.'");
   for (char c : id) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
               c == '+' || c == '-' || c == '.';
@@ -57,7 +62,13 @@ std::string exec_fifo_path(const std::string& root, const std::string& id, bool 
   return legacy_dir ? fs::join(state_path(root, id), "exec.fifo") : fs::join(root, "." + id + ".fifo");
 }
 
-void save_state(const std::string& root, const ContainerState& st) {
+namespace {
+
+// One line of JSON, then the container's config.json as it was read.
+// Inside the JSON it would be a string, escaped on every start and
+// unescaped on every delete (~60 us here). dump() escapes newlines in
+// strings, so the first newline ends the JSON.
+std::string state_text(const ContainerState& st) {
   json j = {{"id", st.id},
             {"ociVersion", st.oci_version},
             {"pid", st.pid},
@@ -72,6 +83,25 @@ void save_state(const std::string& root, const ContainerState& st) {
             {"systemdCgroup", st.systemd_cgroup},
             {"ownCgroupNs", st.own_cgroup_ns}};
   if (st.host_rootfs_mount) j["hostRootfsMount"] = st.host_rootfs_mount;
+  std::string data = j.dump();
+  data += '\n';
+  data += st.config;
+  return data;
+}
+
+// Writes all of data to fd (a new file, path for messages).
+void write_all(int fd, const std::string& data, const std::string& path) {
+  for (size_t off = 0; off < data.size();) {
+    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw_errno("write " + path, n < 0 ? errno : EIO);
+    off += static_cast<size_t>(n);
+  }
+}
+
+}  // namespace
+
+void save_state(const std::string& root, const ContainerState& st) {
   // Atomic (temp + rename) but not fsync'ed: runtime state does not outlive
   // a reboot (its processes do not), and fsync on a disk-backed --root cost
   // milliseconds per container start. 0600: the stored config may hold
@@ -83,22 +113,11 @@ void save_state(const std::string& root, const ContainerState& st) {
   {
     UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!fd) throw_errno("create " + tmp);
-    // One line of JSON, then the container's config.json as it was read.
-    // Inside the JSON it would be a string, escaped on every start and
-    // unescaped on every delete (~60 us here). dump() escapes newlines in
-    // strings, so the first newline ends the JSON.
-    std::string data = j.dump();
-    data += '\n';
-    data += st.config;
-    for (size_t off = 0; off < data.size();) {
-      ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        int e = n < 0 ? errno : EIO;
-        ::unlink(tmp.c_str());
-        throw_errno("write " + tmp, e);
-      }
-      off += static_cast<size_t>(n);
+    try {
+      write_all(fd.get(), state_text(st), tmp);
+    } catch (...) {
+      ::unlink(tmp.c_str());
+      throw;
     }
   }
   // Exchange, then unlink the old file, rather than rename over it: ext4
@@ -122,14 +141,17 @@ void save_state(const std::string& root, const ContainerState& st) {
   }
 }
 
-void reserve_state(const std::string& root, const std::string& id) {
+void reserve_state(const std::string& root, const ContainerState& st) {
   fs::mkdir_p(root, 0700);
-  std::string path = state_path(root, id);
+  std::string path = state_path(root, st.id);
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!fd) {
-    if (errno == EEXIST) throw Error("container " + id + " already exists", ErrorKind::AlreadyExists);
+    if (errno == EEXIST) throw Error("container " + st.id + " already exists", ErrorKind::AlreadyExists);
     throw_errno("create state file " + path);
   }
+  // Killed half-way, this is still an empty file: read as "creating" with
+  // nothing made yet (the config names the cgroup first thing after this).
+  write_all(fd.get(), state_text(st), path);
 }
 
 void remove_state(const std::string& root, const std::string& id, bool legacy_dir) {
@@ -139,6 +161,16 @@ void remove_state(const std::string& root, const std::string& id, bool legacy_di
   }
   for (const std::string& p : {exec_fifo_path(root, id), state_path(root, id)})
     if (::unlink(p.c_str()) < 0 && errno != ENOENT) throw_errno("remove " + p);
+  // save_state's ".<id>.tmp.<pid>" of a writer killed before its rename.
+  // The pid is not known, so the dir is listed: one getdents on a dir of
+  // one file per container.
+  std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(root.c_str()), ::closedir);
+  if (!d) return;
+  const std::string prefix = "." + id + ".tmp.";
+  while (struct dirent* e = ::readdir(d.get()))
+    if (std::string_view(e->d_name).starts_with(prefix) && ::unlinkat(::dirfd(d.get()), e->d_name, 0) < 0 &&
+        errno != ENOENT)
+      throw_errno("remove " + fs::join(root, e->d_name));
 }
 
 ContainerState load_state(const std::string& root, const std::string& id) {
@@ -252,6 +284,7 @@ bool init_alive(const ContainerState& st) {
 Status current_status(const std::string& root, const ContainerState& st) {
   if (st.recorded == Status::Creating && st.pid == 0) return Status::Creating;
   if (!init_alive(st)) return Status::Stopped;
+  if (st.recorded == Status::Creating) return Status::Creating;
   if (fs::exists(exec_fifo_path(root, st.id, st.legacy_dir))) return Status::Created;
   if (!st.cgroup.empty()) {
     try {

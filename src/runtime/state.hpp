@@ -46,20 +46,26 @@ struct ContainerState {
   bool legacy_dir = false;  // <root>/<id>/state.json (older berth-runtime)
 };
 
-// Container ids: letters, digits, '_', '+', '-', '.', not "." or "..".
+// Container ids: letters, digits, '_', '+', '-', '.', not starting with
+// '.', and at most kMaxIdLength characters, so that every name derived from
+// an id fits in a file name (NAME_MAX, 255): the longest is the state's
+// temp file ".<id>.tmp.<pid>", with a pid of up to 7 digits (PID_MAX_LIMIT).
+inline constexpr size_t kMaxIdLength = 255 - (1 + 5 + 7);  // NAME_MAX - ".", ".tmp.", pid
 void validate_id(const std::string& id);
 
 // <root>/<id>: the state file (a directory for legacy_dir containers).
 std::string state_path(const std::string& root, const std::string& id);
 std::string exec_fifo_path(const std::string& root, const std::string& id, bool legacy_dir = false);
 
-// Claims the id: creates <root> (0700) if needed and an empty <root>/<id>
-// (status "creating" until save_state); AlreadyExists if the id is taken.
-void reserve_state(const std::string& root, const std::string& id);
+// Claims st.id: creates <root> (0700) if needed and <root>/<id> holding st
+// (status "creating", bundle and config: what a `delete --force` needs to
+// find what a create killed half-way made); AlreadyExists if the id is taken.
+void reserve_state(const std::string& root, const ContainerState& st);
 void save_state(const std::string& root, const ContainerState& st);
 // NotFound ("container X does not exist") when there is no state file.
 ContainerState load_state(const std::string& root, const std::string& id);
-// Removes the state file and the exec fifo (or a legacy dir); gone already is fine.
+// Removes the state file, the exec fifo and temp files a killed writer left
+// (or a legacy dir); gone already is fine.
 void remove_state(const std::string& root, const std::string& id, bool legacy_dir);
 // Ids of every container under root (sorted).
 std::vector<std::string> list_ids(const std::string& root);
@@ -69,6 +75,8 @@ std::optional<uint64_t> process_start_time(pid_t pid, bool allow_zombie = false)
 bool init_alive(const ContainerState& st);
 
 // Live status (see the file comment). Opens the cgroup only when needed.
+// A "creating" record is Creating while its init lives (or before it has
+// one), Stopped once a recorded init is gone.
 Status current_status(const std::string& root, const ContainerState& st);
 
 // The state JSON of the OCI spec (runc's `state` output; also the hook stdin).

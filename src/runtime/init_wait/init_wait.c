@@ -12,8 +12,9 @@
 //    classic-BPF program), loads that filter: the one a process with
 //    noNewPrivileges gets last, as close to its execve as runc loads it.
 // 4. execve(PATH, ARGV0 ARGS..., env).
-// Any failure: one line on stderr (the container's: `create` is gone) and
-// exit 127, as the runtime's own init does after `start`.
+// Any failure: "-1 <errno> <what>" into the exec fifo, which `start` reads
+// and fails with (init.hpp: report_start_error), one line on stderr (the
+// container's log) and exit 127, as the runtime's own init does after `start`.
 
 typedef long i64;
 typedef unsigned int u32;
@@ -66,7 +67,26 @@ static const char* errno_name(i64 e) {
   }
 }
 
+static i64 fifo = -1;
+
+// "-1 <errno> " then s, into buf (at least 24 + length(s) + length(t) bytes).
+static i64 report(char* buf, i64 err, const char* s, const char* t) {
+  char digits[20];
+  i64 n = 0, d = 0;
+  for (const char* p = "-1 "; *p; ++p) buf[n++] = *p;
+  do digits[d++] = (char)('0' + err % 10);
+  while ((err /= 10) > 0);
+  while (d > 0) buf[n++] = digits[--d];
+  buf[n++] = ' ';
+  for (; *s; ++s) buf[n++] = *s;
+  for (; *t; ++t) buf[n++] = *t;
+  return n;
+}
+
 __attribute__((noreturn)) static void fail(const char* what, const char* arg, i64 err) {
+  static char record[4096];
+  if (length(what) + length(arg) < (i64)sizeof record - 24)
+    sys(SYS_write, fifo, (i64)record, report(record, -err, what, arg));
   put("berth-runtime: start container: ");
   put(what);
   put(arg);
@@ -107,7 +127,7 @@ __attribute__((used)) void init_wait(i64* sp) {
     put("berth-init-wait: run by berth-runtime only\n");
     sys(SYS_exit, 2, 0, 0);
   }
-  i64 fifo = number(argv[1]);
+  fifo = number(argv[1]);
   i64 seccomp_fd = argv[2][0] == '-' ? -1 : number(argv[2]);
 
   char byte;

@@ -129,6 +129,30 @@ TEST(BadInput, InvalidId) {
   }
 }
 
+// Ids too long for a name derived from them (the exec fifo ".<id>.fifo",
+// the state's ".<id>.tmp.<pid>") are refused before anything is claimed;
+// the longest allowed one works end to end.
+TEST(BadInput, LongIdIsRefusedUpFront) {
+  BERTH_REQUIRE_BUSYBOX();
+  Bundle b;
+  b.set_args({"true"});
+  b.write();
+  Runtime rt;
+  for (size_t n : {243, 249, 255}) {
+    Outcome o{run_detached(rt, {"create", "--bundle", b.path(), std::string(n, 'l')}), std::string(n, 'l')};
+    expect_clean_failure(o, rt, b, 2, "id too long");
+    EXPECT_TRUE(state_files_of(rt, o.id).empty());
+    EXPECT_EQ(rt({"delete", "--force", o.id}).exit_code, 2);  // no such id can exist
+  }
+  std::string id(242, 'l');
+  auto r = run_detached(rt, {"create", "--bundle", b.path(), id});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(rt({"start", id}).exit_code, 0);
+  EXPECT_EQ(rt({"delete", "--force", id}).exit_code, 0);
+  EXPECT_NO_LEFTOVERS(rt, b, id);
+  EXPECT_TRUE(state_files_of(rt, std::string(242, 'l')).empty());
+}
+
 TEST(BadInput, StartOfRunningContainer) {
   BERTH_REQUIRE_BUSYBOX();
   Bundle b;

@@ -21,7 +21,7 @@
 #include "runtime/cgroup.hpp"
 #include "runtime/cgroup_internal.hpp"
 #include "runtime/init.hpp"
-#include "runtime_harness.hpp"
+#include "runtime_checks.hpp"
 #include "test_support.hpp"
 
 using namespace berth;
@@ -565,6 +565,45 @@ TEST(CgroupIntegration, DestroyWithoutKillRefusesWhileTasksRun) {
   EXPECT_EQ(cg->pids().size(), 1u);
 }
 
+// A cgroup that holds processes is someone else's (another container's, or
+// left running by a crash): create refuses it and leaves it as it was. An
+// empty one (left by a crash) is taken.
+TEST(CgroupIntegration, CreateRefusesACgroupThatHoldsProcesses) {
+  BERTH_REQUIRE_ROOT();
+  std::string path = unique_path();
+  Guard first(Cgroup::create(path, "x", nullptr));
+  Child child([] {
+    pause();
+    return 0;
+  });
+  first->add_process(child.pid());
+  Error e = expect_error([&] { Cgroup::create(path, "y", nullptr); });
+  EXPECT_EQ(e.kind(), ErrorKind::FailedPrecondition) << e.what();
+  EXPECT_NE(std::string(e.what()).find("already holds processes (pid " + std::to_string(child.pid())),
+            std::string::npos)
+      << e.what();
+  for (const auto& d : first.dirs) EXPECT_TRUE(exists(d)) << d;
+  EXPECT_EQ(first->pids(), std::vector<pid_t>{child.pid()});
+  EXPECT_EQ(::kill(child.pid(), 0), 0);
+
+  std::string empty = unique_path();
+  Guard left(Cgroup::create(empty, "x", nullptr));
+  Guard taken(Cgroup::create(empty, "y", nullptr));
+  EXPECT_EQ(taken.dirs, left.dirs);
+}
+
+// Cgroup::find: the leaf dirs a create made, found from the path alone.
+TEST(CgroupIntegration, FindSeesTheLeavesCreateMade) {
+  BERTH_REQUIRE_ROOT();
+  std::string path = unique_path();
+  Guard cg(Cgroup::create(path, "x", nullptr));
+  auto found = Cgroup::find(path, "x");
+  for (const char* k : {"memory", "cpu", "pids", "freezer", ""}) EXPECT_EQ(found->path_for(k), cg->path_for(k)) << k;
+  found->destroy(false);
+  for (const auto& d : cg.dirs) EXPECT_FALSE(exists(d)) << d;
+  EXPECT_EQ(Cgroup::find(path, "x")->path_for("pids"), "");
+}
+
 // The v2 eBPF device filter, on this host's cgroup2 mount (hybrid: v1 has
 // the devices controller, but BPF_CGROUP_DEVICE programs attach to any v2
 // cgroup and apply on top of it).
@@ -807,6 +846,84 @@ TEST(CgroupRuntime, BadResourceFailsCreateNamingTheFieldAndLeavesNothing) {
   auto r = rt({"run", "--bundle", b.path(), id});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("linux.resources.cpu.cpus"), std::string::npos) << r.err;
+  EXPECT_TRUE(container_cgroup_dirs(id).empty());
+}
+
+// Two containers never share a cgroup: a second create into one that
+// holds the first's processes is refused, and deleting what is left of it
+// leaves the first alone; so is a cgroup a crash left with processes in it.
+TEST(CgroupRuntime, ACgroupWithProcessesIsNotJoined) {
+  BERTH_REQUIRE_BUSYBOX();
+  Bundle b;
+  std::string path = "/berth-shared-" + std::to_string(getpid());
+  b.config["linux"]["cgroupsPath"] = path;
+  b.set_args({"sh", "-c", "exec >/dev/null 2>&1 </dev/null; exec sleep 1000"});
+  b.write();
+  Runtime rt;
+  std::string a = Runtime::unique_id("cgsharea"), other = Runtime::unique_id("cgshareb");
+  ASSERT_EQ(rt({"run", "-d", "--bundle", b.path(), a}).exit_code, 0);
+  json pids = json::parse(rt({"ps", "--format", "json", a}).out);
+  ASSERT_EQ(pids.size(), 1u);
+  // (Detached stdio: a create that wrongly succeeds leaves an init holding it.)
+  auto r = berth::testing::run_detached(rt, {"create", "--bundle", b.path(), other});
+  EXPECT_EQ(r.exit_code, 5) << r.err;
+  EXPECT_NE(r.err.find("linux.cgroupsPath: cgroup "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(path + " already holds processes (pid " + std::to_string(int(pids[0])) + ")"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(rt({"delete", "--force", other}).exit_code, 0);
+  EXPECT_EQ(status_of(rt, a), "running");
+  EXPECT_EQ(json::parse(rt({"ps", "--format", "json", a}).out), pids);
+  EXPECT_EQ(rt({"delete", "--force", a}).exit_code, 0);
+
+  // A crash's leftover: a process in the cgroup, no container.
+  const auto& host = cgroups::host_cgroups();
+  const auto* pids_h = host.v1_for("pids");
+  std::string dir = pids_h ? pids_h->mountpoint + path : host.v2->mountpoint + path;
+  ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0);
+  Child stray([] {
+    pause();
+    return 0;
+  });
+  { std::ofstream(dir + "/cgroup.procs") << stray.pid(); }
+  r = berth::testing::run_detached(rt, {"create", "--bundle", b.path(), other});
+  EXPECT_EQ(r.exit_code, 5) << r.err;
+  EXPECT_NE(r.err.find("already holds processes (pid " + std::to_string(stray.pid()) + ")"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(::kill(stray.pid(), 0), 0);
+  EXPECT_EQ(slurp(dir + "/cgroup.procs"), std::to_string(stray.pid()));
+  ::kill(stray.pid(), SIGKILL);
+  stray.wait_status();
+  ::rmdir(dir.c_str());
+  for (const auto& h : host.v1) ::rmdir((h.mountpoint + path).c_str());
+  if (host.v2) ::rmdir((host.v2->mountpoint + path).c_str());
+}
+
+// The container has a group of its own in the v2 hierarchy, on a hybrid
+// host too (as with runc): its cgroup namespace and "cgroup" mount show that
+// group, not the host's tree and every host process in it.
+TEST(CgroupRuntime, TheContainerHasItsOwnV2Group) {
+  BERTH_REQUIRE_BUSYBOX();
+  const auto& host = cgroups::host_cgroups();
+  if (!host.v2) GTEST_SKIP() << "no cgroup2 mount";
+  // Where the container sees the v2 tree: under the same name as the host.
+  std::string inside = host.v2->mountpoint;
+  Bundle b;
+  b.set_args({"sh", "-c", "exec >/dev/null 2>&1 </dev/null; exec sleep 1000"});
+  b.write();
+  Runtime rt;
+  std::string id = Runtime::unique_id("cgv2own");
+  ASSERT_EQ(rt({"run", "-d", "--bundle", b.path(), id}).exit_code, 0);
+  int pid = json::parse(rt({"state", id}).out)["pid"];
+  EXPECT_EQ(cgroup_line(pid, ""), "/berth/" + id);
+  // From inside: "/" (the namespace's root is the group), no host groups
+  // below it, and only the container's processes.
+  auto r = rt({"exec", id, "sh", "-c",
+               "grep ^0:: /proc/self/cgroup; find " + inside + " -mindepth 1 -type d | wc -l; n=0; while read p; "
+               "do n=$((n+1)); done < " + inside + "/cgroup.procs; echo $n"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "0::/\n0\n2\n") << r.err;  // sleep and this sh
+  EXPECT_EQ(rt({"delete", "--force", id}).exit_code, 0);
   EXPECT_TRUE(container_cgroup_dirs(id).empty());
 }
 

@@ -117,6 +117,43 @@ TEST(Hooks, FailingStartContainerHookStopsTheProcess) {
   EXPECT_NO_LEFTOVERS(rt, b, id);
 }
 
+// With startContainer hooks the init waits for `start` in the runtime's
+// code and applies the process settings after it: what fails then (the
+// hook, a bad process.cwd) fails `start` with its cause, as it fails `run`.
+TEST(Hooks, StartFailsWithWhatFailedAfterIt) {
+  BERTH_REQUIRE_BUSYBOX();
+  TempDir d;
+  struct Case {
+    json hook;
+    std::string cwd, needle;
+    int code;
+  } cases[] = {
+      {{{"path", "/bin/true"}}, "/nonexistent", "process.cwd: chdir /nonexistent: ENOENT", 3},
+      {{{"path", "/bin/sh"}, {"args", {"sh", "-c", "exit 4"}}}, "/", "startContainer", 5},
+  };
+  for (const auto& c : cases) {
+    Bundle b;
+    share_dir(b, d.path());
+    b.config["hooks"]["startContainer"] = json::array({c.hook});
+    b.config["process"]["cwd"] = c.cwd;
+    b.set_args({"touch", d.path() + "/ran"});
+    b.write();
+    Runtime rt;
+    std::string id = Runtime::unique_id("hookstartfail");
+    auto r = run_detached(rt, {"create", "--bundle", b.path(), id});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    r = rt({"start", id});
+    EXPECT_EQ(r.exit_code, c.code) << r.err;
+    EXPECT_EQ(count_lines(r.err), 1) << r.err;
+    EXPECT_EQ(r.err.rfind("berth-runtime: start container " + id + ": ", 0), 0u) << r.err;
+    EXPECT_NE(r.err.find(c.needle), std::string::npos) << r.err;
+    EXPECT_TRUE(eventually([&] { return state_of(rt, id)["status"] == "stopped"; }));
+    EXPECT_FALSE(path_exists(d.path() + "/ran"));
+    EXPECT_EQ(rt({"delete", id}).exit_code, 0);
+    EXPECT_NO_LEFTOVERS(rt, b, id);
+  }
+}
+
 TEST(Hooks, TimeoutKillsTheHook) {
   BERTH_REQUIRE_BUSYBOX();
   Bundle b;

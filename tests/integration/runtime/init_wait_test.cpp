@@ -136,9 +136,9 @@ TEST(InitWait, SettingsErrorsFailCreateCleanly) {
   EXPECT_NO_LEFTOVERS(rt, b, id);
 }
 
-// The executable is resolved at create; if it is gone by `start`, the
-// process fails with one line on the container's stderr, exit 127, and the
-// container is stopped.
+// The executable is resolved at create; if it is gone by `start`, `start`
+// fails with berth-init-wait's error (which the container's stderr gets
+// too), and the container is stopped.
 TEST(InitWait, ExecutableGoneByStart) {
   BERTH_REQUIRE_BUSYBOX();
   Bundle b;
@@ -151,7 +151,8 @@ TEST(InitWait, ExecutableGoneByStart) {
   ASSERT_EQ(run_detached(rt, {"create", "--bundle", b.path(), id}).exit_code, 0);
   ASSERT_EQ(::unlink((b.rootfs() + "/bin/doomed").c_str()), 0);
   auto r = rt({"start", id});
-  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.exit_code, 3) << r.err;  // not found
+  EXPECT_EQ(r.err, "berth-runtime: start container " + id + ": exec /bin/doomed: ENOENT (No such file or directory)\n");
   EXPECT_TRUE(eventually([&] { return state_of(rt, id)["status"] == "stopped"; }));
   EXPECT_EQ(rt({"delete", id}).exit_code, 0);
   EXPECT_NO_LEFTOVERS(rt, b, id);

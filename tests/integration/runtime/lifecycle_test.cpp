@@ -224,6 +224,8 @@ TEST(Lifecycle, PauseFreezesAndResumeThaws) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(state_of(rt, id)["status"], "paused");
   // Frozen by the kernel: the freezer says so and the counter stands still.
+  // (The v1 freezer where there is one: a hybrid host's v2 dir is not the
+  // one pause uses, as with runc.)
   auto dirs = cgroup_dirs(id);
   bool saw_freezer = false;
   for (auto& d : dirs) {
@@ -231,7 +233,9 @@ TEST(Lifecycle, PauseFreezesAndResumeThaws) {
       saw_freezer = true;
       EXPECT_EQ(slurp(d + "/freezer.state"), "FROZEN\n");
     }
-    if (path_exists(d + "/cgroup.freeze")) {
+  }
+  for (auto& d : dirs) {
+    if (!saw_freezer && path_exists(d + "/cgroup.freeze")) {
       saw_freezer = true;
       EXPECT_EQ(slurp(d + "/cgroup.freeze"), "1\n");
     }

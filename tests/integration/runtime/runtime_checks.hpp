@@ -45,6 +45,18 @@ inline std::vector<std::string> cgroup_dirs(const std::string& id) {
   return found;
 }
 
+// Names in the runtime's state root that mention `id` (its state file,
+// exec fifo, temp files).
+inline std::vector<std::string> state_files_of(const Runtime& rt, const std::string& id) {
+  std::vector<std::string> found;
+  if (DIR* d = opendir(rt.root().c_str())) {
+    while (auto* e = readdir(d))
+      if (std::string(e->d_name).find(id) != std::string::npos) found.push_back(e->d_name);
+    closedir(d);
+  }
+  return found;
+}
+
 // Mounts whose mount point mentions `needle` in our mount namespace.
 inline std::vector<std::string> mounts_under(const std::string& needle) {
   std::vector<std::string> out;
