@@ -55,6 +55,16 @@ std::vector<kvm_cpuid_entry2> Kvm::supported_cpuid() const {
   }
 }
 
+std::vector<uint32_t> Kvm::msr_index_list() const {
+  for (uint32_t n = 256;; n *= 2) {
+    std::vector<uint32_t> buf(1 + n);
+    buf[0] = n;
+    if (::ioctl(fd_.get(), kKvmGetMsrIndexList, buf.data()) == 0)
+      return std::vector<uint32_t>(buf.begin() + 1, buf.begin() + 1 + buf[0]);
+    if (errno != E2BIG || n > 16384) throw_errno("KVM_GET_MSR_INDEX_LIST on /dev/kvm");
+  }
+}
+
 Vm::Vm(const Kvm& kvm) : kvm_(kvm) {
   int fd;
   do fd = static_cast<int>(::ioctl(kvm.fd(), KVM_CREATE_VM, 0));
@@ -129,6 +139,10 @@ bool Vcpu::run() {
   if (::ioctl(fd_.get(), KVM_RUN, 0) == 0) return true;
   if (errno == EINTR || errno == EAGAIN) return false;
   throw_errno("KVM_RUN on vCPU " + std::to_string(id_));
+}
+
+void Vm::ioctl_or_throw(unsigned long req, void* arg, const char* what) const {
+  if (::ioctl(fd_.get(), req, arg) < 0) throw_errno(std::string(what) + " on the VM");
 }
 
 void Vcpu::ioctl_or_throw(unsigned long req, void* arg, const char* what) const {

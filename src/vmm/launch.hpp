@@ -24,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/error.hpp"
 #include "common/fd.hpp"
@@ -43,6 +44,15 @@ struct LaunchConfig {
   std::string console_log, console_socket;
   std::string vmm_log;    // detached: stderr goes here from "go" on
   std::string exit_file;  // where the ExitRecord goes (required)
+  // The control socket (vmm/control.hpp); empty: none.
+  std::string control_socket;
+  // A snapshot directory to carry on from instead of booting vm.boot; vm
+  // then describes the snapshot's machine, bound to this VM's host files.
+  std::string restore;
+  // Run (detached, not waited for) once the exit record is written: as
+  // conmon's --exit-command, what a daemonless `vm run -d --rm` uses to
+  // remove the record when the VM ends.
+  std::vector<std::string> exit_command;
 };
 
 std::string to_json(const LaunchConfig& c);

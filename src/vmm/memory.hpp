@@ -1,5 +1,8 @@
 // Guest RAM: one or more memfd-backed regions mapped into the VMM and handed
 // to KVM. RAM above the 32-bit PCI hole lives in a second region at 4 GiB.
+// A restored VM's RAM is instead the snapshot's memory file mapped
+// MAP_PRIVATE: pages are read on first touch and the guest's writes stay
+// private to this VMM, so restoring costs the same at any memory size.
 // Every guest-physical access from a device goes through ptr(), which checks
 // bounds, so a guest pointing a ring outside its memory gets nullptr, not a
 // VMM crash.
@@ -8,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "common/fd.hpp"
@@ -26,10 +30,14 @@ class GuestMemory {
     uint64_t gpa = 0;
     uint64_t size = 0;
     uint8_t* host = nullptr;
-    UniqueFd memfd;
+    UniqueFd memfd;      // or the snapshot file, for a restored VM
+    uint64_t offset = 0;  // of this region in a snapshot's memory file
   };
 
   explicit GuestMemory(uint64_t size);
+  // RAM of `size` bytes mapped MAP_PRIVATE from a snapshot's memory file
+  // (regions one after another), which must be exactly that long.
+  GuestMemory(uint64_t size, const std::string& snapshot_memory);
   GuestMemory(const GuestMemory&) = delete;
   GuestMemory& operator=(const GuestMemory&) = delete;
   ~GuestMemory();
@@ -57,8 +65,17 @@ class GuestMemory {
   }
   // Throws if the range is outside guest RAM (used by the loaders).
   void copy_in(uint64_t gpa, const void* data, uint64_t len) const;
+  // Guest-physical address of a host pointer into RAM (device state keeps
+  // guest addresses, never host ones); nullopt if p is not guest RAM.
+  std::optional<uint64_t> gpa_of(const void* p) const;
+
+  // Writes RAM to fd as a snapshot's memory file: regions one after
+  // another, the file sized to size(); pages that were never written, or
+  // hold only zeros, stay holes. Returns the bytes written.
+  uint64_t save_to(int fd, const std::string& what) const;
 
  private:
+  bool file_backed_ = false;
   uint64_t size_;
   std::vector<Region> regions_;
 };

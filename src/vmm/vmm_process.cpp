@@ -6,8 +6,10 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <spawn.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -19,6 +21,8 @@
 #include "common/log.hpp"
 #include "common/raw_terminal.hpp"
 #include "common/unix_listener.hpp"
+#include "vmm/control.hpp"
+#include "vmm/snapshot_file.hpp"
 #include "vmm/vm_cgroup.hpp"
 
 namespace berth::vmm {
@@ -102,6 +106,31 @@ class ConsoleSocket {
   std::vector<int> clients_;
 };
 
+// The exit command runs in a session of its own, with no stdio of ours, and
+// is not waited for: init reaps it.
+void run_exit_command(const std::vector<std::string>& argv) {
+  if (argv.empty()) return;
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawnattr_init(&attr);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0);
+  posix_spawn_file_actions_adddup2(&fa, 0, 1);
+  posix_spawn_file_actions_adddup2(&fa, 0, 2);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK);
+  std::vector<char*> a;
+  for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
+  a.push_back(nullptr);
+  pid_t pid;
+  int rc = ::posix_spawn(&pid, a[0], &fa, &attr, a.data(), environ);
+  if (rc != 0) log::warn("run exit command " + argv[0] + ": " + std::strerror(rc));
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+}
+
 void detach_stdio() {
   int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   if (null < 0) return;
@@ -135,7 +164,17 @@ int serve_vm(LaunchConfig cfg, LaunchChannel& channel, int report_fd, bool& comm
     cfg.vm.console_out = [](const uint8_t* d, size_t n) { write_all(1, d, n); };
   }
 
-  auto m = std::make_unique<Machine>(cfg.vm);
+  std::unique_ptr<Machine> m;
+  if (cfg.restore.empty()) {
+    m = std::make_unique<Machine>(cfg.vm);
+  } else {
+    try {
+      SnapshotReader snap(cfg.restore);
+      m = std::make_unique<Machine>(cfg.vm, &snap);
+    } catch (Error& e) {
+      throw e.wrap("from snapshot " + cfg.restore);
+    }
+  }
   machine = m.get();
   if (!channel.wait_go()) return 0;
   committed = true;
@@ -171,6 +210,11 @@ int serve_vm(LaunchConfig cfg, LaunchChannel& channel, int report_fd, bool& comm
         m->console_input(in);
       });
   }
+  std::optional<ControlServer> control;
+  if (!cfg.control_socket.empty()) {
+    fs::mkdir_p(cfg.control_socket.substr(0, cfg.control_socket.rfind('/')), 0700);
+    control.emplace(cfg.control_socket, cfg.name, *m);
+  }
   m->loop().add(sfd.get(), [&] {
     signalfd_siginfo si{};
     if (::read(sfd.get(), &si, sizeof si) == sizeof si)
@@ -191,6 +235,7 @@ int serve_vm(LaunchConfig cfg, LaunchChannel& channel, int report_fd, bool& comm
   // record the end, and only then pay for the teardown.
   std::string reason = exit_reason_name(r), detail = m->exit_detail();
   m->release_backends();
+  control.reset();
   raw.reset();
   if (console) console->close();
   std::string line = "berth: vm " + cfg.name + " ended: " + reason + " (" + detail + ")\n";
@@ -205,6 +250,7 @@ int serve_vm(LaunchConfig cfg, LaunchChannel& channel, int report_fd, bool& comm
   } catch (const Error& e) {
     log::warn(e.what());
   }
+  run_exit_command(cfg.exit_command);
 
   if (cgroup) {
     try {

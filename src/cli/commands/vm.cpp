@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 
@@ -14,6 +15,41 @@ namespace {
 
 using berth::cli::Globals;
 
+// Runs a VM (booted or restored) in the foreground or detached, as `vm run`
+// and `vm restore` do.
+void run_vm(const berth::engine::VmSpec& s, bool detach, Globals& g) {
+  int rc = 0;
+  {
+    berth::engine::VmManager m(g.root, g.state);
+    if (detach) {
+      std::cout << m.run_detached(s) << "\n";
+      return;
+    }
+    rc = m.run_foreground(s);
+  }
+  // The VM has ended and its record is written (the database is closed):
+  // nothing is left but memory, so skip the static destructors of this
+  // large process on the way out. A crashed guest is not a CLI error: the
+  // reason is already printed.
+  std::cout.flush();
+  std::cerr.flush();
+  ::_exit(rc);
+}
+
+void print_list(const std::vector<berth::engine::VmRecord>& vms) {
+  std::printf("%-20s %-18s %-5s %-8s %-8s %s\n", "NAME", "STATE", "CPUS", "MEMORY", "PID", "CREATED");
+  for (const auto& v : vms)
+    std::printf("%-20s %-18s %-5d %-8s %-8s %s\n", v.name.c_str(), v.state.c_str(), v.cpus,
+                (std::to_string(v.memory >> 20) + "M").c_str(), v.pid ? std::to_string(v.pid).c_str() : "-",
+                v.created.c_str());
+}
+
+std::string mib(uint64_t bytes) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+  return b;
+}
+
 void add_vm_commands(CLI::App& app, Globals& g) {
   auto* vm = app.add_subcommand("vm", "micro-VMs on KVM");
   vm->require_subcommand(1);
@@ -22,7 +58,7 @@ void add_vm_commands(CLI::App& app, Globals& g) {
     std::string kernel, initrd, cmdline = "console=ttyS0", memory = "256M", name, net = "none", mac, channel;
     int cpus = 1;
     std::vector<std::string> disks;
-    bool detach = false, no_rng = false;
+    bool detach = false, no_rng = false, remove = false;
   };
   auto ra = std::make_shared<RunArgs>();
   auto* run = vm->add_subcommand("run", "boot a kernel in a new micro-VM");
@@ -40,6 +76,7 @@ void add_vm_commands(CLI::App& app, Globals& g) {
                   "virtio-console (guest /dev/hvc0) on a unix socket the VMM listens on: "
                   "unix:PATH, or unix for <state>/vms/<name>/channel.sock");
   run->add_flag("-d,--detach", ra->detach, "run in the background; console goes to a log");
+  run->add_flag("--rm", ra->remove, "remove the VM's record when it ends");
   run->callback([ra, &g] {
     berth::engine::VmSpec s;
     s.name = ra->name;
@@ -53,29 +90,63 @@ void add_vm_commands(CLI::App& app, Globals& g) {
     s.mac = ra->mac;
     s.rng = !ra->no_rng;
     s.channel = ra->channel;
-    int rc = 0;
-    {
-      berth::engine::VmManager m(g.root, g.state);
-      if (ra->detach) {
-        std::cout << m.run_detached(s) << "\n";
-        return;
-      }
-      rc = m.run_foreground(s);
-    }
-    // The VM has ended and its record is written (the database is closed):
-    // nothing is left but memory, so skip the static destructors of this
-    // large process on the way out. A crashed guest is not a CLI error: the
-    // reason is already printed.
-    std::cout.flush();
-    std::cerr.flush();
-    ::_exit(rc);
+    s.remove = ra->remove;
+    run_vm(s, ra->detach, g);
+  });
+
+  struct RestoreArgs {
+    std::string dir, name;
+    bool detach = false;
+  };
+  auto rsa = std::make_shared<RestoreArgs>();
+  auto* restore = vm->add_subcommand("restore", "start a VM that carries on from a snapshot");
+  restore->add_option("dir", rsa->dir, "snapshot directory (from 'berth vm snapshot')")->required();
+  restore->add_option("--name", rsa->name, "VM name (default: the name it had)");
+  restore->add_flag("-d,--detach", rsa->detach, "run in the background; console goes to a log");
+  restore->callback([rsa, &g] {
+    berth::engine::VmSpec s;
+    s.name = rsa->name;
+    s.restore_from = rsa->dir;
+    run_vm(s, rsa->detach, g);
+  });
+
+  struct SnapshotArgs {
+    std::string name, dir;
+    bool stop = false;
+  };
+  auto sa = std::make_shared<SnapshotArgs>();
+  auto* snapshot = vm->add_subcommand("snapshot", "write a running VM to a directory (it pauses meanwhile)");
+  snapshot->add_option("name", sa->name, "VM name")->required();
+  snapshot->add_option("dir", sa->dir, "directory to write (must not exist, or be empty)")->required();
+  snapshot->add_flag("--stop", sa->stop, "end the VM once the snapshot is written (reason: snapshotted)");
+  snapshot->callback([sa, &g] {
+    berth::engine::VmManager m(g.root, g.state);
+    auto r = m.snapshot(sa->name, sa->dir, sa->stop);
+    std::printf("%s: state %s, memory %s written; guest paused %.1f ms\n", r.dir.c_str(), mib(r.state_bytes).c_str(),
+                mib(r.memory_bytes).c_str(), r.pause_ms);
+  });
+
+  struct LogsArgs {
+    std::string name;
+    bool follow = false;
+  };
+  auto la = std::make_shared<LogsArgs>();
+  auto* logs = vm->add_subcommand("logs", "print a detached VM's console log");
+  logs->add_option("name", la->name, "VM name")->required();
+  logs->add_flag("-f,--follow", la->follow, "keep printing until the VM ends");
+  logs->callback([la, &g] {
+    berth::engine::VmManager m(g.root, g.state);
+    m.logs(la->name, la->follow, [](std::string_view chunk) {
+      std::fwrite(chunk.data(), 1, chunk.size(), stdout);
+      std::fflush(stdout);
+    });
   });
 
   auto* ls = vm->add_subcommand("ls", "list micro-VMs");
   ls->alias("list");
   ls->callback([&g] {
     berth::engine::VmManager m(g.root, g.state);
-    std::cout << m.format_list();
+    print_list(m.list());
   });
 
   auto name_cmd = [&](const char* verb, const char* help, auto fn) {
@@ -92,6 +163,8 @@ void add_vm_commands(CLI::App& app, Globals& g) {
   name_cmd("kill", "kill a VM's VMM at once (SIGKILL)", [](auto& m, const std::string& n) { m.stop(n, true); std::cout << n << "\n"; });
   name_cmd("rm", "remove a stopped VM's record", [](auto& m, const std::string& n) { m.remove(n); std::cout << n << "\n"; });
   name_cmd("inspect", "show a VM's record as JSON", [](auto& m, const std::string& n) { std::cout << m.inspect(n) << "\n"; });
+  name_cmd("pause", "pause a running VM (its vCPUs and devices stop)", [](auto& m, const std::string& n) { m.pause(n); std::cout << n << "\n"; });
+  name_cmd("resume", "resume a paused VM", [](auto& m, const std::string& n) { m.resume(n); std::cout << n << "\n"; });
   name_cmd("console", "attach to a VM's serial console (Ctrl-] detaches)", [](auto& m, const std::string& n) { m.console(n); });
 
   auto* disk = vm->add_subcommand("disk", "disk images for VMs");
