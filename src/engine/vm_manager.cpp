@@ -144,16 +144,21 @@ VmManager::VmManager(std::string root, std::string state)
 
 VmManager::~VmManager() = default;
 
-void VmManager::check_fits(int cpus, uint64_t memory, const std::string& what) {
-  if (cpus < 1 || cpus > 64) fail(what + ": CPUs must be between 1 and 64, not " + std::to_string(cpus));
+void VmManager::check_fits(int cpus, uint64_t memory, const std::string& memory_text, const std::string& snapshot) {
+  // What is named: the options of `vm run`, or the snapshot being restored.
+  std::string c = snapshot.empty() ? "--cpus " + std::to_string(cpus) : snapshot + " has " + std::to_string(cpus) + " CPUs, which";
+  std::string m = snapshot.empty() ? "--memory " + memory_text
+                                   : snapshot + " has " + std::to_string(memory >> 20) + " MiB of RAM, which";
+  if (cpus < 1 || cpus > 64)
+    fail(snapshot.empty() ? "--cpus must be between 1 and 64, not " + std::to_string(cpus)
+                          : c + " is not between 1 and 64", snapshot.empty() ? ErrorKind::InvalidArgument : ErrorKind::Corrupt);
   unsigned host_cpus = std::thread::hardware_concurrency();
   if (host_cpus && static_cast<unsigned>(cpus) > 4 * host_cpus)
-    fail(what + ": " + std::to_string(cpus) + " CPUs is more than 4x this host's " + std::to_string(host_cpus));
-  if (memory < 16 * vmm::kMiB) fail(what + ": " + std::to_string(memory >> 20) + " MiB of RAM is too small (at least 16M)");
+    fail(c + " is more than 4x this host's " + std::to_string(host_cpus) + " CPUs");
+  if (memory < 16 * vmm::kMiB) fail(m + " is too small (at least 16M)");
   uint64_t host = host_memory();
   if (host && memory > host)
-    fail(what + ": " + std::to_string(memory >> 20) + " MiB of RAM is more than this host has (" +
-         std::to_string(host >> 20) + " MiB)");
+    fail(m + " is larger than this host's RAM (" + std::to_string(host >> 20) + " MiB)");
 }
 
 void VmManager::place(Prepared& p, bool detached) {
@@ -191,7 +196,7 @@ VmManager::Prepared VmManager::prepare(const VmSpec& s, bool detached) {
   vm.boot.cmdline = s.cmdline;
   vm.cpus = s.cpus;
   vm.memory = vmm::parse_size(s.memory);
-  check_fits(vm.cpus, vm.memory, "--cpus " + std::to_string(s.cpus) + " --memory " + s.memory);
+  check_fits(vm.cpus, vm.memory, s.memory, "");
   json disks = json::array();
   for (const auto& d : s.disks) {
     std::string path = d;

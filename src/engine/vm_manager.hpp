@@ -111,9 +111,10 @@ class VmManager {
   Prepared prepare_restore(const VmSpec& spec, bool detached);
   // Names, paths and the cgroup of p.name into p.
   void place(Prepared& p, bool detached);
-  // InvalidArgument naming `what` ("--memory 8G", "snapshot D") if this host
-  // cannot give a VM that many CPUs or that much RAM.
-  static void check_fits(int cpus, uint64_t memory, const std::string& what);
+  // InvalidArgument naming the option (`vm run`: memory_text is what was
+  // typed) or the snapshot if this host cannot give a VM that many CPUs or
+  // that much RAM.
+  static void check_fits(int cpus, uint64_t memory, const std::string& memory_text, const std::string& snapshot);
   void claim(const Prepared& p, pid_t pid);
   static Spawned spawn(bool detached);
   Started start(const VmSpec& spec, bool detached);

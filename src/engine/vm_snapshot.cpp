@@ -115,7 +115,7 @@ VmManager::Prepared VmManager::prepare_restore(const VmSpec& s, bool detached) {
   } catch (const json::exception& e) {
     fail("snapshot " + dir + " is damaged: its machine section: " + e.what(), ErrorKind::Corrupt);
   }
-  check_fits(vm.cpus, vm.memory, "snapshot " + dir);
+  check_fits(vm.cpus, vm.memory, "", "snapshot " + dir);
   struct stat st{};
   if (::stat(snap.memory_path().c_str(), &st) != 0)
     throw Error("snapshot " + dir + " has no memory file", ErrorKind::Corrupt, errno);

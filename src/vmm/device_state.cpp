@@ -28,9 +28,13 @@ int hex_digit(char c) {
 
 }  // namespace
 
+bool state_is_uint(const StateJson& v) {
+  return v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() >= 0);
+}
+
 uint64_t state_uint(const StateJson& s, const char* key, const std::string& who, uint64_t max) {
   const StateJson& v = field(s, key, who);
-  if (!v.is_number_unsigned()) state_error(who, std::string("field ") + key + " is not an unsigned number");
+  if (!state_is_uint(v)) state_error(who, std::string("field ") + key + " is not an unsigned number");
   auto n = v.get<uint64_t>();
   if (n > max)
     state_error(who, std::string("field ") + key + " is " + std::to_string(n) + ", at most " + std::to_string(max));

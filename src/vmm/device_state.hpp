@@ -49,6 +49,9 @@ std::string state_string(const StateJson& s, const char* key, const std::string&
 const StateJson& state_object(const StateJson& s, const char* key, const std::string& who);
 const StateJson& state_array(const StateJson& s, const char* key, const std::string& who, size_t max_len);
 
+// A JSON integer >= 0 (parsed ones are unsigned, built ones may be signed).
+bool state_is_uint(const StateJson& v);
+
 // Bytes as hex (binary state: KVM structs, a UART FIFO, a console backlog).
 std::string to_hex(const void* data, size_t len);
 std::vector<uint8_t> state_bytes(const StateJson& s, const char* key, const std::string& who, size_t max_len);

@@ -197,7 +197,7 @@ void load_vcpu_state(const Vm& vm, const Vcpu& vcpu, const std::vector<kvm_cpuid
 
   std::vector<kvm_msr_entry> msrs, late;
   for (const auto& e : state_array(in, "msrs", who, kMaxMsrs)) {
-    if (!e.is_array() || e.size() != 2 || !e[0].is_number_unsigned() || !e[1].is_number_unsigned() ||
+    if (!e.is_array() || e.size() != 2 || !state_is_uint(e[0]) || !state_is_uint(e[1]) ||
         e[0].get<uint64_t>() > UINT32_MAX)
       state_error(who, "field msrs holds an entry that is not [index, value]");
     kvm_msr_entry m{};

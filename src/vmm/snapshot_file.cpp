@@ -28,6 +28,10 @@ void put(std::string& out, T v) {
   out.append(reinterpret_cast<const char*>(&v), sizeof v);
 }
 
+uint32_t section_sum(const std::string& name, const std::string& payload) {
+  return crc32c(crc32c(0, name.data(), name.size()), payload.data(), payload.size());
+}
+
 void put_string(std::string& out, const std::string& s) {
   put<uint16_t>(out, static_cast<uint16_t>(s.size()));
   out += s;
@@ -109,7 +113,7 @@ uint64_t SnapshotWriter::write(const std::string& path) const {
            ErrorKind::Internal);
     put_string(out, name);
     put<uint32_t>(out, static_cast<uint32_t>(payload.size()));
-    put<uint32_t>(out, crc32c(0, payload.data(), payload.size()));
+    put<uint32_t>(out, section_sum(name, payload));
     out += payload;
   }
   fs::write_file_atomic(path, out, 0600);
@@ -146,7 +150,7 @@ SnapshotReader::SnapshotReader(std::string dir) : dir_(std::move(dir)) {
                 std::to_string(kMaxSectionBytes));
     auto sum = c.get<uint32_t>("section checksum");
     std::string payload = c.bytes(len, "a section's payload");
-    if (crc32c(0, payload.data(), payload.size()) != sum) c.corrupt("checksum mismatch in section " + name);
+    if (section_sum(name, payload) != sum) c.corrupt("checksum mismatch in section " + name);
     sections_.emplace_back(std::move(name), std::move(payload));
   }
   if (c.left()) c.corrupt(std::to_string(c.left()) + " bytes after the last section");

@@ -13,7 +13,7 @@
 //                 sections, each:
 //                   u16 + ..  name (1..64 bytes, unique)
 //                   u32       payload length (<= kMaxSectionBytes)
-//                   u32       CRC-32C of the payload
+//                   u32       CRC-32C of the name and the payload
 //                   payload   a JSON object
 //               and nothing after the last section.
 //

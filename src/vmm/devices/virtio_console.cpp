@@ -96,7 +96,7 @@ class VirtioConsole : public VirtioPciDevice {
       const StateJson& tx = state_object(in, "tx", name_);
       TxChain chain{static_cast<uint16_t>(state_uint(tx, "head", name_, queues_[kTx].size - 1u)), {}};
       for (const auto& v : state_array(tx, "bufs", name_, Virtqueue::kMaxSize)) {
-        if (!v.is_array() || v.size() != 2 || !v[0].is_number_unsigned() || !v[1].is_number_unsigned())
+        if (!v.is_array() || v.size() != 2 || !state_is_uint(v[0]) || !state_is_uint(v[1]))
           state_error(name_, "a buffer of the transmit chain is not [address, length]");
         auto gpa = v[0].get<uint64_t>(), len = v[1].get<uint64_t>();
         uint8_t* p = len <= UINT32_MAX ? mem_->ptr(gpa, len) : nullptr;
