@@ -20,43 +20,6 @@ namespace {
 
 using nlohmann::json;
 
-struct Count {
-  uint64_t count = 0;
-  std::vector<uint64_t> aps;
-};
-
-// The "count N ap1 M" lines of a console log, in order.
-std::vector<Count> counts(const std::string& log) {
-  std::vector<Count> out;
-  std::istringstream in(log);
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("count ", 0) != 0) continue;
-    std::istringstream words(line.substr(6));
-    Count c;
-    words >> c.count;
-    for (std::string ap; words >> ap;) {
-      uint64_t v = 0;
-      if (words >> v) c.aps.push_back(v);
-    }
-    out.push_back(c);
-  }
-  return out;
-}
-
-std::string console_log(VmEnv& env, const std::string& name) {
-  return read_all(env.root() + "/vms/" + name + "/console.log");
-}
-
-uint64_t last_count(const std::string& log) {
-  auto c = counts(log);
-  return c.empty() ? 0 : c.back().count;
-}
-
-// Waits until the VM's log shows a count of at least n.
-bool wait_count(VmEnv& env, const std::string& name, uint64_t n, int timeout_ms = 20000) {
-  return eventually([&] { return last_count(console_log(env, name)) >= n; }, timeout_ms);
-}
-
 // Counts that follow each other by 64 from the first to the last, and
 // other CPUs whose counts only grow: a guest that never started over,
 // never lost a write and whose every CPU ran.
