@@ -52,37 +52,39 @@ std::string VmManager::live_state(const std::string& name) {
   }
 }
 
+namespace {
+
+// One control request naming the VM in its error ("pause vm NAME: ...").
+json ask(const std::string& socket, const std::string& verb, const std::string& name, json request,
+         int timeout_ms = 10000) {
+  try {
+    return vmm::control_request(socket, request, timeout_ms);
+  } catch (Error& e) {
+    throw e.wrap(verb + " vm " + name);
+  }
+}
+
+}  // namespace
+
 void VmManager::pause(const std::string& name) {
   running(name);
-  try {
-    vmm::control_request(control_socket(name), {{"op", "pause"}});
-  } catch (Error& e) {
-    throw e.wrap("pause vm " + name);
-  }
+  ask(control_socket(name), "pause", name, {{"op", "pause"}});
 }
 
 void VmManager::resume(const std::string& name) {
   running(name);
-  try {
-    vmm::control_request(control_socket(name), {{"op", "resume"}});
-  } catch (Error& e) {
-    throw e.wrap("resume vm " + name);
-  }
+  ask(control_socket(name), "resume", name, {{"op", "resume"}});
 }
 
 VmSnapshotResult VmManager::snapshot(const std::string& name, const std::string& dir, bool stop) {
   auto [pid, start] = running(name);
   VmSnapshotResult r;
   r.dir = absolute_dir(dir);
-  try {
-    // No time limit: the VMM writes all of guest RAM that holds data.
-    json a = vmm::control_request(control_socket(name), {{"op", "snapshot"}, {"dir", r.dir}, {"stop", stop}}, -1);
-    r.state_bytes = a.value("state_bytes", uint64_t{0});
-    r.memory_bytes = a.value("memory_bytes", uint64_t{0});
-    r.pause_ms = a.value("pause_ms", 0.0);
-  } catch (Error& e) {
-    throw e.wrap("snapshot vm " + name);
-  }
+  // No time limit: the VMM writes all of guest RAM that holds data.
+  json a = ask(control_socket(name), "snapshot", name, {{"op", "snapshot"}, {"dir", r.dir}, {"stop", stop}}, -1);
+  r.state_bytes = a.value("state_bytes", uint64_t{0});
+  r.memory_bytes = a.value("memory_bytes", uint64_t{0});
+  r.pause_ms = a.value("pause_ms", 0.0);
   if (stop) wait_vmm_gone(name, pid, start);
   return r;
 }

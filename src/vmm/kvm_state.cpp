@@ -28,6 +28,21 @@ std::string hex_of(const T& v) {
   return to_hex(&v, sizeof v);
 }
 
+// A fixed-size KVM struct of the vCPU, as hex; and back.
+template <class T>
+std::string get_hex(const Vcpu& vcpu, unsigned long req, const char* what) {
+  T v{};
+  vcpu.ioctl_or_throw(req, &v, what);
+  return hex_of(v);
+}
+template <class T>
+void set_from(const Vcpu& vcpu, const StateJson& in, const char* key, const std::string& who, unsigned long req,
+              const char* what) {
+  T v{};
+  state_struct(in, key, who, &v);
+  vcpu.ioctl_or_throw(req, &v, what);
+}
+
 // Bytes of the XSAVE area KVM_GET_XSAVE2 and KVM_SET_XSAVE use for this VM
 // (4096 unless a dynamic feature such as AMX was granted); 0 without XSAVE.
 size_t xsave_size(const Vm& vm) {
@@ -127,20 +142,14 @@ void load_vm_state(const Vm& vm, const StateJson& in) {
 }
 
 void save_vcpu_state(const Vm& vm, const Vcpu& vcpu, const std::vector<kvm_cpuid_entry2>& cpuid, StateJson& out) {
-  kvm_regs regs{};
-  vcpu.ioctl_or_throw(KVM_GET_REGS, &regs, "KVM_GET_REGS");
-  kvm_sregs sregs{};
-  vcpu.ioctl_or_throw(KVM_GET_SREGS, &sregs, "KVM_GET_SREGS");
-  kvm_lapic_state lapic{};
-  vcpu.ioctl_or_throw(KVM_GET_LAPIC, &lapic, "KVM_GET_LAPIC");
-  kvm_vcpu_events events{};
-  vcpu.ioctl_or_throw(KVM_GET_VCPU_EVENTS, &events, "KVM_GET_VCPU_EVENTS");
   kvm_mp_state mp{};
   vcpu.ioctl_or_throw(KVM_GET_MP_STATE, &mp, "KVM_GET_MP_STATE");
-  kvm_debugregs dbg{};
-  vcpu.ioctl_or_throw(KVM_GET_DEBUGREGS, &dbg, "KVM_GET_DEBUGREGS");
-  out = {{"regs", hex_of(regs)}, {"sregs", hex_of(sregs)}, {"lapic", hex_of(lapic)},
-         {"events", hex_of(events)}, {"mp_state", mp.mp_state}, {"debugregs", hex_of(dbg)},
+  out = {{"regs", get_hex<kvm_regs>(vcpu, KVM_GET_REGS, "KVM_GET_REGS")},
+         {"sregs", get_hex<kvm_sregs>(vcpu, KVM_GET_SREGS, "KVM_GET_SREGS")},
+         {"lapic", get_hex<kvm_lapic_state>(vcpu, KVM_GET_LAPIC, "KVM_GET_LAPIC")},
+         {"events", get_hex<kvm_vcpu_events>(vcpu, KVM_GET_VCPU_EVENTS, "KVM_GET_VCPU_EVENTS")},
+         {"debugregs", get_hex<kvm_debugregs>(vcpu, KVM_GET_DEBUGREGS, "KVM_GET_DEBUGREGS")},
+         {"mp_state", mp.mp_state},
          {"cpuid", to_hex(cpuid.data(), cpuid.size() * sizeof(kvm_cpuid_entry2))}};
 
   if (size_t xs = xsave_size(vm)) {
@@ -148,9 +157,7 @@ void save_vcpu_state(const Vm& vm, const Vcpu& vcpu, const std::vector<kvm_cpuid
     vcpu.ioctl_or_throw(xs > sizeof(KvmXsaveRegion) ? kKvmGetXsave2 : kKvmGetXsave, area.data(), "KVM_GET_XSAVE");
     out["xsave"] = to_hex(area.data(), area.size());
   } else {
-    kvm_fpu fpu{};
-    vcpu.ioctl_or_throw(KVM_GET_FPU, &fpu, "KVM_GET_FPU");
-    out["fpu"] = hex_of(fpu);
+    out["fpu"] = get_hex<kvm_fpu>(vcpu, KVM_GET_FPU, "KVM_GET_FPU");
   }
   if (vm.kvm().check_extension(KVM_CAP_XCRS) > 0) {
     kvm_xcrs xcrs{};
@@ -173,20 +180,14 @@ void load_vcpu_state(const Vm& vm, const Vcpu& vcpu, const std::vector<kvm_cpuid
   check_cpuid(saved, cpuid, vcpu.id());
   set_vcpu_cpuid(vcpu, cpuid);
 
-  kvm_sregs sregs{};
-  state_struct(in, "sregs", who, &sregs);
-  vcpu.ioctl_or_throw(KVM_SET_SREGS, &sregs, "KVM_SET_SREGS");
-  kvm_regs regs{};
-  state_struct(in, "regs", who, &regs);
-  vcpu.ioctl_or_throw(KVM_SET_REGS, &regs, "KVM_SET_REGS");
+  set_from<kvm_sregs>(vcpu, in, "sregs", who, KVM_SET_SREGS, "KVM_SET_SREGS");
+  set_from<kvm_regs>(vcpu, in, "regs", who, KVM_SET_REGS, "KVM_SET_REGS");
   if (size_t xs = xsave_size(vm)) {
     std::vector<uint8_t> area(xs);
     state_exact(in, "xsave", who, area.data(), area.size());
     vcpu.ioctl_or_throw(kKvmSetXsave, area.data(), "KVM_SET_XSAVE");
   } else {
-    kvm_fpu fpu{};
-    state_struct(in, "fpu", who, &fpu);
-    vcpu.ioctl_or_throw(KVM_SET_FPU, &fpu, "KVM_SET_FPU");
+    set_from<kvm_fpu>(vcpu, in, "fpu", who, KVM_SET_FPU, "KVM_SET_FPU");
   }
   if (vm.kvm().check_extension(KVM_CAP_XCRS) > 0) {
     kvm_xcrs xcrs{};
@@ -206,9 +207,7 @@ void load_vcpu_state(const Vm& vm, const Vcpu& vcpu, const std::vector<kvm_cpuid
     (m.index == kMsrTscDeadline ? late : msrs).push_back(m);
   }
   set_msrs(vcpu, msrs);
-  kvm_lapic_state lapic{};
-  state_struct(in, "lapic", who, &lapic);
-  vcpu.ioctl_or_throw(KVM_SET_LAPIC, &lapic, "KVM_SET_LAPIC");
+  set_from<kvm_lapic_state>(vcpu, in, "lapic", who, KVM_SET_LAPIC, "KVM_SET_LAPIC");
   set_msrs(vcpu, late);
 
   kvm_mp_state mp{};
@@ -218,9 +217,7 @@ void load_vcpu_state(const Vm& vm, const Vcpu& vcpu, const std::vector<kvm_cpuid
   state_struct(in, "events", who, &events);
   events.flags |= KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SIPI_VECTOR | KVM_VCPUEVENT_VALID_SHADOW;
   vcpu.ioctl_or_throw(KVM_SET_VCPU_EVENTS, &events, "KVM_SET_VCPU_EVENTS");
-  kvm_debugregs dbg{};
-  state_struct(in, "debugregs", who, &dbg);
-  vcpu.ioctl_or_throw(KVM_SET_DEBUGREGS, &dbg, "KVM_SET_DEBUGREGS");
+  set_from<kvm_debugregs>(vcpu, in, "debugregs", who, KVM_SET_DEBUGREGS, "KVM_SET_DEBUGREGS");
 }
 
 }  // namespace berth::vmm
