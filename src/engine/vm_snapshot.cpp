@@ -11,6 +11,7 @@
 #include "engine/vm_channel.hpp"
 #include "engine/vm_manager.hpp"
 #include "vmm/control.hpp"
+#include "vmm/machine_section.hpp"
 #include "vmm/snapshot_file.hpp"
 
 namespace berth::engine {
@@ -27,12 +28,6 @@ std::string absolute_dir(const std::string& dir) {
   char cwd[4096];
   if (!::getcwd(cwd, sizeof cwd)) throw_errno("get the current directory");
   return fs::join(cwd, dir);
-}
-
-// The auto-named parts of a machine follow its name: the tap of `--net tap`
-// and the default channel socket; anything the user named stays.
-std::string renamed(const std::string& value, const std::string& auto_old, const std::string& auto_new) {
-  return value == auto_old ? auto_new : value;
 }
 
 }  // namespace
@@ -96,52 +91,27 @@ VmManager::Prepared VmManager::prepare_restore(const VmSpec& s, bool detached) {
   std::string dir = absolute_dir(s.restore_from);
   if (!fs::is_dir(dir)) throw Error("snapshot directory " + dir + " not found", ErrorKind::NotFound, ENOENT);
   vmm::SnapshotReader snap(dir);
-  json m = snap.section("machine");
-  auto field = [&](const char* k) -> const json& {
-    if (!m.contains(k)) fail("snapshot " + dir + " is damaged: its machine has no " + k, ErrorKind::Corrupt);
-    return m[k];
-  };
-  Prepared p;
-  vmm::VmConfig& vm = p.launch.vm;
-  std::string old_name;
-  try {
-    old_name = field("name").get<std::string>();
-    vm.cpus = field("cpus").get<int>();
-    vm.memory = field("memory").get<uint64_t>();
-    vm.boot.kernel = field("kernel").get<std::string>();
-    vm.boot.cmdline = field("cmdline").get<std::string>();
-    vm.rng = field("rng").get<bool>();
-    vm.tap = field("tap").get<std::string>();
-    vm.channel = field("channel").get<std::string>();
-    for (const auto& d : field("disks")) vm.disks.push_back({d.at("path").get<std::string>(), d.at("readonly").get<bool>()});
-  } catch (const json::exception& e) {
-    fail("snapshot " + dir + " is damaged: its machine section: " + e.what(), ErrorKind::Corrupt);
-  }
-  check_fits(vm.cpus, vm.memory, "", "snapshot " + dir);
+  vmm::MachineSection m = vmm::parse_machine_section(snap.section("machine"), "snapshot " + dir);
+  check_fits(m.vm.cpus, m.vm.memory, "", "snapshot " + dir);
   struct stat st{};
   if (::stat(snap.memory_path().c_str(), &st) != 0)
     throw Error("snapshot " + dir + " has no memory file", ErrorKind::Corrupt, errno);
-  if (static_cast<uint64_t>(st.st_size) != vm.memory)
+  if (static_cast<uint64_t>(st.st_size) != m.vm.memory)
     fail("snapshot " + dir + " is damaged: its memory file is " + std::to_string(st.st_size) + " bytes, not " +
-             std::to_string(vm.memory),
+             std::to_string(m.vm.memory),
          ErrorKind::Corrupt);
-  for (const auto& d : vm.disks)
+  for (const auto& d : m.vm.disks)
     if (!fs::exists(d.path)) throw Error("disk " + d.path + " of the snapshot not found", ErrorKind::NotFound, ENOENT);
 
-  p.name = s.name.empty() ? old_name : s.name;
+  Prepared p;
+  p.name = s.name.empty() ? m.name : s.name;
   place(p, detached);
-  vm.tap = renamed(vm.tap, ("bt-" + old_name).substr(0, 15), ("bt-" + p.name).substr(0, 15));
-  vm.channel = renamed(vm.channel, fs::join(vm_state_dir(old_name), "channel.sock"),
-                       fs::join(p.state_dir, "channel.sock"));
-  if (!vm.channel.empty()) fs::mkdir_p(vm.channel.substr(0, vm.channel.rfind('/')), 0700);
+  vmm::rebind(m, p.name, p.state_dir);
+  p.launch.vm = m.vm;
+  if (!m.vm.channel.empty()) fs::mkdir_p(m.vm.channel.substr(0, m.vm.channel.rfind('/')), 0700);
   p.launch.restore = dir;
-  json disks = json::array();
-  for (const auto& d : vm.disks) disks.push_back({{"path", d.path}, {"readonly", d.readonly}});
-  std::string net = vm.tap.empty() ? "none" : vm.tap == ("bt-" + p.name).substr(0, 15) ? "tap" : "tap:" + vm.tap;
-  p.config = {{"kernel", vm.boot.kernel}, {"initrd", ""},      {"cmdline", vm.boot.cmdline},
-              {"cpus", vm.cpus},          {"memory", vm.memory}, {"disks", disks},
-              {"net", net},               {"tap", vm.tap},       {"rng", vm.rng},
-              {"channel", vm.channel},    {"rm", false},         {"restored_from", dir}};
+  p.config = vmm::record_config(m);
+  p.config["restored_from"] = dir;
   return p;
 }
 

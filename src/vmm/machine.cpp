@@ -78,16 +78,18 @@ void Machine::add_pio(uint64_t base, uint64_t size, std::unique_ptr<BusDevice> d
   devices_.push_back(std::move(d));
 }
 
-Machine::Machine(VmConfig cfg, const SnapshotReader* snap) : cfg_(std::move(cfg)), vm_(kvm_) {
+Machine::Machine(VmConfig cfg, Origin origin, const std::string& snapshot_memory)
+    : cfg_(std::move(cfg)), vm_(kvm_) {
   if (cfg_.cpus < 1 || cfg_.cpus > 64) berth::fail("--cpus must be between 1 and 64");
-  mem_ = snap ? std::make_unique<GuestMemory>(cfg_.memory, snap->memory_path())
-              : std::make_unique<GuestMemory>(cfg_.memory);
+  bool boot = origin == Origin::Boot;
+  mem_ = origin == Origin::Snapshot ? std::make_unique<GuestMemory>(cfg_.memory, snapshot_memory)
+                                    : std::make_unique<GuestMemory>(cfg_.memory);
   vm_.set_memory(*mem_);
   vm_.create_irqchip_and_pit();
 
-  // A restored guest has its ACPI tables and kernel in its RAM already.
+  // A restored or received guest has its ACPI tables and kernel in its RAM.
   BootEntry entry;
-  if (!snap) entry = load_linux(*mem_, cfg_.boot, write_acpi_tables(*mem_, cfg_.cpus));
+  if (boot) entry = load_linux(*mem_, cfg_.boot, write_acpi_tables(*mem_, cfg_.cpus));
 
   auto serial = std::make_unique<Serial>(cfg_.console_out,
                                          [this](bool level) { vm_.set_irq_line(4, level); });
@@ -128,13 +130,12 @@ Machine::Machine(VmConfig cfg, const SnapshotReader* snap) : cfg_(std::move(cfg)
   supported_cpuid_ = kvm_.supported_cpuid();
   for (int i = 0; i < cfg_.cpus; ++i) {
     auto v = vm_.create_vcpu(i);
-    if (!snap) {
+    if (boot) {
       setup_vcpu(*v, supported_cpuid_, cfg_.cpus);
       if (i == 0) setup_boot_cpu_registers(*v, entry);
     }
     vcpus_.push_back(std::move(v));
   }
-  if (snap) load_state(*snap);
 }
 
 std::vector<kvm_cpuid_entry2> Machine::vcpu_cpuid(int id) const {

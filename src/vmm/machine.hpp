@@ -26,12 +26,12 @@
 #include "vmm/exit_status.hpp"
 #include "vmm/kvm.hpp"
 #include "vmm/memory.hpp"
+#include "vmm/snapshot_file.hpp"
 
 namespace berth::vmm {
 
 class Serial;
 class PciBus;
-class SnapshotReader;
 
 struct DiskConfig {
   std::string path;
@@ -57,13 +57,19 @@ struct SnapshotStats {
   double capture_ms = 0;      // writing while paused (before the callback)
 };
 
+// Where a machine's state comes from.
+enum class Origin {
+  Boot,      // cfg.boot is loaded, the boot CPU starts at its entry
+  Snapshot,  // RAM mapped from a snapshot's memory file; then load_state()
+  Incoming,  // fresh RAM that a live migration fills; then load_state()
+};
+
 class Machine {
  public:
-  // Boots cfg.boot; or, given a snapshot, carries on where it was taken:
-  // RAM mapped from it, KVM, vCPU and device state loaded. cfg then names
-  // the host files, tap and sockets the devices bind to, and must describe
-  // the same machine (CPUs, memory, devices) as the snapshot.
-  explicit Machine(VmConfig cfg, const SnapshotReader* restore_from = nullptr);
+  // For Snapshot and Incoming, cfg names the host files, tap and sockets
+  // the devices bind to, and must describe the same machine (CPUs, memory,
+  // devices) as the state loaded into it before run().
+  explicit Machine(VmConfig cfg, Origin origin = Origin::Boot, const std::string& snapshot_memory = "");
   Machine(const Machine&) = delete;
   Machine& operator=(const Machine&) = delete;
   ~Machine();
@@ -90,8 +96,14 @@ class Machine {
   // `name` is recorded as the VM's name. On error nothing is left in dir.
   SnapshotStats save_snapshot(const std::string& dir, const std::string& name,
                               const std::function<void()>& captured);
+  // Everything but RAM as the sections of a state file (paused only).
+  SnapshotWriter capture_state(const std::string& name);
+  // Loads what capture_state() wrote (KVM, vCPUs, devices), before run().
+  void load_state(const SnapshotReader& snap);
   int cpus() const { return cfg_.cpus; }
   uint64_t memory_size() const { return cfg_.memory; }
+  const VmConfig& config() const { return cfg_; }
+  Vm& vm() { return vm_; }
   std::string exit_detail() const { return exit_.detail(); }
   // For the monitor: its console and control fds join the VMM's loop.
   EventLoop& loop() { return loop_; }
@@ -108,7 +120,6 @@ class Machine {
   void kick_vcpus();
   // A device on a port range, and in the state registry.
   void add_pio(uint64_t base, uint64_t size, std::unique_ptr<BusDevice> d, const std::string& state_name);
-  void load_state(const SnapshotReader& snap);
   std::vector<kvm_cpuid_entry2> vcpu_cpuid(int id) const;
 
   VmConfig cfg_;

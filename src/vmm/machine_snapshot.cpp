@@ -9,12 +9,12 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "common/clock.hpp"
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "common/fs.hpp"
 #include "vmm/kvm_state.hpp"
 #include "vmm/machine.hpp"
+#include "vmm/machine_section.hpp"
 #include "vmm/snapshot_file.hpp"
 
 namespace berth::vmm {
@@ -56,35 +56,7 @@ SnapshotStats Machine::save_snapshot(const std::string& dir, const std::string& 
     UniqueFd mf(::open(mem_tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     if (!mf) throw_errno("create " + mem_tmp);
     st.memory_bytes = mem_->save_to(mf.get(), mem_tmp);
-
-    SnapshotWriter w;
-    nlohmann::json regions = nlohmann::json::array(), disks = nlohmann::json::array();
-    for (const auto& r : mem_->regions()) regions.push_back({r.gpa, r.size});
-    for (const auto& d : cfg_.disks) disks.push_back({{"path", d.path}, {"readonly", d.readonly}});
-    w.add("machine", {{"name", name},
-                      {"taken", now_rfc3339()},
-                      {"cpus", cfg_.cpus},
-                      {"memory", cfg_.memory},
-                      {"regions", std::move(regions)},
-                      {"kernel", cfg_.boot.kernel},
-                      {"cmdline", cfg_.boot.cmdline},
-                      {"disks", std::move(disks)},
-                      {"tap", cfg_.tap},
-                      {"rng", cfg_.rng},
-                      {"channel", cfg_.channel}});
-    nlohmann::json kvm;
-    save_vm_state(vm_, kvm);
-    w.add("kvm", kvm);
-    for (int i = 0; i < cfg_.cpus; ++i) {
-      nlohmann::json v;
-      save_vcpu_state(vm_, *vcpus_[static_cast<size_t>(i)], vcpu_cpuid(i), v);
-      w.add(vcpu_section(i), v);
-    }
-    for (auto& [section, d] : state_devices_) {
-      nlohmann::json j;
-      d->save(j);
-      w.add(section, j);
-    }
+    SnapshotWriter w = capture_state(name);
     st.capture_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     if (captured) captured();
 
@@ -98,6 +70,26 @@ SnapshotStats Machine::save_snapshot(const std::string& dir, const std::string& 
     throw;
   }
   return st;
+}
+
+SnapshotWriter Machine::capture_state(const std::string& name) {
+  if (!paused_) berth::fail("save the state of a VM that is not paused", ErrorKind::Internal);
+  SnapshotWriter w;
+  w.add("machine", machine_section(cfg_, *mem_, name));
+  nlohmann::json kvm;
+  save_vm_state(vm_, kvm);
+  w.add("kvm", kvm);
+  for (int i = 0; i < cfg_.cpus; ++i) {
+    nlohmann::json v;
+    save_vcpu_state(vm_, *vcpus_[static_cast<size_t>(i)], vcpu_cpuid(i), v);
+    w.add(vcpu_section(i), v);
+  }
+  for (auto& [section, d] : state_devices_) {
+    nlohmann::json j;
+    d->save(j);
+    w.add(section, j);
+  }
+  return w;
 }
 
 void Machine::load_state(const SnapshotReader& snap) {

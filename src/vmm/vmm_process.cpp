@@ -170,7 +170,8 @@ int serve_vm(LaunchConfig cfg, LaunchChannel& channel, int report_fd, bool& comm
   } else {
     try {
       SnapshotReader snap(cfg.restore);
-      m = std::make_unique<Machine>(cfg.vm, &snap);
+      m = std::make_unique<Machine>(cfg.vm, Origin::Snapshot, snap.memory_path());
+      m->load_state(snap);
     } catch (Error& e) {
       throw e.wrap("from snapshot " + cfg.restore);
     }
