@@ -56,20 +56,6 @@ void validate_name(const std::string& n) {
   if (!ok) fail("invalid VM name '" + n + "' (letters, digits, - _ . ; at most 63)");
 }
 
-std::string random_name() {
-  std::random_device rd;
-  char b[16];
-  snprintf(b, sizeof b, "vm-%06x", rd() & 0xffffff);
-  return b;
-}
-
-uint64_t host_memory() {
-  std::string s = fs::read_file("/proc/meminfo");
-  auto p = s.find("MemTotal:");
-  if (p == std::string::npos) return 0;
-  return std::stoull(s.substr(p + 9)) * 1024;
-}
-
 // Fields 3 (state) and 22 (start time) of /proc/<pid>/stat: the start time
 // guards against a recycled pid, the state tells a zombie from a live VMM.
 ProcStat process_stat(pid_t pid) {
@@ -92,6 +78,13 @@ ProcStat process_stat(pid_t pid) {
 
 }  // namespace
 
+
+std::string VmManager::random_name() {
+  std::random_device rd;
+  char b[16];
+  snprintf(b, sizeof b, "vm-%06x", rd() & 0xffffff);
+  return b;
+}
 
 // VM names are unique per root; two roots (parallel tests) may reuse one, so
 // the cgroup carries a tag of the root too.
@@ -156,7 +149,7 @@ void VmManager::check_fits(int cpus, uint64_t memory, const std::string& memory_
   if (host_cpus && static_cast<unsigned>(cpus) > 4 * host_cpus)
     fail(c + " is more than 4x this host's " + std::to_string(host_cpus) + " CPUs");
   if (memory < 16 * vmm::kMiB) fail(m + " is too small (at least 16M)");
-  uint64_t host = host_memory();
+  uint64_t host = vmm::host_ram();
   if (host && memory > host)
     fail(m + " is larger than this host's RAM (" + std::to_string(host >> 20) + " MiB)");
 }
@@ -182,6 +175,7 @@ void VmManager::place(Prepared& p, bool detached) {
 
 VmManager::Prepared VmManager::prepare(const VmSpec& s, bool detached) {
   if (!s.restore_from.empty()) return prepare_restore(s, detached);
+  if (!s.incoming.empty()) return prepare_incoming(s, detached);
   Prepared p;
   p.name = s.name.empty() ? random_name() : s.name;
   place(p, detached);
@@ -411,6 +405,10 @@ int VmManager::run_foreground(const VmSpec& spec) {
     if (!fds[0].revents) continue;
     std::optional<vmm::Report> r = vmm::next_report(reports);
     if (r && r->event == "ready") continue;
+    if (r && r->event == "listening") {
+      std::cerr << "berth: vm " << p.name << " listening on " << spec.incoming << "\n";
+      continue;
+    }
     if (r && r->event == "exit") {
       // The VMM tears KVM down and removes its cgroup after this; nobody
       // needs to wait for that (it is reaped as an orphan).
@@ -438,7 +436,7 @@ std::string VmManager::run_detached(const VmSpec& spec) {
   // "ready" once the VM runs, "error" if it cannot; EOF if the VMM died.
   vmm::LineReader reports(vmm.report.get());
   std::optional<vmm::Report> r = vmm::next_report(reports);
-  if (r && r->event == "ready") return p.name;
+  if (r && (r->event == "ready" || r->event == "listening")) return p.name;
   if (r && r->event == "exit") return p.name;  // already over; its record says how
   failed_start(verb(spec), p.name, vmm.pid, r);
 }
@@ -446,6 +444,7 @@ std::string VmManager::run_detached(const VmSpec& spec) {
 // A VM whose VMM wrote its exit record is stopped, whether or not a CLI was
 // there to hear it end (a detached VM, or a foreground CLI that was killed).
 void VmManager::reconcile(const std::string& name) {
+  fold_incoming(name);
   auto st = db().prepare("SELECT pid FROM vms WHERE name = ? AND state = 'running'");
   st.bind(1, name);
   if (!st.step() || st.is_null(0)) return;

@@ -39,6 +39,9 @@ struct VmSpec {
   bool rng = true;
   std::string channel;             // "" | unix | unix:PATH (virtio-console)
   bool remove = false;             // --rm: the record goes when the VM ends
+  // Set: receive a live migration on this tcp:HOST:PORT instead of booting
+  // (`vm receive`); token_file holds the token the source must give.
+  std::string incoming, token_file;
   // Set: carry on from the snapshot in this directory (`vm restore`); the
   // machine comes from the snapshot, and of the fields above only name
   // counts (default: the name the VM had).
@@ -53,6 +56,20 @@ struct VmRecord {
   uint64_t memory = 0;
   pid_t pid = 0;      // 0 unless running or paused
   std::string created;
+};
+
+struct VmMigrateOptions {
+  std::string to;          // tcp:HOST:PORT of a `vm receive`
+  std::string token_file;  // what the receiver asks for, if anything
+  double max_downtime_ms = 50;
+  int max_rounds = 30;
+  uint64_t max_bandwidth = 0;  // bytes/s of the stream; 0: no limit
+};
+
+struct VmMigrateResult {
+  double total_ms = 0, downtime_ms = 0;
+  uint64_t bytes = 0;
+  int rounds = 0;
 };
 
 struct VmSnapshotResult {
@@ -79,6 +96,11 @@ class VmManager {
   // Writes the VM to dir (must not exist, or be empty); with stop, ends it
   // (reason "snapshotted") once the snapshot is complete.
   VmSnapshotResult snapshot(const std::string& name, const std::string& dir, bool stop);
+  // Live migration to a `vm receive`; the VM ends here (reason "migrated")
+  // once it runs there. A signal (Ctrl-C) aborts it, as cancel_migration()
+  // does from elsewhere: the VM then runs on here.
+  VmMigrateResult migrate(const std::string& name, const VmMigrateOptions& o);
+  void cancel_migration(const std::string& name);
   // The console log of a detached VM, chunk by chunk; with follow, until
   // the VM ends.
   void logs(const std::string& name, bool follow, const std::function<void(std::string_view)>& out);
@@ -109,6 +131,9 @@ class VmManager {
   };
   Prepared prepare(const VmSpec& spec, bool detached);
   Prepared prepare_restore(const VmSpec& spec, bool detached);
+  Prepared prepare_incoming(const VmSpec& spec, bool detached);
+  // A received VM's record gets its machine once the VMM wrote it.
+  void fold_incoming(const std::string& name);
   // Names, paths and the cgroup of p.name into p.
   void place(Prepared& p, bool detached);
   // InvalidArgument naming the option (`vm run`: memory_text is what was
@@ -148,7 +173,10 @@ class VmManager {
   void remove_dirs(const std::string& name) const;
   static std::string vmm_executable();
   static std::string berth_executable();
-  static std::string verb(const VmSpec& s) { return s.restore_from.empty() ? "run" : "restore"; }
+  static std::string random_name();  // vm-XXXXXX
+  static std::string verb(const VmSpec& s) {
+    return !s.restore_from.empty() ? "restore" : !s.incoming.empty() ? "receive" : "run";
+  }
 
   std::string root_, state_;
   std::unique_ptr<Database> db_;

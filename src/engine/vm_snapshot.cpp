@@ -1,9 +1,11 @@
 // `berth vm pause/resume/snapshot/restore`: the engine's side of a running
 // VMM's control socket (vmm/control.hpp), and the launch of a VMM that
 // carries on from a snapshot (vmm/snapshot_file.hpp, docs/vm.md).
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
@@ -12,6 +14,7 @@
 #include "engine/vm_manager.hpp"
 #include "vmm/control.hpp"
 #include "vmm/machine_section.hpp"
+#include "vmm/migration_stream.hpp"
 #include "vmm/snapshot_file.hpp"
 
 namespace berth::engine {
@@ -49,11 +52,22 @@ std::string VmManager::live_state(const std::string& name) {
 
 namespace {
 
+// Ctrl-C while a migration runs: a process has one set of signal handlers.
+std::atomic<bool> g_interrupted{false};
+
 // One control request naming the VM in its error ("pause vm NAME: ...").
-json ask(const std::string& socket, const std::string& verb, const std::string& name, json request,
+// A signal while it waits (the handler migrate() installs) asks the VMM to
+// cancel, on a connection of its own; the answer then says "aborted".
+json ask(const std::string& socket, const std::string& verb, const std::string& name, const json& request,
          int timeout_ms = 10000) {
   try {
-    return vmm::control_request(socket, request, timeout_ms);
+    return vmm::control_request(socket, request, timeout_ms, [&] {
+      if (!g_interrupted.exchange(false)) return;
+      try {
+        vmm::control_request(socket, {{"op", "migrate_cancel"}}, 2000);
+      } catch (const Error&) {  // it ended meanwhile: its answer comes anyway
+      }
+    });
   } catch (Error& e) {
     throw e.wrap(verb + " vm " + name);
   }
@@ -113,6 +127,89 @@ VmManager::Prepared VmManager::prepare_restore(const VmSpec& s, bool detached) {
   p.config = vmm::record_config(m);
   p.config["restored_from"] = dir;
   return p;
+}
+
+namespace {
+
+// The token of --token-file: its first line, which must not be empty.
+std::string read_token(const std::string& file) {
+  if (file.empty()) return "";
+  std::string t;
+  try {
+    t = fs::read_file(file);
+  } catch (Error& e) {
+    throw e.wrap("--token-file");
+  }
+  t = t.substr(0, t.find('\n'));
+  if (t.empty() || t.size() > 4096) fail("--token-file " + file + ": the first line must hold a token (1 to 4096 bytes)");
+  return t;
+}
+
+}  // namespace
+
+// Receives on the address the VMM will listen on; the machine is known only
+// once a source sends it (fold_incoming()).
+VmManager::Prepared VmManager::prepare_incoming(const VmSpec& s, bool detached) {
+  vmm::TcpAddress a = vmm::parse_tcp_address(s.incoming, "--listen");
+  std::string token = read_token(s.token_file);
+  if (!a.loopback && token.empty())
+    fail("--listen " + s.incoming + " is not a loopback address: the stream carries the VM's whole memory, so a "
+         "receiver there needs --token-file (the stream is not encrypted; TLS is not supported)");
+  Prepared p;
+  p.name = s.name.empty() ? random_name() : s.name;
+  place(p, detached);
+  p.launch.incoming = s.incoming;
+  p.launch.token = token;
+  p.config = {{"incoming", s.incoming}, {"rm", false}};
+  return p;
+}
+
+void VmManager::fold_incoming(const std::string& name) {
+  std::string path = fs::join(vm_dir(name), "machine.json");
+  if (!fs::exists(path)) return;
+  json machine = json::parse(fs::read_file(path), nullptr, false);
+  auto st = db().prepare("SELECT config FROM vms WHERE name = ?");
+  st.bind(1, name);
+  if (!st.step() || !machine.is_object()) return;
+  json cfg = json::parse(st.text(0), nullptr, false);
+  if (!cfg.is_object() || !cfg.contains("incoming")) return;
+  machine["received_on"] = cfg["incoming"];
+  db().prepare("UPDATE vms SET config = ? WHERE name = ?").bind(1, machine.dump()).bind(2, name).run();
+  ::unlink(path.c_str());
+}
+
+VmMigrateResult VmManager::migrate(const std::string& name, const VmMigrateOptions& o) {
+  auto [pid, start] = running(name);
+  vmm::parse_tcp_address(o.to, "--to");
+  json req = {{"op", "migrate"},
+              {"to", o.to},
+              {"token", read_token(o.token_file)},
+              {"max_downtime_ms", o.max_downtime_ms},
+              {"max_rounds", o.max_rounds},
+              {"max_bandwidth", o.max_bandwidth}};
+  std::string sock = control_socket(name);
+  struct sigaction sa{}, old_int{}, old_term{};
+  sa.sa_handler = [](int) { g_interrupted = true; };
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, &old_int);
+  ::sigaction(SIGTERM, &sa, &old_term);
+  json a;
+  try {
+    a = ask(sock, "migrate", name, req, -1);
+  } catch (...) {
+    ::sigaction(SIGINT, &old_int, nullptr);
+    ::sigaction(SIGTERM, &old_term, nullptr);
+    throw;
+  }
+  ::sigaction(SIGINT, &old_int, nullptr);
+  ::sigaction(SIGTERM, &old_term, nullptr);
+  wait_vmm_gone(name, pid, start);
+  return {a.value("total_ms", 0.0), a.value("downtime_ms", 0.0), a.value("bytes", uint64_t{0}), a.value("rounds", 0)};
+}
+
+void VmManager::cancel_migration(const std::string& name) {
+  running(name);
+  ask(control_socket(name), "abort the migration of", name, {{"op", "migrate_cancel"}});
 }
 
 }  // namespace berth::engine

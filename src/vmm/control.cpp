@@ -1,6 +1,7 @@
 #include "vmm/control.hpp"
 
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -10,6 +11,8 @@
 
 #include "common/error.hpp"
 #include "common/fd.hpp"
+#include "common/log.hpp"
+#include "vmm/migration_source.hpp"
 
 namespace berth::vmm {
 
@@ -27,6 +30,14 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 
 }  // namespace
 
+struct ControlServer::Migration {
+  std::thread thread;
+  std::atomic<bool> cancel{false};
+  int client = -1;  // who asked, for the answer; -1 once it hung up
+  UniqueFd done;    // eventfd: the thread has put its answer here
+  json answer;
+};
+
 ControlServer::ControlServer(const std::string& path, std::string vm_name, Machine& machine)
     : name_(std::move(vm_name)), machine_(machine) {
   listener_.emplace(path, "control socket");
@@ -34,6 +45,10 @@ ControlServer::ControlServer(const std::string& path, std::string vm_name, Machi
 }
 
 ControlServer::~ControlServer() {
+  if (migration_) {
+    migration_->cancel = true;
+    finish_migration();
+  }
   while (!clients_.empty()) drop(clients_.begin()->first);
   if (listener_) machine_.loop().remove(listener_->fd());
 }
@@ -46,6 +61,10 @@ void ControlServer::accept() {
 }
 
 void ControlServer::drop(int fd) {
+  if (migration_ && migration_->client == fd) {
+    migration_->cancel = true;  // as Ctrl-C on `berth vm migrate` does
+    migration_->client = -1;
+  }
   machine_.loop().remove(fd);
   clients_.erase(fd);
   ::close(fd);
@@ -61,7 +80,9 @@ void ControlServer::serve(int fd) {
   for (size_t nl; (nl = in.find('\n')) != std::string::npos;) {
     std::string line = in.substr(0, nl);
     in.erase(0, nl + 1);
-    std::string answer = handle(line).dump() + "\n";
+    json a = handle(fd, line);
+    if (a.is_null()) continue;
+    std::string answer = a.dump() + "\n";
     // Answers are small; a client that does not read them is dropped.
     if (::send(fd, answer.data(), answer.size(), MSG_DONTWAIT | MSG_NOSIGNAL) != static_cast<ssize_t>(answer.size()))
       return drop(fd);
@@ -74,7 +95,7 @@ void ControlServer::serve(int fd) {
   }
 }
 
-json ControlServer::handle(const std::string& line) {
+json ControlServer::handle(int fd, const std::string& line) {
   json req = json::parse(line, nullptr, false);
   if (!req.is_object() || !req.contains("op") || !req["op"].is_string())
     return failure("control request is not a JSON object with an \"op\"", ErrorKind::InvalidArgument);
@@ -82,7 +103,18 @@ json ControlServer::handle(const std::string& line) {
   try {
     if (op == "status")
       return {{"ok", true}, {"state", machine_.paused() ? "paused" : "running"}, {"cpus", machine_.cpus()},
-              {"memory", machine_.memory_size()}};
+              {"memory", machine_.memory_size()}, {"migrating", migration_ != nullptr}};
+    if (op == "migrate_cancel") {
+      if (!migration_) fail("no migration of this VM is in progress", ErrorKind::FailedPrecondition);
+      migration_->cancel = true;
+      return {{"ok", true}};
+    }
+    if (migration_)
+      fail("a migration of this VM is in progress (cancel it with migrate_cancel)", ErrorKind::FailedPrecondition);
+    if (op == "migrate") {
+      start_migration(fd, req);
+      return nullptr;
+    }
     if (op == "pause") {
       machine_.pause();
       return {{"ok", true}};
@@ -92,7 +124,8 @@ json ControlServer::handle(const std::string& line) {
       return {{"ok", true}};
     }
     if (op == "snapshot") return snapshot(req);
-    return failure("unknown control op '" + op + "' (status, pause, resume, snapshot)", ErrorKind::InvalidArgument);
+    return failure("unknown control op '" + op + "' (status, pause, resume, snapshot, migrate, migrate_cancel)",
+                   ErrorKind::InvalidArgument);
   } catch (const Error& e) {
     return failure(e.what(), e.kind());
   } catch (const std::exception& e) {
@@ -133,7 +166,53 @@ json ControlServer::snapshot(const json& req) {
           {"pause_ms", pause_ms}};
 }
 
-json control_request(const std::string& socket_path, const json& request, int timeout_ms) {
+void ControlServer::start_migration(int fd, const json& req) {
+  MigrationOptions o;
+  if (!req.contains("to") || !req["to"].is_string()) fail("migrate: \"to\" must be tcp:HOST:PORT");
+  o.to = parse_tcp_address(req["to"].get<std::string>(), "migrate: to");
+  o.token = req.value("token", std::string());
+  o.max_downtime_ms = req.value("max_downtime_ms", 50.0);
+  o.max_rounds = req.value("max_rounds", 30);
+  o.max_bandwidth = req.value("max_bandwidth", uint64_t{0});
+  if (!(o.max_downtime_ms >= 0) || o.max_rounds < 1) fail("migrate: max_downtime_ms must be >= 0, max_rounds >= 1");
+  auto mig = std::make_unique<Migration>();
+  mig->client = fd;
+  mig->done.reset(static_cast<int>(check(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), "eventfd for a migration")));
+  Migration* m = mig.get();
+  machine_.loop().add(m->done.get(), [this] { finish_migration(); });
+  migration_ = std::move(mig);
+  m->thread = std::thread([this, m, o] {
+    json a;
+    try {
+      MigrationStats st = migrate(machine_, name_, o, m->cancel);
+      a = {{"ok", true}, {"total_ms", st.total_ms}, {"downtime_ms", st.downtime_ms}, {"bytes", st.bytes},
+           {"rounds", st.rounds}};
+    } catch (const Error& e) {
+      a = failure("migrate to " + o.to.text + ": " + e.what(), e.kind());
+    } catch (const std::exception& e) {
+      a = failure("migrate to " + o.to.text + ": " + e.what(), ErrorKind::Internal);
+    }
+    m->answer = std::move(a);
+    uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(m->done.get(), &one, 8);
+  });
+}
+
+// On the I/O thread once the migration's thread has answered (or from the
+// destructor, which waits for it).
+void ControlServer::finish_migration() {
+  if (!migration_) return;
+  migration_->thread.join();
+  machine_.loop().remove(migration_->done.get());
+  std::unique_ptr<Migration> m = std::move(migration_);
+  if (m->client < 0) return;
+  std::string answer = m->answer.dump() + "\n";
+  if (::send(m->client, answer.data(), answer.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(answer.size()))
+    log::warn("control socket: the migration's client did not take its answer");
+}
+
+json control_request(const std::string& socket_path, const json& request, int timeout_ms,
+                     const std::function<void()>& on_signal) {
   sockaddr_un sa{};
   sa.sun_family = AF_UNIX;
   if (socket_path.size() >= sizeof sa.sun_path) fail("control socket path " + socket_path + " is too long");
@@ -160,7 +239,10 @@ json control_request(const std::string& socket_path, const json& request, int ti
     }
     pollfd p{s.get(), POLLIN, 0};
     int r = ::poll(&p, 1, wait);
-    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && errno == EINTR) {
+      if (on_signal) on_signal();
+      continue;
+    }
     check(r, "wait on control socket " + socket_path);
     if (r == 0) continue;
     char b[4096];

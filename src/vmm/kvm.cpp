@@ -75,17 +75,27 @@ Vm::Vm(const Kvm& kvm) : kvm_(kvm) {
   check(::ioctl(fd, KVM_SET_TSS_ADDR, 0xfffbd000ul), "KVM_SET_TSS_ADDR");
 }
 
-void Vm::set_memory(const GuestMemory& mem) {
+void Vm::set_memory(const GuestMemory& mem, bool log_dirty) {
   uint32_t slot = 0;
   for (const auto& r : mem.regions()) {
     kvm_userspace_memory_region m{};
     m.slot = slot++;
+    m.flags = log_dirty ? KVM_MEM_LOG_DIRTY_PAGES : 0;
     m.guest_phys_addr = r.gpa;
     m.memory_size = r.size;
     m.userspace_addr = reinterpret_cast<uint64_t>(r.host);
     check(::ioctl(fd_.get(), KVM_SET_USER_MEMORY_REGION, &m),
           "KVM_SET_USER_MEMORY_REGION for guest RAM slot " + std::to_string(m.slot));
   }
+}
+
+std::vector<uint64_t> Vm::dirty_log(uint32_t slot, uint64_t pages) const {
+  std::vector<uint64_t> bits((pages + 63) / 64);
+  kvm_dirty_log d{};
+  d.slot = slot;
+  d.dirty_bitmap = bits.data();
+  check(::ioctl(fd_.get(), KVM_GET_DIRTY_LOG, &d), "KVM_GET_DIRTY_LOG for guest RAM slot " + std::to_string(slot));
+  return bits;
 }
 
 void Vm::create_irqchip_and_pit() {

@@ -81,7 +81,12 @@ class Vm {
  public:
   explicit Vm(const Kvm& kvm);
   int fd() const { return fd_.get(); }
-  void set_memory(const GuestMemory& mem);
+  // Registers guest RAM, one slot per region (slot i = region i); with
+  // log_dirty, KVM logs the pages the vCPUs write (live migration).
+  void set_memory(const GuestMemory& mem, bool log_dirty = false);
+  // KVM_GET_DIRTY_LOG: the pages of slot written since the last call (a
+  // bit per page), which KVM then write-protects again.
+  std::vector<uint64_t> dirty_log(uint32_t slot, uint64_t pages) const;
   void create_irqchip_and_pit();
   // Level of an IOAPIC/PIC input line (for the legacy UART interrupt).
   void set_irq_line(uint32_t gsi, bool level) const;

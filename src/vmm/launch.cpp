@@ -37,7 +37,9 @@ std::string to_json(const LaunchConfig& c) {
               {"exit_file", c.exit_file},
               {"control_socket", c.control_socket},
               {"restore", c.restore},
-              {"exit_command", c.exit_command}}
+              {"exit_command", c.exit_command},
+              {"incoming", c.incoming},
+              {"token", c.token}}
       .dump();
 }
 
@@ -67,11 +69,13 @@ LaunchConfig launch_config_from_json(std::string_view text) {
     c.control_socket = j.value("control_socket", "");
     c.restore = j.value("restore", "");
     c.exit_command = j.value("exit_command", std::vector<std::string>{});
+    c.incoming = j.value("incoming", "");
+    c.token = j.value("token", "");
   } catch (const json::exception& e) {
     fail(std::string("VM launch config: ") + e.what());
   }
-  if (c.name.empty() || (c.vm.boot.kernel.empty() && c.restore.empty()) || c.exit_file.empty())
-    fail("VM launch config: name, kernel (or restore) and exit_file must not be empty");
+  if (c.name.empty() || (c.vm.boot.kernel.empty() && c.restore.empty() && c.incoming.empty()) || c.exit_file.empty())
+    fail("VM launch config: name, kernel (or restore, or incoming) and exit_file must not be empty");
   if (c.detached && (c.console_log.empty() || c.console_socket.empty()))
     fail("VM launch config: a detached VM needs console_log and console_socket");
   return c;

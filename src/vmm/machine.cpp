@@ -116,7 +116,8 @@ Machine::Machine(VmConfig cfg, Origin origin, const std::string& snapshot_memory
     pci_->add(std::move(d));
   };
   if (cfg_.rng) add_virtio(make_virtio_rng());
-  for (const auto& disk : cfg_.disks) add_virtio(make_virtio_blk(disk.path, disk.readonly));
+  for (const auto& disk : cfg_.disks)
+    add_virtio(make_virtio_blk(disk.path, disk.readonly, origin == Origin::Incoming));
   if (!cfg_.tap.empty()) add_virtio(make_virtio_net(cfg_.tap, cfg_.mac));
   if (!cfg_.channel.empty()) add_virtio(make_virtio_console(cfg_.channel));
 
@@ -155,6 +156,14 @@ void Machine::console_input(std::string_view bytes) { serial_->receive(bytes); }
 
 void Machine::release_backends() {
   for (const auto& d : pci_->devices()) d->release_backend();
+}
+
+void Machine::yield_backends() {
+  for (const auto& d : pci_->devices()) d->yield_backend();
+}
+
+void Machine::claim_backends() {
+  for (const auto& d : pci_->devices()) d->claim_backend();
 }
 
 void Machine::fail(std::string why) {

@@ -111,6 +111,9 @@ class Machine {
   // After run(): closes the devices' host files (disks, tap). The KVM VM
   // and guest RAM go with the Machine.
   void release_backends();
+  // Live migration on one host (PciDevice::yield_backend/claim_backend).
+  void yield_backends();
+  void claim_backends();
   const GuestMemory& memory() const { return *mem_; }
 
  private:
@@ -145,7 +148,9 @@ class Machine {
   bool pause_wanted_ = false;
   int parked_ = 0;
   std::atomic<bool> pause_flag_{false};
-  bool paused_ = false;  // I/O thread only
+  // Written by whoever pauses (the I/O thread, or a migration's thread
+  // while the control socket refuses other requests); read by both.
+  std::atomic<bool> paused_{false};
 };
 
 // "256M", "1G", "512K" or plain bytes; InvalidArgument on anything else.

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/error.hpp"
+#include "common/fs.hpp"
 
 namespace berth::vmm {
 
@@ -100,6 +101,18 @@ std::vector<bool> pages_with_data(const GuestMemory::Region& r, bool file_backed
 
 }  // namespace
 
+uint64_t host_ram() {
+  std::string s;
+  try {
+    s = fs::read_file("/proc/meminfo");
+  } catch (const Error&) {
+    return 0;
+  }
+  auto p = s.find("MemTotal:");
+  if (p == std::string::npos) return 0;
+  return std::strtoull(s.c_str() + p + 9, nullptr, 10) * 1024;
+}
+
 GuestMemory::GuestMemory(uint64_t size) : size_(size) {
   for (auto [gpa, len] : layout_of(size)) regions_.push_back(make_region(gpa, len));
 }
@@ -134,12 +147,44 @@ GuestMemory::~GuestMemory() {
     if (r.host) ::munmap(r.host, r.size);
 }
 
-uint8_t* GuestMemory::ptr(uint64_t gpa, uint64_t len) const {
+uint8_t* GuestMemory::find(uint64_t gpa, uint64_t len) const {
   for (const auto& r : regions_) {
     if (gpa >= r.gpa && gpa - r.gpa <= r.size && len <= r.size - (gpa - r.gpa))
       return r.host + (gpa - r.gpa);
   }
   return nullptr;
+}
+
+uint8_t* GuestMemory::ptr(uint64_t gpa, uint64_t len) const {
+  uint8_t* p = find(gpa, len);
+  if (p && tracking_on_.load(std::memory_order_relaxed)) {
+    for (size_t i = 0; i < regions_.size(); ++i) {
+      const Region& r = regions_[i];
+      if (gpa < r.gpa || gpa - r.gpa >= r.size) continue;
+      uint64_t first = (gpa - r.gpa) / kPage, last = (gpa - r.gpa + (len ? len - 1 : 0)) / kPage;
+      for (uint64_t pg = first; pg <= last; ++pg)
+        tracking_->bits[i][pg / 64].fetch_or(1ull << (pg % 64), std::memory_order_relaxed);
+    }
+  }
+  return p;
+}
+
+void GuestMemory::track_device_writes(bool on) const {
+  if (on && !tracking_) {
+    tracking_ = std::make_unique<Tracking>();
+    for (const auto& r : regions_) {
+      size_t words = (r.size / kPage + 63) / 64;
+      tracking_->bits.push_back(std::make_unique<std::atomic<uint64_t>[]>(words));
+    }
+  }
+  tracking_on_ = on;
+}
+
+std::vector<uint64_t> GuestMemory::take_device_writes(size_t r) const {
+  std::vector<uint64_t> out((regions_[r].size / kPage + 63) / 64);
+  if (!tracking_) return out;
+  for (size_t w = 0; w < out.size(); ++w) out[w] = tracking_->bits[r][w].exchange(0, std::memory_order_relaxed);
+  return out;
 }
 
 std::optional<uint64_t> GuestMemory::gpa_of(const void* p) const {
@@ -158,21 +203,30 @@ void GuestMemory::copy_in(uint64_t gpa, const void* data, uint64_t len) const {
   std::memcpy(p, data, len);
 }
 
+void GuestMemory::for_each_data_run(size_t ri, const std::function<void(uint64_t, uint64_t)>& fn) const {
+  const Region& r = regions_[ri];
+  std::vector<bool> maybe = pages_with_data(r, file_backed_);
+  for (uint64_t p = 0; p < maybe.size();) {
+    if (!maybe[p] || zero_page(r.host + p * kPage)) {
+      ++p;
+      continue;
+    }
+    uint64_t q = p + 1;
+    while (q < maybe.size() && maybe[q] && !zero_page(r.host + q * kPage)) ++q;
+    fn(p * kPage, (q - p) * kPage);
+    p = q;
+  }
+}
+
 uint64_t GuestMemory::save_to(int fd, const std::string& what) const {
   check(::ftruncate(fd, static_cast<off_t>(size_)), "size " + what);
   uint64_t written = 0, file_at = 0;
-  for (const auto& r : regions_) {
-    std::vector<bool> maybe = pages_with_data(r, file_backed_);
+  for (size_t ri = 0; ri < regions_.size(); ++ri) {
+    const Region& r = regions_[ri];
     // Runs of pages with data are written with one pwrite each.
-    for (uint64_t p = 0; p < maybe.size();) {
-      if (!maybe[p] || zero_page(r.host + p * kPage)) {
-        ++p;
-        continue;
-      }
-      uint64_t q = p + 1;
-      while (q < maybe.size() && maybe[q] && !zero_page(r.host + q * kPage)) ++q;
-      const uint8_t* src = r.host + p * kPage;
-      uint64_t len = (q - p) * kPage, off = file_at + p * kPage;
+    for_each_data_run(ri, [&](uint64_t at, uint64_t run) {
+      const uint8_t* src = r.host + at;
+      uint64_t len = run, off = file_at + at;
       while (len) {
         ssize_t n = ::pwrite(fd, src, len, static_cast<off_t>(off));
         if (n < 0 && errno == EINTR) continue;
@@ -182,8 +236,7 @@ uint64_t GuestMemory::save_to(int fd, const std::string& what) const {
         len -= static_cast<uint64_t>(n);
         written += static_cast<uint64_t>(n);
       }
-      p = q;
-    }
+    });
     file_at += r.size;
   }
   return written;

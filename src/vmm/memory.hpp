@@ -8,8 +8,11 @@
 // VMM crash.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +26,9 @@ inline constexpr uint64_t kGiB = 1ull << 30;
 // [3 GiB, 4 GiB) holds PCI BARs, the IOAPIC and the local APICs.
 inline constexpr uint64_t kMmioHoleStart = 3 * kGiB;
 inline constexpr uint64_t kMmioHoleEnd = 4 * kGiB;
+
+// This host's RAM (MemTotal), the most a VM may have; 0 if unknown.
+uint64_t host_ram();
 
 class GuestMemory {
  public:
@@ -46,11 +52,14 @@ class GuestMemory {
   const std::vector<Region>& regions() const { return regions_; }
 
   // Host pointer to [gpa, gpa+len) if it lies inside one region, else null.
+  // While device writes are tracked, the range counts as written.
   uint8_t* ptr(uint64_t gpa, uint64_t len) const;
+  // The same, for reading only: never counts as written.
+  const uint8_t* peek(uint64_t gpa, uint64_t len) const { return find(gpa, len); }
 
   template <class T>
   std::optional<T> read(uint64_t gpa) const {
-    const uint8_t* p = ptr(gpa, sizeof(T));
+    const uint8_t* p = peek(gpa, sizeof(T));
     if (!p) return std::nullopt;
     T v;
     std::memcpy(&v, p, sizeof v);
@@ -73,8 +82,25 @@ class GuestMemory {
   // another, the file sized to size(); pages that were never written, or
   // hold only zeros, stay holes. Returns the bytes written.
   uint64_t save_to(int fd, const std::string& what) const;
+  // Calls fn(offset, len) for each run of pages of region r that hold data
+  // (as save_to() writes them).
+  void for_each_data_run(size_t r, const std::function<void(uint64_t, uint64_t)>& fn) const;
+
+  // Live migration: KVM logs what the vCPUs write, but devices write guest
+  // RAM through ptr() on the VMM's threads; while tracking, every range
+  // ptr() hands out is marked (reads too: a few pages more, never fewer).
+  // (Tracking is bookkeeping beside RAM, not RAM: const like ptr().)
+  void track_device_writes(bool on) const;
+  // The pages of region r marked since the last call (a bit per page).
+  std::vector<uint64_t> take_device_writes(size_t r) const;
 
  private:
+  uint8_t* find(uint64_t gpa, uint64_t len) const;
+  struct Tracking {
+    std::vector<std::unique_ptr<std::atomic<uint64_t>[]>> bits;  // per region
+  };
+  mutable std::unique_ptr<Tracking> tracking_;
+  mutable std::atomic<bool> tracking_on_{false};
   bool file_backed_ = false;
   uint64_t size_;
   std::vector<Region> regions_;

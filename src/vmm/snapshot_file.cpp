@@ -102,7 +102,7 @@ void SnapshotWriter::add(std::string name, const nlohmann::json& payload) {
   sections_.emplace_back(std::move(name), payload.dump());
 }
 
-uint64_t SnapshotWriter::write(const std::string& path) const {
+std::string SnapshotWriter::serialize() const {
   std::string out(kMagic, sizeof kMagic);
   put<uint32_t>(out, kSnapshotFormat);
   put_string(out, berth_version());
@@ -116,13 +116,26 @@ uint64_t SnapshotWriter::write(const std::string& path) const {
     put<uint32_t>(out, section_sum(name, payload));
     out += payload;
   }
+  return out;
+}
+
+uint64_t SnapshotWriter::write(const std::string& path) const {
+  std::string out = serialize();
   fs::write_file_atomic(path, out, 0600);
   return out.size();
 }
 
 SnapshotReader::SnapshotReader(std::string dir) : dir_(std::move(dir)) {
   std::string path = fs::join(dir_, kSnapshotStateFile);
-  std::string data = read_capped(path);
+  parse(read_capped(path), path);
+}
+
+SnapshotReader::SnapshotReader(const std::string& data, const std::string& what) : dir_(what) {
+  if (data.size() > kMaxStateBytes) fail(what + " is larger than a state can be", ErrorKind::Corrupt);
+  parse(data, what);
+}
+
+void SnapshotReader::parse(const std::string& data, const std::string& path) {
   Cursor c(data, path);
   if (c.left() < sizeof kMagic || std::memcmp(data.data(), kMagic, sizeof kMagic) != 0)
     fail(path + " is not a berth snapshot (bad magic)", ErrorKind::Corrupt);

@@ -47,6 +47,8 @@ const char* berth_version();
 class SnapshotWriter {
  public:
   void add(std::string name, const nlohmann::json& payload);
+  // The state file's bytes (a migration sends them as they are).
+  std::string serialize() const;
   // The state file, written to path.tmp, fsynced and renamed to path.
   // Returns its size.
   uint64_t write(const std::string& path) const;
@@ -59,6 +61,9 @@ class SnapshotReader {
  public:
   // Reads DIR/state and verifies all of it (see above).
   explicit SnapshotReader(std::string dir);
+  // The same checks on a state file's bytes that came from elsewhere (a
+  // migration stream); `what` names them in errors.
+  SnapshotReader(const std::string& data, const std::string& what);
   const std::string& dir() const { return dir_; }
   std::string memory_path() const;
   bool has(const std::string& name) const;
@@ -67,6 +72,7 @@ class SnapshotReader {
   std::vector<std::string> names() const;
 
  private:
+  void parse(const std::string& data, const std::string& what);
   std::string dir_;
   std::vector<std::pair<std::string, std::string>> sections_;
 };

@@ -10,6 +10,7 @@
 #include "cli/command_registry.hpp"
 #include "common/error.hpp"
 #include "engine/vm_manager.hpp"
+#include "vmm/machine.hpp"
 
 namespace {
 
@@ -42,6 +43,20 @@ void print_list(const std::vector<berth::engine::VmRecord>& vms) {
     std::printf("%-20s %-18s %-5d %-8s %-8s %s\n", v.name.c_str(), v.state.c_str(), v.cpus,
                 (std::to_string(v.memory >> 20) + "M").c_str(), v.pid ? std::to_string(v.pid).c_str() : "-",
                 v.created.c_str());
+}
+
+// "50ms", "0.2s" or plain milliseconds.
+double parse_ms(const std::string& s) {
+  size_t used = 0;
+  double v = -1;
+  try {
+    v = std::stod(s, &used);
+  } catch (...) {
+  }
+  std::string unit = s.substr(used);
+  if (v >= 0 && (unit.empty() || unit == "ms")) return v;
+  if (v >= 0 && unit == "s") return v * 1000;
+  berth::fail("--max-downtime " + s + ": not a duration (e.g. 50ms, 0.2s)");
 }
 
 std::string mib(uint64_t bytes) {
@@ -124,6 +139,56 @@ void add_vm_commands(CLI::App& app, Globals& g) {
     auto r = m.snapshot(sa->name, sa->dir, sa->stop);
     std::printf("%s: state %s, memory %s written; guest paused %.1f ms\n", r.dir.c_str(), mib(r.state_bytes).c_str(),
                 mib(r.memory_bytes).c_str(), r.pause_ms);
+  });
+
+  struct ReceiveArgs {
+    std::string listen, name, token_file;
+    bool detach = false;
+  };
+  auto rva = std::make_shared<ReceiveArgs>();
+  auto* receive = vm->add_subcommand("receive", "wait for a VM migrated here by 'berth vm migrate', and run it");
+  receive->add_option("--listen", rva->listen, "tcp:HOST:PORT to listen on")->required();
+  receive->add_option("--name", rva->name, "VM name (default: generated)");
+  receive->add_option("--token-file", rva->token_file,
+                      "file whose first line the source must give (required unless HOST is loopback)");
+  receive->add_flag("-d,--detach", rva->detach, "return once listening; the VM runs in the background");
+  receive->callback([rva, &g] {
+    berth::engine::VmSpec s;
+    s.name = rva->name;
+    s.incoming = rva->listen;
+    s.token_file = rva->token_file;
+    run_vm(s, rva->detach, g);
+  });
+
+  struct MigrateArgs {
+    std::string name, to, token_file, max_downtime = "50ms", max_bandwidth;
+    int max_rounds = 30;
+    bool abort = false;
+  };
+  auto ma = std::make_shared<MigrateArgs>();
+  auto* migrate = vm->add_subcommand("migrate", "move a running VM to a 'berth vm receive' while it runs");
+  migrate->add_option("name", ma->name, "VM name")->required();
+  migrate->add_option("--to", ma->to, "tcp:HOST:PORT of the receiver");
+  migrate->add_option("--token-file", ma->token_file, "file whose first line is the receiver's token");
+  migrate->add_option("--max-downtime", ma->max_downtime, "how long the VM may stop at the switch-over")
+      ->capture_default_str();
+  migrate->add_option("--max-rounds", ma->max_rounds, "rounds of copying while it runs, at most")
+      ->capture_default_str();
+  migrate->add_option("--max-bandwidth", ma->max_bandwidth, "bytes per second to send at most (e.g. 100M)");
+  migrate->add_flag("--abort", ma->abort, "abort the migration of NAME in progress (it runs on here)");
+  migrate->callback([ma, &g] {
+    berth::engine::VmManager m(g.root, g.state);
+    if (ma->abort) {
+      m.cancel_migration(ma->name);
+      std::cout << ma->name << "\n";
+      return;
+    }
+    if (ma->to.empty()) berth::fail("--to tcp:HOST:PORT is required (or --abort)");
+    berth::engine::VmMigrateOptions o{ma->to, ma->token_file, parse_ms(ma->max_downtime), ma->max_rounds,
+                                      ma->max_bandwidth.empty() ? 0 : berth::vmm::parse_size(ma->max_bandwidth)};
+    auto r = m.migrate(ma->name, o);
+    std::printf("migrated vm %s to %s: total %.1f ms, downtime %.1f ms, %s sent in %d rounds\n", ma->name.c_str(),
+                ma->to.c_str(), r.total_ms, r.downtime_ms, mib(r.bytes).c_str(), r.rounds);
   });
 
   struct LogsArgs {

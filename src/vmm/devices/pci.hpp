@@ -31,6 +31,11 @@ class PciDevice : public Migratable {
   // vCPUs are stopped, so that the next VM can have it before this VM's
   // slower KVM teardown ends.
   virtual void release_backend() {}
+  // Live migration on one host: at the switch-over the source lets go of
+  // what the target must own exclusively (a disk's lock) and the target
+  // takes it; a source whose target failed takes it back.
+  virtual void yield_backend() {}
+  virtual void claim_backend() {}
 
   void set_bar0(uint32_t addr, uint32_t size);
   uint32_t bar0() const;

@@ -71,7 +71,7 @@ DiskIdentity identify(int fd, const std::string& path) {
 
 class VirtioBlk : public VirtioPciDevice {
  public:
-  VirtioBlk(const std::string& path, bool readonly)
+  VirtioBlk(const std::string& path, bool readonly, bool defer_lock)
       : VirtioPciDevice(2, 0x018000, 1,
                         kFSegMax | kFBlkSize | kFFlush | (readonly ? kFRo : kFDiscard),
                         "virtio-blk " + path),
@@ -88,11 +88,7 @@ class VirtioBlk : public VirtioPciDevice {
     check(::fstat(fd, &st), "stat disk " + path);
     if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
       fail("disk " + path + " is not a regular file or block device");
-    if (::flock(fd, (readonly ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
-      if (errno == EWOULDBLOCK)
-        fail("disk " + path + " is in use by another VM (locked)", ErrorKind::FailedPrecondition);
-      throw_errno("lock disk " + path);
-    }
+    if (!defer_lock) lock(0);
     off_t size = ::lseek(fd, 0, SEEK_END);
     check(size, "size disk " + path);
     sectors_ = static_cast<uint64_t>(size) / 512;
@@ -136,6 +132,15 @@ class VirtioBlk : public VirtioPciDevice {
   void release_backend() override {
     std::lock_guard<std::mutex> l(mu_);
     fd_.reset();  // drops the flock
+  }
+  void yield_backend() override {
+    std::lock_guard<std::mutex> l(mu_);
+    ::flock(fd_.get(), LOCK_UN);
+  }
+  // The source unlocks just before it says so: a moment of patience.
+  void claim_backend() override {
+    std::lock_guard<std::mutex> l(mu_);
+    lock(2000);
   }
 
  protected:
@@ -220,6 +225,17 @@ class VirtioBlk : public VirtioPciDevice {
     }
   }
 
+  // Exclusive for read-write, shared for read-only; retried for up to
+  // wait_ms while another VM holds it.
+  void lock(int wait_ms) {
+    for (int waited = 0;; waited += 5) {
+      if (::flock(fd_.get(), (readonly_ ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0) return;
+      if (errno != EWOULDBLOCK) throw_errno("lock disk " + path_);
+      if (waited >= wait_ms) fail("disk " + path_ + " is in use by another VM (locked)", ErrorKind::FailedPrecondition);
+      ::usleep(5000);
+    }
+  }
+
   std::string path_;
   bool readonly_;
   UniqueFd fd_;
@@ -228,8 +244,8 @@ class VirtioBlk : public VirtioPciDevice {
 
 }  // namespace
 
-std::unique_ptr<VirtioPciDevice> make_virtio_blk(const std::string& path, bool readonly) {
-  return std::make_unique<VirtioBlk>(path, readonly);
+std::unique_ptr<VirtioPciDevice> make_virtio_blk(const std::string& path, bool readonly, bool defer_lock) {
+  return std::make_unique<VirtioBlk>(path, readonly, defer_lock);
 }
 
 }  // namespace berth::vmm

@@ -100,7 +100,9 @@ class VirtioPciDevice : public PciDevice {
 };
 
 std::unique_ptr<VirtioPciDevice> make_virtio_rng();
-std::unique_ptr<VirtioPciDevice> make_virtio_blk(const std::string& path, bool readonly);
+// defer_lock: the disk is opened but locked only by claim_backend() (the
+// target of a live migration, while the source still runs on it).
+std::unique_ptr<VirtioPciDevice> make_virtio_blk(const std::string& path, bool readonly, bool defer_lock = false);
 std::unique_ptr<VirtioPciDevice> make_virtio_net(const std::string& tap, const std::string& mac);
 // Port 0 of a virtio-console, its host end a unix socket the VMM listens on.
 std::unique_ptr<VirtioPciDevice> make_virtio_console(const std::string& socket_path);

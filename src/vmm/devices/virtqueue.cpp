@@ -19,7 +19,7 @@ Virtqueue::Pop Virtqueue::pop(const GuestMemory& mem, uint16_t* head, std::vecto
   bufs->clear();
   if (!enabled || size == 0 || (size & (size - 1))) return Pop::BadRing;
   auto avail_idx = mem.read<uint16_t>(avail + 2);
-  if (!avail_idx || !mem.ptr(avail, 6 + 2ull * size) || !mem.ptr(desc, 16ull * size))
+  if (!avail_idx || !mem.peek(avail, 6 + 2ull * size) || !mem.peek(desc, 16ull * size))
     return Pop::BadRing;
   if (*avail_idx == last_avail_) return Pop::Empty;
   if (static_cast<uint16_t>(*avail_idx - last_avail_) > size) return Pop::BadRing;
@@ -32,7 +32,7 @@ Virtqueue::Pop Virtqueue::pop(const GuestMemory& mem, uint16_t* head, std::vecto
   for (uint32_t n = 0;; ++n) {
     if (n >= size || i >= size) return Pop::BadChain;  // loop or bad index
     Desc d = *mem.read<Desc>(desc + 16ull * i);
-    if (d.len && !mem.ptr(d.addr, d.len)) return Pop::BadChain;
+    if (d.len && !mem.peek(d.addr, d.len)) return Pop::BadChain;
     bufs->push_back({d.addr, d.len, (d.flags & kDescWrite) != 0});
     if (!(d.flags & kDescNext)) break;
     i = d.next;
