@@ -204,7 +204,14 @@ VmMigrateResult VmManager::migrate(const std::string& name, const VmMigrateOptio
   ::sigaction(SIGINT, &old_int, nullptr);
   ::sigaction(SIGTERM, &old_term, nullptr);
   wait_vmm_gone(name, pid, start);
-  return {a.value("total_ms", 0.0), a.value("downtime_ms", 0.0), a.value("bytes", uint64_t{0}), a.value("rounds", 0)};
+  VmMigrateResult r;
+  r.total_ms = a.value("total_ms", 0.0);
+  r.downtime_ms = a.value("downtime_ms", 0.0);
+  r.setup_ms = a.value("setup_ms", 0.0);
+  r.sent_ms = a.value("sent_ms", 0.0);
+  r.bytes = a.value("bytes", uint64_t{0});
+  r.rounds = a.value("rounds", 0);
+  return r;
 }
 
 void VmManager::cancel_migration(const std::string& name) {

@@ -185,7 +185,8 @@ void ControlServer::start_migration(int fd, const json& req) {
     json a;
     try {
       MigrationStats st = migrate(machine_, name_, o, m->cancel);
-      a = {{"ok", true}, {"total_ms", st.total_ms}, {"downtime_ms", st.downtime_ms}, {"bytes", st.bytes},
+      a = {{"ok", true},          {"total_ms", st.total_ms}, {"setup_ms", st.setup_ms},
+           {"downtime_ms", st.downtime_ms}, {"sent_ms", st.sent_ms},  {"bytes", st.bytes},
            {"rounds", st.rounds}};
     } catch (const Error& e) {
       a = failure("migrate to " + o.to.text + ": " + e.what(), e.kind());

@@ -10,7 +10,8 @@
 //                      {"ok":true,"dir":...,"state_bytes":N,"memory_bytes":N,"pause_ms":X}
 //   {"op":"migrate","to":"tcp:HOST:PORT","token":T,"max_downtime_ms":50,"max_rounds":30,
 //    "max_bandwidth":BYTES_PER_S}
-//                      {"ok":true,"total_ms":X,"downtime_ms":X,"bytes":N,"rounds":N}
+//                      {"ok":true,"total_ms":X,"setup_ms":X,"downtime_ms":X,"sent_ms":X,
+//                       "bytes":N,"rounds":N}
 //                      once the migration ended (the VM then ends here);
 //                      it is aborted if this client hangs up before
 //   {"op":"migrate_cancel"}  {"ok":true}   aborts a migration in progress

@@ -117,6 +117,7 @@ MigrationStats migrate(Machine& m, const std::string& name, const MigrationOptio
   s.receive_answer("the receiver's answer to the hello");
   s.send_json(Frame::Machine, machine_section(m.config(), m.memory(), name));
   s.receive_answer("the receiver's answer to the machine");
+  st.setup_ms = ms_since(t0);
   s.limit_rate(o.max_bandwidth);
 
   DirtyTracking dirty(m);
@@ -155,6 +156,7 @@ MigrationStats migrate(Machine& m, const std::string& name, const MigrationOptio
     s.send(Frame::State, state.data(), state.size());
     m.yield_backends();
     s.send(Frame::Done, nullptr, 0);
+    st.sent_ms = ms_since(paused_at);
     s.receive_answer("the receiver's answer to the state");
   } catch (...) {
     // The target has not run the VM: it carries on here.

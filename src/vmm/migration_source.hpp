@@ -26,7 +26,9 @@ struct MigrationOptions {
 
 struct MigrationStats {
   double total_ms = 0;
+  double setup_ms = 0;     // until the target had built its VM
   double downtime_ms = 0;  // paused here until the target ran
+  double sent_ms = 0;      // paused here until the last byte was sent (what qemu calls downtime)
   uint64_t bytes = 0;      // sent on the stream
   int rounds = 0;          // of memory, the stop-and-copy one included
 };
