@@ -559,6 +559,12 @@ void VmManager::stop(const std::string& name, bool kill) {
   // A VMM that died without its exit record (SIGKILL) cannot write its own epitaph.
   if (kill) finish(name, pid, "killed", "VMM killed (SIGKILL)");
   else finish(name, pid, "error", "VMM exited without recording why");
+  // Nor run the `vm rm` of --rm.
+  auto st = db().prepare("SELECT config FROM vms WHERE name = ?");
+  st.bind(1, name);
+  if (!st.step()) return;
+  json cfg = json::parse(st.text(0), nullptr, false);
+  if (cfg.is_object() && cfg.value("rm", false)) discard(name);
 }
 
 void VmManager::remove(const std::string& name) {

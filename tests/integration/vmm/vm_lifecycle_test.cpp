@@ -135,6 +135,11 @@ TEST(VmLifecycle, RmRemovesTheRecordWhenTheVmEnds) {
   EXPECT_TRUE(eventually([&] { return env.vm({"inspect", "bg"}).status == 3; })) << env.vm({"inspect", "bg"}).out;
   EXPECT_TRUE(eventually([&] { return !std::filesystem::exists(env.root() + "/vms/bg"); }));
 
+  // Killed, its VMM cannot run `vm rm`: `vm kill` removes it.
+  ASSERT_EQ(env.vm({"run", "-d", "--rm", "--name", "k", "--kernel", guest("idle")}).status, 0);
+  ASSERT_EQ(env.vm({"kill", "k"}).status, 0);
+  EXPECT_EQ(env.vm({"inspect", "k"}).status, 3);
+
   // Without --rm the record stays.
   ASSERT_EQ(env.vm({"run", "--name", "keep", "--kernel", guest("reset")}).status, 0);
   expect_ended(env, "keep", "reset");
