@@ -20,21 +20,6 @@ namespace {
 
 using nlohmann::json;
 
-// Counts that follow each other by 64 from the first to the last, and
-// other CPUs whose counts only grow: a guest that never started over,
-// never lost a write and whose every CPU ran.
-void expect_carried_on(const std::string& log, size_t cpus) {
-  EXPECT_FALSE(has(log, "MISMATCH")) << log;
-  auto c = counts(log);
-  ASSERT_GE(c.size(), 2u) << log;
-  for (size_t i = 1; i < c.size(); ++i) {
-    EXPECT_EQ(c[i].count, c[i - 1].count + 64) << "line " << i << " of\n" << log;
-    ASSERT_EQ(c[i].aps.size(), cpus - 1) << log;
-    for (size_t a = 0; a < c[i].aps.size(); ++a)
-      EXPECT_GT(c[i].aps[a], c[i - 1].aps[a]) << "cpu " << a + 1 << " stood still at line " << i << " of\n" << log;
-  }
-}
-
 json inspect(VmEnv& env, const std::string& name) {
   return json::parse(env.vm({"inspect", name}).out, nullptr, false);
 }
