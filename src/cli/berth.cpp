@@ -1,7 +1,10 @@
 // berth: the user CLI. Daemonless; every subcommand drives the engine library.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
+#include <string>
 #include <vector>
 
 #include "cli/command_registry.hpp"
@@ -10,14 +13,94 @@
 
 namespace berth::cli {
 
-static std::vector<Registration>& registrations() {
-  static std::vector<Registration> r;
+static std::vector<std::pair<bool, Registration>>& registrations() {
+  static std::vector<std::pair<bool, Registration>> r;
   return r;
 }
 
-bool add_commands(Registration r) {
-  registrations().push_back(std::move(r));
+bool add_commands(Registration r, bool after_groups) {
+  registrations().emplace_back(after_groups, std::move(r));
   return true;
+}
+
+static std::vector<const CLI::App*>& positional_stoppers() {
+  static std::vector<const CLI::App*> v;
+  return v;
+}
+
+std::vector<std::string>& command_tail() {
+  static std::vector<std::string> tail;
+  return tail;
+}
+
+void stop_at_first_positional(CLI::App* c) { positional_stoppers().push_back(c); }
+
+bool stops_at_first_positional(const CLI::App* c) {
+  for (auto* s : positional_stoppers())
+    if (s == c) return true;
+  return false;
+}
+
+// Walks the command line as CLI11 will, down the subcommands; in a verb that
+// stops at its first positional, puts "--" before that positional.
+static std::vector<std::string> mark_command_start(CLI::App& app, int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  CLI::App* cur = &app;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--") break;
+    if (a.size() > 1 && a[0] == '-') {
+      if (a.find('=') != std::string::npos) continue;
+      // the last letter of "-it" or the whole "--name" decides if a value follows
+      std::string name = a[1] == '-' ? a : "-" + a.substr(a.size() - 1);
+      const CLI::Option* o = nullptr;
+      for (CLI::App* scope = cur; scope && !o; scope = scope->get_parent()) o = scope->get_option_no_throw(name);
+      if (o && o->get_items_expected_min() > 0 && !o->get_positional()) ++i;  // skip its value
+      continue;
+    }
+    if (stops_at_first_positional(cur)) {
+      command_tail().assign(args.begin() + static_cast<long>(i), args.end());
+      args.resize(i);
+      break;
+    }
+    CLI::App* sub = nullptr;
+    for (CLI::App* s : cur->get_subcommands([](CLI::App*) { return true; }))
+      if (s->check_name(a)) sub = s;
+    if (!sub) break;
+    cur = sub;
+  }
+  return args;
+}
+
+// The verb a command line names (`container run` -> "run").
+static std::string verb_of(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--root" || a == "--state") {
+      ++i;
+      continue;
+    }
+    if (a.empty() || a[0] == '-' || a == "container") continue;
+    return a;
+  }
+  return "";
+}
+
+// `run`, `create` and `start` fail with docker's 125 on a bad flag, as on
+// any engine error.
+static bool starts_container(int argc, char** argv) {
+  std::string v = verb_of(argc, argv);
+  return v == "run" || v == "create" || v == "start";
+}
+
+// docker's container, volume and system verbs exit 1 on any error; the
+// image and vm verbs keep Berth's per-kind codes (docs/architecture.md).
+static int error_exit_code(int argc, char** argv, ErrorKind kind) {
+  if (starts_container(argc, argv)) return 125;
+  std::string v = verb_of(argc, argv);
+  if (v == "image" || v == "images" || v == "load" || v == "save" || v == "tag" || v == "rmi" || v == "vm" || v.empty())
+    return exit_code_for(kind);
+  return 1;
 }
 
 }  // namespace berth::cli
@@ -39,17 +122,30 @@ int main(int argc, char** argv) {
     log::configure("berth", "", log::Format::Text,
                    g.debug ? log::Level::Debug : log::Level::Warn);
   });
-  for (auto& r : cli::registrations()) r(app, g);
+  for (bool late : {false, true})
+    for (auto& [after, r] : cli::registrations())
+      if (after == late) r(app, g);
 
   try {
-    app.parse(argc, argv);
+    std::vector<std::string> args = cli::mark_command_start(app, argc, argv);
+    std::reverse(args.begin(), args.end());  // CLI11 takes them last first
+    app.parse(args);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);
-    std::cerr << "berth: " << e.what() << " (see 'berth --help')\n";
-    return 2;
+    std::string msg = e.what();
+    // docker's words for a flag it does not know
+    for (const char* extra : {"The following argument was not expected: ", "The following arguments were not expected: "})
+      if (msg.rfind(extra, 0) == 0 && msg.size() > strlen(extra) && msg[strlen(extra)] == '-')
+        msg = "unknown flag: " + msg.substr(strlen(extra));
+    std::cerr << "berth: " << msg << " (see 'berth --help')\n";
+    // docker: a flag error is 125 for every verb; image and vm verbs keep 2
+    return cli::error_exit_code(argc, argv, ErrorKind::InvalidArgument) == 2 ? 2 : 125;
+  } catch (const cli::ExitStatus& e) {
+    if (!e.message.empty()) std::cerr << "berth: " << e.message << "\n";
+    return e.code;
   } catch (const Error& e) {
     std::cerr << "berth: " << e.what() << "\n";
-    return exit_code_for(e.kind());
+    return cli::error_exit_code(argc, argv, e.kind());
   } catch (const std::exception& e) {
     std::cerr << "berth: " << e.what() << "\n";
     return 1;

@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace CLI {
 class App;
@@ -26,6 +27,25 @@ struct Globals {
 
 using Registration = std::function<void(CLI::App&, Globals&)>;
 
-bool add_commands(Registration r);
+// Thrown by a command to end `berth` with `code` (docker's exit codes: the
+// container's own for `run`, 125/126/127 for start failures); `message`,
+// if any, is printed as "berth: MESSAGE" first.
+struct ExitStatus {
+  int code;
+  std::string message;
+};
+
+// `after_groups`: run after every plain registration, for verbs that add
+// themselves to groups other files make (`container cp`, `image import`).
+bool add_commands(Registration r, bool after_groups = false);
+
+// For verbs whose arguments end in a command of the container's own
+// (`run IMAGE CMD -flags`, `exec ID CMD -flags`): option parsing stops at
+// the first positional, as docker's does: berth.cpp cuts the command line
+// there before CLI11 parses it (it knows which options take values), and
+// the verb finds the rest in command_tail().
+void stop_at_first_positional(CLI::App* c);
+bool stops_at_first_positional(const CLI::App* c);
+std::vector<std::string>& command_tail();
 
 }  // namespace berth::cli

@@ -2,6 +2,8 @@
 // (OCI state "created", image and VM records, JSON logs).
 #pragma once
 
+#include <cstdint>
+
 #include <string>
 
 namespace berth {
@@ -10,5 +12,8 @@ namespace berth {
 // from the epoch without gmtime(), whose first call reads /etc/localtime
 // (a file open on every container start for a time printed in UTC).
 std::string now_rfc3339();
+
+// CLOCK_MONOTONIC in milliseconds (durations, timeouts).
+int64_t monotonic_ms();
 
 }  // namespace berth

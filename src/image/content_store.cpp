@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -86,6 +87,27 @@ void ContentStore::remove(std::string_view digest) const {
   if (::unlink(path(digest).c_str()) != 0 && errno != ENOENT) throw_errno("remove blob " + std::string(digest));
 }
 
+int64_t ContentStore::remove_stale_ingest() const {
+  int64_t freed = 0;
+  DIR* d = ::opendir(ingest_.c_str());
+  if (!d) throw_errno("list " + ingest_);
+  while (auto* e = ::readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    std::string p = ingest_ + "/" + e->d_name;
+    UniqueFd fd(::open(p.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    if (!fd) continue;  // committed or dropped since readdir
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) continue;  // its writer is alive
+    // Unlink only the file we hold: its writer may have committed it (renamed
+    // it away) between our open and our lock.
+    struct stat held, now;
+    if (::fstat(fd.get(), &held) != 0 || !S_ISREG(held.st_mode) || held.st_nlink == 0) continue;
+    if (::lstat(p.c_str(), &now) != 0 || now.st_ino != held.st_ino || now.st_dev != held.st_dev) continue;
+    if (::unlink(p.c_str()) == 0) freed += held.st_size;
+  }
+  ::closedir(d);
+  return freed;
+}
+
 std::vector<std::string> ContentStore::list() const {
   std::vector<std::string> out;
   DIR* d = ::opendir(dir_.c_str());
@@ -97,10 +119,26 @@ std::vector<std::string> ContentStore::list() const {
 }
 
 BlobWriter::BlobWriter(const ContentStore& store, std::string what) : store_(&store), what_(std::move(what)) {
-  tmp_ = store.ingest_ + "/blob-XXXXXX";
-  int fd = ::mkostemp(tmp_.data(), O_CLOEXEC);
-  if (fd < 0) throw_errno("create temporary blob in " + store.ingest_);
-  fd_.reset(fd);
+  // The lock on the file says a live writer owns it (the kernel drops it
+  // when the writer dies); remove_stale_ingest() unlinks only files whose
+  // lock it can take. If a sweep took it before we did, the file has no
+  // link left once we hold the lock: make another.
+  for (;;) {
+    tmp_ = store.ingest_ + "/blob-XXXXXX";
+    int fd = ::mkostemp(tmp_.data(), O_CLOEXEC);
+    if (fd < 0) throw_errno("create temporary blob in " + store.ingest_);
+    fd_.reset(fd);
+    struct stat st;
+    int rc;
+    while ((rc = ::flock(fd, LOCK_EX)) != 0 && errno == EINTR) {
+    }
+    if (rc != 0 || ::fstat(fd, &st) != 0) {
+      int err = errno;
+      ::unlink(tmp_.c_str());
+      throw_errno("lock temporary blob " + tmp_, err);
+    }
+    if (st.st_nlink > 0) break;
+  }
   buf_.reserve(kBufSize);
 }
 

@@ -4,6 +4,10 @@
 // only renamed into place once their digest is verified and the data is
 // fsynced, so a reader never sees a partial or wrong blob and any number of
 // writers (threads or processes) may race to store the same blob.
+//
+// A writer holds a flock on its ingest file for as long as it lives, so a
+// file whose lock can be taken belongs to a writer that died (a killed
+// load) and can be removed while other writers are busy.
 #pragma once
 
 #include <cstdint>
@@ -69,6 +73,9 @@ class ContentStore {
   void verify(std::string_view digest) const;
   void remove(std::string_view digest) const;
   std::vector<std::string> list() const;  // digests
+  // Removes the ingest files of dead writers (never a live writer's);
+  // returns the bytes freed.
+  int64_t remove_stale_ingest() const;
 
  private:
   friend class BlobWriter;

@@ -43,6 +43,17 @@ GcReport ImageStore::gc() {
   }
   for (auto& s : snapshots())
     for (auto& c : s.chain_ids) chains.insert(digest_hex(c));
+  {
+    // What was learnt about a blob goes with it (it would stay true, but
+    // need not be kept for a blob the store no longer has).
+    std::vector<std::string> forget;
+    auto st = db_.prepare("SELECT blob FROM layer_blobs");
+    while (st.step())
+      if (!blobs.count(st.text(0))) forget.push_back(st.text(0));
+    Transaction tx(db_);
+    for (auto& b : forget) db_.prepare("DELETE FROM layer_blobs WHERE blob = ?1").bind(1, b).run();
+    tx.commit();
+  }
   for (auto& d : content_.list()) {
     if (blobs.count(d)) continue;
     try {
@@ -52,13 +63,10 @@ GcReport ImageStore::gc() {
     content_.remove(d);
     ++rep.blobs;
   }
-  // Nothing can be mid-write while we hold the lock exclusively: leftovers
-  // in ingest/ and .tmp-* dirs are from crashed processes.
-  if (DIR* d = ::opendir((root_ + "/content/ingest").c_str())) {
-    while (auto* e = ::readdir(d))
-      if (e->d_name[0] != '.') ::unlink((root_ + "/content/ingest/" + e->d_name).c_str());
-    ::closedir(d);
-  }
+  // Loads and commits hold the lock shared, so none is mid-write now: .tmp-*
+  // dirs are from crashed processes. Ingest files are swept by their locks
+  // all the same, so a writer outside image.lock never loses its file.
+  rep.bytes += content_.remove_stale_ingest();
   std::vector<std::string> doomed;
   if (DIR* d = ::opendir((root_ + "/layers").c_str())) {
     while (auto* e = ::readdir(d)) {
@@ -72,7 +80,7 @@ GcReport ImageStore::gc() {
   }
   for (auto& n : doomed) {
     std::string p = root_ + "/layers/" + n;
-    if (!n.starts_with(".")) rep.bytes += du(p);
+    rep.bytes += du(p);
     fs::remove_all(p);
   }
   return rep;

@@ -214,6 +214,21 @@ class TarSource : public ImageSource {
   std::map<std::string, Member> members_;
 };
 
+// Hands `sink` each block read from fd, to its end.
+template <typename Sink>
+void read_blocks(int fd, const std::string& path, Sink&& sink) {
+  std::string buf(1 << 20, '\0');
+  for (;;) {
+    ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("read " + path);
+    }
+    if (n == 0) return;
+    sink(buf.data(), static_cast<size_t>(n));
+  }
+}
+
 class DirSource : public ImageSource {
  public:
   explicit DirSource(std::string dir) : dir_(std::move(dir)) {}
@@ -225,27 +240,24 @@ class DirSource : public ImageSource {
   }
   std::string stage(const std::string& path, const std::string& expected, Staging& st) override {
     std::string p = dir_ + "/" + clean(path);
-    if (!expected.empty() && st.has(expected)) {
-      // Already stored (and verified then); skip re-reading.
-      return expected;
-    }
     UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) throw_errno("open " + p);
-    auto w = st.store().writer(expected.empty() ? path : "blob " + expected);
-    std::string buf(1 << 20, '\0');
-    for (;;) {
-      ssize_t n = ::read(fd.get(), buf.data(), buf.size());
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        throw_errno("read " + p);
-      }
-      if (n == 0) break;
-      w.write(buf.data(), n);
+    auto corrupt = [&](const std::string& got) {
+      return Error("blob " + expected + " (" + p + ") is corrupt: content hashes to " + got, ErrorKind::Corrupt);
+    };
+    if (!expected.empty() && st.has(expected)) {
+      // The store has it: no copy, but this file must still be what its name says.
+      Sha256 h;
+      read_blocks(fd.get(), p, [&](const char* b, size_t n) { h.update(b, n); });
+      if (std::string got = h.digest(); got != expected) throw corrupt(got);
+      return expected;
     }
+    auto w = st.store().writer(expected.empty() ? path : "blob " + expected);
+    read_blocks(fd.get(), p, [&](const char* b, size_t n) { w.write(b, n); });
     try {
       w.finish(expected);
     } catch (Error&) {
-      throw Error("blob " + expected + " (" + p + ") is corrupt: content hashes to " + w.digest(), ErrorKind::Corrupt);
+      throw corrupt(w.digest());
     }
     std::string d = w.digest();
     st.keep(std::move(w));

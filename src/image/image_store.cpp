@@ -40,7 +40,12 @@ static Database open_db(const std::string& root) {
       "CREATE INDEX IF NOT EXISTS image_tags_by_image ON image_tags(image_id);"
       "CREATE TABLE IF NOT EXISTS image_snapshots ("
       "  key TEXT PRIMARY KEY, image_id TEXT NOT NULL DEFAULT '', chain_ids TEXT NOT NULL,"
-      "  created INTEGER NOT NULL DEFAULT 0);");
+      "  created INTEGER NOT NULL DEFAULT 0);"
+      // Compressed layer blobs once checked to decompress to diff_id: a
+      // fact about the blob's bytes, which its digest fixes, so it holds
+      // for as long as the digest does.
+      "CREATE TABLE IF NOT EXISTS layer_blobs ("
+      "  blob TEXT PRIMARY KEY, diff_id TEXT NOT NULL);");
   return db;
 }
 
@@ -81,17 +86,55 @@ static int64_t read_size(const std::string& dir) {
   }
 }
 
+static Error diff_id_mismatch(const std::string& blob_digest, const std::string& got, const std::string& diff_id) {
+  return Error("layer " + blob_digest + " is corrupt: its content hashes to " + got + ", the image config says " +
+                   diff_id,
+               ErrorKind::Corrupt);
+}
+
+void ImageStore::remember_diff_id(const std::string& blob_digest, const std::string& diff_id) {
+  if (blob_digest == diff_id) return;
+  db_.prepare("INSERT INTO layer_blobs(blob, diff_id) VALUES(?1, ?2) ON CONFLICT(blob) DO NOTHING")
+      .bind(1, blob_digest)
+      .bind(2, diff_id)
+      .run();
+}
+
+// The layer is unpacked already, but from some blob, maybe not this one:
+// this blob must still decompress to the diff-id the config names, or an
+// image would point at content it does not have (and `save` export it).
+void ImageStore::check_diff_id(const std::string& blob_digest, const std::string& diff_id) {
+  // An uncompressed blob's address, verified when it was stored, is its diff-id.
+  if (blob_digest == diff_id) return;
+  // Checked before (by an unpack or by this): no need to decompress it again
+  // on every load of the image and every commit on top of it.
+  auto known = db_.prepare("SELECT diff_id FROM layer_blobs WHERE blob = ?1");
+  known.bind(1, blob_digest);
+  if (known.step() && known.text(0) == diff_id) return;
+  std::string got;
+  try {
+    UniqueFd fd = content_.open(blob_digest);
+    got = layer_diff_id(fd.get());
+  } catch (Error& e) {
+    throw e.wrap("check layer " + blob_digest);
+  }
+  if (got != diff_id) throw diff_id_mismatch(blob_digest, got, diff_id);
+  remember_diff_id(blob_digest, diff_id);
+}
+
 std::optional<ImageStore::PreparedLayer> ImageStore::prepare_layer(const std::string& chain_id,
                                                                    const std::string& blob_digest,
                                                                    const std::string& diff_id, int64_t* size) {
   std::string hex = digest_hex(chain_id);
   std::string dir = root_ + "/layers/" + hex;
   if (fs::is_dir(dir + "/diff")) {
+    check_diff_id(blob_digest, diff_id);
     *size = read_size(dir);
     return std::nullopt;
   }
   FileLock lock(root_ + "/layers/." + hex + ".lock", true);
   if (fs::is_dir(dir + "/diff")) {  // another process finished it while we waited
+    check_diff_id(blob_digest, diff_id);
     *size = read_size(dir);
     return std::nullopt;
   }
@@ -106,10 +149,8 @@ std::optional<ImageStore::PreparedLayer> ImageStore::prepare_layer(const std::st
   } catch (Error& e) {
     throw e.wrap("unpack layer " + blob_digest);
   }
-  if (r.diff_id != diff_id)
-    throw Error("layer " + blob_digest + " is corrupt: its content hashes to " + r.diff_id +
-                    ", the image config says " + diff_id,
-                ErrorKind::Corrupt);
+  if (r.diff_id != diff_id) throw diff_id_mismatch(blob_digest, r.diff_id, diff_id);
+  remember_diff_id(blob_digest, diff_id);
   fs::write_file(tmp + "/size", std::to_string(r.content_size));
   fs::write_file(tmp + "/diff-id", diff_id);
   fs::write_file(tmp + "/tar-size", std::to_string(r.tar_size));

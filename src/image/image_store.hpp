@@ -9,6 +9,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -71,7 +73,8 @@ class ImageStore {
   // --- layers
   std::string layer_dir(const std::string& chain_id) const;  // .../diff
   // Unpacks blob `blob_digest` as layer `chain_id` unless already present;
-  // the unpacked stream must hash to `diff_id` (Corrupt otherwise).
+  // either way the blob's uncompressed stream must hash to `diff_id`
+  // (Corrupt otherwise).
   LayerInfo ensure_layer(const std::string& chain_id, const std::string& blob_digest, const std::string& diff_id);
 
   // --- images
@@ -127,6 +130,11 @@ class ImageStore {
   std::optional<PreparedLayer> prepare_layer(const std::string& chain_id, const std::string& blob_digest,
                                              const std::string& diff_id, int64_t* size);
   void publish_layers(std::vector<PreparedLayer>& layers);
+  void check_diff_id(const std::string& blob_digest, const std::string& diff_id);
+  void remember_diff_id(const std::string& blob_digest, const std::string& diff_id);
+  // Holds image.lock shared, sweeps stale ingest, imports what `open`
+  // gives; on failure collects the garbage the attempt left.
+  std::vector<ImageRecord> load_from(const std::function<std::unique_ptr<ImageSource>()>& open);
   std::optional<ImageRecord> load_record(const std::string& id);
   void delete_image_row(const std::string& id);
   std::string root_;

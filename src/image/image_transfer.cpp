@@ -27,11 +27,13 @@ std::vector<ImageRecord> ImageStore::import(ImageSource& src) {
   return out;
 }
 
-std::vector<ImageRecord> ImageStore::load_fd(int fd, const std::string& name) {
+std::vector<ImageRecord> ImageStore::load_from(const std::function<std::unique_ptr<ImageSource>()>& open) {
   std::vector<ImageRecord> out;
   try {
     auto lock = shared_lock();
-    auto src = read_tar_source(fd, name, content_);
+    // What killed loads left in ingest/ goes before this load adds its own.
+    content_.remove_stale_ingest();
+    auto src = open();
     out = import(*src);
   } catch (Error&) {
     // Blobs of an image that could not be recorded are garbage now.
@@ -44,23 +46,13 @@ std::vector<ImageRecord> ImageStore::load_fd(int fd, const std::string& name) {
   return out;
 }
 
+std::vector<ImageRecord> ImageStore::load_fd(int fd, const std::string& name) {
+  return load_from([&] { return read_tar_source(fd, name, content_); });
+}
+
 std::vector<ImageRecord> ImageStore::load(const std::string& path) {
   if (path.empty() || path == "-") return load_fd(STDIN_FILENO, "stdin");
-  if (fs::is_dir(path)) {
-    std::vector<ImageRecord> out;
-    try {
-      auto lock = shared_lock();
-      auto src = dir_source(path);
-      out = import(*src);
-    } catch (Error&) {
-      try {
-        gc();
-      } catch (...) {
-      }
-      throw;
-    }
-    return out;
-  }
+  if (fs::is_dir(path)) return load_from([&] { return dir_source(path); });
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) throw_errno("open " + path);
   return load_fd(fd.get(), path);

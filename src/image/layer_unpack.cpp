@@ -494,19 +494,36 @@ void Unpacker::finish() {
 
 }  // namespace
 
+namespace {
+
+void open_source(Source& src, int in_fd) {
+  src.fd = in_fd;
+  if (!looks_compressed(in_fd)) return;
+  src.outer = archive_read_new();
+  archive_read_support_filter_all(src.outer);
+  archive_read_support_format_raw(src.outer);
+  if (archive_read_open_fd(src.outer, in_fd, kReadBlock) != ARCHIVE_OK)
+    throw Error(std::string("open compressed layer: ") + archive_error_string(src.outer), ErrorKind::Corrupt);
+  archive_entry* oe;
+  if (archive_read_next_header(src.outer, &oe) != ARCHIVE_OK)
+    throw Error(std::string("decompress layer: ") + archive_error_string(src.outer), ErrorKind::Corrupt);
+}
+
+// Pulls what is left of the stream, so the hash covers all of it.
+void drain(Source& src) {
+  const void* dummy;
+  for (;;) {
+    ssize_t n = src.pull(&dummy);
+    if (n < 0) throw Error(src.error, ErrorKind::Corrupt);
+    if (n == 0) break;
+  }
+}
+
+}  // namespace
+
 UnpackResult unpack_layer(int in_fd, const std::string& dest, const UnpackOptions& opts) {
   Source src;
-  src.fd = in_fd;
-  if (looks_compressed(in_fd)) {
-    src.outer = archive_read_new();
-    archive_read_support_filter_all(src.outer);
-    archive_read_support_format_raw(src.outer);
-    if (archive_read_open_fd(src.outer, in_fd, kReadBlock) != ARCHIVE_OK)
-      throw Error(std::string("open compressed layer: ") + archive_error_string(src.outer), ErrorKind::Corrupt);
-    archive_entry* oe;
-    if (archive_read_next_header(src.outer, &oe) != ARCHIVE_OK)
-      throw Error(std::string("decompress layer: ") + archive_error_string(src.outer), ErrorKind::Corrupt);
-  }
+  open_source(src, in_fd);
   ArchiveReader r;
   archive_read_support_format_tar(r.a);
   archive_read_support_format_gnutar(r.a);
@@ -528,15 +545,17 @@ UnpackResult unpack_layer(int in_fd, const std::string& dest, const UnpackOption
   u.finish();
   // The diff-id covers the whole stream, including padding after the end
   // marker that libarchive does not need to read.
-  const void* dummy;
-  for (;;) {
-    ssize_t n = src.pull(&dummy);
-    if (n < 0) throw Error(src.error, ErrorKind::Corrupt);
-    if (n == 0) break;
-  }
+  drain(src);
   res.diff_id = src.hash.digest();
   res.tar_size = src.total;
   return res;
+}
+
+std::string layer_diff_id(int in_fd) {
+  Source src;
+  open_source(src, in_fd);
+  drain(src);
+  return src.hash.digest();
 }
 
 }  // namespace berth::image

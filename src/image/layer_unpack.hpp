@@ -35,4 +35,8 @@ struct UnpackResult {
 // existing directory, normally empty.
 UnpackResult unpack_layer(int in_fd, const std::string& dest, const UnpackOptions& opts = {});
 
+// The diff-id of a layer blob (sha256 of its uncompressed tar stream),
+// without unpacking it: what checks a blob whose layer is already unpacked.
+std::string layer_diff_id(int in_fd);
+
 }  // namespace berth::image

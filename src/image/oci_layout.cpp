@@ -56,6 +56,24 @@ static std::string stage_manifest(ImageSource& src, Staging& st, const oci::Desc
   return d.digest;
 }
 
+// Verified digests make a cycle of indexes impossible (an index cannot
+// name its own hash), but a hostile layout can still nest them deeply.
+constexpr int kMaxIndexDepth = 8;
+
+// Follows index -> index -> ... -> manifest, taking the linux/amd64 entry
+// of each index; stages the manifest and its blobs, returns its digest.
+static std::string stage_image(ImageSource& src, Staging& st, const oci::Descriptor& d, int depth = 0) {
+  if (!oci::is_index_media_type(d.media_type)) return stage_manifest(src, st, d);
+  std::string what = "index " + d.digest;
+  if (depth == kMaxIndexDepth)
+    throw Error(what + ": indexes nested more than " + std::to_string(kMaxIndexDepth) + " deep",
+                ErrorKind::InvalidArgument);
+  std::string bytes = src.read(blob_path(d.digest));
+  if (std::string got = sha256_digest(bytes); got != d.digest)
+    throw Error("blob " + d.digest + " is corrupt: content hashes to " + got, ErrorKind::Corrupt);
+  return stage_image(src, st, pick_platform(oci::parse_index(bytes, what), what), depth + 1);
+}
+
 std::vector<ImportedImage> import_oci_layout(ImageSource& src, Staging& st) {
   std::string layout = src.read("oci-layout");
   try {
@@ -69,19 +87,12 @@ std::vector<ImportedImage> import_oci_layout(ImageSource& src, Staging& st) {
   for (auto& d : idx.manifests) {
     if (d.platform && !(d.platform->os == "linux" && d.platform->architecture == "amd64") && idx.manifests.size() > 1)
       continue;
+    if (!oci::is_index_media_type(d.media_type) && !oci::is_manifest_media_type(d.media_type) &&
+        !d.media_type.empty())
+      continue;  // not an image (artifact, signature, ...)
     ImportedImage img;
     img.refs = names_of(d);
-    if (oci::is_index_media_type(d.media_type)) {
-      std::string bytes = src.read(blob_path(d.digest));
-      if (sha256_digest(bytes) != d.digest)
-        throw Error("blob " + d.digest + " is corrupt: content hashes to " + sha256_digest(bytes), ErrorKind::Corrupt);
-      auto nested = oci::parse_index(bytes, "index " + d.digest);
-      img.manifest_digest = stage_manifest(src, st, pick_platform(nested, "index " + d.digest));
-    } else if (oci::is_manifest_media_type(d.media_type) || d.media_type.empty()) {
-      img.manifest_digest = stage_manifest(src, st, d);
-    } else {
-      continue;  // not an image (artifact, signature, ...)
-    }
+    img.manifest_digest = stage_image(src, st, d);
     out.push_back(std::move(img));
   }
   if (out.empty()) throw Error(src.describe() + ": index.json holds no linux/amd64 image", ErrorKind::Unsupported);

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace berth::oci {
@@ -47,6 +48,22 @@ struct IoPriority {
   int priority = 0;
 };
 
+// process.scheduler (sched_setattr(2)).
+struct Scheduler {
+  std::string policy;  // SCHED_OTHER, SCHED_FIFO, SCHED_RR, SCHED_BATCH, SCHED_ISO, SCHED_IDLE, SCHED_DEADLINE
+  int32_t nice = 0;
+  int32_t priority = 0;
+  std::vector<std::string> flags;  // SCHED_FLAG_*
+  uint64_t runtime = 0, deadline = 0, period = 0;  // ns, SCHED_DEADLINE
+};
+
+// process.execCPUAffinity: CPU lists ("0-3,7") for `exec` only, before and
+// after the process joins the container's cgroup.
+struct ExecCpuAffinity {
+  std::string initial;
+  std::string final_cpus;  // "final"
+};
+
 struct Process {
   bool terminal = false;
   std::optional<ConsoleSize> console_size;
@@ -57,10 +74,12 @@ struct Process {
   std::optional<Capabilities> capabilities;
   std::vector<Rlimit> rlimits;
   bool no_new_privileges = false;
-  std::string apparmor_profile;  // non-empty is an error: no AppArmor here
+  std::string apparmor_profile;  // runtime/lsm_labels.hpp
   std::optional<int> oom_score_adj;
-  std::string selinux_label;     // non-empty is an error: no SELinux here
+  std::string selinux_label;     // runtime/lsm_labels.hpp
   std::optional<IoPriority> io_priority;
+  std::optional<Scheduler> scheduler;
+  std::optional<ExecCpuAffinity> exec_cpu_affinity;
 };
 
 struct Root {
@@ -119,8 +138,8 @@ struct MemoryResources {
   std::optional<int64_t> limit;
   std::optional<int64_t> reservation;
   std::optional<int64_t> swap;
-  std::optional<int64_t> kernel;      // deprecated; error if set
-  std::optional<int64_t> kernel_tcp;  // error if set and unsupported
+  std::optional<int64_t> kernel;      // deprecated: parsed, never applied
+  std::optional<int64_t> kernel_tcp;  // deprecated: parsed, never applied
   std::optional<uint64_t> swappiness;
   std::optional<bool> disable_oom_killer;
   std::optional<bool> use_hierarchy;
@@ -210,6 +229,18 @@ struct TimeOffset {
   uint32_t nanosecs = 0;
 };
 
+// linux.personality (personality(2)).
+struct Personality {
+  std::string domain;  // LINUX, LINUX32
+};
+
+// linux.memoryPolicy (set_mempolicy(2)).
+struct MemoryPolicy {
+  std::string mode;                // MPOL_DEFAULT, MPOL_BIND, ...
+  std::string nodes;               // "0-3,7"
+  std::vector<std::string> flags;  // MPOL_F_*
+};
+
 struct Linux {
   std::vector<Namespace> namespaces;
   std::vector<IdMapping> uid_mappings;
@@ -222,8 +253,10 @@ struct Linux {
   std::string rootfs_propagation;  // shared, slave, private, unbindable, r*
   std::vector<std::string> masked_paths;
   std::vector<std::string> readonly_paths;
-  std::string mount_label;  // non-empty is an error: no SELinux here
+  std::string mount_label;  // runtime/lsm_labels.hpp
   std::map<std::string, TimeOffset> time_offsets;  // "monotonic", "boottime"
+  std::optional<Personality> personality;
+  std::optional<MemoryPolicy> memory_policy;
 };
 
 struct Spec {
@@ -236,6 +269,10 @@ struct Spec {
   std::optional<Hooks> hooks;
   std::map<std::string, std::string> annotations;
   std::optional<Linux> linux;
+  // Known fields that mean nothing on Linux (process.commandLine, the
+  // windows/solaris/zos sections): field and reason. Parsed without effect;
+  // the runtime warns about them once (runtime/ignored_fields.hpp).
+  std::vector<std::pair<std::string, std::string>> ignored;
 };
 
 // Parses config.json text. Throws Error(InvalidArgument) naming the field

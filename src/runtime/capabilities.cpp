@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <set>
 
 #include "common/error.hpp"
 #include "common/fd.hpp"
@@ -54,17 +55,16 @@ int read_cap_last_cap() {
   return CAP_LAST_CAP;
 }
 
-uint64_t resolve_set(const std::vector<std::string>& names, const char* field) {
+// Names that cannot be granted (unknown to berth-runtime, or beyond the
+// kernel's cap_last_cap) go to `skipped`: the spec wants them warned about,
+// not fatal, and leaving one out can only take a privilege away.
+uint64_t resolve_set(const std::vector<std::string>& names, std::set<std::string>& skipped) {
   uint64_t mask = 0;
   const int last = kernel_last_capability();
   for (const auto& n : names) {
     auto cap = capability_from_name(n);
-    if (!cap)
-      fail(std::string("process.capabilities.") + field + ": unknown capability \"" + n + "\"");
-    if (*cap > last) {
-      log::debug(std::string("process.capabilities.") + field + ": " + n +
-                 " is not supported by this kernel (cap_last_cap " + std::to_string(last) +
-                 "); skipped");
+    if (!cap || *cap > last) {
+      skipped.insert(n);
       continue;
     }
     mask |= uint64_t{1} << *cap;
@@ -100,11 +100,18 @@ int kernel_last_capability() {
 
 CapSets resolve_capabilities(const oci::Capabilities& caps) {
   CapSets s;
-  s.bounding = resolve_set(caps.bounding, "bounding");
-  s.effective = resolve_set(caps.effective, "effective");
-  s.inheritable = resolve_set(caps.inheritable, "inheritable");
-  s.permitted = resolve_set(caps.permitted, "permitted");
-  s.ambient = resolve_set(caps.ambient, "ambient");
+  std::set<std::string> skipped;
+  s.bounding = resolve_set(caps.bounding, skipped);
+  s.effective = resolve_set(caps.effective, skipped);
+  s.inheritable = resolve_set(caps.inheritable, skipped);
+  s.permitted = resolve_set(caps.permitted, skipped);
+  s.ambient = resolve_set(caps.ambient, skipped);
+  if (!skipped.empty()) {
+    std::string names;
+    for (const auto& n : skipped) names += (names.empty() ? "" : ", ") + n;
+    log::warn("process.capabilities: ignored, unknown to berth-runtime or to this kernel (cap_last_cap " +
+              std::to_string(kernel_last_capability()) + "): " + names);
+  }
   return s;
 }
 

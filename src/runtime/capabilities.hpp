@@ -1,11 +1,11 @@
 // Capability names <-> numbers, and applying the five OCI capability sets.
 //
-// Policy (docs/security.md): a name Berth does not know ("CAP_FOO") is an
-// InvalidArgument error naming it. A name Berth knows but the running kernel
-// lacks (number > /proc/sys/kernel/cap_last_cap) is skipped with a debug log
-// line, like runc, so a config written for a newer kernel runs on an older
-// one with the same effective privileges (the kernel cannot grant a
-// capability it does not have).
+// Policy (docs/security.md): a name Berth does not know ("CAP_FOO") or the
+// running kernel lacks (number > /proc/sys/kernel/cap_last_cap) is skipped
+// with one warning listing them, as runc does and the runtime-spec asks
+// ("MUST be logged as a warning", "SHOULD NOT fail"): leaving out a
+// capability that cannot be granted only takes a privilege away, and a
+// config written for a newer kernel runs on an older one.
 #pragma once
 
 #include <optional>
@@ -30,8 +30,7 @@ int kernel_last_capability();
 struct CapSets {
   uint64_t bounding = 0, effective = 0, inheritable = 0, permitted = 0, ambient = 0;
 };
-// Validates names (error names the field: "process.capabilities.bounding:
-// unknown capability \"CAP_FOO\"") and drops the ones the kernel lacks.
+// Drops (with one warning) the names that cannot be granted.
 CapSets resolve_capabilities(const oci::Capabilities& caps);
 
 // Steps of apply_capabilities(), split so a uid change fits between them:

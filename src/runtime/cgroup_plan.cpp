@@ -8,9 +8,9 @@ namespace berth::runtime::cgroups {
 
 namespace {
 
+// Not kernel/kernelTCP: ignored, they must not make a memory dir either.
 bool any_memory(const oci::MemoryResources& m) {
-  return m.limit || m.reservation || m.swap || m.kernel || m.kernel_tcp || m.swappiness ||
-         m.disable_oom_killer || m.use_hierarchy;
+  return m.limit || m.reservation || m.swap || m.swappiness || m.disable_oom_killer || m.use_hierarchy;
 }
 bool any_cpu(const oci::CpuResources& c) {
   return (c.shares && *c.shares) || (c.quota && *c.quota) || c.burst || (c.period && *c.period) ||

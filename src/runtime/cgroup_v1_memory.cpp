@@ -1,5 +1,6 @@
 // cgroup v1 memory controller: memory.limit_in_bytes, memory.memsw.*,
-// soft limit, swappiness, OOM killer, kernel TCP.
+// soft limit, swappiness, OOM killer. The deprecated kernel and kernelTCP
+// limits are not written (ignored_fields.hpp says so once).
 #include "common/error.hpp"
 #include "runtime/cgroup_internal.hpp"
 
@@ -9,11 +10,6 @@ void plan_v1_memory(const oci::MemoryResources& m, uint64_t current_limit, Plan&
   auto add = [&](const char* file, std::string value, const char* field) {
     out.push_back({"memory", file, std::move(value), res_field(field), "", ""});
   };
-  if (m.kernel)
-    fail(res_field("memory.kernel") +
-             ": kernel memory limits are deprecated and not supported by this kernel "
-             "(memory.kmem.limit_in_bytes); remove the field",
-         ErrorKind::Unsupported);
   if (m.limit && *m.limit < -1) fail(res_field("memory.limit") + ": must be -1 (unlimited) or a byte count");
   if (m.swap && *m.swap < -1) fail(res_field("memory.swap") + ": must be -1 (unlimited) or a byte count");
   if (m.limit && m.swap && *m.limit > 0 && *m.swap > 0 && *m.swap < *m.limit)
@@ -47,7 +43,6 @@ void plan_v1_memory(const oci::MemoryResources& m, uint64_t current_limit, Plan&
     swap_write();
   }
   if (m.reservation) add("memory.soft_limit_in_bytes", std::to_string(*m.reservation), "memory.reservation");
-  if (m.kernel_tcp) add("memory.kmem.tcp.limit_in_bytes", std::to_string(*m.kernel_tcp), "memory.kernelTCP");
   if (m.swappiness) {
     if (*m.swappiness > 100) fail(res_field("memory.swappiness") + ": must be 0..100");
     add("memory.swappiness", std::to_string(*m.swappiness), "memory.swappiness");

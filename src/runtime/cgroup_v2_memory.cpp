@@ -1,6 +1,8 @@
 // cgroup v2 memory controller: memory.max, memory.low, memory.swap.max.
 // OCI's swap is memory+swap (the v1 memsw meaning); v2 limits swap alone,
-// so memory.swap.max = swap - limit.
+// so memory.swap.max = swap - limit. The deprecated kernel and kernelTCP
+// limits and swappiness have no v2 file and are not written
+// (ignored_fields.hpp warns).
 #include "common/error.hpp"
 #include "runtime/cgroup_internal.hpp"
 
@@ -13,9 +15,6 @@ void plan_v2_memory(const oci::MemoryResources& m, Plan& out) {
   auto unsupported = [](const char* field, const char* why) {
     fail(res_field(field) + ": not supported on cgroup v2 (" + why + ")", ErrorKind::Unsupported);
   };
-  if (m.kernel) unsupported("memory.kernel", "kernel memory limits are deprecated; v2 accounts kernel memory in memory.max");
-  if (m.kernel_tcp) unsupported("memory.kernelTCP", "v2 has no separate TCP buffer limit");
-  if (m.swappiness) unsupported("memory.swappiness", "v2 has no per-cgroup swappiness");
   if (m.disable_oom_killer && *m.disable_oom_killer) unsupported("memory.disableOOMKiller", "v2 has no memory.oom_control");
   if (m.use_hierarchy && !*m.use_hierarchy) unsupported("memory.useHierarchy", "v2 is always hierarchical");
 

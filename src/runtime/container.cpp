@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <chrono>
 #include <cstring>
 #include <thread>
@@ -29,6 +30,8 @@
 #include "runtime/cgroup.hpp"
 #include "runtime/console.hpp"
 #include "runtime/hooks.hpp"
+#include "runtime/host_rootfs.hpp"
+#include "runtime/ignored_fields.hpp"
 #include "runtime/process_setup.hpp"
 #include "runtime/rootfs.hpp"
 
@@ -141,6 +144,8 @@ InitProcess create_container(const GlobalOptions& g, const CreateOptions& o, boo
     spec = oci::load_spec(bundle, &config_text);
     if (!spec.process) fail(bundle + "/config.json: process: missing (nothing to run)");
     if (o.before_create) o.before_create(spec, start_now);
+    // After before_create, which may re-exec us: one warning per create.
+    accept_ignored_fields(spec);
   } catch (Error& e) {
     e.wrap("create container " + o.id);
     throw;
@@ -203,6 +208,11 @@ InitProcess create_container(const GlobalOptions& g, const CreateOptions& o, boo
       console_fd = console.get();
     }
 
+    // Without a mount namespace the container's mounts go into the host's,
+    // all under this one (undone if create fails).
+    std::optional<HostRootfsMount> host_rootfs;
+    if (shares_host_mounts(spec)) st.host_rootfs_mount = host_rootfs.emplace(rootfs).id();
+
     const oci::LinuxResources* res = spec.linux && spec.linux->resources ? &*spec.linux->resources : nullptr;
     auto make_cgroup = [&]() -> Cgroup* {
       try {
@@ -250,10 +260,14 @@ InitProcess create_container(const GlobalOptions& g, const CreateOptions& o, boo
       j["status"] = status;
       return j.dump();
     };
+    // The status each hook kind sees: prestart "created" (the environment
+    // exists, as crun says; runc says "creating"), createRuntime and
+    // createContainer "creating", startContainer "created" (init.cpp).
     io.create_runtime_hooks = [&](pid_t pid) {
-      std::string state = io.state_for_hooks(pid, "creating");
-      run_hooks(spec.hooks->prestart, state, "prestart");
-      run_hooks(spec.hooks->create_runtime, state, "createRuntime");
+      if (!spec.hooks->prestart.empty())
+        run_hooks(spec.hooks->prestart, io.state_for_hooks(pid, "created"), "prestart");
+      if (!spec.hooks->create_runtime.empty())
+        run_hooks(spec.hooks->create_runtime, io.state_for_hooks(pid, "creating"), "createRuntime");
     };
     InitProcess init = spawn_init(io);
     st.pid = init.pid;
@@ -274,6 +288,7 @@ InitProcess create_container(const GlobalOptions& g, const CreateOptions& o, boo
       wait_child(init.pid);
       throw;
     }
+    if (host_rootfs) host_rootfs->release();
     committed = true;
     return init;
   } catch (Error& e) {
@@ -368,6 +383,14 @@ void delete_container(const GlobalOptions& g, const std::string& id, bool force)
       if (s == Status::Paused) cg->thaw();
     }
     if (!wait_gone(st, 10)) throw Error("delete container " + id + ": init did not die after SIGKILL", ErrorKind::Internal);
+  }
+  if (st.host_rootfs_mount) {
+    try {
+      detach_host_rootfs(st.rootfs, st.host_rootfs_mount);
+    } catch (Error& e) {
+      e.wrap("delete container " + id);
+      throw;
+    }
   }
   if (cg) {
     try {

@@ -4,6 +4,7 @@
 #include "common/error.hpp"
 #include "runtime/cgroup.hpp"
 #include "runtime/container.hpp"
+#include "runtime/ignored_fields.hpp"
 
 namespace berth::runtime {
 
@@ -15,6 +16,7 @@ void update_container(const GlobalOptions& g, const std::string& id, const oci::
   if (st.cgroup.empty())
     throw Error("cannot update container " + id + ": it has no cgroup", ErrorKind::FailedPrecondition);
   std::unique_ptr<Cgroup> cg = Cgroup::from_json(st.cgroup);
+  accept_ignored_resources(resources, "update: ");
   try {
     cg->update(resources);
   } catch (Error& e) {

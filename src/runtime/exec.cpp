@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <optional>
 
 #include "common/error.hpp"
 #include "common/fs.hpp"
@@ -18,6 +19,7 @@
 #include "runtime/console.hpp"
 #include "runtime/init.hpp"
 #include "runtime/process_setup.hpp"
+#include "runtime/scheduler.hpp"
 
 namespace berth::runtime {
 
@@ -45,6 +47,8 @@ struct ExecChild {
   const ContainerState* st;
   const CgroupJoin* join;
   int sock, parent_sock, initfd, console_fd, console_parent;
+  int root_fd;  // the init's root, for a container without a mount namespace; else -1
+  const cpu_set_t* init_cpus;  // execCPUAffinity with an initial list only: the init's CPUs
   int join_flags;
   bool cgroup_ns, join_user, shares_memory;
 };
@@ -65,13 +69,31 @@ struct ExecChild {
       SyncMsg m;
       if (!sync_recv(c.sock, m) || m.type != SyncType::Go) _exit(1);
     }
+    // execCPUAffinity: where the process runs before and after it joins
+    // the container's cgroup (without a final list, where the init runs).
+    const auto& affinity = o.process.exec_cpu_affinity;
+    if (affinity && !affinity->initial.empty())
+      set_cpu_affinity(affinity->initial, "process.execCPUAffinity.initial");
     CgroupJoin join = child_copy(*c.join);
     join.v2_dir.reset();
     join_self(join);
+    if (affinity && !affinity->final_cpus.empty()) {
+      set_cpu_affinity(affinity->final_cpus, "process.execCPUAffinity.final");
+    } else if (c.init_cpus) {
+      set_cpu_affinity(*c.init_cpus, "process.execCPUAffinity: run where the init runs");
+    }
     if (c.join_flags && ::setns(c.initfd, c.join_flags) < 0) throw_errno("join the namespaces of container " + o.id);
     if (c.cgroup_ns && ::setns(c.initfd, CLONE_NEWCGROUP) < 0)
       throw_errno("join the cgroup namespace of container " + o.id);
     ::close(c.initfd);
+    // Sharing our mount namespace, the container differs only by its root
+    // (host_rootfs.hpp): take the init's, or this process would run in the
+    // host's filesystem (runc's exec does).
+    if (c.root_fd >= 0) {
+      if (::fchdir(c.root_fd) < 0 || ::chroot(".") < 0 || ::chdir("/") < 0)
+        throw_errno("enter the root directory of container " + o.id);
+      ::close(c.root_fd);
+    }
     if (c.join_user) {
       if (::setresgid(0, 0, 0) < 0 || ::setresuid(0, 0, 0) < 0) throw_errno("become root in the user namespace");
     }
@@ -115,7 +137,7 @@ int exec_in_container(const GlobalOptions& g, const ExecOptions& o) {
     fail("exec --tty --detach needs a --console-socket to hand the terminal to");
 
   PreparedProcess prepared = prepare_process_settings(o.process, spec.linux ? &*spec.linux : nullptr,
-                                                      fs::join(g.root, ".seccomp-cache"));
+                                                      fs::join(g.root, ".seccomp-cache"), "exec process");
   // Pin the init: namespaces are taken from this exact process.
   UniqueFd initfd(static_cast<int>(::syscall(SYS_pidfd_open, st.pid, 0)));
   if (!initfd || !init_alive(st))
@@ -134,9 +156,20 @@ int exec_in_container(const GlobalOptions& g, const ExecOptions& o) {
   }
   bool cgroup_ns = join_flags & CLONE_NEWCGROUP;
   join_flags &= ~CLONE_NEWCGROUP;
+  UniqueFd root_fd;
+  if (!(join_flags & CLONE_NEWNS)) {
+    std::string root = "/proc/" + std::to_string(st.pid) + "/root";
+    root_fd.reset(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    // Checked after the open, as the pidfd was: a reused pid's root is not it.
+    if (!root_fd || !init_alive(st))
+      throw Error("exec in container " + o.id + ": container not running", ErrorKind::FailedPrecondition);
+  }
 
   std::unique_ptr<Cgroup> cg;
   if (!st.cgroup.empty()) cg = Cgroup::from_json(st.cgroup);
+  std::optional<cpu_set_t> init_cpus;
+  if (const auto& a = o.process.exec_cpu_affinity; a && !a->initial.empty() && a->final_cpus.empty())
+    init_cpus = cpu_affinity_of(st.pid, "process.execCPUAffinity");
 
   UniqueFd console, console_parent;
   int console_fd = -1;
@@ -182,6 +215,8 @@ int exec_in_container(const GlobalOptions& g, const ExecOptions& o) {
                   initfd.get(),
                   console_fd,
                   console_parent ? console_parent.get() : -1,
+                  root_fd.get(),
+                  init_cpus ? &*init_cpus : nullptr,
                   join_flags,
                   cgroup_ns,
                   join_user,

@@ -24,6 +24,7 @@
 #include "runtime/clone_vfork.hpp"
 #include "runtime/console.hpp"
 #include "runtime/hooks.hpp"
+#include "runtime/host_rootfs.hpp"
 #include "runtime/init_wait.hpp"
 #include "runtime/process_setup.hpp"
 #include "runtime/rootfs.hpp"
@@ -400,6 +401,7 @@ struct ChildContext {
     }
 
     RootfsOptions ro{o.bundle, o.no_pivot, user_ns};
+    ro.host_mounts = shares_host_mounts(spec);
     ro.prepared = &idmapped;
     setup_mounts(spec, ro);
 
@@ -410,7 +412,7 @@ struct ChildContext {
       if (m.type != SyncType::HooksDone) _exit(1);
     }
     if (spec.hooks && !spec.hooks->create_container.empty())
-      run_hooks(spec.hooks->create_container, o.state_for_hooks(host_pid, "created"), "createContainer");
+      run_hooks(spec.hooks->create_container, o.state_for_hooks(host_pid, "creating"), "createContainer");
 
     finish_rootfs(spec, ro);
     apply_sysctls(spec);
@@ -459,7 +461,7 @@ struct ChildContext {
   // process started.)
   try {
     if (spec.hooks && !spec.hooks->start_container.empty())
-      run_hooks(spec.hooks->start_container, o.state_for_hooks(host_pid, "running"), "startContainer");
+      run_hooks(spec.hooks->start_container, o.state_for_hooks(host_pid, "created"), "startContainer");
     keep_only_preserved_fds(o.preserve_fds, {c.sock, o.exec_fifo});
     int listener = -1;
     apply_process_settings(*spec.process, spec.linux ? &*spec.linux : nullptr, o.prepared, &listener);
@@ -519,11 +521,9 @@ InitProcess spawn_init(const InitOptions& o) {
   const oci::Spec& spec = *o.spec;
   if (!spec.process) fail("config.json: process: missing (nothing to run)");
   NsPlan plan = plan_namespaces(spec);
-  bool has_mount_ns = false;
-  if (spec.linux)
-    for (auto& ns : spec.linux->namespaces) has_mount_ns |= ns.type == "mount";
-  if (!has_mount_ns)
-    fail("config.json: linux.namespaces: a mount namespace is required (berth-runtime builds the rootfs in it)",
+  if (shares_host_mounts(spec) && (plan.new_user || plan.join_user))
+    fail("config.json: linux.namespaces: a user namespace needs a mount namespace too (from a user namespace "
+         "the container could not mount in the host's mount namespace)",
          ErrorKind::Unsupported);
   if (plan.join_user && plan.new_pid)
     fail("config.json: linux.namespaces: a new pid namespace with a joined user namespace is not supported",

@@ -108,7 +108,10 @@ void make_mount_point(const std::string& path, bool directory) {
   }
   auto slash = path.rfind('/');
   if (slash != std::string::npos && slash > 0) ensure_dir(path.substr(0, slash));
-  int fd = open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+  // Read-only: opening an existing file of a lower layer for writing makes
+  // overlayfs copy it up (and fsync the copy) only to be covered by a bind
+  // mount — three times per container for /etc/hosts, hostname, resolv.conf.
+  int fd = open(path.c_str(), O_CREAT | O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0) {
     // An existing non-regular file (a device, a directory) is a fine mount
     // point for a file bind: the kernel decides.

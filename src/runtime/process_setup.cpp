@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <grp.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -14,6 +15,9 @@
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "runtime/capabilities.hpp"
+#include "runtime/lsm_labels.hpp"
+#include "runtime/memory_policy.hpp"
+#include "runtime/scheduler.hpp"
 #include "runtime/seccomp.hpp"
 
 namespace berth::runtime {
@@ -140,6 +144,13 @@ std::string resolve_executable(const oci::Process& process) {
   throw Error("exec: \"" + name + "\": executable file not found in $PATH", ErrorKind::NotFound);
 }
 
+// linux.personality: survives execve, so the process's uname(2) reports
+// i686 under LINUX32.
+static void apply_personality(const oci::Personality& p) {
+  if (::personality(p.domain == "LINUX32" ? PER_LINUX32 : PER_LINUX) < 0)
+    throw_errno("linux.personality: personality " + p.domain);
+}
+
 PreparedProcess::PreparedProcess() = default;
 PreparedProcess::PreparedProcess(PreparedProcess&&) noexcept = default;
 PreparedProcess& PreparedProcess::operator=(PreparedProcess&&) noexcept = default;
@@ -147,11 +158,10 @@ PreparedProcess::~PreparedProcess() = default;
 
 PreparedProcess prepare_process_settings(const oci::Process& process,
                                          const oci::Linux* linux_config,
-                                         const std::string& seccomp_cache_dir) {
-  if (!process.apparmor_profile.empty())
-    fail("process.apparmorProfile: AppArmor is not available on this host", ErrorKind::Unsupported);
-  if (!process.selinux_label.empty())
-    fail("process.selinuxLabel: SELinux is not available on this host", ErrorKind::Unsupported);
+                                         const std::string& seccomp_cache_dir,
+                                         std::string_view label_source) {
+  // Here, as every create and exec prepares its process once.
+  accept_process_labels(process, label_source);
   for (size_t i = 0; i < process.rlimits.size(); ++i) {
     const auto& rl = process.rlimits[i];
     const std::string field = "process.rlimits[" + std::to_string(i) + "] (" + rl.type + ")";
@@ -161,6 +171,8 @@ PreparedProcess prepare_process_settings(const oci::Process& process,
            std::to_string(rl.hard));
   }
   if (process.io_priority) io_priority_value(*process.io_priority);
+  if (process.exec_cpu_affinity) check_exec_cpu_affinity(*process.exec_cpu_affinity);
+  if (linux_config && linux_config->memory_policy) check_memory_policy(*linux_config->memory_policy);
   PreparedProcess p;
   if (process.capabilities) {
     CapSets c = resolve_capabilities(*process.capabilities);
@@ -198,6 +210,10 @@ void apply_process_settings(const oci::Process& process, const oci::Linux* linux
 
   apply_rlimits(process.rlimits);
   if (process.io_priority) apply_io_priority(*process.io_priority);
+  // While CAP_SYS_NICE is still ours (real-time policies, negative nice).
+  if (process.scheduler) apply_scheduler(*process.scheduler);
+  if (linux_config && linux_config->personality) apply_personality(*linux_config->personality);
+  if (linux_config && linux_config->memory_policy) apply_memory_policy(*linux_config->memory_policy);
   umask(process.user.umask.value_or(022));
 
   if (caps) drop_bounding(*caps);

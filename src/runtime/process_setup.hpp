@@ -18,7 +18,8 @@
 //
 // The last steps before execve of a container process (init or exec): the
 // process's credentials and restrictions. Order matters and is fixed here:
-//   rlimits -> ioPriority -> umask -> setgroups/setgid/setuid (keeping caps) ->
+//   rlimits -> ioPriority -> scheduler -> personality -> memory policy ->
+//   umask -> setgroups/setgid/setuid (keeping caps) ->
 //   capabilities (bounding, then effective/permitted/inheritable/ambient) ->
 //   no_new_privs -> chdir(cwd) -> seccomp (last: the filter may forbid the
 //   syscalls above) -> execvpe(args, env)
@@ -29,6 +30,7 @@
 #include <initializer_list>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "oci/runtime_spec.hpp"
@@ -51,10 +53,12 @@ struct PreparedProcess {
 // Throws InvalidArgument/Unsupported naming the config field.
 // seccomp_cache_dir: if not empty, generated BPF programs are cached there
 // (SeccompFilter::cached; e.g. "<--root>/seccomp-cache"), which saves ~10 ms
-// per container with Docker's default profile.
+// per container with Docker's default profile. SELinux/AppArmor labels are
+// warned about or refused (lsm_labels.hpp), named after label_source.
 PreparedProcess prepare_process_settings(const oci::Process& process,
                                          const oci::Linux* linux_config,
-                                         const std::string& seccomp_cache_dir = "");
+                                         const std::string& seccomp_cache_dir = "",
+                                         std::string_view label_source = "process");
 
 // Resolves process.args[0] with PATH from process.env (like execvpe), checks
 // it exists and is executable *before* anything irreversible, so the error

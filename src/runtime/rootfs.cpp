@@ -250,9 +250,12 @@ void pivot_to(const std::string& root) {
   check(chdir("/"), "chdir /");
 }
 
-void move_root(const std::string& root) {
+// With move_over_slash (--no-pivot), the rootfs mount first replaces "/"
+// of the container's mount namespace; without, a plain chroot.
+void chroot_into(const std::string& root, bool move_over_slash) {
   check(chdir(root.c_str()), "chdir " + root);
-  check(::mount(root.c_str(), "/", nullptr, MS_MOVE, nullptr), "move rootfs " + root + " to /");
+  if (move_over_slash)
+    check(::mount(root.c_str(), "/", nullptr, MS_MOVE, nullptr), "move rootfs " + root + " to /");
   check(chroot("."), "chroot " + root);
   check(chdir("/"), "chdir /");
 }
@@ -300,21 +303,26 @@ void setup_mounts(const oci::Spec& spec, const RootfsOptions& opts) {
   struct stat st {};
   if (stat(root.c_str(), &st) != 0) throw_errno("root.path: " + root);
   if (!S_ISDIR(st.st_mode)) fail("root.path: " + root + " is not a directory");
-  if (spec.linux && !spec.linux->mount_label.empty())
-    fail("linux.mountLabel: SELinux is not available on this host", ErrorKind::Unsupported);
 
-  // Nothing done in here may reach the host: make / a slave (or private if
-  // asked). Shared and unbindable are applied after pivot_root: pivot_root
-  // refuses shared mounts, and an unbindable rootfs could not be bound.
-  unsigned long prop = MS_SLAVE | MS_REC;
   unsigned long wanted = 0;
   if (spec.linux && !spec.linux->rootfs_propagation.empty())
     wanted = parse_propagation(spec.linux->rootfs_propagation);
-  if (wanted & (MS_PRIVATE | MS_SLAVE)) prop = wanted;
-  check(::mount(nullptr, "/", nullptr, prop, nullptr), "set propagation of / in the container");
-
-  // pivot_root needs the new root to be a mount point.
-  do_mount(root.c_str(), root, nullptr, MS_BIND | MS_REC, "", "bind rootfs " + root + " on itself");
+  if (opts.host_mounts) {
+    // "/" is the host's: only the rootfs mount the runtime made is ours,
+    // and it keeps the propagation of its parent unless asked otherwise.
+    if (wanted & (MS_PRIVATE | MS_SLAVE))
+      check(::mount(nullptr, root.c_str(), nullptr, wanted, nullptr),
+            "linux.rootfsPropagation: set " + spec.linux->rootfs_propagation + " on " + root);
+  } else {
+    // Nothing done in here may reach the host: make / a slave (or private if
+    // asked). Shared and unbindable are applied after pivot_root: pivot_root
+    // refuses shared mounts, and an unbindable rootfs could not be bound.
+    unsigned long prop = MS_SLAVE | MS_REC;
+    if (wanted & (MS_PRIVATE | MS_SLAVE)) prop = wanted;
+    check(::mount(nullptr, "/", nullptr, prop, nullptr), "set propagation of / in the container");
+    // pivot_root needs the new root to be a mount point.
+    do_mount(root.c_str(), root, nullptr, MS_BIND | MS_REC, "", "bind rootfs " + root + " on itself");
+  }
   // Opened after the bind, so walks from it see the mounts made below.
   UniqueFd root_fd(open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root_fd) throw_errno("open rootfs " + root);
@@ -348,8 +356,12 @@ void setup_mounts(const oci::Spec& spec, const RootfsOptions& opts) {
 
 void finish_rootfs(const oci::Spec& spec, const RootfsOptions& opts) {
   const std::string root = rootfs_path(spec, opts.bundle);
-  if (opts.no_pivot) {
-    move_root(root);
+  if (opts.host_mounts) {
+    // Never pivot_root or MS_MOVE in the host's namespace: both would
+    // change the root of every process there (runc's --no-pivot would).
+    chroot_into(root, false);
+  } else if (opts.no_pivot) {
+    chroot_into(root, true);
   } else {
     pivot_to(root);
   }

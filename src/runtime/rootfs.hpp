@@ -59,6 +59,9 @@ struct RootfsOptions {
   std::string bundle;       // absolute bundle dir (relative root.path is from here)
   bool no_pivot = false;    // --no-pivot: chroot (MS_MOVE) instead of pivot_root
   bool new_user_ns = false; // device nodes are bind-mounted from the host
+  // No mount namespace (host_rootfs.hpp): "/" is the host's, the runtime
+  // already bound the rootfs on itself, and the init chroots into it.
+  bool host_mounts = false;
   // From prepare_mounts() (fds inherited by the init); null: an idmapped
   // mount in the config is an Unsupported error.
   const PreparedMounts* prepared = nullptr;

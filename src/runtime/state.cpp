@@ -71,6 +71,7 @@ void save_state(const std::string& root, const ContainerState& st) {
             {"status", status_name(st.recorded)},
             {"systemdCgroup", st.systemd_cgroup},
             {"ownCgroupNs", st.own_cgroup_ns}};
+  if (st.host_rootfs_mount) j["hostRootfsMount"] = st.host_rootfs_mount;
   // Atomic (temp + rename) but not fsync'ed: runtime state does not outlive
   // a reboot (its processes do not), and fsync on a disk-backed --root cost
   // milliseconds per container start. 0600: the stored config may hold
@@ -181,6 +182,7 @@ ContainerState load_state(const std::string& root, const std::string& id) {
     st.recorded = status_from(j.value("status", ""));
     st.systemd_cgroup = j.value("systemdCgroup", false);
     st.own_cgroup_ns = j.value("ownCgroupNs", false);
+    st.host_rootfs_mount = j.value("hostRootfsMount", uint64_t{0});
   } catch (const json::exception& e) {
     throw Error("state of container " + id + " (" + path + "): " + e.what(), ErrorKind::Corrupt);
   }

@@ -40,6 +40,9 @@ struct ContainerState {
   Status recorded = Status::Creating;
   bool systemd_cgroup = false;
   bool own_cgroup_ns = false;
+  // No mount namespace: the id of the rootfs mount made in the host's
+  // (host_rootfs.hpp), which delete detaches; 0 otherwise.
+  uint64_t host_rootfs_mount = 0;
   bool legacy_dir = false;  // <root>/<id>/state.json (older berth-runtime)
 };
 

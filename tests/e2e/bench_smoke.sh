@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Smoke-runs bench/runtime-start and bench/runtime-create-start in quick mode
-# (3 runs each) and checks that each printed both ratios. No timing
-# assertion: this only proves the benches work.
+# Smoke-runs bench/runtime-start, bench/runtime-create-start and
+# bench/engine-run in quick mode (3 runs each) and checks that each printed
+# its ratios (engine-run: or why a peer was skipped). No timing assertion:
+# this only proves the benches work.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 e2e_init
@@ -19,3 +20,13 @@ assert_eq "bench/runtime-create-start exit code" 0 "$rc"
 grep -Eq '^ratio berth/crun: [0-9]+\.[0-9]+ \(without the script: [0-9]+\.[0-9]+\)' <<< "$out" ||
   fail "no 'ratio berth/crun' line in the create-start bench output"
 grep -Eq '^ratio berth/runc: [0-9]+\.[0-9]+' <<< "$out" || fail "no 'ratio berth/runc' line in the create-start bench output"
+
+run_capture out rc env BENCH_QUICK=1 timeout 300 "$BERTH_SOURCE_DIR/bench/engine-run/run" "$BERTH_BUILD_DIR"
+printf '%s\n' "$out" | tail -n 24 >&2
+assert_eq "bench/engine-run exit code" 0 "$rc"
+grep -Eq '^run --rm true +[0-9]+\.[0-9] ms' <<< "$out" || fail "no berth 'run --rm true' row in the engine-run table"
+grep -Eq '^berth-monitor VmRSS [0-9]' <<< "$out" || fail "no berth-monitor RSS line in the engine-run output"
+for peer in docker podman; do
+  grep -Eq "^ratio berth/$peer run-rm: [0-9]+\.[0-9]+" <<< "$out" || grep -q "^$peer: skipped: " <<< "$out" ||
+    fail "engine-run printed neither a berth/$peer ratio nor why $peer was skipped"
+done

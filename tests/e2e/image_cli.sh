@@ -9,7 +9,7 @@ archive=$build/images/busybox-docker-archive.tar
 [[ -f $archive ]] || { echo "skip: $archive missing (run scripts/make-base-image $build/images)"; exit 77; }
 [[ $(id -u) -eq 0 ]] || { echo "skip: needs root"; exit 77; }
 tmp=$(mktemp -d /tmp/berth-e2e-cli-XXXXXX)
-trap 'umount -R -l "$tmp"/root/containers/*/merged 2>/dev/null || true; rm -rf "$tmp"' EXIT
+trap '"$berth" --root "$root" rm -f live >/dev/null 2>&1 || true; umount -R -l "$tmp"/root/containers/*/merged 2>/dev/null || true; rm -rf "$tmp"' EXIT
 root=$tmp/root
 b() { "$berth" --root "$root" "$@"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -57,7 +57,6 @@ tar -tf "$tmp/out.tar" | grep '^manifest.json$' >/dev/null || fail "docker-archi
 # rmi refuses an image a container uses; -f overrides.
 b image snapshot prepare web busybox >/dev/null
 expect 5 'used by container web' rmi busybox
-b commit web me/committed:1 >/dev/null
 b image snapshot rm web
 b rmi busybox | grep '^Untagged: busybox:latest' >/dev/null || fail "rmi busybox"
 b image prune -a | grep 'Total reclaimed space' >/dev/null || fail prune
@@ -74,4 +73,15 @@ for p in "${pids[@]}"; do wait "$p" || fail "a parallel load failed"; done
 b image snapshot prepare p1 busybox >/dev/null
 [[ $(chroot "$(b image snapshot mount p1)" /bin/busybox echo ok) == ok ]] || fail "run after parallel loads"
 b image snapshot rm p1
+
+# commit takes a container by name; a running one is paused meanwhile and
+# runs on after, and the layer holds what it wrote.
+b run -d --name live busybox sh -c 'echo x > /x; exec sleep 100' >/dev/null
+id=$(b inspect live | jq -r '.[0].Id')
+for _ in $(seq 50); do [[ -f $root/containers/$id/upper/x ]] && break; sleep 0.1; done
+b commit live me/live:1 >/dev/null
+[[ $(b inspect live | jq -r '.[0].State.Status') == running ]] || fail "commit left live $(b inspect live | jq -r '.[0].State.Status')"
+[[ $(b run --rm me/live:1 cat /x) == x ]] || fail "the committed layer lacks what the container wrote"
+b rm -f live >/dev/null
+expect 1 'No such container: nope' commit nope me/nope:1   # docker's exit code for a container verb
 echo "ok: image CLI"

@@ -391,6 +391,147 @@ stop_dockerd() {
   DOCKERD_PID=
 }
 
+# ------------------------------------------------------------------ engine
+# The `berth` container CLI on a store of the test's own. engine_init (after
+# e2e_init) sets ROOT and STATE under $E2E_TMP, loads the bundled busybox
+# image, and registers a teardown that removes every container (rm -f), then
+# kills what is left in their cgroups and removes those.
+
+engine_init() {
+  require_bin jq
+  BERTH=$BERTH_BUILD_DIR/bin/berth
+  local bin
+  for bin in berth berth-monitor berth-runtime; do
+    [[ -x $BERTH_BUILD_DIR/bin/$bin ]] || fail "$BERTH_BUILD_DIR/bin/$bin missing (ninja berth berth-monitor berth-runtime)"
+  done
+  BUSYBOX_ARCHIVE=$BERTH_BUILD_DIR/images/busybox-docker-archive.tar
+  [[ -f $BUSYBOX_ARCHIVE ]] || fail "$BUSYBOX_ARCHIVE missing (run scripts/make-base-image $BERTH_BUILD_DIR/images)"
+  ROOT=$E2E_TMP/root
+  STATE=$E2E_TMP/state
+  on_exit engine_teardown
+  b load -i "$BUSYBOX_ARCHIVE" >/dev/null
+}
+
+# b ARGS... : berth on this test's root and state (bounded: a hung verb fails
+# the test instead of the ctest timeout).
+b() { timeout 60 "$BERTH" --root "$ROOT" --state "$STATE" "$@"; }
+
+engine_teardown() {
+  local ids id
+  ids=$(ls "$ROOT/containers" 2>/dev/null || true)
+  for id in $ids; do b rm -f "$id" >/dev/null 2>&1 || true; done
+  # Monitors (and their runtimes) name the bundle under $ROOT in their argv.
+  for id in $(pids_matching "$ROOT/containers/"); do kill -KILL "$id" 2>/dev/null || true; done
+  for id in $ids; do rm_cgroup_tree "berth/$id"; done
+}
+
+# expect_error CODE PATTERN CMD... : CMD fails with exit CODE and exactly one
+# line on stderr, which contains PATTERN; nothing on stdout.
+expect_error() {
+  local code=$1 pat=$2; shift 2
+  local out err rc=0
+  out=$("$@" 2>"$E2E_TMP/expect_error.err") || rc=$?
+  err=$(cat "$E2E_TMP/expect_error.err")
+  [[ $rc == "$code" ]] || fail "$*: exit $rc, want $code (stderr: $err)"
+  [[ -n $err && $(printf '%s\n' "$err" | wc -l) == 1 ]] || fail "$*: want one line on stderr, got: [$err]"
+  [[ $err == *"$pat"* ]] || fail "$*: stderr lacks [$pat]: $err"
+  [[ -z $out ]] || fail "$*: unexpected stdout: [$out]"
+}
+
+# assert_exit WHAT CODE CMD... : CMD exits with CODE; its stdout and stderr
+# are left in $E2E_TMP/stdout and $E2E_TMP/stderr.
+assert_exit() {
+  local what=$1 code=$2 rc=0; shift 2
+  "$@" >"$E2E_TMP/stdout" 2>"$E2E_TMP/stderr" || rc=$?
+  [[ $rc == "$code" ]] || fail "$what: $*: exit $rc, want $code (stderr: $(head -c 500 "$E2E_TMP/stderr"))"
+}
+
+# assert_refused WHAT PATTERN CMD... : CMD fails (any non-zero exit) and
+# says PATTERN on stderr: a write the container must not be able to do.
+assert_refused() {
+  local what=$1 pat=$2 rc=0; shift 2
+  "$@" >"$E2E_TMP/stdout" 2>"$E2E_TMP/stderr" || rc=$?
+  [[ $rc != 0 ]] || fail "$what: succeeded ($*)"
+  assert_contains "$what" "$(cat "$E2E_TMP/stderr")" "$pat"
+}
+
+# container_pid REF : the host pid of the container's init (fails if none).
+container_pid() {
+  local pid
+  pid=$(b inspect -f '{{.State.Pid}}' "$1")
+  [[ $pid =~ ^[1-9][0-9]*$ ]] && kill -0 "$pid" 2>/dev/null || fail "container $1: no live pid (State.Pid=[$pid])"
+  echo "$pid"
+}
+
+# container_id REF : the full id.
+container_id() { b inspect -f '{{.Id}}' "$1"; }
+
+# container_mount DEST [RUN-FLAGS...] : the /proc/self/mountinfo line of DEST
+# in a busybox container run with RUN-FLAGS (empty if nothing is mounted there).
+container_mount() {
+  local dest=$1; shift
+  b run --rm "$@" busybox awk -v d="$dest" '$5 == d' /proc/self/mountinfo
+}
+
+# engine_traces ID_OR_PREFIX : every trace of a container on the host, one
+# per line: its dirs under ROOT and STATE, its runtime state, mounts naming
+# it, its cgroup dirs (any hierarchy). Empty when the container is gone.
+engine_traces() {
+  local p=$1
+  ls -d "$ROOT/containers/$p"* "$STATE/containers/$p"* "$STATE/runtime/$p"* 2>/dev/null || true
+  grep -F "$p" /proc/self/mountinfo || true
+  ls -d /sys/fs/cgroup/*/berth/"$p"* /sys/fs/cgroup/berth/"$p"* 2>/dev/null || true
+}
+
+# assert_no_trace ID_OR_PREFIX : no record, no dir, no mount, no cgroup.
+assert_no_trace() {
+  local traces
+  [[ -z $(b ps -a -q --no-trunc | grep "^$1" || true) ]] || fail "container $1 still listed by ps -a"
+  traces=$(engine_traces "$1")
+  [[ -z $traces ]] || fail "container $1 left traces: $traces"
+}
+
+# wait_no_trace ID_OR_PREFIX TIMEOUT_S : assert_no_trace, once the traces
+# are gone or after TIMEOUT_S (a container that removes itself: run -d --rm).
+wait_no_trace() {
+  local deadline=$((SECONDS + $2))
+  while [[ -n $(b ps -a -q --no-trunc | grep "^$1" || true)$(engine_traces "$1") ]] && ((SECONDS < deadline)); do
+    sleep 0.2
+  done
+  assert_no_trace "$1"
+}
+
+# engine_footprint : what a failed command must not change: records, dirs,
+# volumes, mounts under the test's dir, cgroups of our containers.
+engine_footprint() {
+  b ps -a -q --no-trunc | sort
+  echo "-- dirs"; ls "$ROOT/containers" "$STATE/containers" "$ROOT/volumes" 2>/dev/null || true
+  echo "-- volumes"; b volume ls -q
+  echo "-- mounts"; awk -v d="$E2E_TMP" 'index($5, d "/") == 1 { print $5 }' /proc/self/mountinfo | sort
+  echo "-- cgroups"; ls -d /sys/fs/cgroup/*/berth/* 2>/dev/null | grep -F -f <(ls "$ROOT/containers" 2>/dev/null; echo ///) || true
+}
+
+# image_with_config NAME:TAG JQ-FILTER : loads busybox again as NAME:TAG with
+# JQ-FILTER applied to its image config (e.g. '.config.Entrypoint = ["echo"]').
+image_with_config() {
+  local ref=$1 filter=$2 dir cfg hash
+  dir=$(mktemp -d "$E2E_TMP/image.XXXXXX")
+  tar -C "$dir" -xf "$BUSYBOX_ARCHIVE"
+  cfg=$(jq -r '.[0].Config' "$dir/manifest.json")
+  jq -c "$filter" "$dir/$cfg" > "$dir/new.json"
+  hash=$(sha256sum "$dir/new.json" | cut -d' ' -f1)
+  mv "$dir/new.json" "$dir/$hash.json"
+  rm -f "$dir/$cfg" "$dir/repositories"
+  jq -c --arg c "$hash.json" --arg r "$ref" '.[0].Config = $c | .[0].RepoTags = [$r]' "$dir/manifest.json" > "$dir/m"
+  mv "$dir/m" "$dir/manifest.json"
+  (cd "$dir" && tar -cf ../"${dir##*/}.tar" .)
+  b load -i "$dir.tar" >/dev/null
+  rm -rf "$dir" "$dir.tar"
+}
+
+# seconds_since START (from `date +%s.%N`) : elapsed seconds, decimal.
+seconds_since() { echo "$(date +%s.%N) - $1" | bc; }
+
 # ------------------------------------------------------------- self-test
 # Run directly (ctest registers every tests/e2e/*.sh, this file included as
 # e2e.lib), it checks its own promises: the trap removes the temp dir and

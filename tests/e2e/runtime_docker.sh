@@ -3,8 +3,8 @@
 # 20.10, its own containerd, no iptables, no bridge) registers it with
 # `--add-runtime berth=<abs path>`, loads the bundled busybox image from its
 # docker-archive tar (never a registry) and runs it with `--runtime berth`:
-# foreground (output + exit code), detached (exec, top, stop, rm), a TTY, and a
-# memory limit seen from inside. Afterwards nothing may be left (runtime
+# foreground (output + exit code), detached (exec, top, update, stop, rm), a
+# TTY, and a memory limit seen from inside. Afterwards nothing may be left (runtime
 # state, cgroups, mounts, processes on our private paths).
 #
 # Validate the harness itself against runc: E2E_RUNTIME=/usr/sbin/runc.
@@ -95,6 +95,19 @@ log "docker top"
 run_capture out rc d top "$CNAME"
 assert_eq "docker top exit code (output: $out)" 0 "$rc"
 assert_contains "docker top lists the init pid" "$out" "$pid"
+
+# docker update: dockerd passes the limits through containerd to the
+# runtime's `update` (a resources object with memory.kernel in it, which
+# berth-runtime ignores); the container sees the new limit.
+# (--memory-swap: dockerd refuses a memory limit above the swap limit it
+# recorded at run time otherwise.)
+log "docker update --memory 96m --memory-swap -1"
+run_capture out rc d update --memory 96m --memory-swap -1 "$CNAME"
+assert_eq "docker update exit code (output: $out)" 0 "$rc"
+run_capture out rc d exec "$CNAME" sh -c "$MK"'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max'
+assert_eq "memory limit seen inside after docker update" 100663296 "$out"
+run_capture out rc d inspect -f '{{.HostConfig.Memory}}' "$CNAME"
+assert_eq "docker inspect memory after update" 100663296 "$out"
 
 log "docker pause / unpause"
 run_capture out rc d pause "$CNAME"

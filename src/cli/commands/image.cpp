@@ -16,7 +16,6 @@
 #include "common/fd.hpp"
 #include "common/fs.hpp"
 #include "image/image_store.hpp"
-#include "image/layer_commit.hpp"
 #include "image/layer_unpack.hpp"
 #include "image/overlay_snapshotter.hpp"
 #include "image/reference.hpp"
@@ -305,28 +304,6 @@ void add_prune(CLI::App& parent, Globals& g) {
   });
 }
 
-// ---- commit
-void add_commit(CLI::App& parent, Globals& g) {
-  auto* c = parent.add_subcommand("commit", "Create a new image from a container's changes");
-  auto key = std::make_shared<std::string>();
-  auto ref = std::make_shared<std::string>();
-  auto msg = std::make_shared<std::string>();
-  auto author = std::make_shared<std::string>();
-  c->add_option("container", *key, "container id")->required();
-  c->add_option("repository", *ref, "REPOSITORY[:TAG]");
-  c->add_option("-m,--message", *msg, "commit message");
-  c->add_option("-a,--author", *author, "author");
-  c->callback([&g, key, ref, msg, author] {
-    ImageStore store(g.root);
-    image::CommitOptions o;
-    if (!ref->empty()) o.refs.push_back(*ref);
-    o.comment = *msg;
-    o.author = *author;
-    auto img = image::commit_snapshot(store, *key, o);
-    std::cout << img.id << "\n";
-  });
-}
-
 // ---- hidden helpers: layer unpack (bench) and snapshots (tests, tools)
 void add_hidden(CLI::App& img, Globals& g) {
   auto* u = img.add_subcommand("unpack-layer", "unpack one layer tar into DIR (benchmarks)");
@@ -394,7 +371,6 @@ const bool registered = add_commands([](CLI::App& app, Globals& g) {
   add_images(app, g, "images");
   add_tag(app, g);
   add_rmi(app, g, "rmi");
-  add_commit(app, g);
 
   auto* img = app.add_subcommand("image", "Manage images");
   img->require_subcommand(1);

@@ -49,9 +49,6 @@ int cmd_exec(const runtime::GlobalOptions& g, const std::vector<std::string>& ar
   if (a.positional().empty()) fail("exec: missing container id; usage: berth-runtime exec [flags] ID [COMMAND...]");
   runtime::ExecOptions o;
   o.id = a.positional()[0];
-  if (!a.value("process-label").empty())
-    fail("exec --process-label: SELinux is not enabled on this host", ErrorKind::Unsupported);
-  if (!a.value("apparmor").empty()) fail("exec --apparmor: AppArmor is not enabled on this host", ErrorKind::Unsupported);
   if (!a.value("cgroup").empty())
     fail("exec --cgroup: choosing a sub-cgroup is not supported by berth-runtime", ErrorKind::Unsupported);
   if (!a.value("pidfd-socket").empty())
@@ -69,6 +66,10 @@ int cmd_exec(const runtime::GlobalOptions& g, const std::vector<std::string>& ar
     o.process.console_size.reset();
   }
   if (a.has("tty")) o.process.terminal = a.flag("tty");
+  // Accepted with a warning or refused by the runtime, as the config's
+  // labels are (lsm_labels.hpp).
+  if (a.has("process-label")) o.process.selinux_label = a.value("process-label");
+  if (a.has("apparmor")) o.process.apparmor_profile = a.value("apparmor");
   if (a.has("cwd")) o.process.cwd = a.value("cwd");
   for (auto& e : a.values("env")) {
     if (e.find('=') == std::string::npos) fail("exec --env \"" + e + "\": want KEY=VALUE");

@@ -169,6 +169,11 @@ int cmd_features(const runtime::GlobalOptions&, const std::vector<std::string>& 
         {"apparmor", {{"enabled", false}}},
         {"selinux", {{"enabled", false}}},
         {"intelRdt", {{"enabled", false}}},
+        {"memoryPolicy",
+         {{"modes",
+           {"MPOL_DEFAULT", "MPOL_BIND", "MPOL_INTERLEAVE", "MPOL_WEIGHTED_INTERLEAVE", "MPOL_PREFERRED",
+            "MPOL_PREFERRED_MANY", "MPOL_LOCAL"}},
+          {"flags", {"MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES"}}}},
         {"mountExtensions", {{"idmap", {{"enabled", true}}}}}}},
       {"annotations", {{"org.opencontainers.runtime-spec.features.linux.namespaces.time", "true"}}},
   };

@@ -19,6 +19,8 @@ const std::vector<FlagSpec> kUpdateFlags = {
     {{"memory-swap"}, true},    {{"cpu-shares"}, true},  {{"cpu-quota"}, true},
     {{"cpu-period"}, true},     {{"cpuset-cpus"}, true}, {{"cpuset-mems"}, true},
     {{"pids-limit"}, true},     {{"blkio-weight"}, true},
+    // runc 1.1's deprecated flags: accepted, and ignored with a warning.
+    {{"kernel-memory"}, true},  {{"kernel-memory-tcp"}, true},
 };
 
 [[noreturn]] void bad_value(const std::string& flag, const std::string& v, const char* want) {
@@ -65,6 +67,8 @@ oci::LinuxResources resources_from(const Args& a) {
   if (a.has("memory")) mem().limit = parse_bytes("memory", a.value("memory"));
   if (a.has("memory-reservation")) mem().reservation = parse_bytes("memory-reservation", a.value("memory-reservation"));
   if (a.has("memory-swap")) mem().swap = parse_bytes("memory-swap", a.value("memory-swap"));
+  if (a.has("kernel-memory")) mem().kernel = parse_bytes("kernel-memory", a.value("kernel-memory"));
+  if (a.has("kernel-memory-tcp")) mem().kernel_tcp = parse_bytes("kernel-memory-tcp", a.value("kernel-memory-tcp"));
   if (a.has("cpu-shares")) cpu().shares = parse_int("cpu-shares", a.value("cpu-shares"), 0, INT64_MAX);
   if (a.has("cpu-quota")) cpu().quota = parse_int("cpu-quota", a.value("cpu-quota"), -1, INT64_MAX);
   if (a.has("cpu-period")) cpu().period = parse_int("cpu-period", a.value("cpu-period"), 0, INT64_MAX);

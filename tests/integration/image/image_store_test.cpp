@@ -24,6 +24,8 @@
 namespace fsx = std::filesystem;
 using namespace berth;
 using namespace berth::image;
+using berth::testing::count_entries;
+using berth::testing::expect_error;
 using berth::testing::TarBuilder;
 using berth::testing::TempDir;
 using berth::testing::write_oci_layout;
@@ -41,11 +43,6 @@ std::string run(const std::string& cmd) {
   while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
   ::pclose(p);
   return out;
-}
-
-size_t count_entries(const std::string& dir) {
-  if (!fs::exists(dir)) return 0;
-  return static_cast<size_t>(std::distance(fsx::directory_iterator(dir), fsx::directory_iterator{}));
 }
 
 // A mounted snapshot, unmounted and removed when the test ends.
@@ -68,16 +65,6 @@ struct Mounted {
 void require_images() {
   if (!fs::exists(images_dir() + "/busybox-docker-archive.tar"))
     GTEST_SKIP() << "run scripts/make-base-image " << images_dir();
-}
-
-Error expect_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "no error thrown";
-  return Error("none");
 }
 
 }  // namespace

@@ -87,7 +87,8 @@ TEST(Update, BadInputIsOneLineAndChangesNothing) {
   const Case cases[] = {
       {{"update", "--memory", "12q", c.id}, "", 2, "--memory \"12q\""},
       {{"update", "--cpu-shares", "-5", c.id}, "", 2, "--cpu-shares"},
-      {{"update", "--kernel-memory", "1", c.id}, "", 2, "unknown flag --kernel-memory"},
+      {{"update", "--kernel-memory", "1x", c.id}, "", 2, "--kernel-memory \"1x\""},
+      {{"update", "--cpu-rt-runtime", "1", c.id}, "", 2, "unknown flag --cpu-rt-runtime"},
       {{"update", "-r", "-", c.id}, R"({"memory": {"limit": "x"}})", 2, "resources.memory.limit"},
       {{"update", "-r", "-", c.id}, "{", 2, "malformed JSON"},
       {{"update", "--memory", "1m", "no-such-container"}, "", 3, "does not exist"},

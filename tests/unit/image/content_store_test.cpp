@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <thread>
@@ -70,4 +72,28 @@ TEST(ContentStore, AbandonedWriterLeavesNothing) {
   }
   EXPECT_TRUE(cs.list().empty());
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(t / "content/ingest"), {}), 0);
+}
+
+TEST(ContentStore, StaleIngestSweepSparesLiveWriters) {
+  berth::testing::TempDir t;
+  ContentStore cs(t.path());
+  // A writer that dies mid-blob (no destructor runs): its file stays behind.
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto w = cs.writer();
+    w.write(std::string(3 << 20, 'd'));
+    w.finish();
+    ::_exit(0);
+  }
+  ASSERT_EQ(::waitpid(pid, nullptr, 0), pid);
+  auto live = cs.writer();
+  live.write("in flight");
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(t / "content/ingest"), {}), 2);
+  EXPECT_EQ(cs.remove_stale_ingest(), 3 << 20);
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(t / "content/ingest"), {}), 1);
+  std::string d = live.finish();
+  live.commit();
+  EXPECT_EQ(cs.read(d), "in flight");
+  EXPECT_EQ(cs.remove_stale_ingest(), 0);
 }

@@ -115,19 +115,75 @@ TEST(RuntimeSpec, UnsupportedFieldsAreNamed) {
     const char* name;
   } cases[] = {
       {"/linux/intelRdt", {{"closID", "x"}}, "linux.intelRdt"},
-      {"/linux/personality", {{"domain", "LINUX32"}}, "linux.personality"},
-      {"/process/scheduler", {{"policy", "SCHED_FIFO"}}, "process.scheduler"},
-      {"/process/execCPUAffinity", {{"initial", "0"}}, "process.execCPUAffinity"},
+      {"/linux/personality", {{"domain", "LINUX32"}, {"flags", {"SHORT_INODE"}}}, "linux.personality.flags"},
       {"/linux/netDevices", {{"eth0", json::object({{"name", "x"}})}}, "linux.netDevices"},
-      {"/process/apparmorProfile", "docker-default", "process.apparmorProfile"},
-      {"/process/selinuxLabel", "system_u:x", "process.selinuxLabel"},
-      {"/linux/mountLabel", "system_u:x", "linux.mountLabel"},
+      {"/vm", {{"hypervisor", {{"path", "/usr/bin/qemu"}}}}, "vm"},
   };
   for (auto& c : cases) {
     json j = minimal();
     j[json::json_pointer(c.pointer)] = c.value;
     expect_error(j, c.name, ErrorKind::Unsupported);
   }
+}
+
+TEST(RuntimeSpec, SchedulingPersonalityAndMemoryPolicy) {
+  json j = minimal();
+  j["process"]["scheduler"] = {{"policy", "SCHED_BATCH"}, {"nice", 5}, {"flags", {"SCHED_FLAG_RESET_ON_FORK"}}};
+  j["process"]["execCPUAffinity"] = {{"initial", "0"}, {"final", "0-1"}};
+  j["linux"]["personality"] = {{"domain", "LINUX32"}};
+  j["linux"]["memoryPolicy"] = {{"mode", "MPOL_BIND"}, {"nodes", "0"}, {"flags", {"MPOL_F_STATIC_NODES"}}};
+  Spec s = parse_spec(j.dump());
+  EXPECT_EQ(s.process->scheduler->policy, "SCHED_BATCH");
+  EXPECT_EQ(s.process->scheduler->nice, 5);
+  EXPECT_EQ(s.process->exec_cpu_affinity->final_cpus, "0-1");
+  EXPECT_EQ(s.linux->personality->domain, "LINUX32");
+  EXPECT_EQ(s.linux->memory_policy->flags, (std::vector<std::string>{"MPOL_F_STATIC_NODES"}));
+  Spec back = parse_spec(to_json(s));
+  EXPECT_EQ(back.process->scheduler->flags, s.process->scheduler->flags);
+  EXPECT_EQ(back.process->exec_cpu_affinity->initial, "0");
+  EXPECT_EQ(back.linux->memory_policy->nodes, "0");
+
+  // Unknown names are errors naming the field and the choices.
+  auto bad = [&](const char* pointer, json value, const char* name) {
+    json k = j;
+    k[json::json_pointer(pointer)] = value;
+    expect_error(k, name);
+  };
+  bad("/process/scheduler/policy", "SCHED_FAST", "process.scheduler.policy: unknown value \"SCHED_FAST\"");
+  bad("/process/scheduler/flags", {"SCHED_FLAG_NOPE"}, "process.scheduler.flags[0]");
+  bad("/process/scheduler", json::object(), "process.scheduler.policy: missing");
+  bad("/linux/personality/domain", "LINUX64", "linux.personality.domain");
+  bad("/linux/memoryPolicy/mode", "MPOL_ALL", "linux.memoryPolicy.mode");
+  bad("/linux/memoryPolicy/flags", {"MPOL_F_X"}, "linux.memoryPolicy.flags[0]");
+}
+
+// Parsed for the runtime to judge (runtime/lsm_labels.hpp), not refused here.
+TEST(RuntimeSpec, SecurityLabelsAreParsed) {
+  json j = minimal();
+  j["process"]["apparmorProfile"] = "docker-default";
+  j["process"]["selinuxLabel"] = "system_u:system_r:container_t:s0";
+  j["linux"]["mountLabel"] = "system_u:object_r:container_file_t:s0";
+  Spec s = parse_spec(j.dump());
+  EXPECT_EQ(s.process->apparmor_profile, "docker-default");
+  EXPECT_EQ(s.process->selinux_label, "system_u:system_r:container_t:s0");
+  EXPECT_EQ(s.linux->mount_label, "system_u:object_r:container_file_t:s0");
+  Spec back = parse_spec(to_json(s));
+  EXPECT_EQ(back.process->apparmor_profile, "docker-default");
+  EXPECT_EQ(back.linux->mount_label, s.linux->mount_label);
+}
+
+TEST(RuntimeSpec, OtherPlatformsFieldsAreRecordedAsIgnored) {
+  json j = minimal();
+  EXPECT_TRUE(parse_spec(j.dump()).ignored.empty());
+  j["process"]["commandLine"] = "cmd.exe /c dir";
+  j["windows"] = {{"layerFolders", {"C:\\layers"}}};
+  j["solaris"] = {{"milestone", "svc:/milestone/container:default"}};
+  Spec s = parse_spec(j.dump());
+  std::vector<std::string> fields;
+  for (const auto& [field, why] : s.ignored) fields.push_back(field);
+  EXPECT_EQ(fields, (std::vector<std::string>{"process.commandLine", "windows", "solaris"}));
+  // exec -p: dropped silently, as runc does.
+  EXPECT_EQ(parse_process(j["process"].dump()).args, (std::vector<std::string>{"sh"}));
 }
 
 TEST(RuntimeSpec, UnknownFieldsAreIgnored) {

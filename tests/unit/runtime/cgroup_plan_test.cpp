@@ -113,13 +113,24 @@ TEST(CgroupPlanV1, UnlimitedMemoryAlsoUnlimitsSwap) {
   EXPECT_EQ(files(p), (std::vector<std::string>{"memory.memsw.limit_in_bytes=-1", "memory.limit_in_bytes=-1"}));
 }
 
-TEST(CgroupPlanV1, KernelMemoryIsAnErrorNamingTheField) {
-  Plan p;
+// Deprecated: never written, on any layout (ignored_fields.hpp warns), and
+// they alone make no memory dir.
+TEST(CgroupPlan, DeprecatedKernelLimitsAreNotWritten) {
   oci::MemoryResources m;
   m.kernel = 1 << 20;
-  Error e = expect_error([&] { plan_v1_memory(m, UINT64_MAX, p); });
-  EXPECT_EQ(e.kind(), ErrorKind::Unsupported);
-  EXPECT_NE(std::string(e.what()).find("linux.resources.memory.kernel"), std::string::npos) << e.what();
+  m.kernel_tcp = 1 << 20;
+  Plan p1, p2;
+  plan_v1_memory(m, UINT64_MAX, p1);
+  plan_v2_memory(m, p2);
+  EXPECT_TRUE(p1.empty());
+  EXPECT_TRUE(p2.empty());
+  oci::LinuxResources r;
+  r.memory = m;
+  for (const HostCgroups& h : {v1_host(), v2_host(), hybrid_host()})
+    EXPECT_TRUE(plan_resources(h, r, UINT64_MAX).writes.empty());
+  r.memory->limit = 64 << 20;
+  EXPECT_EQ(files(plan_resources(v1_host(), r, UINT64_MAX).writes),
+            (std::vector<std::string>{"memory.limit_in_bytes=67108864"}));
 }
 
 TEST(CgroupPlanV1, SwapBelowLimitIsInvalid) {
@@ -227,8 +238,6 @@ TEST(CgroupPlanV2, MemoryMaxLowAndSwapDifference) {
 
 TEST(CgroupPlanV2, V1OnlyMemoryKnobsAreUnsupported) {
   for (auto set : std::vector<void (*)(oci::MemoryResources&)>{
-           [](oci::MemoryResources& m) { m.swappiness = 10; },
-           [](oci::MemoryResources& m) { m.kernel_tcp = 1 << 20; },
            [](oci::MemoryResources& m) { m.disable_oom_killer = true; },
        }) {
     oci::MemoryResources m;
@@ -240,6 +249,7 @@ TEST(CgroupPlanV2, V1OnlyMemoryKnobsAreUnsupported) {
   }
   oci::MemoryResources off;
   off.disable_oom_killer = false;  // what Docker sends by default: a no-op
+  off.swappiness = 10;             // no v2 file: ignored (ignored_fields.hpp warns)
   Plan p;
   plan_v2_memory(off, p);
   EXPECT_TRUE(p.empty());

@@ -1,4 +1,5 @@
 #include "common/error.hpp"
+#include "runtime/lsm_labels.hpp"
 #include "runtime/process_setup.hpp"
 #include "runtime/seccomp.hpp"
 #include "test_support.hpp"
@@ -35,13 +36,41 @@ TEST(ProcessSetup, PrepareValidatesEveryField) {
   EXPECT_NE(prepare_error(q).find("process.ioPriority.class"), std::string::npos);
   q.io_priority = berth::oci::IoPriority{"IOPRIO_CLASS_BE", 9};
   EXPECT_NE(prepare_error(q).find("process.ioPriority.priority"), std::string::npos);
+  // A label is refused only where its module is on (lsm_labels.hpp).
+  struct Label {
+    std::string berth::oci::Process::*field;
+    bool (*module_on)();
+    const char* error;
+  };
+  for (const Label& l : {Label{&berth::oci::Process::apparmor_profile, berth::runtime::apparmor_enabled,
+                               "process.apparmorProfile \"x\""},
+                         Label{&berth::oci::Process::selinux_label, berth::runtime::selinux_enabled,
+                               "process.selinuxLabel \"x\""}}) {
+    q = p;
+    q.*l.field = "x";
+    EXPECT_EQ(prepare_error(q).find(l.error) != std::string::npos, l.module_on()) << prepare_error(q);
+    if (!l.module_on()) {
+      EXPECT_EQ(prepare_error(q), "");
+    }
+  }
   q = p;
-  q.apparmor_profile = "docker-default";
-  EXPECT_NE(prepare_error(q).find("process.apparmorProfile"), std::string::npos);
+  q.exec_cpu_affinity = berth::oci::ExecCpuAffinity{"0-", ""};
+  EXPECT_NE(prepare_error(q).find("process.execCPUAffinity.initial: \"0-\""), std::string::npos) << prepare_error(q);
+  q.exec_cpu_affinity = berth::oci::ExecCpuAffinity{"0", "1,"};
+  EXPECT_NE(prepare_error(q).find("process.execCPUAffinity.final"), std::string::npos) << prepare_error(q);
+  berth::oci::Linux mp;
+  mp.memory_policy = berth::oci::MemoryPolicy{"MPOL_BIND", "", {}};
+  EXPECT_NE(prepare_error(p, &mp).find("linux.memoryPolicy.nodes: MPOL_BIND needs nodes"), std::string::npos);
+  mp.memory_policy = berth::oci::MemoryPolicy{"MPOL_DEFAULT", "0", {}};
+  EXPECT_NE(prepare_error(p, &mp).find("MPOL_DEFAULT takes no nodes"), std::string::npos);
+  mp.memory_policy = berth::oci::MemoryPolicy{"MPOL_INTERLEAVE", "0-1", {}};
+  EXPECT_EQ(prepare_error(p, &mp), "");
   q = p;
   q.capabilities = berth::oci::Capabilities{};
-  q.capabilities->permitted = {"CAP_NOPE"};
-  EXPECT_NE(prepare_error(q).find("CAP_NOPE"), std::string::npos);
+  // Cannot be granted: ignored with a warning (runc warns, crun accepts).
+  q.capabilities->permitted = {"CAP_NOPE", "CAP_KILL"};
+  EXPECT_EQ(prepare_error(q), "");
+  EXPECT_EQ(berth::runtime::prepare_process_settings(q, nullptr).permitted, uint64_t{1} << 5);
 
   berth::oci::Linux l;
   l.seccomp = berth::oci::Seccomp{};

@@ -1,0 +1,280 @@
+// ContainerEngine: construction, create, and the helpers every verb shares.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "common/clock.hpp"
+#include "common/error.hpp"
+#include "common/fs.hpp"
+#include "engine/container_engine.hpp"
+#include "engine/events.hpp"
+#include "engine/in_root.hpp"
+#include "engine/names.hpp"
+#include "engine/oci_config.hpp"
+#include "image/overlay_snapshotter.hpp"
+#include "monitor/restart_policy.hpp"
+
+namespace berth::engine {
+
+using nlohmann::json;
+
+namespace {
+
+bool is_executable(const std::string& p) { return ::access(p.c_str(), X_OK) == 0; }
+
+std::string clean_target(const std::string& t, const std::string& what) {
+  if (t.empty() || t[0] != '/')
+    throw Error("invalid mount config for type \"" + what + "\": invalid mount path: '" + t + "' mount path must be absolute",
+                ErrorKind::InvalidArgument);
+  std::string out = t;
+  while (out.size() > 1 && out.back() == '/') out.pop_back();
+  if (out == "/") throw Error("invalid specification: destination can't be '/'", ErrorKind::InvalidArgument);
+  return out;
+}
+
+}  // namespace
+
+ContainerEngine::ContainerEngine(std::string root, std::string state)
+    : root_(std::move(root)), state_(std::move(state)) {
+  fs::mkdir_p(root_, 0711);
+  images_ = std::make_unique<image::ImageStore>(root_);
+  store_ = std::make_unique<ContainerStore>(images_->db());
+  volumes_ = std::make_unique<Volumes>(images_->db(), root_);
+}
+
+ContainerEngine::~ContainerEngine() = default;
+
+std::string ContainerEngine::container_dir(const std::string& id) const { return root_ + "/containers/" + id; }
+std::string ContainerEngine::state_dir(const std::string& id) const { return state_ + "/containers/" + id; }
+std::string ContainerEngine::log_path(const std::string& id) const {
+  return container_dir(id) + "/" + id + "-json.log";
+}
+
+std::string ContainerEngine::runtime_path(const std::string& runtime) const {
+  if (runtime.empty() || runtime == "berth-runtime") {
+    std::string p = executable_dir() + "/berth-runtime";
+    if (!is_executable(p)) throw Error("runtime " + p + " not found (build it: ninja berth-runtime)", ErrorKind::NotFound);
+    return p;
+  }
+  if (runtime.find('/') != std::string::npos) {
+    if (!is_executable(runtime)) throw Error("runtime " + runtime + " is not an executable file", ErrorKind::NotFound);
+    return runtime;
+  }
+  for (const char* dir : {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"}) {
+    std::string p = std::string(dir) + "/" + runtime;
+    if (is_executable(p)) return p;
+  }
+  throw Error("unknown or invalid runtime name: " + runtime, ErrorKind::InvalidArgument);
+}
+
+std::vector<std::string> ContainerEngine::runtime_argv(const Container& c) const {
+  return {c.runtime_path, "--root", state_ + "/runtime"};
+}
+
+std::string ContainerEngine::create(const CreateRequest& req, std::vector<std::string>* warnings) {
+  Container c;
+  c.config = req.config;
+  c.host = req.host;
+  // --- everything that can be refused is checked before anything is made
+  if (!monitor::RestartPolicy::valid(c.host.restart_policy.name))
+    fail("invalid restart policy: unknown policy '" + c.host.restart_policy.name +
+         "'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'");
+  if (c.host.restart_policy.maximum_retry_count && c.host.restart_policy.name != "on-failure")
+    fail("invalid restart policy: maximum retry count can only be used with 'on-failure'");
+  if (c.host.auto_remove && c.host.restart_policy.name != "no" && !c.host.restart_policy.name.empty())
+    fail("conflicting options: cannot specify both --restart and --rm");
+  if (c.host.network_mode.empty()) c.host.network_mode = "none";
+  if (c.host.network_mode != "none" && c.host.network_mode != "host")
+    throw Error("network " + c.host.network_mode + " not found (berth has the none and host networks for now)",
+                ErrorKind::NotFound);
+  if (c.host.memory < 0) fail("invalid memory limit: a negative size");
+  if (c.host.memory > 0 && c.host.memory < 6 * 1024 * 1024)
+    fail("Minimum memory limit allowed is 6MB");
+  if (c.host.memory_swap > 0 && c.host.memory > 0 && c.host.memory_swap < c.host.memory)
+    fail("Minimum memoryswap limit should be larger than memory limit, see usage");
+  if (c.host.memory_swap > 0 && c.host.memory == 0)
+    fail("You should always set the Memory limit when using Memoryswap limit, see usage");
+  if (c.host.nano_cpus < 0) fail("invalid CPU count: it must be positive");
+  if (c.host.userns_mode != "" && c.host.userns_mode != "host")
+    throw Error("--userns " + c.host.userns_mode + ": only \"host\" is supported (no user-namespace remapping yet)",
+                ErrorKind::Unsupported);
+  effective_caps(c.host);  // names checked now, not at start
+  check_ulimits(c.host);
+  c.runtime_path = runtime_path(c.host.runtime);
+  if (!req.name.empty()) c.name = check_container_name(req.name);
+
+  image::ImageRecord img;
+  try {
+    img = images_->resolve(c.config.image);
+  } catch (Error& e) {
+    if (e.kind() == ErrorKind::NotFound)
+      throw Error("No such image: " + c.config.image, ErrorKind::NotFound);
+    throw;
+  }
+  json image_config = images_->config(img).raw.value("config", json::object());
+  std::vector<std::string> args = process_args(c.config, image_config);
+  c.path = args[0];
+  c.args.assign(args.begin() + 1, args.end());
+  merge_image_config(c.config, image_config);
+  c.image_id = img.id;
+  if (c.config.stop_signal.empty()) c.config.stop_signal = image_config.value("StopSignal", std::string());
+  if (!c.config.healthcheck && image_config.contains("Healthcheck") && image_config["Healthcheck"].is_object()) {
+    ContainerConfig tmp;
+    from_json(json{{"Healthcheck", image_config["Healthcheck"]}}, tmp);
+    c.config.healthcheck = tmp.healthcheck;
+  }
+  if (image_config.contains("ExposedPorts") && image_config["ExposedPorts"].is_object())
+    for (auto& [p, v] : image_config["ExposedPorts"].items())
+      if (std::find(c.config.exposed_ports.begin(), c.config.exposed_ports.end(), p) == c.config.exposed_ports.end())
+        c.config.exposed_ports.push_back(p);
+  if (c.config.stop_signal.size()) parse_signal(c.config.stop_signal);
+
+  // Mounts: resolve sources now; a bind source must exist (Docker's -v
+  // makes it, but --mount does not; we refuse both rather than create host dirs).
+  std::vector<std::string> targets;
+  auto claim_target = [&](const std::string& t) {
+    if (std::find(targets.begin(), targets.end(), t) != targets.end())
+      throw Error("Duplicate mount point: " + t, ErrorKind::InvalidArgument);
+    targets.push_back(t);
+  };
+  std::vector<MountPoint> mounts;
+  for (const auto& m : c.host.mounts) {
+    MountPoint mp;
+    mp.type = m.type;
+    mp.destination = clean_target(m.target, m.type);
+    mp.rw = !m.read_only;
+    mp.mode = m.read_only ? "ro" : "";
+    claim_target(mp.destination);
+    if (m.type == "bind") {
+      if (m.source.empty() || m.source[0] != '/')
+        fail("invalid mount config for type \"bind\": invalid mount path: '" + m.source + "' mount path must be absolute");
+      struct stat st{};
+      if (::stat(m.source.c_str(), &st) != 0)
+        throw Error("invalid mount config for type \"bind\": bind source path does not exist: " + m.source,
+                    ErrorKind::InvalidArgument);
+      mp.source = m.source;
+    } else if (m.type == "volume") {
+      if (!m.source.empty()) Volumes::check_name(m.source);
+      mp.name = m.source;
+      mp.anonymous = m.source.empty();
+    } else if (m.type == "tmpfs") {
+      mp.source = "";
+      mp.mode = m.options;
+      mp.rw = true;
+    } else {
+      fail("invalid mount config: unknown mount type \"" + m.type + "\" (bind, volume or tmpfs)");
+    }
+    mounts.push_back(mp);
+  }
+  // The image's VOLUMEs not covered by a mount become anonymous volumes.
+  if (image_config.contains("Volumes") && image_config["Volumes"].is_object())
+    for (auto& [t, v] : image_config["Volumes"].items()) {
+      std::string target = clean_target(t, "volume");
+      if (std::find(targets.begin(), targets.end(), target) != targets.end()) continue;
+      targets.push_back(target);
+      MountPoint mp;
+      mp.type = "volume";
+      mp.destination = target;
+      mp.anonymous = true;
+      mounts.push_back(mp);
+    }
+  if (c.host.memory > 0 && c.host.memory_swap == 0 && warnings && !fs::exists("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes") &&
+      fs::exists("/sys/fs/cgroup/memory"))
+    warnings->push_back(
+        "Your kernel does not support swap limit capabilities or the cgroup is not mounted. Memory limited without swap.");
+
+  // --- claim the name and record the container as "creating"
+  c.id = random_id();
+  c.created = now_rfc3339();
+  c.state.status = "creating";
+  c.creator_pid = static_cast<int>(::getpid());
+  if (c.name.empty()) {
+    for (int i = 0; i < 20 && (c.name.empty() || store_->id_of_name(c.name)); ++i) c.name = random_name();
+    if (store_->id_of_name(c.name)) c.name = c.name + "_" + c.id.substr(0, 6);
+  }
+  store_->insert(c);
+  try {
+    image::OverlaySnapshotter snap(*images_);
+    snap.prepare(c.id, img.id);
+    for (auto& mp : mounts) {
+      if (mp.type != "volume") continue;
+      bool made = false;
+      Volume v = volumes_->create(mp.name, {}, mp.anonymous, &made);
+      mp.name = v.name;
+      mp.source = v.mountpoint;
+      // A new volume is filled with the image's content at start (Docker's copy-up).
+      mp.copy_up = made;
+    }
+    c.mounts = mounts;
+    c.state.status = "created";
+    c.creator_pid = 0;
+    store_->update(c);
+    container_event(root_, c, "create");
+  } catch (...) {
+    try {
+      release_resources(c);
+      store_->remove(c.id);
+    } catch (...) {
+    }
+    throw;
+  }
+  return c.id;
+}
+
+void ContainerEngine::write_etc_files(const Container& c) {
+  std::string etc = state_dir(c.id) + "/etc";
+  fs::mkdir_p(etc, 0755);
+  std::string host = c.config.hostname.empty() ? c.id.substr(0, 12) : c.config.hostname;
+  fs::write_file(etc + "/hostname", host + "\n");
+  std::string hosts =
+      "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
+      "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
+  if (c.host.network_mode == "host") {
+    try {
+      hosts = fs::read_file("/etc/hosts");
+    } catch (const Error&) {
+    }
+  } else {
+    hosts += "127.0.1.1\t" + host + "\n";
+  }
+  fs::write_file(etc + "/hosts", hosts);
+  std::string resolv;
+  try {
+    resolv = fs::read_file("/etc/resolv.conf");
+  } catch (const Error&) {
+  }
+  // A host resolver on loopback is unreachable from a network namespace
+  // of the container's own (Docker drops those lines too).
+  if (c.host.network_mode != "host") {
+    std::string kept, line;
+    size_t start = 0;
+    while (start < resolv.size()) {
+      size_t nl = resolv.find('\n', start);
+      line = resolv.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+      start = nl == std::string::npos ? resolv.size() : nl + 1;
+      if (line.rfind("nameserver 127.", 0) == 0 || line.rfind("nameserver ::1", 0) == 0) continue;
+      kept += line + "\n";
+    }
+    resolv = kept;
+  }
+  fs::write_file(etc + "/resolv.conf", resolv);
+}
+
+// What a container holds besides its record: the snapshot (and its mount),
+// its state dir, its anonymous volumes are the caller's business.
+void ContainerEngine::release_resources(const Container& c) {
+  image::OverlaySnapshotter snap(*images_);
+  try {
+    snap.remove(c.id);
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::NotFound) throw;
+  }
+  fs::remove_all(container_dir(c.id));
+  fs::remove_all(state_dir(c.id));
+}
+
+}  // namespace berth::engine

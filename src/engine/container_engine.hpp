@@ -1,0 +1,182 @@
+// Containers as objects users name: `berth run/create/start/stop/kill/rm/
+// ps/logs/exec/inspect/wait/...` and, later, the Engine API call the same
+// methods. Daemonless: each call works on the records in <root>/berth.db
+// and the files the container's monitor (monitor/monitor.hpp) keeps, and
+// any number of CLIs may run at once.
+//
+// Records and reality: a record says what was asked; the monitor's
+// status.json says what happened. Every read first folds status.json into
+// the record (sync): a monitor that died is noticed (its container is
+// killed and marked exited), a CLI killed during create leaves a record in
+// "creating" that the next command removes with what it made.
+//
+// On disk, per container: <root>/containers/<id>/ holds the snapshot
+// (upper, work, merged), config.json, status.json, the json-file log and
+// etc/ (hosts, hostname, resolv.conf); <state>/containers/<id>/ holds the
+// monitor's sockets. The runtime keeps its state in <state>/runtime.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/container_spec.hpp"
+#include "engine/container_store.hpp"
+#include "engine/volumes.hpp"
+#include "image/image_store.hpp"
+
+namespace berth::engine {
+
+struct CreateRequest {
+  std::string name;  // "" = generated
+  ContainerConfig config;
+  HostConfig host;
+};
+
+struct ListOptions {
+  bool all = false;
+  int last = -1;  // -n: the newest N (all states)
+};
+
+struct ExecRequest {
+  std::vector<std::string> cmd;
+  std::vector<std::string> env;
+  std::string user, working_dir;
+  bool tty = false, interactive = false, detach = false, privileged = false;
+};
+
+struct LogOptions {
+  bool follow = false;
+  bool timestamps = false;
+  int64_t tail = -1;     // -1: all
+  int64_t since = 0;     // unix seconds; 0: no bound
+  int64_t until = 0;
+  bool stdout = true, stderr = true;
+};
+
+// Where a started container's monitor should send its output first (a
+// connected socket, attach_frame.hpp): no output is lost before an attach.
+struct StartOptions {
+  int attach_fd = -1;
+};
+
+class ContainerEngine {
+ public:
+  ContainerEngine(std::string root, std::string state);
+  ~ContainerEngine();
+
+  image::ImageStore& images() { return *images_; }
+  Volumes& volumes() { return *volumes_; }
+  const std::string& root() const { return root_; }
+
+  // Creates the record, the rootfs snapshot and the volumes; returns the id.
+  // Bad input is an error before anything is made; a failure later undoes
+  // what was made.
+  std::string create(const CreateRequest& req, std::vector<std::string>* warnings = nullptr);
+  // Mounts the rootfs and starts the container under a new monitor; returns
+  // once the process runs (or throws with the reason it could not).
+  void start(const std::string& ref, const StartOptions& o = {});
+  // Stop signal, then SIGKILL after `timeout` seconds (-1: the container's own).
+  void stop(const std::string& ref, int timeout = -1);
+  void restart(const std::string& ref, int timeout = -1);
+  void kill(const std::string& ref, const std::string& signal = "KILL");
+  // Removes the container; a running one only with `force` (killed first).
+  // `volumes`: its anonymous volumes too.
+  void remove(const std::string& ref, bool force, bool volumes);
+  void pause(const std::string& ref);
+  void unpause(const std::string& ref);
+  void rename(const std::string& ref, const std::string& new_name);
+  // Blocks until the container is not running; returns its exit code.
+  int wait(const std::string& ref);
+
+  Container inspect(const std::string& ref);
+  std::vector<Container> list(const ListOptions& o);
+  // Streams the log to `out_fd`/`err_fd` (raw, or with timestamps).
+  void logs(const std::string& ref, const LogOptions& o, int out_fd, int err_fd);
+  // Runs a process in a running container with this process's stdio (a tty
+  // is proxied by the runtime); returns its exit code (126/127 if it cannot
+  // be started, as Docker).
+  int exec(const std::string& ref, const ExecRequest& r);
+  // `top`: the runtime's `ps` of the container.
+  std::string top(const std::string& ref, const std::vector<std::string>& ps_args);
+
+  // Connects to a running container's monitor (attach_frame.hpp).
+  int attach_socket(const std::string& ref);
+
+  // --- files (container_files.cpp): `cp`, `diff`, `export`, `commit`
+  // A tar of `path` in the container (docker cp's copy-out) to `out_fd`.
+  void copy_out(const std::string& ref, const std::string& path, int out_fd);
+  // Extracts the tar on `in_fd` into directory `dir` of the container.
+  void copy_in(const std::string& ref, int in_fd, const std::string& dir);
+  // What the container changed: {"A"|"C"|"D", path}, sorted by path.
+  std::vector<std::pair<std::string, std::string>> diff(const std::string& ref);
+  // The container's whole filesystem as a tar to `out_fd`.
+  void export_rootfs(const std::string& ref, int out_fd);
+  // Its changes as a new image; returns the image id.
+  std::string commit(const std::string& ref, const std::string& repo_tag, const std::string& author,
+                     const std::string& message, bool pause, const std::vector<std::string>& changes);
+  // Resolves `path` to an existing directory or file of the container;
+  // true if it is a directory (copy-in/out decisions, as docker cp).
+  bool path_kind(const std::string& ref, const std::string& path, bool* exists);
+
+  // --- stats (container_stats.cpp)
+  struct Stats {
+    std::string id, name;
+    double cpu_percent = 0;
+    int64_t mem_usage = 0, mem_limit = 0;
+    int64_t net_rx = 0, net_tx = 0, blk_read = 0, blk_write = 0;
+    int64_t pids = 0;
+  };
+  // One sample per running container in `refs` (all running if empty),
+  // CPU over `interval_ms`.
+  std::vector<Stats> stats(const std::vector<std::string>& refs, int interval_ms);
+
+  // --- update (container_update.cpp): new limits on a live container and
+  // its record (applied again at each start); restart policy.
+  struct Update {
+    std::optional<int64_t> memory, memory_swap, nano_cpus, cpu_shares, pids_limit;
+    std::optional<RestartPolicy> restart;
+  };
+  void update(const std::string& ref, const Update& u);
+
+  // The boot-time pass (`berth system boot`): restarts containers whose
+  // policy is always, or unless-stopped and not stopped by a user.
+  std::vector<std::string> boot();
+  // Folds status.json into a record (see above); public for `cleanup`.
+  void cleanup(const std::string& ref);
+
+  std::string container_dir(const std::string& id) const;
+  std::string state_dir(const std::string& id) const;
+  std::string log_path(const std::string& id) const;
+
+ private:
+  void sync(Container& c);
+  void release_resources(const Container& c);
+  void mark_dead_monitor(Container& c);
+  std::string runtime_path(const std::string& runtime) const;
+  std::vector<std::string> runtime_argv(const Container& c) const;
+  int run_runtime(const Container& c, const std::vector<std::string>& args, bool quiet = true) const;
+  void prepare_rootfs(Container& c);
+  void write_etc_files(const Container& c);
+  void fill_new_volumes(Container& c);
+  pid_t spawn_monitor(const Container& c, int sync_fd, int attach_fd);
+  void wait_monitor_gone(const Container& c, int timeout_ms);
+  void remove_files(const Container& c);
+
+  std::string root_, state_;
+  std::unique_ptr<image::ImageStore> images_;
+  std::unique_ptr<ContainerStore> store_;
+  std::unique_ptr<Volumes> volumes_;
+};
+
+// A Docker duration ("10s", "1m30s", "500ms", "1h") in nanoseconds;
+// InvalidArgument naming `flag` otherwise.
+int64_t parse_duration_ns(const std::string& text, const std::string& flag);
+// A signal by name or number ("KILL", "SIGKILL", "9"); InvalidArgument otherwise.
+int parse_signal(const std::string& text);
+
+}  // namespace berth::engine

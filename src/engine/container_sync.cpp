@@ -1,0 +1,102 @@
+// ContainerEngine::sync: folds what the monitor recorded (status.json) into
+// the container's record, and settles what a crash left behind: a record
+// still "creating" whose CLI is gone, a "running" container whose monitor
+// is gone (killed, or a reboot).
+#include <signal.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/clock.hpp"
+#include "common/error.hpp"
+#include "common/fs.hpp"
+#include "engine/container_engine.hpp"
+#include "engine/process_identity.hpp"
+#include "image/overlay_snapshotter.hpp"
+
+namespace berth::engine {
+
+using nlohmann::json;
+
+namespace {
+
+std::optional<json> read_status(const std::string& path) {
+  std::string text;
+  try {
+    text = fs::read_file(path);
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  return j;
+}
+
+}  // namespace
+
+std::optional<MonitorIdentity> monitor_of(const std::string& status_path) {
+  auto s = read_status(status_path);
+  if (!s) return std::nullopt;
+  MonitorIdentity m{s->value("monitorPid", 0), s->value("monitorStart", std::string())};
+  if (m.pid <= 0) return std::nullopt;
+  return m;
+}
+
+void ContainerEngine::mark_dead_monitor(Container& c) {
+  // Its container may still run (a monitor killed with -9): nobody holds
+  // its stdio or would record its end, so it goes too.
+  run_runtime(c, {"delete", "--force", c.id});
+  image::unmount(container_dir(c.id) + "/merged");
+  c.state.status = "exited";
+  c.state.pid = 0;
+  if (c.state.exit_code == 0) c.state.exit_code = 137;
+  c.state.error = "berth-monitor of the container exited unexpectedly";
+  c.state.finished_at = now_rfc3339();
+  if (c.state.health) c.state.health->status = "unhealthy";
+  // status.json says so too, so this is done once.
+  json j = read_status(container_dir(c.id) + "/status.json").value_or(json::object());
+  j["status"] = "exited";
+  j["pid"] = 0;
+  j["exitCode"] = c.state.exit_code;
+  j["error"] = c.state.error;
+  j["finishedAt"] = c.state.finished_at;
+  try {
+    fs::write_file_atomic(container_dir(c.id) + "/status.json", j.dump() + "\n");
+  } catch (const Error&) {
+  }
+}
+
+void ContainerEngine::sync(Container& c) {
+  json before = c;
+  if (c.state.status == "creating") {
+    if (c.creator_pid > 0 && ::kill(c.creator_pid, 0) == 0) return;  // still being made
+    release_resources(c);
+    store_->remove(c.id);
+    throw Error("No such container: " + c.id + " (its create was interrupted)", ErrorKind::NotFound);
+  }
+  auto s = read_status(container_dir(c.id) + "/status.json");
+  if (!s) return;
+  std::string status = s->value("status", std::string());
+  bool was_paused = c.state.status == "paused";
+  c.state.pid = s->value("pid", 0);
+  c.state.exit_code = s->value("exitCode", 0);
+  c.state.oom_killed = s->value("oomKilled", false);
+  c.state.error = s->value("error", std::string());
+  if (!s->value("startedAt", std::string()).empty()) c.state.started_at = s->value("startedAt", std::string());
+  if (!s->value("finishedAt", std::string()).empty()) c.state.finished_at = s->value("finishedAt", std::string());
+  c.restart_count = s->value("restartCount", c.restart_count);
+  if (s->contains("health")) {
+    HealthState h;
+    h.status = s->value("health", std::string());
+    h.failing_streak = s->value("healthFailing", 0);
+    h.log_json = (*s)["healthLog"].dump();
+    c.state.health = h;
+  }
+  c.state.status = status == "running" && was_paused ? "paused" : status;
+  bool live = status == "running" || status == "restarting" || status == "starting";
+  if (live && !process_alive({s->value("monitorPid", 0), s->value("monitorStart", std::string())}))
+    mark_dead_monitor(c);
+  if (json(c) != before) store_->update(c);
+}
+
+}  // namespace berth::engine

@@ -1,0 +1,34 @@
+// Docker's views of a container that both faces print (`berth ps`,
+// `inspect`, and the Engine API's GET /containers/json and /json/{id}):
+// written once, here.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "engine/container_spec.hpp"
+
+namespace berth::engine {
+
+// "Up 5 seconds", "Exited (0) 3 minutes ago", "Up 1 hour (Paused)",
+// "Up 2 minutes (healthy)", "Created", "Restarting (1) 2 seconds ago".
+std::string status_text(const ContainerState& s, int64_t now_s);
+// Docker's HumanDuration: "Less than a second", "About a minute", "3 hours".
+std::string human_duration(int64_t seconds);
+// The quoted command of `ps` ("\"sh -c 'echo hi'\""), cut to 20 characters
+// with an ellipsis unless `no_trunc`.
+std::string command_text(const Container& c, bool no_trunc);
+
+// One row of `ps --format json` (and the fields its templates see): ID,
+// Image, Command, CreatedAt, RunningFor, Status, State, Names, Labels,
+// Mounts, Ports, Networks, Size, LocalVolumes.
+nlohmann::json ps_row(const Container& c, bool no_trunc, int64_t now_s);
+// `inspect`'s object: the record in Docker's shape plus what Docker adds
+// (LogPath, ResolvConfPath, HostnamePath, HostsPath, NetworkSettings, ...).
+// `state_dir` holds the etc files a start bound in (hosts, hostname, resolv.conf).
+nlohmann::json inspect_view(const Container& c, const std::string& container_dir, const std::string& state_dir,
+                            const std::string& log_path);
+
+}  // namespace berth::engine

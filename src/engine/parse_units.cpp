@@ -1,0 +1,54 @@
+// Docker's duration and signal notations.
+#include <signal.h>
+
+#include <cctype>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "common/error.hpp"
+#include "engine/container_engine.hpp"
+
+namespace berth::engine {
+
+int64_t parse_duration_ns(const std::string& text, const std::string& flag) {
+  auto bad = [&] { return Error("invalid argument \"" + text + "\" for \"" + flag + "\" flag: time: invalid duration \"" + text + "\"", ErrorKind::InvalidArgument); };
+  if (text == "0") return 0;
+  const char* p = text.c_str();
+  if (!*p) throw bad();
+  double total = 0;
+  while (*p) {
+    char* end = nullptr;
+    double v = std::strtod(p, &end);
+    if (end == p || v < 0) throw bad();
+    p = end;
+    std::string unit;
+    while (*p && std::isalpha(static_cast<unsigned char>(*p))) unit += *p++;
+    double mul = unit == "ns" ? 1 : unit == "us" || unit == "µs" ? 1e3 : unit == "ms" ? 1e6 : unit == "s" ? 1e9
+               : unit == "m" ? 60e9 : unit == "h" ? 3600e9 : -1;
+    if (mul < 0) throw bad();
+    total += v * mul;
+  }
+  return static_cast<int64_t>(total);
+}
+
+int parse_signal(const std::string& text) {
+  std::string s = text;
+  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (!s.empty() && s.find_first_not_of("0123456789") == std::string::npos) {
+    int n = std::atoi(s.c_str());
+    if (n > 0 && n < 65) return n;
+  }
+  if (s.rfind("SIG", 0) == 0) s = s.substr(3);
+  for (int i = 1; i < 32; ++i) {
+    const char* abbrev = sigabbrev_np(i);
+    if (abbrev && s == abbrev) return i;
+  }
+  if (s.rfind("RTMIN", 0) == 0) {
+    int off = s.size() > 5 ? std::atoi(s.c_str() + 6) : 0;
+    return SIGRTMIN + off;
+  }
+  throw Error("invalid signal: " + text, ErrorKind::InvalidArgument);
+}
+
+}  // namespace berth::engine

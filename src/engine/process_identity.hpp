@@ -1,0 +1,22 @@
+// A process named by pid and start time (field 22 of /proc/<pid>/stat), so
+// a recycled pid is never mistaken for the process a record names.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace berth::engine {
+
+struct MonitorIdentity {
+  int pid = 0;
+  std::string start;
+};
+
+// "" if the process does not exist.
+std::string process_start_time(int pid);
+// Exists, is the same process (start time), and is not a zombie.
+bool process_alive(const MonitorIdentity& p);
+// The monitor named in a status.json, if any.
+std::optional<MonitorIdentity> monitor_of(const std::string& status_path);
+
+}  // namespace berth::engine
