@@ -157,7 +157,7 @@ uint8_t* GuestMemory::find(uint64_t gpa, uint64_t len) const {
 
 uint8_t* GuestMemory::ptr(uint64_t gpa, uint64_t len) const {
   uint8_t* p = find(gpa, len);
-  if (p && tracking_on_.load(std::memory_order_relaxed)) {
+  if (p && tracking_on_.load(std::memory_order_acquire)) {
     for (size_t i = 0; i < regions_.size(); ++i) {
       const Region& r = regions_[i];
       if (gpa < r.gpa || gpa - r.gpa >= r.size) continue;
