@@ -7,7 +7,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <spawn.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -22,6 +21,7 @@
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include "common/raw_terminal.hpp"
+#include "common/subprocess.hpp"
 #include "common/unix_listener.hpp"
 #include "vmm/control.hpp"
 #include "vmm/machine_section.hpp"
@@ -114,25 +114,13 @@ class ConsoleSocket {
 // is not waited for: init reaps it.
 void run_exit_command(const std::vector<std::string>& argv) {
   if (argv.empty()) return;
-  posix_spawn_file_actions_t fa;
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawnattr_init(&attr);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0);
-  posix_spawn_file_actions_adddup2(&fa, 0, 1);
-  posix_spawn_file_actions_adddup2(&fa, 0, 2);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK);
-  std::vector<char*> a;
-  for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
-  a.push_back(nullptr);
-  pid_t pid;
-  int rc = ::posix_spawn(&pid, a[0], &fa, &attr, a.data(), environ);
-  if (rc != 0) log::warn("run exit command " + argv[0] + ": " + std::strerror(rc));
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
+  SpawnFds fds;
+  fds.new_session = true;
+  try {
+    spawn_process(argv, fds);
+  } catch (const Error& e) {
+    log::warn(std::string("exit command: ") + e.what());
+  }
 }
 
 std::string dir_of(const std::string& path) { return path.substr(0, path.rfind('/')); }
