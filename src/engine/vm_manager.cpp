@@ -56,20 +56,6 @@ void validate_name(const std::string& n) {
   if (!ok) fail("invalid VM name '" + n + "' (letters, digits, - _ . ; at most 63)");
 }
 
-std::string random_name() {
-  std::random_device rd;
-  char b[16];
-  snprintf(b, sizeof b, "vm-%06x", rd() & 0xffffff);
-  return b;
-}
-
-uint64_t host_memory() {
-  std::string s = fs::read_file("/proc/meminfo");
-  auto p = s.find("MemTotal:");
-  if (p == std::string::npos) return 0;
-  return std::stoull(s.substr(p + 9)) * 1024;
-}
-
 // Fields 3 (state) and 22 (start time) of /proc/<pid>/stat: the start time
 // guards against a recycled pid, the state tells a zombie from a live VMM.
 ProcStat process_stat(pid_t pid) {
@@ -92,6 +78,13 @@ ProcStat process_stat(pid_t pid) {
 
 }  // namespace
 
+
+std::string VmManager::random_name() {
+  std::random_device rd;
+  char b[16];
+  snprintf(b, sizeof b, "vm-%06x", rd() & 0xffffff);
+  return b;
+}
 
 // VM names are unique per root; two roots (parallel tests) may reuse one, so
 // the cgroup carries a tag of the root too.
@@ -144,10 +137,48 @@ VmManager::VmManager(std::string root, std::string state)
 
 VmManager::~VmManager() = default;
 
+void VmManager::check_fits(int cpus, uint64_t memory, const std::string& memory_text, const std::string& snapshot) {
+  // What is named: the options of `vm run`, or the snapshot being restored.
+  std::string c = snapshot.empty() ? "--cpus " + std::to_string(cpus) : snapshot + " has " + std::to_string(cpus) + " CPUs, which";
+  std::string m = snapshot.empty() ? "--memory " + memory_text
+                                   : snapshot + " has " + std::to_string(memory >> 20) + " MiB of RAM, which";
+  if (cpus < 1 || cpus > 64)
+    fail(snapshot.empty() ? "--cpus must be between 1 and 64, not " + std::to_string(cpus)
+                          : c + " is not between 1 and 64", snapshot.empty() ? ErrorKind::InvalidArgument : ErrorKind::Corrupt);
+  unsigned host_cpus = std::thread::hardware_concurrency();
+  if (host_cpus && static_cast<unsigned>(cpus) > 4 * host_cpus)
+    fail(c + " is more than 4x this host's " + std::to_string(host_cpus) + " CPUs");
+  if (memory < 16 * vmm::kMiB) fail(m + " is too small (at least 16M)");
+  uint64_t host = vmm::host_ram();
+  if (host && memory > host)
+    fail(m + " is larger than this host's RAM (" + std::to_string(host >> 20) + " MiB)");
+}
+
+void VmManager::place(Prepared& p, bool detached) {
+  validate_name(p.name);
+  p.state_dir = vm_state_dir(p.name);
+  p.made_state_dir = !fs::exists(p.state_dir);
+  p.dir = vm_dir(p.name);
+  p.log_path = fs::join(p.dir, "console.log");
+  p.sock_path = fs::join(p.state_dir, "console.sock");
+  p.launch.name = p.name;
+  p.launch.cgroup = cgroup_name(p.name);
+  p.launch.detached = detached;
+  if (detached) {
+    p.launch.console_log = p.log_path;
+    p.launch.console_socket = p.sock_path;
+    p.launch.vmm_log = fs::join(p.dir, "vmm.log");
+  }
+  p.launch.exit_file = exit_file(p.name);
+  p.launch.control_socket = control_socket(p.name);
+}
+
 VmManager::Prepared VmManager::prepare(const VmSpec& s, bool detached) {
+  if (!s.restore_from.empty()) return prepare_restore(s, detached);
+  if (!s.incoming.empty()) return prepare_incoming(s, detached);
   Prepared p;
   p.name = s.name.empty() ? random_name() : s.name;
-  validate_name(p.name);
+  place(p, detached);
   vmm::VmConfig& vm = p.launch.vm;
   if (s.kernel.empty()) fail("--kernel is required");
   if (!fs::exists(s.kernel)) throw Error("kernel " + s.kernel + " not found", ErrorKind::NotFound, ENOENT);
@@ -157,16 +188,9 @@ VmManager::Prepared VmManager::prepare(const VmSpec& s, bool detached) {
     vm.boot.initrd = fs::absolute(s.initrd);
   }
   vm.boot.cmdline = s.cmdline;
-  if (s.cpus < 1 || s.cpus > 64) fail("--cpus must be between 1 and 64, not " + std::to_string(s.cpus));
-  unsigned host_cpus = std::thread::hardware_concurrency();
-  if (host_cpus && static_cast<unsigned>(s.cpus) > 4 * host_cpus)
-    fail("--cpus " + std::to_string(s.cpus) + " is more than 4x this host's " + std::to_string(host_cpus) + " CPUs");
   vm.cpus = s.cpus;
   vm.memory = vmm::parse_size(s.memory);
-  if (vm.memory < 16 * vmm::kMiB) fail("--memory " + s.memory + " is too small (at least 16M)");
-  uint64_t host = host_memory();
-  if (host && vm.memory > host)
-    fail("--memory " + s.memory + " is larger than this host's RAM (" + std::to_string(host >> 20) + " MiB)");
+  check_fits(vm.cpus, vm.memory, s.memory, "");
   json disks = json::array();
   for (const auto& d : s.disks) {
     std::string path = d;
@@ -186,27 +210,17 @@ VmManager::Prepared VmManager::prepare(const VmSpec& s, bool detached) {
   else if (s.net != "none" && !s.net.empty()) fail("--net must be none, tap or tap:NAME, not '" + s.net + "'");
   vm.mac = s.mac;
   vm.rng = s.rng;
-  p.state_dir = vm_state_dir(p.name);
-  p.made_state_dir = !fs::exists(p.state_dir);
   vm.channel = resolve_channel(s.channel, fs::join(p.state_dir, "channel.sock"));
-  p.dir = vm_dir(p.name);
-  p.log_path = fs::join(p.dir, "console.log");
-  p.sock_path = fs::join(p.state_dir, "console.sock");
-  p.launch.name = p.name;
-  p.launch.cgroup = cgroup_name(p.name);
-  p.launch.detached = detached;
-  if (detached) {
-    p.launch.console_log = p.log_path;
-    p.launch.console_socket = p.sock_path;
-    p.launch.vmm_log = fs::join(p.dir, "vmm.log");
-  }
-  p.launch.exit_file = exit_file(p.name);
   p.config = {{"kernel", vm.boot.kernel}, {"initrd", vm.boot.initrd},
               {"cmdline", s.cmdline},     {"cpus", s.cpus},
               {"memory", vm.memory},      {"disks", disks},
               {"net", s.net},             {"tap", vm.tap},
-              {"rng", s.rng},             {"channel", vm.channel}};
-
+              {"rng", s.rng},             {"channel", vm.channel},
+              {"rm", s.remove}};
+  // Detached, nobody is there when the VM ends: the VMM runs `berth vm rm`
+  // (conmon's --exit-command, for a daemonless --rm).
+  if (s.remove && detached)
+    p.launch.exit_command = {berth_executable(), "--root", root_, "--state", state_, "vm", "rm", p.name};
   return p;
 }
 
@@ -243,12 +257,22 @@ void VmManager::forget(const std::string& name) {
   db().prepare("DELETE FROM vms WHERE name = ?").bind(1, name).run();
 }
 
-// The VMM executable sits next to this one (build/bin, or the install dir).
-std::string VmManager::vmm_executable() {
+void VmManager::discard(const std::string& name) {
+  forget(name);
+  vmm::VmCgroup::remove_stale({cgroup_name(name)});
+  remove_dirs(name);
+}
+
+std::string VmManager::berth_executable() {
   char self[PATH_MAX];
   ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
   if (n <= 0) throw_errno("find the berth executable (/proc/self/exe)");
-  std::string dir(self, static_cast<size_t>(n));
+  return std::string(self, static_cast<size_t>(n));
+}
+
+// The VMM executable sits next to this one (build/bin, or the install dir).
+std::string VmManager::vmm_executable() {
+  std::string dir = berth_executable();
   std::string exe = dir.substr(0, dir.rfind('/')) + "/berth-vmm";
   if (::access(exe.c_str(), X_OK) != 0)
     throw Error("VMM executable " + exe + " not found (build it: ninja berth-vmm)", ErrorKind::NotFound, errno);
@@ -308,7 +332,7 @@ VmManager::Started VmManager::start(const VmSpec& spec, bool detached) {
   try {
     s.vmm = spawn(detached);
   } catch (Error& e) {
-    throw e.wrap("run vm " + (spec.name.empty() ? std::string("(unnamed)") : spec.name));
+    throw e.wrap(verb(spec) + " vm " + (spec.name.empty() ? std::string("(unnamed)") : spec.name));
   }
   try {
     s.p = prepare(spec, detached);
@@ -345,14 +369,15 @@ std::string describe_status(int status) {
 }  // namespace
 
 // The VMM could not start the VM: no record is left behind.
-[[noreturn]] void VmManager::failed_start(const std::string& name, pid_t pid, const std::optional<vmm::Report>& r) {
+[[noreturn]] void VmManager::failed_start(const std::string& verb, const std::string& name, pid_t pid,
+                                          const std::optional<vmm::Report>& r) {
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   forget(name);
   remove_dirs(name);
-  if (r && r->event == "error") throw Error("run vm " + name + ": " + r->message, r->kind);
-  throw Error("run vm " + name + ": the VM did not start (" + describe_status(status) + ")", ErrorKind::Internal);
+  if (r && r->event == "error") throw Error(verb + " vm " + name + ": " + r->message, r->kind);
+  throw Error(verb + " vm " + name + ": the VM did not start (" + describe_status(status) + ")", ErrorKind::Internal);
 }
 
 int VmManager::run_foreground(const VmSpec& spec) {
@@ -380,13 +405,18 @@ int VmManager::run_foreground(const VmSpec& spec) {
     if (!fds[0].revents) continue;
     std::optional<vmm::Report> r = vmm::next_report(reports);
     if (r && r->event == "ready") continue;
+    if (r && r->event == "listening") {
+      std::cerr << "berth: vm " << p.name << " listening on " << spec.incoming << "\n";
+      continue;
+    }
     if (r && r->event == "exit") {
       // The VMM tears KVM down and removes its cgroup after this; nobody
       // needs to wait for that (it is reaped as an orphan).
       finish(p.name, vmm.pid, r->reason, r->detail);
+      if (spec.remove) discard(p.name);
       return vmm::exit_code(r->reason);
     }
-    if (r && r->event == "error") failed_start(p.name, vmm.pid, r);
+    if (r && r->event == "error") failed_start(verb(spec), p.name, vmm.pid, r);
     // EOF: the VMM died without reporting an end.
     int status = 0;
     while (::waitpid(vmm.pid, &status, 0) < 0 && errno == EINTR) {
@@ -395,6 +425,7 @@ int VmManager::run_foreground(const VmSpec& spec) {
     vmm::VmCgroup::remove_stale({cgroup_name(p.name)});  // it could not remove it itself
     std::string reason = WIFSIGNALED(status) ? "killed" : "error", why = describe_status(status);
     finish(p.name, vmm.pid, reason, why);
+    if (spec.remove) discard(p.name);
     std::cerr << "berth: vm " << p.name << " ended: " << reason << " (" << why << ")\n";
     return 1;
   }
@@ -405,14 +436,15 @@ std::string VmManager::run_detached(const VmSpec& spec) {
   // "ready" once the VM runs, "error" if it cannot; EOF if the VMM died.
   vmm::LineReader reports(vmm.report.get());
   std::optional<vmm::Report> r = vmm::next_report(reports);
-  if (r && r->event == "ready") return p.name;
+  if (r && (r->event == "ready" || r->event == "listening")) return p.name;
   if (r && r->event == "exit") return p.name;  // already over; its record says how
-  failed_start(p.name, vmm.pid, r);
+  failed_start(verb(spec), p.name, vmm.pid, r);
 }
 
 // A VM whose VMM wrote its exit record is stopped, whether or not a CLI was
 // there to hear it end (a detached VM, or a foreground CLI that was killed).
 void VmManager::reconcile(const std::string& name) {
+  fold_incoming(name);
   auto st = db().prepare("SELECT pid FROM vms WHERE name = ? AND state = 'running'");
   st.bind(1, name);
   if (!st.step() || st.is_null(0)) return;
@@ -433,9 +465,8 @@ bool VmManager::monitor_alive(const std::string& name) {
   return vmm_alive(static_cast<pid_t>(st.integer(0)), st.text(1));
 }
 
-std::string VmManager::format_list() {
-  std::ostringstream out;
-  out << "NAME                 STATE              CPUS  MEMORY   PID      CREATED\n";
+std::vector<VmRecord> VmManager::list() {
+  std::vector<VmRecord> out;
   std::vector<std::string> names;
   {
     auto st = db().prepare("SELECT name FROM vms ORDER BY created, name");
@@ -448,21 +479,27 @@ std::string VmManager::format_list() {
     st.bind(1, n);
     if (!st.step()) continue;
     json cfg = json::parse(st.text(1), nullptr, false);
-    std::string state = st.text(0);
-    if (state == "running" && (st.is_null(2) || !vmm_alive(static_cast<pid_t>(st.integer(2)), st.text(5))))
-      state = "dead";
-    else if (state == "stopped" && !st.is_null(4)) state = "stopped(" + st.text(4) + ")";
-    if (state != "running") ended.push_back(cgroup_name(n));
-    char line[256];
-    snprintf(line, sizeof line, "%-20s %-18s %-5d %-8s %-8s %s\n", n.c_str(), state.c_str(),
-             cfg.is_object() ? cfg.value("cpus", 0) : 0,
-             cfg.is_object() ? (std::to_string(cfg.value("memory", uint64_t{0}) >> 20) + "M").c_str() : "?",
-             st.is_null(2) || state != "running" ? "-" : std::to_string(st.integer(2)).c_str(),
-             st.text(3).c_str());
-    out << line;
+    VmRecord rec;
+    rec.name = n;
+    rec.state = st.text(0);
+    if (rec.state == "running" && (st.is_null(2) || !vmm_alive(static_cast<pid_t>(st.integer(2)), st.text(5))))
+      rec.state = "dead";
+    else if (rec.state == "stopped" && !st.is_null(4)) rec.state = "stopped(" + st.text(4) + ")";
+    if (rec.state == "running") {
+      rec.pid = static_cast<pid_t>(st.integer(2));
+      rec.state = live_state(n);
+    } else {
+      ended.push_back(cgroup_name(n));
+    }
+    if (cfg.is_object()) {
+      rec.cpus = cfg.value("cpus", 0);
+      rec.memory = cfg.value("memory", uint64_t{0});
+    }
+    rec.created = st.text(3);
+    out.push_back(std::move(rec));
   }
   vmm::VmCgroup::remove_stale(ended);
-  return out.str();
+  return out;
 }
 
 std::string VmManager::inspect(const std::string& name) {
@@ -474,7 +511,7 @@ std::string VmManager::inspect(const std::string& name) {
   if (!st.step()) throw Error("vm " + name + " not found", ErrorKind::NotFound);
   auto opt = [&](int c) -> json { return st.is_null(c) ? json(nullptr) : json(st.text(c)); };
   std::string state = st.text(2);
-  if (state == "running" && !monitor_alive(name)) state = "dead";
+  if (state == "running") state = monitor_alive(name) ? live_state(name) : "dead";
   json j = {{"Name", st.text(0)},
             {"Config", json::parse(st.text(1), nullptr, false)},
             {"State", state},
@@ -490,20 +527,21 @@ std::string VmManager::inspect(const std::string& name) {
   return j.dump(2);
 }
 
-void VmManager::stop(const std::string& name, bool kill) {
+VmManager::Running VmManager::running(const std::string& name) {
   reconcile(name);
   auto st = db().prepare("SELECT state, pid, pid_start FROM vms WHERE name = ?");
   st.bind(1, name);
   if (!st.step()) throw Error("vm " + name + " not found", ErrorKind::NotFound);
   if (st.text(0) != "running" || st.is_null(1) || !vmm_alive(static_cast<pid_t>(st.integer(1)), st.text(2)))
     throw Error("vm " + name + " is not running", ErrorKind::FailedPrecondition);
-  auto pid = static_cast<pid_t>(st.integer(1));
-  std::string start = st.text(2);
-  check(::kill(pid, kill ? SIGKILL : SIGTERM), "signal the VMM of vm " + name);
-  // The VM has ended once its VMM wrote the exit record (or died); the VMM
-  // then removes its cgroup and exits, which we wait for too, so that a
-  // stopped VM holds nothing. An exited VMM may stay a zombie until init
-  // reaps it: that holds nothing either.
+  return {static_cast<pid_t>(st.integer(1)), st.text(2)};
+}
+
+// The VM has ended once its VMM wrote the exit record (or died); the VMM
+// then removes its cgroup and exits, which we wait for too, so that a
+// stopped VM holds nothing. An exited VMM may stay a zombie until init
+// reaps it: that holds nothing either.
+void VmManager::wait_vmm_gone(const std::string& name, pid_t pid, const std::string& start) {
   auto vmm_gone = [&] {
     ProcStat ps = process_stat(pid);
     return ps.start != start || ps.state == 'Z';
@@ -512,9 +550,21 @@ void VmManager::stop(const std::string& name, bool kill) {
   if (!vmm_gone()) throw Error("vm " + name + ": VMM did not stop within 10 s", ErrorKind::Internal);
   vmm::VmCgroup::remove_stale({cgroup_name(name)});
   reconcile(name);
+}
+
+void VmManager::stop(const std::string& name, bool kill) {
+  auto [pid, start] = running(name);
+  check(::kill(pid, kill ? SIGKILL : SIGTERM), "signal the VMM of vm " + name);
+  wait_vmm_gone(name, pid, start);
   // A VMM that died without its exit record (SIGKILL) cannot write its own epitaph.
   if (kill) finish(name, pid, "killed", "VMM killed (SIGKILL)");
   else finish(name, pid, "error", "VMM exited without recording why");
+  // Nor run the `vm rm` of --rm.
+  auto st = db().prepare("SELECT config FROM vms WHERE name = ?");
+  st.bind(1, name);
+  if (!st.step()) return;
+  json cfg = json::parse(st.text(0), nullptr, false);
+  if (cfg.is_object() && cfg.value("rm", false)) discard(name);
 }
 
 void VmManager::remove(const std::string& name) {

@@ -86,10 +86,15 @@ BootEntry load_linux(const GuestMemory& mem, const BootImage& img, uint64_t rsdp
   uint64_t ksize = 0;
   UniqueFd kf = open_boot_file(img.kernel, "kernel", &ksize);
   const std::string& kp = img.kernel;
-  if (ksize < 0x1000) fail("kernel " + kp + " is not a Linux bzImage (too small)");
-  uint8_t head[0x1000];
-  read_exact(kf.get(), head, sizeof head, 0, "kernel " + kp);
-  if (std::memcmp(head, "\x7f" "ELF", 4) == 0) return load_pvh(mem, img, rsdp_addr);
+  // The boot protocol needs the setup header, nothing more: the
+  // protected-mode part is whatever follows the setup sectors, however
+  // small (as qemu's loader, which also ignores syssize, takes it).
+  uint8_t head[0x1000] = {};
+  read_exact(kf.get(), head, std::min<uint64_t>(ksize, sizeof head), 0, "kernel " + kp);
+  if (ksize >= 4 && std::memcmp(head, "\x7f" "ELF", 4) == 0) return load_pvh(mem, img, rsdp_addr);
+  if (ksize < hdr::kEnd)
+    fail("kernel " + kp + " is not a Linux bzImage (" + std::to_string(ksize) +
+         " bytes, too small to hold a setup header)");
   if (get<uint16_t>(head, hdr::kBootFlag) != 0xaa55 ||
       std::memcmp(head + hdr::kHeader, "HdrS", 4) != 0)
     fail("kernel " + kp + " is not a Linux bzImage (no boot sector signature or HdrS header)");

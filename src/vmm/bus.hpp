@@ -1,7 +1,7 @@
 // Port-I/O and MMIO dispatch: a device claims [base, base+size) and sees
 // offsets relative to base. Unclaimed reads return all-ones, unclaimed writes
 // are dropped, as on real hardware, so a guest poking random ports cannot
-// hurt the VMM.
+// hurt the VMM. Every device is Migratable (device_state.hpp).
 #pragma once
 
 #include <algorithm>
@@ -10,11 +10,12 @@
 #include <mutex>
 #include <vector>
 
+#include "vmm/device_state.hpp"
+
 namespace berth::vmm {
 
-class BusDevice {
+class BusDevice : public Migratable {
  public:
-  virtual ~BusDevice() = default;
   virtual void read(uint64_t offset, uint8_t* data, uint32_t len) = 0;
   virtual void write(uint64_t offset, const uint8_t* data, uint32_t len) = 0;
 };

@@ -61,13 +61,16 @@ std::vector<kvm_cpuid_entry2> guest_cpuid(const std::vector<kvm_cpuid_entry2>& s
   return out;
 }
 
-void setup_vcpu(const Vcpu& vcpu, const std::vector<kvm_cpuid_entry2>& supported, int count) {
-  auto leaves = guest_cpuid(supported, vcpu.id(), count);
+void set_vcpu_cpuid(const Vcpu& vcpu, const std::vector<kvm_cpuid_entry2>& leaves) {
   std::vector<uint8_t> buf(sizeof(KvmVarHeader) + leaves.size() * sizeof(kvm_cpuid_entry2));
   auto* c = reinterpret_cast<KvmVarHeader*>(buf.data());
   c->n = static_cast<uint32_t>(leaves.size());
   std::memcpy(buf.data() + sizeof(KvmVarHeader), leaves.data(), leaves.size() * sizeof(kvm_cpuid_entry2));
   vcpu.ioctl_or_throw(kKvmSetCpuid2, c, "KVM_SET_CPUID2");
+}
+
+void setup_vcpu(const Vcpu& vcpu, const std::vector<kvm_cpuid_entry2>& supported, int count) {
+  set_vcpu_cpuid(vcpu, guest_cpuid(supported, vcpu.id(), count));
 
   struct Msr { uint32_t index; uint64_t value; };
   const Msr msrs[] = {

@@ -16,6 +16,7 @@ namespace berth::vmm {
 std::vector<kvm_cpuid_entry2> guest_cpuid(const std::vector<kvm_cpuid_entry2>& supported,
                                           int cpu, int count);
 
+void set_vcpu_cpuid(const Vcpu& vcpu, const std::vector<kvm_cpuid_entry2>& leaves);
 void setup_vcpu(const Vcpu& vcpu, const std::vector<kvm_cpuid_entry2>& supported, int count);
 void setup_boot_cpu_registers(const Vcpu& vcpu, const BootEntry& entry);
 

@@ -13,7 +13,9 @@
 
 namespace berth::vmm {
 
-enum class ExitReason { Running, Poweroff, Reset, Crash, Stopped, Error };
+// Snapshotted: `berth vm snapshot --stop` wrote the VM out and ended it;
+// Migrated: a live migration handed it over to another VMM.
+enum class ExitReason { Running, Poweroff, Reset, Crash, Stopped, Error, Snapshotted, Migrated };
 
 inline const char* exit_reason_name(ExitReason r) {
   switch (r) {
@@ -23,6 +25,8 @@ inline const char* exit_reason_name(ExitReason r) {
     case ExitReason::Crash: return "crash";
     case ExitReason::Stopped: return "stopped";
     case ExitReason::Error: return "error";
+    case ExitReason::Snapshotted: return "snapshotted";
+    case ExitReason::Migrated: return "migrated";
   }
   return "?";
 }

@@ -55,6 +55,16 @@ std::vector<kvm_cpuid_entry2> Kvm::supported_cpuid() const {
   }
 }
 
+std::vector<uint32_t> Kvm::msr_index_list() const {
+  for (uint32_t n = 256;; n *= 2) {
+    std::vector<uint32_t> buf(1 + n);
+    buf[0] = n;
+    if (::ioctl(fd_.get(), kKvmGetMsrIndexList, buf.data()) == 0)
+      return std::vector<uint32_t>(buf.begin() + 1, buf.begin() + 1 + buf[0]);
+    if (errno != E2BIG || n > 16384) throw_errno("KVM_GET_MSR_INDEX_LIST on /dev/kvm");
+  }
+}
+
 Vm::Vm(const Kvm& kvm) : kvm_(kvm) {
   int fd;
   do fd = static_cast<int>(::ioctl(kvm.fd(), KVM_CREATE_VM, 0));
@@ -65,17 +75,27 @@ Vm::Vm(const Kvm& kvm) : kvm_(kvm) {
   check(::ioctl(fd, KVM_SET_TSS_ADDR, 0xfffbd000ul), "KVM_SET_TSS_ADDR");
 }
 
-void Vm::set_memory(const GuestMemory& mem) {
+void Vm::set_memory(const GuestMemory& mem, bool log_dirty) {
   uint32_t slot = 0;
   for (const auto& r : mem.regions()) {
     kvm_userspace_memory_region m{};
     m.slot = slot++;
+    m.flags = log_dirty ? KVM_MEM_LOG_DIRTY_PAGES : 0;
     m.guest_phys_addr = r.gpa;
     m.memory_size = r.size;
     m.userspace_addr = reinterpret_cast<uint64_t>(r.host);
     check(::ioctl(fd_.get(), KVM_SET_USER_MEMORY_REGION, &m),
           "KVM_SET_USER_MEMORY_REGION for guest RAM slot " + std::to_string(m.slot));
   }
+}
+
+std::vector<uint64_t> Vm::dirty_log(uint32_t slot, uint64_t pages) const {
+  std::vector<uint64_t> bits((pages + 63) / 64);
+  kvm_dirty_log d{};
+  d.slot = slot;
+  d.dirty_bitmap = bits.data();
+  check(::ioctl(fd_.get(), KVM_GET_DIRTY_LOG, &d), "KVM_GET_DIRTY_LOG for guest RAM slot " + std::to_string(slot));
+  return bits;
 }
 
 void Vm::create_irqchip_and_pit() {
@@ -129,6 +149,10 @@ bool Vcpu::run() {
   if (::ioctl(fd_.get(), KVM_RUN, 0) == 0) return true;
   if (errno == EINTR || errno == EAGAIN) return false;
   throw_errno("KVM_RUN on vCPU " + std::to_string(id_));
+}
+
+void Vm::ioctl_or_throw(unsigned long req, void* arg, const char* what) const {
+  if (::ioctl(fd_.get(), req, arg) < 0) throw_errno(std::string(what) + " on the VM");
 }
 
 void Vcpu::ioctl_or_throw(unsigned long req, void* arg, const char* what) const {

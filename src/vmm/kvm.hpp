@@ -27,6 +27,17 @@ inline constexpr unsigned long kKvmGetSupportedCpuid = _IOWR(KVMIO, 0x05, KvmVar
 inline constexpr unsigned long kKvmSetCpuid2 = _IOW(KVMIO, 0x90, KvmVarHeader);
 inline constexpr unsigned long kKvmGetMsrs = _IOWR(KVMIO, 0x88, KvmVarHeader);
 inline constexpr unsigned long kKvmSetMsrs = _IOW(KVMIO, 0x89, KvmVarHeader);
+// kvm_msr_list and kvm_xsave end in the same flexible-array macro.
+struct KvmMsrListHeader {
+  uint32_t n;
+};
+struct KvmXsaveRegion {
+  uint32_t region[1024];
+};
+inline constexpr unsigned long kKvmGetMsrIndexList = _IOWR(KVMIO, 0x02, KvmMsrListHeader);
+inline constexpr unsigned long kKvmGetXsave = _IOR(KVMIO, 0xa4, KvmXsaveRegion);
+inline constexpr unsigned long kKvmSetXsave = _IOW(KVMIO, 0xa5, KvmXsaveRegion);
+inline constexpr unsigned long kKvmGetXsave2 = _IOR(KVMIO, 0xcf, KvmXsaveRegion);
 
 class Kvm {
  public:
@@ -37,6 +48,8 @@ class Kvm {
   int vcpu_mmap_size() const;
   // KVM_GET_SUPPORTED_CPUID: all leaves the host and KVM can give a guest.
   std::vector<kvm_cpuid_entry2> supported_cpuid() const;
+  // KVM_GET_MSR_INDEX_LIST: the MSRs a vCPU's state is saved through.
+  std::vector<uint32_t> msr_index_list() const;
 
  private:
   UniqueFd fd_;
@@ -68,7 +81,12 @@ class Vm {
  public:
   explicit Vm(const Kvm& kvm);
   int fd() const { return fd_.get(); }
-  void set_memory(const GuestMemory& mem);
+  // Registers guest RAM, one slot per region (slot i = region i); with
+  // log_dirty, KVM logs the pages the vCPUs write (live migration).
+  void set_memory(const GuestMemory& mem, bool log_dirty = false);
+  // KVM_GET_DIRTY_LOG: the pages of slot written since the last call (a
+  // bit per page), which KVM then write-protects again.
+  std::vector<uint64_t> dirty_log(uint32_t slot, uint64_t pages) const;
   void create_irqchip_and_pit();
   // Level of an IOAPIC/PIC input line (for the legacy UART interrupt).
   void set_irq_line(uint32_t gsi, bool level) const;
@@ -77,6 +95,8 @@ class Vm {
   // An eventfd KVM signals on a guest write to [addr, addr+len) (KVM_IOEVENTFD).
   void add_ioeventfd(int eventfd, uint64_t addr, uint32_t len, bool pio) const;
   std::unique_ptr<Vcpu> create_vcpu(int id) const;
+  const Kvm& kvm() const { return kvm_; }
+  void ioctl_or_throw(unsigned long req, void* arg, const char* what) const;
 
  private:
   const Kvm& kvm_;

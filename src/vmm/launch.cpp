@@ -34,7 +34,12 @@ std::string to_json(const LaunchConfig& c) {
               {"console_log", c.console_log},
               {"console_socket", c.console_socket},
               {"vmm_log", c.vmm_log},
-              {"exit_file", c.exit_file}}
+              {"exit_file", c.exit_file},
+              {"control_socket", c.control_socket},
+              {"restore", c.restore},
+              {"exit_command", c.exit_command},
+              {"incoming", c.incoming},
+              {"token", c.token}}
       .dump();
 }
 
@@ -44,7 +49,7 @@ LaunchConfig launch_config_from_json(std::string_view text) {
   LaunchConfig c;
   try {
     c.name = j.at("name").get<std::string>();
-    c.vm.boot.kernel = j.at("kernel").get<std::string>();
+    c.vm.boot.kernel = j.value("kernel", "");
     c.vm.boot.initrd = j.value("initrd", "");
     c.vm.boot.cmdline = j.value("cmdline", "");
     c.vm.cpus = j.value("cpus", 1);
@@ -61,11 +66,16 @@ LaunchConfig launch_config_from_json(std::string_view text) {
     c.console_socket = j.value("console_socket", "");
     c.vmm_log = j.value("vmm_log", "");
     c.exit_file = j.at("exit_file").get<std::string>();
+    c.control_socket = j.value("control_socket", "");
+    c.restore = j.value("restore", "");
+    c.exit_command = j.value("exit_command", std::vector<std::string>{});
+    c.incoming = j.value("incoming", "");
+    c.token = j.value("token", "");
   } catch (const json::exception& e) {
     fail(std::string("VM launch config: ") + e.what());
   }
-  if (c.name.empty() || c.vm.boot.kernel.empty() || c.exit_file.empty())
-    fail("VM launch config: name, kernel and exit_file must not be empty");
+  if (c.name.empty() || (c.vm.boot.kernel.empty() && c.restore.empty() && c.incoming.empty()) || c.exit_file.empty())
+    fail("VM launch config: name, kernel (or restore, or incoming) and exit_file must not be empty");
   if (c.detached && (c.console_log.empty() || c.console_socket.empty()))
     fail("VM launch config: a detached VM needs console_log and console_socket");
   return c;
@@ -173,6 +183,8 @@ int exit_code(ExitReason r) {
     case ExitReason::Poweroff:
     case ExitReason::Reset:
     case ExitReason::Stopped:
+    case ExitReason::Snapshotted:
+    case ExitReason::Migrated:
       return 0;
     default:
       return 1;
@@ -180,7 +192,10 @@ int exit_code(ExitReason r) {
 }
 
 int exit_code(std::string_view reason) {
-  return reason == "poweroff" || reason == "reset" || reason == "stopped" ? 0 : 1;
+  return reason == "poweroff" || reason == "reset" || reason == "stopped" || reason == "snapshotted" ||
+                 reason == "migrated"
+             ? 0
+             : 1;
 }
 
 }  // namespace berth::vmm

@@ -8,6 +8,7 @@
 //   meanwhile the starter claims the name (EOF instead of "go": the VMM
 //   exits quietly). So the KVM set-up overlaps the starter's bookkeeping.
 // - Reports: one JSON line per event on --report-fd, in this order:
+//     {"event":"listening"}                               (receive) it listens
 //     {"event":"ready"}                                   the vCPUs run
 //     {"event":"exit","reason":"poweroff","detail":...}   the VM ended
 //   or {"event":"error","kind":N,"message":...} if the VM never ran.
@@ -24,6 +25,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/error.hpp"
 #include "common/fd.hpp"
@@ -43,6 +45,19 @@ struct LaunchConfig {
   std::string console_log, console_socket;
   std::string vmm_log;    // detached: stderr goes here from "go" on
   std::string exit_file;  // where the ExitRecord goes (required)
+  // The control socket (vmm/control.hpp); empty: none.
+  std::string control_socket;
+  // A snapshot directory to carry on from instead of booting vm.boot; vm
+  // then describes the snapshot's machine, bound to this VM's host files.
+  std::string restore;
+  // tcp:HOST:PORT to receive a live migration on instead of booting: vm
+  // then comes from the source (bound to this VM's name), and the token,
+  // if set, must be what the source gives.
+  std::string incoming, token;
+  // Run (detached, not waited for) once the exit record is written: as
+  // conmon's --exit-command, what a daemonless `vm run -d --rm` uses to
+  // remove the record when the VM ends.
+  std::vector<std::string> exit_command;
 };
 
 std::string to_json(const LaunchConfig& c);
@@ -95,6 +110,7 @@ struct Report {
   std::string message;  // error
 
   static Report ready() { return make("ready"); }
+  static Report listening() { return make("listening"); }
   static Report exit(std::string reason, std::string detail) {
     Report r = make("exit");
     r.reason = std::move(reason);

@@ -4,7 +4,9 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 
+#include <chrono>
 #include <cstring>
+#include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
 #include "common/log.hpp"
@@ -15,6 +17,7 @@
 #include "vmm/devices/system_control.hpp"
 #include "vmm/devices/virtio_pci.hpp"
 #include "vmm/layout.hpp"
+#include "vmm/snapshot_file.hpp"
 
 namespace berth::vmm {
 
@@ -34,7 +37,15 @@ class Quiet : public BusDevice {
  public:
   void read(uint64_t, uint8_t* d, uint32_t len) override { store_le(d, len, 0); }
   void write(uint64_t, const uint8_t*, uint32_t) override {}
+  void save(StateJson& out) override { out = StateJson::object(); }
+  void load(const StateJson&) override {}
 };
+
+std::string hex_port(uint64_t p) {
+  char b[24];
+  snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(p));
+  return b;
+}
 
 const uint8_t kPciIrqs[] = {5, 10, 11, 12, 14, 15};
 
@@ -61,55 +72,75 @@ uint64_t parse_size(const std::string& s) {
   return v * mult;
 }
 
-Machine::Machine(VmConfig cfg) : cfg_(std::move(cfg)), vm_(kvm_) {
-  if (cfg_.cpus < 1 || cfg_.cpus > 64) fail("--cpus must be between 1 and 64");
-  mem_ = std::make_unique<GuestMemory>(cfg_.memory);
+void Machine::add_pio(uint64_t base, uint64_t size, std::unique_ptr<BusDevice> d, const std::string& state_name) {
+  pio_.add(base, size, d.get());
+  state_devices_.emplace_back("device/" + state_name + " " + hex_port(base), d.get());
+  devices_.push_back(std::move(d));
+}
+
+Machine::Machine(VmConfig cfg, Origin origin, const std::string& snapshot_memory)
+    : cfg_(std::move(cfg)), vm_(kvm_) {
+  if (cfg_.cpus < 1 || cfg_.cpus > 64) berth::fail("--cpus must be between 1 and 64");
+  bool boot = origin == Origin::Boot;
+  mem_ = origin == Origin::Snapshot ? std::make_unique<GuestMemory>(cfg_.memory, snapshot_memory)
+                                    : std::make_unique<GuestMemory>(cfg_.memory);
   vm_.set_memory(*mem_);
   vm_.create_irqchip_and_pit();
 
-  uint64_t rsdp = write_acpi_tables(*mem_, cfg_.cpus);
-  BootEntry entry = load_linux(*mem_, cfg_.boot, rsdp);
+  // A restored or received guest has its ACPI tables and kernel in its RAM.
+  BootEntry entry;
+  if (boot) entry = load_linux(*mem_, cfg_.boot, write_acpi_tables(*mem_, cfg_.cpus));
 
   auto serial = std::make_unique<Serial>(cfg_.console_out,
                                          [this](bool level) { vm_.set_irq_line(4, level); });
   serial_ = serial.get();
-  pio_.add(0x3f8, 8, serial.get());
-  devices_.push_back(std::move(serial));
-  auto add_pio = [&](uint64_t base, uint64_t size, std::unique_ptr<BusDevice> d) {
-    pio_.add(base, size, d.get());
-    devices_.push_back(std::move(d));
-  };
-  add_pio(0x60, 5, std::make_unique<I8042>(exit_));
-  add_pio(0xcf9, 1, std::make_unique<ResetControl>(exit_));
-  add_pio(layout::kPm1aEvt, 6, std::make_unique<AcpiPm>(exit_));
-  add_pio(0x80, 1, std::make_unique<Quiet>());
-  add_pio(0x70, 2, std::make_unique<Quiet>());
+  add_pio(0x3f8, 8, std::move(serial), "serial");
+  add_pio(0x60, 5, std::make_unique<I8042>(exit_), "i8042");
+  add_pio(0xcf9, 1, std::make_unique<ResetControl>(exit_), "reset");
+  add_pio(layout::kPm1aEvt, 6, std::make_unique<AcpiPm>(exit_), "acpi-pm");
+  add_pio(0x80, 1, std::make_unique<Quiet>(), "port");
+  add_pio(0x70, 2, std::make_unique<Quiet>(), "port");
 
   pci_ = std::make_unique<PciBus>();
   pio_.add(0xcf8, 8, pci_.get());
+  state_devices_.emplace_back("device/pci-config 0xcf8", pci_.get());
   pci_->mmio().base = kMmioHoleStart;
   mmio_.add(kMmioHoleStart, layout::kIoapic - kMmioHoleStart, &pci_->mmio());
 
   VirtioContext vctx{vm_, *mem_, loop_};
   auto add_virtio = [&](std::unique_ptr<VirtioPciDevice> d) {
     int slot = static_cast<int>(pci_->devices().size());
-    if (slot > static_cast<int>(std::size(kPciIrqs))) fail("too many devices for one VM");
+    if (slot > static_cast<int>(std::size(kPciIrqs))) berth::fail("too many devices for one VM");
     uint32_t bar = static_cast<uint32_t>(layout::kPciMmio + (slot - 1) * layout::kPciBarSize);
     d->attach(vctx, bar, kPciIrqs[slot - 1]);
     pci_->add(std::move(d));
   };
   if (cfg_.rng) add_virtio(make_virtio_rng());
-  for (const auto& disk : cfg_.disks) add_virtio(make_virtio_blk(disk.path, disk.readonly));
+  for (const auto& disk : cfg_.disks)
+    add_virtio(make_virtio_blk(disk.path, disk.readonly, origin == Origin::Incoming));
   if (!cfg_.tap.empty()) add_virtio(make_virtio_net(cfg_.tap, cfg_.mac));
   if (!cfg_.channel.empty()) add_virtio(make_virtio_console(cfg_.channel));
 
-  auto supported = kvm_.supported_cpuid();
+  for (size_t slot = 0; slot < pci_->devices().size(); ++slot) {
+    PciDevice* d = pci_->devices()[slot].get();
+    char name[64];
+    snprintf(name, sizeof name, "device/pci 00:%02zx.0 %s", slot, d->ids().c_str());
+    state_devices_.emplace_back(name, d);
+  }
+
+  supported_cpuid_ = kvm_.supported_cpuid();
   for (int i = 0; i < cfg_.cpus; ++i) {
     auto v = vm_.create_vcpu(i);
-    setup_vcpu(*v, supported, cfg_.cpus);
-    if (i == 0) setup_boot_cpu_registers(*v, entry);
+    if (boot) {
+      setup_vcpu(*v, supported_cpuid_, cfg_.cpus);
+      if (i == 0) setup_boot_cpu_registers(*v, entry);
+    }
     vcpus_.push_back(std::move(v));
   }
+}
+
+std::vector<kvm_cpuid_entry2> Machine::vcpu_cpuid(int id) const {
+  return guest_cpuid(supported_cpuid_, id, cfg_.cpus);
 }
 
 Machine::~Machine() {
@@ -127,6 +158,14 @@ void Machine::release_backends() {
   for (const auto& d : pci_->devices()) d->release_backend();
 }
 
+void Machine::yield_backends() {
+  for (const auto& d : pci_->devices()) d->yield_backend();
+}
+
+void Machine::claim_backends() {
+  for (const auto& d : pci_->devices()) d->claim_backend();
+}
+
 void Machine::fail(std::string why) {
   exit_.request(ExitReason::Error, std::move(why));
 }
@@ -135,11 +174,65 @@ void Machine::stop(std::string why) {
   exit_.request(ExitReason::Stopped, std::move(why));
 }
 
+void Machine::end(ExitReason reason, std::string why) { exit_.request(reason, std::move(why)); }
+
 void Machine::kick_vcpus() {
   for (size_t i = 0; i < vcpus_.size(); ++i) {
     vcpus_[i]->run_state()->immediate_exit = 1;
     if (i < threads_.size()) ::pthread_kill(threads_[i].native_handle(), kKickSignal);
   }
+  // Parked vCPUs wake for the end of the VM too.
+  std::lock_guard<std::mutex> l(pause_mu_);
+  pause_cv_.notify_all();
+}
+
+void Machine::pause() {
+  if (paused_) return;
+  {
+    std::lock_guard<std::mutex> l(pause_mu_);
+    pause_wanted_ = true;
+    pause_flag_ = true;
+  }
+  kick_vcpus();
+  {
+    // The end of the VM does not notify: poll for it.
+    std::unique_lock<std::mutex> l(pause_mu_);
+    while (parked_ < static_cast<int>(threads_.size()) && !exit_.done())
+      pause_cv_.wait_for(l, std::chrono::milliseconds(10));
+  }
+  if (exit_.done()) berth::fail("the VM ended (" + exit_.detail() + ")", ErrorKind::FailedPrecondition);
+  for (auto& [name, d] : state_devices_) d->pause();
+  paused_ = true;
+}
+
+void Machine::resume() {
+  if (!paused_) return;
+  // Devices first: what they serve on resume may interrupt the guest,
+  // which is fine once the vCPUs run.
+  for (auto& [name, d] : state_devices_) d->resume();
+  {
+    std::lock_guard<std::mutex> l(pause_mu_);
+    pause_wanted_ = false;
+    pause_flag_ = false;
+  }
+  pause_cv_.notify_all();
+  paused_ = false;
+}
+
+// KVM completes the I/O or MMIO read an exit asked for only on the next
+// KVM_RUN, so registers read before that would miss it. With immediate_exit
+// set, KVM_RUN completes it and returns at once (EINTR): then the vCPU is
+// in a state that can be saved, and waits here until resumed or ended.
+void Machine::park(Vcpu& vcpu) {
+  kvm_run* r = vcpu.run_state();
+  r->immediate_exit = 1;
+  vcpu.run();
+  r->immediate_exit = 0;
+  std::unique_lock<std::mutex> l(pause_mu_);
+  ++parked_;
+  pause_cv_.notify_all();
+  pause_cv_.wait(l, [&] { return !pause_wanted_ || exit_.done(); });
+  --parked_;
 }
 
 ExitReason Machine::run(const std::function<void()>& started) {
@@ -186,6 +279,10 @@ void Machine::handle_io(Vcpu& vcpu) {
 void Machine::vcpu_loop(Vcpu& vcpu) {
   kvm_run* r = vcpu.run_state();
   while (!exit_.done()) {
+    if (pause_flag_.load(std::memory_order_acquire)) {
+      park(vcpu);
+      continue;
+    }
     if (!vcpu.run()) {
       r->immediate_exit = 0;
       continue;

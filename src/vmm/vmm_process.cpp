@@ -1,6 +1,7 @@
 #include "vmm/vmm_process.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -8,7 +9,9 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <vector>
 
@@ -18,7 +21,12 @@
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include "common/raw_terminal.hpp"
+#include "common/subprocess.hpp"
 #include "common/unix_listener.hpp"
+#include "vmm/control.hpp"
+#include "vmm/machine_section.hpp"
+#include "vmm/migration_target.hpp"
+#include "vmm/snapshot_file.hpp"
 #include "vmm/vm_cgroup.hpp"
 
 namespace berth::vmm {
@@ -102,6 +110,55 @@ class ConsoleSocket {
   std::vector<int> clients_;
 };
 
+// The exit command runs in a session of its own, with no stdio of ours, and
+// is not waited for: init reaps it.
+void run_exit_command(const std::vector<std::string>& argv) {
+  if (argv.empty()) return;
+  SpawnFds fds;
+  fds.new_session = true;
+  try {
+    spawn_process(argv, fds);
+  } catch (const Error& e) {
+    log::warn(std::string("exit command: ") + e.what());
+  }
+}
+
+std::string dir_of(const std::string& path) { return path.substr(0, path.rfind('/')); }
+
+// Waits for the source of a live migration on the listener (nullptr if a
+// signal comes first), then builds the machine it describes, named and
+// bound as this VM, and fills it with the RAM and state it sends. The
+// record config of that machine goes to <vm dir>/machine.json, which the
+// engine folds into the VM's record. A failure is told to the source too.
+std::unique_ptr<Machine> receive_vm(LaunchConfig& cfg, MigrationListener& listener, int sfd,
+                                    std::optional<MigrationStream>& stream) {
+  for (;;) {
+    pollfd p[2] = {{listener.fd(), POLLIN, 0}, {sfd, POLLIN, 0}};
+    if (::poll(p, 2, -1) < 0 && errno != EINTR) throw_errno("wait for a migration on " + listener.address());
+    if (p[1].revents) return nullptr;
+    if (p[0].revents && (stream = listener.accept())) break;
+  }
+  try {
+    MachineSection ms = parse_machine_section(receive_machine(*stream, cfg.token), "the migration from " + stream->peer());
+    rebind(ms, cfg.name, dir_of(cfg.control_socket));
+    uint64_t host = host_ram();
+    if (host && ms.vm.memory > host)
+      fail("the migrating VM has " + std::to_string(ms.vm.memory >> 20) + " MiB of RAM, more than this host's " +
+           std::to_string(host >> 20) + " MiB");
+    ms.vm.console_out = cfg.vm.console_out;
+    cfg.vm = ms.vm;
+    if (!cfg.vm.channel.empty()) fs::mkdir_p(dir_of(cfg.vm.channel), 0700);
+    auto m = std::make_unique<Machine>(cfg.vm, Origin::Incoming);
+    fs::write_file_atomic(fs::join(dir_of(cfg.exit_file), "machine.json"), record_config(ms).dump(), 0600);
+    stream->send_json(Frame::Answer, {{"ok", true}, {"stage", "ready"}});
+    receive_state(*stream, *m);
+    return m;
+  } catch (Error& e) {
+    answer_error(*stream, e.what(), static_cast<int>(e.kind()));
+    throw e.wrap("from " + stream->peer());
+  }
+}
+
 void detach_stdio() {
   int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   if (null < 0) return;
@@ -135,7 +192,22 @@ int serve_vm(LaunchConfig cfg, LaunchChannel& channel, int report_fd, bool& comm
     cfg.vm.console_out = [](const uint8_t* d, size_t n) { write_all(1, d, n); };
   }
 
-  auto m = std::make_unique<Machine>(cfg.vm);
+  std::unique_ptr<Machine> m;
+  std::optional<MigrationListener> listener;
+  std::optional<MigrationStream> incoming;
+  if (!cfg.incoming.empty()) {
+    listener.emplace(parse_tcp_address(cfg.incoming, "--listen"));
+  } else if (cfg.restore.empty()) {
+    m = std::make_unique<Machine>(cfg.vm);
+  } else {
+    try {
+      SnapshotReader snap(cfg.restore);
+      m = std::make_unique<Machine>(cfg.vm, Origin::Snapshot, snap.memory_path());
+      m->load_state(snap);
+    } catch (Error& e) {
+      throw e.wrap("from snapshot " + cfg.restore);
+    }
+  }
   machine = m.get();
   if (!channel.wait_go()) return 0;
   committed = true;
@@ -148,6 +220,17 @@ int serve_vm(LaunchConfig cfg, LaunchChannel& channel, int report_fd, bool& comm
       ::dup2(log, 2);
       ::close(log);
     }
+  }
+  if (listener) {
+    send_report(report_fd, Report::listening());
+    m = receive_vm(cfg, *listener, sfd.get(), incoming);
+    listener.reset();
+    if (!m) {  // stopped before a source came
+      write_exit_record(cfg.exit_file, {::getpid(), "stopped", "stopped while waiting for a migration", now_rfc3339()});
+      send_report(report_fd, Report::exit("stopped", "stopped while waiting for a migration"));
+      return 0;
+    }
+    machine = m.get();
   }
 
   std::unique_ptr<RawTerminal> raw;
@@ -171,6 +254,11 @@ int serve_vm(LaunchConfig cfg, LaunchChannel& channel, int report_fd, bool& comm
         m->console_input(in);
       });
   }
+  std::optional<ControlServer> control;
+  if (!cfg.control_socket.empty()) {
+    fs::mkdir_p(cfg.control_socket.substr(0, cfg.control_socket.rfind('/')), 0700);
+    control.emplace(cfg.control_socket, cfg.name, *m);
+  }
   m->loop().add(sfd.get(), [&] {
     signalfd_siginfo si{};
     if (::read(sfd.get(), &si, sizeof si) == sizeof si)
@@ -183,6 +271,15 @@ int serve_vm(LaunchConfig cfg, LaunchChannel& channel, int report_fd, bool& comm
   ExitReason r = m->run([&] {
     if (!cfg.cgroup.empty())
       cgroup.emplace(cfg.cgroup, cfg.vm.memory, cfg.vm.cpus, [&m](const std::string& why) { m->fail(why); });
+    if (incoming) {
+      // The source ends once it hears this; a source gone by now is gone.
+      try {
+        incoming->send_json(Frame::Answer, {{"ok", true}, {"stage", "running"}});
+      } catch (const Error& e) {
+        log::warn(e.what());
+      }
+      incoming.reset();
+    }
     send_report(report_fd, Report::ready());
   });
 
@@ -191,6 +288,7 @@ int serve_vm(LaunchConfig cfg, LaunchChannel& channel, int report_fd, bool& comm
   // record the end, and only then pay for the teardown.
   std::string reason = exit_reason_name(r), detail = m->exit_detail();
   m->release_backends();
+  control.reset();
   raw.reset();
   if (console) console->close();
   std::string line = "berth: vm " + cfg.name + " ended: " + reason + " (" + detail + ")\n";
@@ -205,6 +303,7 @@ int serve_vm(LaunchConfig cfg, LaunchChannel& channel, int report_fd, bool& comm
   } catch (const Error& e) {
     log::warn(e.what());
   }
+  run_exit_command(cfg.exit_command);
 
   if (cgroup) {
     try {

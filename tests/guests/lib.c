@@ -106,6 +106,28 @@ void guest_start(uint8_t* bp) {
   i8042_reset();
 }
 
+void lapic_enable(void) { MMIO32(0xfee000f0) = 0x1ff; }
+uint32_t lapic_id(void) { return MMIO32(0xfee00020) >> 24; }
+
+void lapic_icr(uint32_t dest, uint32_t low) {
+  MMIO32(0xfee00310) = dest << 24;
+  MMIO32(0xfee00300) = low;
+  long spins = 100000;
+  while ((MMIO32(0xfee00300) & (1u << 12)) && spins-- > 0) pause();  /* delivery status */
+}
+
+int madt_aps(const uint8_t* bp, uint32_t* ids, int max) {
+  const uint8_t* madt = acpi_find(bp, "APIC");
+  if (!madt) return -1;
+  uint32_t bsp = lapic_id(), len = *(const uint32_t*)(madt + 4);
+  int n = 0;
+  for (uint32_t o = 44; o + 2 <= len && n < max; o += madt[o + 1]) {
+    if (madt[o] != 0 || !(*(const uint32_t*)(madt + o + 4) & 1)) continue;  /* enabled local APIC */
+    if (madt[o + 3] != bsp) ids[n++] = madt[o + 3];
+  }
+  return n;
+}
+
 uint32_t pci_read32(int dev, int reg) {
   outl(0xcf8, 0x80000000u | ((uint32_t)dev << 11) | ((uint32_t)reg & 0xfc));
   return inl(0xcfc);

@@ -42,6 +42,14 @@ const uint8_t* acpi_find(const uint8_t* boot_params, const char sig[4]);
 void acpi_poweroff(const uint8_t* boot_params);
 void i8042_reset(void);
 
+/* Local APIC: software-enable it; send an IPI (ICR, waits for delivery). */
+void lapic_enable(void);
+uint32_t lapic_id(void);
+void lapic_icr(uint32_t dest_apic, uint32_t low);
+/* APIC ids of the enabled CPUs the MADT lists, boot CPU excluded (at most
+ * max); -1 without a MADT. */
+int madt_aps(const uint8_t* boot_params, uint32_t* ids, int max);
+
 /* PCI config mechanism #1, bus 0. */
 uint32_t pci_read32(int dev, int reg);
 void pci_write32(int dev, int reg, uint32_t v);

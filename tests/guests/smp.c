@@ -30,33 +30,22 @@ __asm__(
     ".code64\n"
     ".text\n");
 
-static void icr(uint32_t dest, uint32_t low) {
-  MMIO32(0xfee00310) = dest << 24;
-  MMIO32(0xfee00300) = low;
-  long spins = 100000;
-  while ((MMIO32(0xfee00300) & (1u << 12)) && spins-- > 0) pause();  /* delivery status */
-}
-
 int guest_main(uint8_t* bp) {
-  const uint8_t* madt = acpi_find(bp, "APIC");
-  if (!madt) { puts_serial("no MADT\n"); return 1; }
-  MMIO32(0xfee000f0) = 0x1ff;  /* software-enable the local APIC */
-  uint32_t bsp = MMIO32(0xfee00020) >> 24;
-  uint32_t len = *(const uint32_t*)(madt + 4);
-  int started = 0, expected = 0;
+  lapic_enable();
+  uint32_t bsp = lapic_id(), aps[64];
+  int n = madt_aps(bp, aps, 64);
+  if (n < 0) { puts_serial("no MADT\n"); return 1; }
+  int started = 0, expected = n;
   volatile uint8_t* id = (volatile uint8_t*)(uintptr_t)(TRAMPOLINE + (tramp_id - tramp_start));
   volatile uint8_t* done = (volatile uint8_t*)(uintptr_t)(TRAMPOLINE + (tramp_done - tramp_start));
-  for (uint32_t o = 44; o + 2 <= len; o += madt[o + 1]) {
-    if (madt[o] != 0 || !(*(const uint32_t*)(madt + o + 4) & 1)) continue;
-    uint32_t apic = madt[o + 3];
-    if (apic == bsp) continue;
-    ++expected;
+  for (int i = 0; i < n; ++i) {
+    uint32_t apic = aps[i];
     memcpy((void*)(uintptr_t)TRAMPOLINE, tramp_start, (size_t)(tramp_end - tramp_start));
-    icr(apic, 0x4500);                       /* INIT, assert */
-    icr(apic, 0x4600 | (TRAMPOLINE >> 12));  /* SIPI */
+    lapic_icr(apic, 0x4500);                       /* INIT, assert */
+    lapic_icr(apic, 0x4600 | (TRAMPOLINE >> 12));  /* SIPI */
     long spins = 3000000;
     while (!*done && spins-- > 0) {
-      if (spins == 1500000) icr(apic, 0x4600 | (TRAMPOLINE >> 12));  /* second SIPI */
+      if (spins == 1500000) lapic_icr(apic, 0x4600 | (TRAMPOLINE >> 12));  /* second SIPI */
       pause();
     }
     if (*done) {

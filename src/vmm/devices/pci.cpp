@@ -1,5 +1,8 @@
 #include "vmm/devices/pci.hpp"
 
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
 namespace berth::vmm {
 
 PciDevice::PciDevice(uint16_t vendor, uint16_t device, uint32_t class_code, uint8_t revision) {
@@ -23,6 +26,34 @@ uint32_t PciDevice::bar0() const {
 }
 
 bool PciDevice::memory_enabled() const { return cfg_[0x04] & 0x02; }
+
+std::string PciDevice::ids() const {
+  uint16_t vendor, device;
+  std::memcpy(&vendor, cfg_ + 0x00, 2);
+  std::memcpy(&device, cfg_ + 0x02, 2);
+  char b[16];
+  snprintf(b, sizeof b, "%04x:%04x", vendor, device);
+  return b;
+}
+
+void PciDevice::save(StateJson& out) {
+  uint16_t command;
+  std::memcpy(&command, cfg_ + 0x04, 2);
+  uint32_t bar;
+  std::memcpy(&bar, cfg_ + 0x10, 4);
+  out = {{"command", command}, {"bar0", bar}, {"irq_line", cfg_[0x3c]}};
+}
+
+// Through config_write(), so a snapshot can set nothing a guest could not.
+void PciDevice::load(const StateJson& in) {
+  std::string who = "PCI device " + ids();
+  auto command = static_cast<uint16_t>(state_uint(in, "command", who, 0xffff));
+  auto bar = static_cast<uint32_t>(state_uint(in, "bar0", who, 0xffffffff));
+  auto irq = static_cast<uint8_t>(state_uint(in, "irq_line", who, 0xff));
+  config_write(0x04, reinterpret_cast<const uint8_t*>(&command), 2);
+  config_write(0x10, reinterpret_cast<const uint8_t*>(&bar), 4);
+  config_write(0x3c, &irq, 1);
+}
 
 uint8_t PciDevice::add_capability(const uint8_t* body, uint8_t len) {
   uint8_t at = next_cap_;
@@ -111,6 +142,18 @@ void PciBus::write(uint64_t offset, const uint8_t* data, uint32_t len) {
   if (PciDevice* d = slot(address_))
     d->config_write((address_ & 0xfc) + static_cast<uint32_t>(offset - 4), data, len);
 }
+
+void PciBus::save(StateJson& out) {
+  std::lock_guard<std::mutex> l(mu_);
+  out = {{"address", address_}};
+}
+
+void PciBus::load(const StateJson& in) {
+  std::lock_guard<std::mutex> l(mu_);
+  address_ = static_cast<uint32_t>(state_uint(in, "address", "PCI config port 0xcf8", 0xffffffff));
+}
+
+void PciBus::Mmio::save(StateJson& out) { out = StateJson::object(); }
 
 PciDevice* PciBus::bar_owner(uint64_t gpa, uint64_t* offset) {
   std::lock_guard<std::mutex> l(mu_);

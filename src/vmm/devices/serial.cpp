@@ -1,5 +1,7 @@
 #include "vmm/devices/serial.hpp"
 
+#include <nlohmann/json.hpp>
+
 namespace berth::vmm {
 
 namespace {
@@ -10,6 +12,7 @@ constexpr size_t kRxMax = 4096;
 }  // namespace
 
 void Serial::update_irq() {
+  if (paused_) return;
   bool level = ((ier_ & kIerRdi) && !rx_.empty()) || ((ier_ & kIerThri) && thr_pending_);
   if (level != irq_level_) {
     irq_level_ = level;
@@ -97,6 +100,48 @@ void Serial::receive(std::string_view bytes) {
   for (char c : bytes)
     if (rx_.size() < kRxMax) rx_.push_back(static_cast<uint8_t>(c));
   update_irq();
+}
+
+void Serial::pause() {
+  std::lock_guard<std::mutex> l(mu_);
+  paused_ = true;
+}
+
+void Serial::resume() {
+  std::lock_guard<std::mutex> l(mu_);
+  paused_ = false;
+  update_irq();
+}
+
+void Serial::save(StateJson& out) {
+  std::lock_guard<std::mutex> l(mu_);
+  std::string rx(rx_.begin(), rx_.end());
+  out = {{"ier", ier_}, {"lcr", lcr_}, {"mcr", mcr_}, {"scr", scr_}, {"dll", dll_}, {"dlm", dlm_},
+         {"fcr", fcr_}, {"thr_pending", thr_pending_}, {"irq_level", irq_level_},
+         {"rx", to_hex(rx.data(), rx.size())}};
+}
+
+void Serial::load(const StateJson& in) {
+  const std::string who = "serial port 0x3f8";
+  std::lock_guard<std::mutex> l(mu_);
+  auto byte = [&](const char* k) { return static_cast<uint8_t>(state_uint(in, k, who, 0xff)); };
+  ier_ = byte("ier") & 0x0f;
+  lcr_ = byte("lcr");
+  mcr_ = byte("mcr") & 0x1f;
+  scr_ = byte("scr");
+  dll_ = byte("dll");
+  dlm_ = byte("dlm");
+  fcr_ = byte("fcr");
+  thr_pending_ = state_bool(in, "thr_pending", who);
+  std::vector<uint8_t> rx = state_bytes(in, "rx", who, kRxMax);
+  rx_.assign(rx.begin(), rx.end());
+  // KVM's irqchip was loaded with the line's level, but not with who drove
+  // it: drive it again so that the next change is seen as one.
+  irq_level_ = false;
+  if (state_bool(in, "irq_level", who)) {
+    irq_level_ = true;
+    if (irq_) irq_(true);
+  }
 }
 
 }  // namespace berth::vmm

@@ -24,6 +24,12 @@ class Serial : public BusDevice {
   // Bytes typed on the console, for the guest to read.
   void receive(std::string_view bytes);
 
+  // While paused, typed bytes wait in the FIFO without raising the line.
+  void pause() override;
+  void resume() override;
+  void save(StateJson& out) override;
+  void load(const StateJson& in) override;
+
  private:
   void update_irq();  // with mu_ held
   Output out_;
@@ -33,6 +39,7 @@ class Serial : public BusDevice {
   uint8_t ier_ = 0, lcr_ = 0, mcr_ = 0x08, scr_ = 0, dll_ = 0x0c, dlm_ = 0, fcr_ = 0;
   bool thr_pending_ = false;
   bool irq_level_ = false;
+  bool paused_ = false;
 };
 
 }  // namespace berth::vmm

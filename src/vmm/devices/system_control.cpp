@@ -1,5 +1,7 @@
 #include "vmm/devices/system_control.hpp"
 
+#include <nlohmann/json.hpp>
+
 namespace berth::vmm {
 
 // Offsets are relative to 0x60: 0 = data port, 4 = status/command port.
@@ -29,6 +31,15 @@ void AcpiPm::write(uint64_t offset, const uint8_t* data, uint32_t len) {
   uint16_t slp_typ = (v >> 10) & 7;
   if ((v & (1u << 13)) && slp_typ == 5)
     exit_.request(ExitReason::Poweroff, "guest powered off (ACPI S5)");
+}
+
+void I8042::save(StateJson& out) { out = StateJson::object(); }
+void ResetControl::save(StateJson& out) { out = StateJson::object(); }
+
+void AcpiPm::save(StateJson& out) { out = {{"pm1_cnt", pm1_cnt_}}; }
+
+void AcpiPm::load(const StateJson& in) {
+  pm1_cnt_ = static_cast<uint16_t>(state_uint(in, "pm1_cnt", "ACPI PM1a block", 0xffff) & ~(1u << 13));
 }
 
 }  // namespace berth::vmm

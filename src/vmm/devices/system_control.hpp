@@ -15,6 +15,9 @@ class I8042 : public BusDevice {
   explicit I8042(VmExit& exit) : exit_(exit) {}
   void read(uint64_t offset, uint8_t* data, uint32_t len) override;
   void write(uint64_t offset, const uint8_t* data, uint32_t len) override;
+  // No state: reads are constant, a write acts at once.
+  void save(StateJson& out) override;
+  void load(const StateJson&) override {}
 
  private:
   VmExit& exit_;
@@ -25,6 +28,8 @@ class ResetControl : public BusDevice {
   explicit ResetControl(VmExit& exit) : exit_(exit) {}
   void read(uint64_t, uint8_t* data, uint32_t len) override { store_le(data, len, 0); }
   void write(uint64_t offset, const uint8_t* data, uint32_t len) override;
+  void save(StateJson& out) override;
+  void load(const StateJson&) override {}
 
  private:
   VmExit& exit_;
@@ -35,6 +40,8 @@ class AcpiPm : public BusDevice {
   explicit AcpiPm(VmExit& exit) : exit_(exit) {}
   void read(uint64_t offset, uint8_t* data, uint32_t len) override;
   void write(uint64_t offset, const uint8_t* data, uint32_t len) override;
+  void save(StateJson& out) override;
+  void load(const StateJson& in) override;
 
  private:
   VmExit& exit_;

@@ -2,15 +2,25 @@
 // discard, get-id; read-only disks advertise VIRTIO_BLK_F_RO and fail
 // writes. The image is locked with flock (exclusive for read-write, shared
 // for read-only), so two VMs can never write the same disk.
+//
+// A snapshot does not copy the disk (no reflinks on ext4, and a copy costs
+// the whole disk): it records the disk's path, size, mtime and a CRC-32C
+// of its data (the data extents, with their offsets, so the holes of a
+// sparse image cost nothing), taken while the VM is paused. A restore
+// opens and locks the same path and refuses a disk that differs in any of
+// them, since the guest's page cache in the snapshot would not match it.
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 
+#include <cstdio>
 #include <cstring>
+#include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
+#include "vmm/crc32c.hpp"
 #include "vmm/devices/virtio_pci.hpp"
 
 namespace berth::vmm {
@@ -22,9 +32,46 @@ constexpr uint64_t kFRo = 1ull << 5, kFBlkSize = 1ull << 6, kFFlush = 1ull << 9,
 constexpr uint32_t kIn = 0, kOut = 1, kFlush = 4, kGetId = 8, kDiscard = 11;
 constexpr uint8_t kOk = 0, kIoErr = 1, kUnsupp = 2;
 
+struct DiskIdentity {
+  uint64_t size = 0, mtime_ns = 0;
+  uint32_t crc = 0;
+};
+
+DiskIdentity identify(int fd, const std::string& path) {
+  struct stat st{};
+  check(::fstat(fd, &st), "stat disk " + path);
+  DiskIdentity id;
+  id.size = static_cast<uint64_t>(st.st_size);
+  id.mtime_ns = static_cast<uint64_t>(st.st_mtim.tv_sec) * 1000000000ull + static_cast<uint64_t>(st.st_mtim.tv_nsec);
+  std::vector<uint8_t> buf(1 << 20);
+  off_t end = static_cast<off_t>(id.size);
+  for (off_t at = 0; at < end;) {
+    off_t data = ::lseek(fd, at, SEEK_DATA);
+    if (data < 0) {
+      if (errno == ENXIO) break;  // no data after `at`
+      if (at != 0) throw_errno("find the data of disk " + path);
+      data = 0;  // no SEEK_DATA here (a block device): all of it is data
+    }
+    off_t hole = ::lseek(fd, data, SEEK_HOLE);
+    if (hole < 0 || hole > end) hole = end;
+    uint64_t ext[2] = {static_cast<uint64_t>(data), static_cast<uint64_t>(hole - data)};
+    id.crc = crc32c(id.crc, ext, sizeof ext);
+    for (off_t o = data; o < hole;) {
+      size_t want = static_cast<size_t>(std::min<off_t>(hole - o, static_cast<off_t>(buf.size())));
+      ssize_t n = ::pread(fd, buf.data(), want, o);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) throw_errno("read disk " + path + " to checksum it");
+      id.crc = crc32c(id.crc, buf.data(), static_cast<size_t>(n));
+      o += n;
+    }
+    at = hole;
+  }
+  return id;
+}
+
 class VirtioBlk : public VirtioPciDevice {
  public:
-  VirtioBlk(const std::string& path, bool readonly)
+  VirtioBlk(const std::string& path, bool readonly, bool defer_lock)
       : VirtioPciDevice(2, 0x018000, 1,
                         kFSegMax | kFBlkSize | kFFlush | (readonly ? kFRo : kFDiscard),
                         "virtio-blk " + path),
@@ -41,11 +88,7 @@ class VirtioBlk : public VirtioPciDevice {
     check(::fstat(fd, &st), "stat disk " + path);
     if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
       fail("disk " + path + " is not a regular file or block device");
-    if (::flock(fd, (readonly ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
-      if (errno == EWOULDBLOCK)
-        fail("disk " + path + " is in use by another VM (locked)", ErrorKind::FailedPrecondition);
-      throw_errno("lock disk " + path);
-    }
+    if (!defer_lock) lock(0);
     off_t size = ::lseek(fd, 0, SEEK_END);
     check(size, "size disk " + path);
     sectors_ = static_cast<uint64_t>(size) / 512;
@@ -89,6 +132,38 @@ class VirtioBlk : public VirtioPciDevice {
   void release_backend() override {
     std::lock_guard<std::mutex> l(mu_);
     fd_.reset();  // drops the flock
+  }
+  void yield_backend() override {
+    std::lock_guard<std::mutex> l(mu_);
+    ::flock(fd_.get(), LOCK_UN);
+  }
+  // The source unlocks just before it says so: a moment of patience.
+  void claim_backend() override {
+    std::lock_guard<std::mutex> l(mu_);
+    lock(2000);
+  }
+
+ protected:
+  void save_device(StateJson& out) override {
+    DiskIdentity id = identify(fd_.get(), path_);
+    out = {{"path", path_}, {"readonly", readonly_}, {"size", id.size}, {"mtime_ns", id.mtime_ns}, {"crc32c", id.crc}};
+  }
+
+  void load_device(const StateJson& in) override {
+    DiskIdentity was{state_uint(in, "size", name_), state_uint(in, "mtime_ns", name_),
+                     static_cast<uint32_t>(state_uint(in, "crc32c", name_, UINT32_MAX))};
+    DiskIdentity now = identify(fd_.get(), path_);
+    std::string what;
+    if (now.size != was.size)
+      what = "its size is " + std::to_string(now.size) + " bytes, was " + std::to_string(was.size);
+    else if (now.mtime_ns != was.mtime_ns)
+      what = "it was modified since (mtime)";
+    else if (now.crc != was.crc)
+      what = "its contents differ (CRC-32C)";
+    if (!what.empty())
+      fail("disk " + path_ + " changed since the snapshot was taken: " + what +
+               "; the guest's view of it would be wrong",
+           ErrorKind::FailedPrecondition);
   }
 
  private:
@@ -150,6 +225,17 @@ class VirtioBlk : public VirtioPciDevice {
     }
   }
 
+  // Exclusive for read-write, shared for read-only; retried for up to
+  // wait_ms while another VM holds it.
+  void lock(int wait_ms) {
+    for (int waited = 0;; waited += 5) {
+      if (::flock(fd_.get(), (readonly_ ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0) return;
+      if (errno != EWOULDBLOCK) throw_errno("lock disk " + path_);
+      if (waited >= wait_ms) fail("disk " + path_ + " is in use by another VM (locked)", ErrorKind::FailedPrecondition);
+      ::usleep(5000);
+    }
+  }
+
   std::string path_;
   bool readonly_;
   UniqueFd fd_;
@@ -158,8 +244,8 @@ class VirtioBlk : public VirtioPciDevice {
 
 }  // namespace
 
-std::unique_ptr<VirtioPciDevice> make_virtio_blk(const std::string& path, bool readonly) {
-  return std::make_unique<VirtioBlk>(path, readonly);
+std::unique_ptr<VirtioPciDevice> make_virtio_blk(const std::string& path, bool readonly, bool defer_lock) {
+  return std::make_unique<VirtioBlk>(path, readonly, defer_lock);
 }
 
 }  // namespace berth::vmm

@@ -23,10 +23,16 @@
 // marks a dead client and re-arms its epoll events (EPOLLONESHOT, set with
 // modify()) so the I/O thread cleans up. One-shot interest also keeps a
 // hung-up client the guest has no buffers for from waking the loop forever.
+//
+// Saved state: the backlog, whether the guest may have receive buffers, and
+// a transmit chain a stalled client left half sent (its guest addresses).
+// The client is not: after a restore the socket is a new one, and clients
+// reconnect.
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "common/unix_listener.hpp"
@@ -70,6 +76,35 @@ class VirtioConsole : public VirtioPciDevice {
       std::lock_guard<std::mutex> l(mu_);
       accept_client();
     });
+  }
+
+  void save_device(StateJson& out) override {
+    out = {{"rx_wanted", rx_wanted_}, {"backlog", to_hex(backlog_.data(), backlog_.size())}, {"tx", nullptr}};
+    if (!tx_) return;
+    StateJson bufs = StateJson::array();
+    for (const auto& v : tx_->iov)
+      if (v.iov_len) bufs.push_back({mem_->gpa_of(v.iov_base).value_or(0), v.iov_len});
+    out["tx"] = {{"head", tx_->head}, {"bufs", std::move(bufs)}};
+  }
+
+  void load_device(const StateJson& in) override {
+    rx_wanted_ = state_bool(in, "rx_wanted", name_);
+    std::vector<uint8_t> b = state_bytes(in, "backlog", name_, kBacklog);
+    backlog_.assign(b.begin(), b.end());
+    tx_.reset();
+    if (in.contains("tx") && !in["tx"].is_null()) {
+      const StateJson& tx = state_object(in, "tx", name_);
+      TxChain chain{static_cast<uint16_t>(state_uint(tx, "head", name_, queues_[kTx].size - 1u)), {}};
+      for (const auto& v : state_array(tx, "bufs", name_, Virtqueue::kMaxSize)) {
+        if (!v.is_array() || v.size() != 2 || !state_is_uint(v[0]) || !state_is_uint(v[1]))
+          state_error(name_, "a buffer of the transmit chain is not [address, length]");
+        auto gpa = v[0].get<uint64_t>(), len = v[1].get<uint64_t>();
+        uint8_t* p = len <= UINT32_MAX ? mem_->ptr(gpa, len) : nullptr;
+        if (!p) state_error(name_, "a buffer of the transmit chain lies outside guest memory");
+        chain.iov.push_back({p, len});
+      }
+      tx_ = std::move(chain);
+    }
   }
 
   void on_driver_ok() override {
@@ -119,12 +154,14 @@ class VirtioConsole : public VirtioPciDevice {
       std::lock_guard<std::mutex> l(mu_);
       on_client_event();
     }, EPOLLONESHOT);
+    if (paused()) return;
     transmit();  // the backlog first
     receive();
     rearm();
   }
 
   void on_client_event() {
+    if (paused()) return;  // interest stays disarmed until resume() rearms
     receive();
     transmit();
     if (client_dead_ || hung_up()) drop_client();

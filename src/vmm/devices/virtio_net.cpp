@@ -1,7 +1,8 @@
 // virtio-net (virtio 1.x, 5.1) on a tap device: queue 0 receives, queue 1
 // transmits. The tap carries the 12-byte virtio_net_hdr itself
 // (IFF_VNET_HDR), so frames move between the ring and the tap with one
-// readv/writev and no copy in the VMM.
+// readv/writev and no copy in the VMM. Its state is its MAC (random unless
+// given, so it must be kept); the tap is the host's, named by the config.
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
@@ -10,6 +11,7 @@
 #include <sys/uio.h>
 
 #include <cstring>
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "common/error.hpp"
@@ -63,6 +65,12 @@ class VirtioNet : public VirtioPciDevice {
     else store_le(data, len, 0);
   }
 
+  void save_device(StateJson& out) override { out = {{"tap", tap_name_}, {"mac", to_hex(mac_, 6)}}; }
+  void load_device(const StateJson& in) override {
+    state_exact(in, "mac", name_, mac_, 6);
+    if (driver_ok()) watch_tap();
+  }
+
   void on_driver_ok() override { watch_tap(); }
   void on_reset() override { unwatch_tap(); }
 
@@ -98,6 +106,10 @@ class VirtioNet : public VirtioPciDevice {
   }
 
   void receive() {
+    if (paused()) {
+      unwatch_tap();  // frames wait in the tap; resume() serves queue 0 again
+      return;
+    }
     if (!driver_ok() || !queues_[0].enabled) return;
     for (;;) {
       uint16_t head;

@@ -2,6 +2,8 @@
 
 #include <sys/eventfd.h>
 
+#include <nlohmann/json.hpp>
+
 #include "common/error.hpp"
 #include "common/log.hpp"
 
@@ -64,7 +66,7 @@ void VirtioPciDevice::attach(VirtioContext& ctx, uint32_t bar, uint8_t irq) {
       uint64_t v;
       [[maybe_unused]] ssize_t n = ::read(raw, &v, 8);
       std::lock_guard<std::mutex> l(mu_);
-      if (driver_ok() && queues_[q].enabled) process_queue(static_cast<int>(q));
+      if (driver_ok() && queues_[q].enabled && !paused_) process_queue(static_cast<int>(q));
     });
     notify_fds_.push_back(std::move(fd));
   }
@@ -102,6 +104,70 @@ void VirtioPciDevice::reset() {
   on_reset();
 }
 
+void VirtioPciDevice::pause() {
+  std::lock_guard<std::mutex> l(mu_);
+  paused_ = true;
+}
+
+void VirtioPciDevice::resume() {
+  std::lock_guard<std::mutex> l(mu_);
+  paused_ = false;
+  if (!driver_ok() || (status_ & kStatusNeedsReset)) return;
+  for (size_t q = 0; q < queues_.size(); ++q)
+    if (queues_[q].enabled) process_queue(static_cast<int>(q));
+}
+
+void VirtioPciDevice::save(StateJson& out) {
+  StateJson pci;
+  PciDevice::save(pci);
+  std::lock_guard<std::mutex> l(mu_);
+  StateJson queues = StateJson::array();
+  for (const auto& q : queues_) {
+    StateJson j;
+    q.save(j);
+    queues.push_back(std::move(j));
+  }
+  StateJson device;
+  save_device(device);
+  out = {{"pci", std::move(pci)},
+         {"device_features", device_features_},
+         {"driver_features", driver_features_},
+         {"device_feature_select", device_feature_select_},
+         {"driver_feature_select", driver_feature_select_},
+         {"queue_select", queue_select_},
+         {"status", status_},
+         {"config_generation", config_generation_},
+         {"isr", isr_},
+         {"queues", std::move(queues)},
+         {"device", std::move(device)}};
+}
+
+void VirtioPciDevice::load(const StateJson& in) {
+  PciDevice::load(state_object(in, "pci", name_));
+  std::lock_guard<std::mutex> l(mu_);
+  uint64_t offered = state_uint(in, "device_features", name_);
+  if (offered != device_features_)
+    state_error(name_, "the snapshot's device offered features 0x" + [&] {
+      char b[40];
+      snprintf(b, sizeof b, "%llx, this one 0x%llx", static_cast<unsigned long long>(offered),
+               static_cast<unsigned long long>(device_features_));
+      return std::string(b);
+    }() + " (is a disk read-only now that was not, or the other way?)");
+  driver_features_ = state_uint(in, "driver_features", name_);
+  if (driver_features_ & ~device_features_) state_error(name_, "the driver took features the device never offered");
+  device_feature_select_ = static_cast<uint32_t>(state_uint(in, "device_feature_select", name_, UINT32_MAX));
+  driver_feature_select_ = static_cast<uint32_t>(state_uint(in, "driver_feature_select", name_, UINT32_MAX));
+  queue_select_ = static_cast<uint16_t>(state_uint(in, "queue_select", name_, 0xffff));
+  status_ = static_cast<uint8_t>(state_uint(in, "status", name_, 0xff));
+  config_generation_ = static_cast<uint8_t>(state_uint(in, "config_generation", name_, 0xff));
+  isr_ = static_cast<uint8_t>(state_uint(in, "isr", name_, 0xff));
+  const StateJson& queues = state_array(in, "queues", name_, queues_.size());
+  if (queues.size() != queues_.size())
+    state_error(name_, "has " + std::to_string(queues.size()) + " queues, this device " + std::to_string(queues_.size()));
+  for (size_t q = 0; q < queues_.size(); ++q) queues_[q].load(queues[q], name_ + " queue " + std::to_string(q));
+  load_device(state_object(in, "device", name_));
+}
+
 void VirtioPciDevice::bar_read(uint64_t offset, uint8_t* data, uint32_t len) {
   std::lock_guard<std::mutex> l(mu_);
   if (offset < kIsr) {
@@ -125,7 +191,7 @@ void VirtioPciDevice::bar_write(uint64_t offset, const uint8_t* data, uint32_t l
   } else if (offset >= kNotify) {
     // A notify the ioeventfd did not catch (other width): serve it here.
     uint64_t q = (offset - kNotify) / kNotifyMultiplier;
-    if (q < queues_.size() && driver_ok() && queues_[q].enabled) process_queue(static_cast<int>(q));
+    if (q < queues_.size() && driver_ok() && queues_[q].enabled && !paused_) process_queue(static_cast<int>(q));
   }
 }
 

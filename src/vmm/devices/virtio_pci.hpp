@@ -3,7 +3,9 @@
 // ISR (0x1000), device config (0x2000) and queue notify (0x3000, 4 bytes per
 // queue). Queue notifies arrive on ioeventfds and are served on the VMM's I/O
 // thread; used-buffer interrupts go out through an irqfd on the device's
-// INTx line. Each concrete device (rng, blk, net, console) is one small file.
+// INTx line. Each concrete device (rng, blk, net, console) is one small file,
+// which says what its own state is (save_device/load_device) beside the
+// common virtio state saved here (features, status, queues).
 #pragma once
 
 #include <cstdint>
@@ -44,7 +46,20 @@ class VirtioPciDevice : public PciDevice {
   void bar_read(uint64_t offset, uint8_t* data, uint32_t len) override;
   void bar_write(uint64_t offset, const uint8_t* data, uint32_t len) override;
 
+  // While paused, queue notifies (and the devices' own events) are left
+  // waiting; resume() serves every queue once, which takes up what came.
+  void pause() override;
+  void resume() override;
+  void save(StateJson& out) override;
+  void load(const StateJson& in) override;
+
  protected:
+  // The device type's own state, with mu_ held; load_device() runs after
+  // the common state is in place.
+  virtual void save_device(StateJson& out) = 0;
+  virtual void load_device(const StateJson& in) = 0;
+  bool paused() const { return paused_; }
+
   // Called with mu_ held.
   virtual void process_queue(int q) = 0;
   virtual void config_read(uint64_t offset, uint8_t* data, uint32_t len) = 0;
@@ -79,12 +94,15 @@ class VirtioPciDevice : public PciDevice {
   uint8_t status_ = 0;
   uint8_t config_generation_ = 0;
   uint8_t isr_ = 0;
+  bool paused_ = false;
   UniqueFd irqfd_;
   std::vector<UniqueFd> notify_fds_;
 };
 
 std::unique_ptr<VirtioPciDevice> make_virtio_rng();
-std::unique_ptr<VirtioPciDevice> make_virtio_blk(const std::string& path, bool readonly);
+// defer_lock: the disk is opened but locked only by claim_backend() (the
+// target of a live migration, while the source still runs on it).
+std::unique_ptr<VirtioPciDevice> make_virtio_blk(const std::string& path, bool readonly, bool defer_lock = false);
 std::unique_ptr<VirtioPciDevice> make_virtio_net(const std::string& tap, const std::string& mac);
 // Port 0 of a virtio-console, its host end a unix socket the VMM listens on.
 std::unique_ptr<VirtioPciDevice> make_virtio_console(const std::string& socket_path);

@@ -1,6 +1,8 @@
 // virtio-rng (virtio 1.x, 5.4): one queue; every device-writable buffer is
-// filled from getrandom().
+// filled from getrandom(). No state beyond the common virtio one.
 #include <sys/random.h>
+
+#include <nlohmann/json.hpp>
 
 #include "vmm/devices/virtio_pci.hpp"
 
@@ -14,6 +16,8 @@ class VirtioRng : public VirtioPciDevice {
 
  protected:
   void config_read(uint64_t, uint8_t* data, uint32_t len) override { store_le(data, len, 0); }
+  void save_device(StateJson& out) override { out = StateJson::object(); }
+  void load_device(const StateJson&) override {}
   void process_queue(int q) override {
     uint16_t head;
     std::vector<Virtqueue::Buf> bufs;

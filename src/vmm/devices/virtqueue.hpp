@@ -5,8 +5,10 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
+#include "vmm/device_state.hpp"
 #include "vmm/memory.hpp"
 
 namespace berth::vmm {
@@ -31,6 +33,10 @@ class Virtqueue {
   bool push(const GuestMemory& mem, uint16_t head, uint32_t written);
   // Puts the last popped chain back (the device could not use it yet).
   void unpop() { --last_avail_; }
+
+  void save(StateJson& out) const;
+  // Corrupt naming `who` for a size that is not a power of two up to kMaxSize.
+  void load(const StateJson& in, const std::string& who);
 
   uint16_t size = kMaxSize;
   bool enabled = false;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <random>
 
+#include "guests/tiny_bzimage.hpp"
 #include "vm_support.hpp"
 
 namespace berth::testing {
@@ -32,6 +33,17 @@ TEST(VmBoot, BootParamsCarryE820CmdlineAndInitrd) {
   EXPECT_TRUE(has(r.out, "e820 ram_kib=65151")) << r.out;
   EXPECT_TRUE(has(r.out, "e820 0000000000100000-0000000004000000 type 1")) << r.out;
   EXPECT_TRUE(has(r.out, "RESULT PASS")) << r.out;
+  EXPECT_TRUE(has(r.err, "ended: poweroff")) << r.err;
+}
+
+// 1.6 KiB: a setup header and a few instructions are a whole kernel.
+TEST(VmBoot, ABzImageSmallerThanAPageBoots) {
+  BERTH_REQUIRE_KVM();
+  VmEnv env;
+  write_file(env.path("tiny"), tiny_bzimage());
+  CmdResult r = env.vm({"run", "--kernel", env.path("tiny"), "--memory", "16M", "--no-rng"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "tiny\n");
   EXPECT_TRUE(has(r.err, "ended: poweroff")) << r.err;
 }
 
@@ -199,7 +211,7 @@ TEST(VmBadInput, ClearErrors) {
   write_file(env.path("tiny"), "MZ");
   r = env.vm({"run", "--kernel", env.path("tiny")});
   EXPECT_EQ(r.status, 2);
-  EXPECT_TRUE(has(r.err, "is not a Linux bzImage (too small)")) << r.err;
+  EXPECT_TRUE(has(r.err, "is not a Linux bzImage (2 bytes, too small to hold a setup header)")) << r.err;
 
   r = env.vm({"run", "--kernel", "/bin/true"});  // an ELF, but with no PVH entry note
   EXPECT_EQ(r.status, 6);

@@ -16,37 +16,6 @@
 namespace berth::testing {
 namespace {
 
-sockaddr_un unix_address(const std::string& path) {
-  sockaddr_un sa{};
-  sa.sun_family = AF_UNIX;
-  std::strncpy(sa.sun_path, path.c_str(), sizeof sa.sun_path - 1);
-  return sa;
-}
-
-// Connects once the VMM listens (it starts a moment after `berth vm run`).
-UniqueFd connect_channel(const std::string& path, int timeout_ms = 15000) {
-  sockaddr_un sa = unix_address(path);
-  for (int waited = 0; waited < timeout_ms; waited += 10) {
-    UniqueFd c(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (::connect(c.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0) return c;
-    ::usleep(10000);
-  }
-  return UniqueFd();
-}
-
-// Reads until a newline (or EOF / timeout).
-std::string read_line(int fd, int timeout_ms = 15000) {
-  std::string out;
-  while (out.empty() || out.back() != '\n') {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, timeout_ms) <= 0) break;
-    char c;
-    if (::read(fd, &c, 1) != 1) break;
-    out += c;
-  }
-  return out;
-}
-
 // The host side of the virtio_console guest: greeting, hang-up, a line, echo.
 void talk_to_guest(const std::string& sock, const std::string& line) {
   {

@@ -119,6 +119,61 @@ TEST(VmLifecycle, DetachedRunListStopRemove) {
   EXPECT_TRUE(has(gone.err, "vm idler not found")) << gone.err;
 }
 
+// --rm: the record and its directories go when the VM ends; detached, the
+// VMM runs `berth vm rm` itself once it has written its exit record.
+TEST(VmLifecycle, RmRemovesTheRecordWhenTheVmEnds) {
+  BERTH_REQUIRE_KVM();
+  VmEnv env;
+  CmdResult fg = env.vm({"run", "--rm", "--name", "fg", "--kernel", guest("reset")});
+  EXPECT_EQ(fg.status, 0) << fg.err;
+  EXPECT_EQ(env.vm({"inspect", "fg"}).status, 3);
+  EXPECT_FALSE(std::filesystem::exists(env.root() + "/vms/fg"));
+
+  ASSERT_EQ(env.vm({"run", "-d", "--rm", "--name", "bg", "--kernel", guest("idle")}).status, 0);
+  EXPECT_EQ(inspect(env, "bg")["Config"]["rm"], true);
+  ASSERT_EQ(env.vm({"stop", "bg"}).status, 0);
+  EXPECT_TRUE(eventually([&] { return env.vm({"inspect", "bg"}).status == 3; })) << env.vm({"inspect", "bg"}).out;
+  EXPECT_TRUE(eventually([&] { return !std::filesystem::exists(env.root() + "/vms/bg"); }));
+
+  // Killed, its VMM cannot run `vm rm`: `vm kill` removes it.
+  ASSERT_EQ(env.vm({"run", "-d", "--rm", "--name", "k", "--kernel", guest("idle")}).status, 0);
+  ASSERT_EQ(env.vm({"kill", "k"}).status, 0);
+  EXPECT_EQ(env.vm({"inspect", "k"}).status, 3);
+
+  // Without --rm the record stays.
+  ASSERT_EQ(env.vm({"run", "--name", "keep", "--kernel", guest("reset")}).status, 0);
+  expect_ended(env, "keep", "reset");
+}
+
+// `vm logs` prints a detached VM's console log; -f follows it to the end.
+TEST(VmLifecycle, LogsPrintsAndFollowsTheConsole) {
+  BERTH_REQUIRE_KVM();
+  VmEnv env;
+  ASSERT_EQ(env.vm({"run", "-d", "--name", "l", "--kernel", guest("counter"), "--memory", "32M"}).status, 0);
+  ASSERT_TRUE(eventually([&] { return has(env.vm({"logs", "l"}).out, "count 64"); }, 20000));
+  CmdResult once = env.vm({"logs", "l"});
+  EXPECT_EQ(once.status, 0);
+  EXPECT_TRUE(has(once.out, "counter up")) << once.out;
+
+  pid_t f = spawn_background({berth_bin(), "--root", env.root(), "--state", env.state(), "vm", "logs", "-f", "l"},
+                             env.path("follow.out"));
+  ASSERT_TRUE(eventually([&] { return has(read_all(env.path("follow.out")), "count 128"); }, 20000));
+  EXPECT_FALSE(process_exited(f)) << "logs -f returned while the VM runs";
+  ASSERT_EQ(env.vm({"stop", "l"}).status, 0);
+  int status = 0;
+  bool ended = eventually([&] { return ::waitpid(f, &status, WNOHANG) == f; });
+  if (!ended) ::kill(f, SIGKILL);
+  EXPECT_TRUE(ended) << "logs -f did not end with the VM";
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_EQ(read_all(env.path("follow.out")), read_all(env.root() + "/vms/l/console.log"));
+
+  ASSERT_EQ(env.vm({"run", "--name", "fgl", "--kernel", guest("reset")}).status, 0);
+  CmdResult fgl = env.vm({"logs", "fgl"});
+  EXPECT_EQ(fgl.status, 5);
+  EXPECT_TRUE(has(fgl.err, "vm fgl ran in the foreground")) << fgl.err;
+  EXPECT_EQ(env.vm({"logs", "nosuch"}).status, 3);
+}
+
 TEST(VmLifecycle, KillMarksTheRecord) {
   BERTH_REQUIRE_KVM();
   VmEnv env;

@@ -11,7 +11,10 @@
 #include <cstring>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "vm_support.hpp"
+#include "vmm/snapshot_file.hpp"
 
 namespace berth::testing {
 namespace {
@@ -96,6 +99,59 @@ TEST(VmNet, FramesBothWaysThroughTheTap) {
   EXPECT_TRUE(has(vm.out, "net mac=52:54:00:12:34:56")) << vm.out;
   EXPECT_TRUE(has(vm.out, "net frame received len=60 payload=[BERTH-HOST-FRAME]")) << vm.out;
   EXPECT_TRUE(has(vm.out, "RESULT PASS")) << vm.out;
+}
+
+// A VM on `--net tap` snapshotted and restored under another name gets the
+// tap of its new name; its old tap, and the tap of a restore that fails in
+// the VMM after it made one, are gone.
+TEST(VmNet, RestoreMovesToTheTapOfItsNewNameAndLeavesNoTap) {
+  BERTH_REQUIRE_KVM();
+  if (::access("/dev/net/tun", F_OK) != 0) GTEST_SKIP() << "no /dev/net/tun";
+  VmEnv env;
+  NetNs ns;
+  auto vm = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = {"ip", "netns", "exec", ns.name(), berth_bin(), "--root", env.root(),
+                                     "--state", env.state(), "vm"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_cmd(argv);
+  };
+  auto link = [&](const std::string& tap) {
+    return run_cmd({"ip", "netns", "exec", ns.name(), "ip", "link", "show", tap}).status == 0;
+  };
+  ASSERT_EQ(vm({"run", "-d", "--name", "src", "--kernel", guest("counter"), "--memory", "32M", "--net", "tap"}).status, 0);
+  EXPECT_TRUE(link("bt-src"));
+  ASSERT_TRUE(wait_count(env, "src", 64));
+  std::string snap = env.path("snap");
+  ASSERT_EQ(vm({"snapshot", "src", snap, "--stop"}).status, 0);
+  EXPECT_TRUE(eventually([&] { return !link("bt-src"); }));
+
+  CmdResult r = vm({"restore", snap, "--name", "dst", "-d"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(link("bt-dst"));
+  nlohmann::json j = nlohmann::json::parse(env.vm({"inspect", "dst"}).out, nullptr, false);
+  EXPECT_EQ(j["Config"]["tap"], "bt-dst");
+  EXPECT_EQ(j["Config"]["net"], "tap");
+  ASSERT_TRUE(wait_count(env, "dst", last_count(console_log(env, "src")) + 128));
+  ASSERT_EQ(vm({"stop", "dst"}).status, 0);
+  EXPECT_FALSE(link("bt-dst"));
+
+  // Another host's CPUID: refused by the VMM, which had made its tap.
+  vmm::SnapshotReader sr(snap);
+  vmm::SnapshotWriter w;
+  for (const auto& s : sr.names()) {
+    nlohmann::json sec = sr.section(s);
+    if (s == "vcpu/0") {
+      std::string c = sec["cpuid"];
+      c[24] = c[24] == '0' ? '1' : '0';
+      sec["cpuid"] = c;
+    }
+    w.add(s, sec);
+  }
+  w.write(snap + "/state");
+  CmdResult bad = vm({"restore", snap, "--name", "bad", "-d"});
+  EXPECT_EQ(bad.status, 6) << bad.err;
+  EXPECT_FALSE(link("bt-bad"));
+  EXPECT_EQ(env.vm({"inspect", "bad"}).status, 3);
 }
 
 }  // namespace

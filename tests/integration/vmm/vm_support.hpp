@@ -4,11 +4,14 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "common/fd.hpp"
 #include "test_support.hpp"
 
 namespace berth::testing {
@@ -134,6 +138,91 @@ inline pid_t spawn_background(const std::vector<std::string>& argv, const std::s
     ::_exit(127);
   }
   return pid;
+}
+
+// The counter guest (tests/guests/counter.c) prints "count N ap1 M".
+struct Count {
+  uint64_t count = 0;
+  std::vector<uint64_t> aps;
+};
+
+// The "count N ap1 M" lines of a console log, in order.
+inline std::vector<Count> counts(const std::string& log) {
+  std::vector<Count> out;
+  std::istringstream in(log);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("count ", 0) != 0) continue;
+    std::istringstream words(line.substr(6));
+    Count c;
+    words >> c.count;
+    for (std::string ap; words >> ap;) {
+      uint64_t v = 0;
+      if (words >> v) c.aps.push_back(v);
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+inline std::string console_log(VmEnv& env, const std::string& name) {
+  return read_all(env.root() + "/vms/" + name + "/console.log");
+}
+
+inline uint64_t last_count(const std::string& log) {
+  auto c = counts(log);
+  return c.empty() ? 0 : c.back().count;
+}
+
+// Waits until the VM's log shows a count of at least n.
+inline bool wait_count(VmEnv& env, const std::string& name, uint64_t n, int timeout_ms = 20000) {
+  return eventually([&] { return last_count(console_log(env, name)) >= n; }, timeout_ms);
+}
+
+// Counts that follow each other by 64 from the first to the last, and
+// other CPUs whose counts only grow: a guest that never started over,
+// never lost a write and whose every CPU ran.
+inline void expect_carried_on(const std::string& log, size_t cpus) {
+  EXPECT_FALSE(has(log, "MISMATCH")) << log;
+  auto c = counts(log);
+  ASSERT_GE(c.size(), 2u) << log;
+  for (size_t i = 1; i < c.size(); ++i) {
+    EXPECT_EQ(c[i].count, c[i - 1].count + 64) << "line " << i << " of\n" << log;
+    ASSERT_EQ(c[i].aps.size(), cpus - 1) << log;
+    for (size_t a = 0; a < c[i].aps.size(); ++a)
+      EXPECT_GT(c[i].aps[a], c[i - 1].aps[a]) << "cpu " << a + 1 << " stood still at line " << i << " of\n" << log;
+  }
+}
+
+// Unix sockets of a VM (channel, console).
+inline sockaddr_un unix_address(const std::string& path) {
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  std::strncpy(sa.sun_path, path.c_str(), sizeof sa.sun_path - 1);
+  return sa;
+}
+
+// Connects once the VMM listens (it starts a moment after `berth vm run`).
+inline UniqueFd connect_channel(const std::string& path, int timeout_ms = 15000) {
+  sockaddr_un sa = unix_address(path);
+  for (int waited = 0; waited < timeout_ms; waited += 10) {
+    UniqueFd c(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (::connect(c.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0) return c;
+    ::usleep(10000);
+  }
+  return UniqueFd();
+}
+
+// Reads until a newline (or EOF / timeout).
+inline std::string read_line(int fd, int timeout_ms = 15000) {
+  std::string out;
+  while (out.empty() || out.back() != '\n') {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, timeout_ms) <= 0) break;
+    char c;
+    if (::read(fd, &c, 1) != 1) break;
+    out += c;
+  }
+  return out;
 }
 
 #define BERTH_REQUIRE_KVM()                                                       \

@@ -71,6 +71,9 @@ class FakeVirtioDriver {
     notify(q);
     return head;
   }
+  // Carries on with the queues of `other` (the same rings, on a device
+  // restored from the state of other's device).
+  void adopt(const FakeVirtioDriver& other) { queues_ = other.queues_; }
   void notify(int q) { write(0x3000 + 4 * static_cast<uint64_t>(q), static_cast<uint16_t>(q), 2); }
 
   // The next used element of queue q, if the device returned one.

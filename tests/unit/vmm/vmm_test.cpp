@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "common/error.hpp"
+#include "guests/tiny_bzimage.hpp"
 #include "test_support.hpp"
 #include "vmm/acpi.hpp"
 #include "vmm/boot.hpp"
@@ -116,6 +117,35 @@ TEST(BootLoader, RejectsWhatIsNotABzImage) {
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::NotFound);
+  }
+}
+
+// The boot protocol needs only the setup header and a protected-mode part,
+// however small: a 1.6 KiB image loads (it was refused as "too small").
+TEST(BootLoader, TakesAnImageSmallerThanAPage) {
+  testing::TempDir d;
+  GuestMemory m(64 * kMiB);
+  std::string img = testing::tiny_bzimage();
+  ASSERT_LT(img.size(), 4096u);
+  std::ofstream(d / "tiny", std::ios::binary) << img;
+  BootEntry e = load_linux(m, {d / "tiny", "", "console=ttyS0"}, 0xe0000);
+  EXPECT_EQ(e.rip, 0x100200u);
+  EXPECT_EQ(std::memcmp(m.ptr(0x100000, img.size() - 0x400), img.data() + 0x400, img.size() - 0x400), 0);
+
+  std::ofstream(d / "header-only", std::ios::binary) << img.substr(0, 0x400);
+  try {
+    load_linux(m, {d / "header-only", "", ""}, 0);
+    FAIL();
+  } catch (const Error& err) {
+    EXPECT_NE(std::string(err.what()).find("is truncated (no protected-mode part)"), std::string::npos) << err.what();
+  }
+  std::ofstream(d / "stub", std::ios::binary) << img.substr(0, 0x200);
+  try {
+    load_linux(m, {d / "stub", "", ""}, 0);
+    FAIL();
+  } catch (const Error& err) {
+    EXPECT_NE(std::string(err.what()).find("(512 bytes, too small to hold a setup header)"), std::string::npos)
+        << err.what();
   }
 }
 
