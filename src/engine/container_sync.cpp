@@ -2,13 +2,17 @@
 // the container's record, and settles what a crash left behind: a record
 // still "creating" whose CLI is gone, a "running" container whose monitor
 // is gone (killed, or a reboot).
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
 #include "common/clock.hpp"
 #include "common/error.hpp"
+#include "common/fd.hpp"
 #include "common/fs.hpp"
 #include "engine/container_engine.hpp"
 #include "engine/process_identity.hpp"
@@ -30,6 +34,21 @@ std::optional<json> read_status(const std::string& path) {
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return std::nullopt;
   return j;
+}
+
+// Whether a start or a monitor holds the container dir's lock
+// (container_engine.hpp). A dir that is gone is nobody's.
+bool owned(const std::string& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  return fd && ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0;
+}
+
+// Unmounts <dir>/merged if it is mounted (an overlay has a device of its
+// own) while nobody owns it: the mount is what a killed start left.
+void unmount_unowned_rootfs(const std::string& dir) {
+  struct stat m, d;
+  if (::lstat((dir + "/merged").c_str(), &m) != 0 || ::lstat(dir.c_str(), &d) != 0 || m.st_dev == d.st_dev) return;
+  if (!owned(dir)) image::unmount(dir + "/merged");
 }
 
 }  // namespace
@@ -75,7 +94,10 @@ void ContainerEngine::sync(Container& c) {
     throw Error("No such container: " + c.id + " (its create was interrupted)", ErrorKind::NotFound);
   }
   auto s = read_status(container_dir(c.id) + "/status.json");
-  if (!s) return;
+  if (!s) {  // never started
+    unmount_unowned_rootfs(container_dir(c.id));
+    return;
+  }
   std::string status = s->value("status", std::string());
   bool was_paused = c.state.status == "paused";
   c.state.pid = s->value("pid", 0);
@@ -96,6 +118,8 @@ void ContainerEngine::sync(Container& c) {
   bool live = status == "running" || status == "restarting" || status == "starting";
   if (live && !process_alive({s->value("monitorPid", 0), s->value("monitorStart", std::string())}))
     mark_dead_monitor(c);
+  else if (!live)
+    unmount_unowned_rootfs(container_dir(c.id));
   if (json(c) != before) store_->update(c);
 }
 
