@@ -17,6 +17,7 @@
 #include "engine/container_engine.hpp"
 #include "engine/process_identity.hpp"
 #include "image/overlay_snapshotter.hpp"
+#include "runtime/cgroup.hpp"
 
 namespace berth::engine {
 
@@ -51,6 +52,46 @@ void unmount_unowned_rootfs(const std::string& dir) {
   if (!owned(dir)) image::unmount(dir + "/merged");
 }
 
+// What `delete --force` cannot reach once the runtime's state is gone (a
+// state dir lost with its containers still running): the processes in the
+// container's cgroup (thawed first: a frozen task would not die), then the
+// cgroup dirs.
+void kill_cgroup(const std::string& rel) {
+  std::vector<std::string> dirs;
+  for (const auto& m : runtime::cgroup_mounts())
+    if (fs::exists(m.mountpoint + rel)) dirs.push_back(m.mountpoint + rel);
+  for (int round = 0; round < 100 && !dirs.empty(); ++round) {
+    bool left = false;
+    for (const auto& d : dirs) {
+      if (fs::exists(d + "/freezer.state")) {
+        try {
+          fs::write_file(d + "/freezer.state", "THAWED");
+        } catch (const Error&) {
+        }
+      }
+      std::string procs;
+      try {
+        procs = fs::read_file(d + "/cgroup.procs");
+      } catch (const Error&) {
+        continue;
+      }
+      for (char* p = procs.data(); *p;) {
+        char* end = nullptr;
+        long pid = std::strtol(p, &end, 10);
+        if (end == p) break;
+        if (pid > 0) {
+          ::kill(static_cast<pid_t>(pid), SIGKILL);
+          left = true;
+        }
+        p = end;
+      }
+    }
+    if (!left) break;
+    ::usleep(20000);
+  }
+  for (const auto& d : dirs) ::rmdir(d.c_str());
+}
+
 }  // namespace
 
 std::optional<MonitorIdentity> monitor_of(const std::string& status_path) {
@@ -65,6 +106,7 @@ void ContainerEngine::mark_dead_monitor(Container& c) {
   // Its container may still run (a monitor killed with -9): nobody holds
   // its stdio or would record its end, so it goes too.
   run_runtime(c, {"delete", "--force", c.id});
+  kill_cgroup("/berth/" + c.id);
   image::unmount(container_dir(c.id) + "/merged");
   c.state.status = "exited";
   c.state.pid = 0;
