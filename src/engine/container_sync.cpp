@@ -136,8 +136,15 @@ void ContainerEngine::sync(Container& c) {
     throw Error("No such container: " + c.id + " (its create was interrupted)", ErrorKind::NotFound);
   }
   auto s = read_status(container_dir(c.id) + "/status.json");
-  if (!s) {  // never started
-    unmount_unowned_rootfs(container_dir(c.id));
+  if (!s) {
+    if (!c.state.running()) {  // never started
+      unmount_unowned_rootfs(container_dir(c.id));
+    } else if (!owned(container_dir(c.id))) {
+      // Running, says the record, but no monitor wrote or holds anything:
+      // its files went with an rm that was killed before the record did.
+      mark_dead_monitor(c);
+      store_->update(c);
+    }
     return;
   }
   std::string status = s->value("status", std::string());
