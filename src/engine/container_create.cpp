@@ -15,6 +15,7 @@
 #include "engine/in_root.hpp"
 #include "engine/names.hpp"
 #include "engine/oci_config.hpp"
+#include "engine/process_identity.hpp"
 #include "image/overlay_snapshotter.hpp"
 #include "monitor/restart_policy.hpp"
 
@@ -192,6 +193,7 @@ std::string ContainerEngine::create(const CreateRequest& req, std::vector<std::s
   c.created = now_rfc3339();
   c.state.status = "creating";
   c.creator_pid = static_cast<int>(::getpid());
+  c.creator_start = process_start_time(c.creator_pid);
   if (c.name.empty()) {
     for (int i = 0; i < 20 && (c.name.empty() || store_->id_of_name(c.name)); ++i) c.name = random_name();
     if (store_->id_of_name(c.name)) c.name = c.name + "_" + c.id.substr(0, 6);
@@ -212,6 +214,7 @@ std::string ContainerEngine::create(const CreateRequest& req, std::vector<std::s
     c.mounts = mounts;
     c.state.status = "created";
     c.creator_pid = 0;
+    c.creator_start.clear();
     store_->update(c);
     container_event(root_, c, "create");
   } catch (...) {

@@ -130,7 +130,9 @@ void ContainerEngine::mark_dead_monitor(Container& c) {
 void ContainerEngine::sync(Container& c) {
   json before = c;
   if (c.state.status == "creating") {
-    if (c.creator_pid > 0 && ::kill(c.creator_pid, 0) == 0) return;  // still being made
+    // Still being made, unless its CLI is gone (a zombie is gone: a killed
+    // CLI whose parent died may never be reaped).
+    if (process_alive({c.creator_pid, c.creator_start})) return;
     release_resources(c);
     store_->remove(c.id);
     throw Error("No such container: " + c.id + " (its create was interrupted)", ErrorKind::NotFound);
