@@ -160,6 +160,7 @@ class ContainerEngine {
  private:
   void sync(Container& c);
   void release_resources(const Container& c);
+  void remove_anonymous_volumes(const Container& c);
   void mark_dead_monitor(Container& c);
   std::string runtime_path(const std::string& runtime) const;
   std::vector<std::string> runtime_argv(const Container& c) const;

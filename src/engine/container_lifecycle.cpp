@@ -415,15 +415,7 @@ void ContainerEngine::remove(const std::string& ref, bool force, bool with_volum
   release_resources(c);
   store_->remove(c.id);
   container_event(root_, c, "destroy");
-  if (with_volumes)
-    for (const auto& mp : c.mounts)
-      if (mp.type == "volume" && mp.anonymous) {
-        std::vector<std::string> users;
-        for (const auto& other : store_->list())
-          for (const auto& om : other.mounts)
-            if (om.type == "volume" && om.name == mp.name) users.push_back(other.id);
-        if (users.empty()) volumes_->remove(mp.name, {}, true);
-      }
+  if (with_volumes) remove_anonymous_volumes(c);
 }
 
 void ContainerEngine::pause(const std::string& ref) {

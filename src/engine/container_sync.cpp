@@ -134,6 +134,7 @@ void ContainerEngine::sync(Container& c) {
     // CLI whose parent died may never be reaped).
     if (process_alive({c.creator_pid, c.creator_start})) return;
     release_resources(c);
+    remove_anonymous_volumes(c);
     store_->remove(c.id);
     throw Error("No such container: " + c.id + " (its create was interrupted)", ErrorKind::NotFound);
   }
