@@ -9,10 +9,12 @@
 // the record (sync): a monitor that died is noticed (its container is
 // killed and marked exited), a CLI killed during create leaves a record in
 // "creating" that the next command removes with what it made, a rootfs
-// that a killed `start` mounted for no monitor is unmounted: the container
-// dir is flocked by a start before it mounts, and by the monitor it spawns
-// (which inherits the lock) for the monitor's whole life, so a mounted
-// rootfs whose dir nobody has locked is a leftover.
+// that a killed `start` mounted for no monitor is unmounted, a container
+// that a monitor killed early left running in the runtime is ended: the
+// container dir is flocked by a start before it mounts, and by the monitor
+// it spawns (which inherits the lock) for the monitor's whole life, so a
+// mount or runtime state of a container that is not live, whose dir nobody
+// has locked, is a leftover.
 //
 // On disk, per container: <root>/containers/<id>/ holds the snapshot
 // (upper, work, merged), config.json, status.json, the json-file log and
@@ -162,6 +164,7 @@ class ContainerEngine {
   void release_resources(const Container& c);
   void remove_anonymous_volumes(const Container& c);
   void mark_dead_monitor(Container& c);
+  void release_unowned(const Container& c);
   std::string runtime_path(const std::string& runtime) const;
   std::vector<std::string> runtime_argv(const Container& c) const;
   int run_runtime(const Container& c, const std::vector<std::string>& args, bool quiet = true) const;

@@ -309,6 +309,9 @@ void ContainerEngine::start(const std::string& ref, const StartOptions& so) {
     msg = sp == std::string::npos ? "" : line.substr(sp + 1);
     while (!msg.empty() && msg.back() == '\n') msg.pop_back();
   }
+  // Unlocked, so that sync() ends a container the runtime started for a
+  // monitor that was killed before it could report it.
+  owner.reset();
   sync(c);
   if (c.state.error.empty()) {
     c.state.error = msg;

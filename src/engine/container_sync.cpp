@@ -44,14 +44,6 @@ bool owned(const std::string& dir) {
   return fd && ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0;
 }
 
-// Unmounts <dir>/merged if it is mounted (an overlay has a device of its
-// own) while nobody owns it: the mount is what a killed start left.
-void unmount_unowned_rootfs(const std::string& dir) {
-  struct stat m, d;
-  if (::lstat((dir + "/merged").c_str(), &m) != 0 || ::lstat(dir.c_str(), &d) != 0 || m.st_dev == d.st_dev) return;
-  if (!owned(dir)) image::unmount(dir + "/merged");
-}
-
 // What `delete --force` cannot reach once the runtime's state is gone (a
 // state dir lost with its containers still running): the processes in the
 // container's cgroup (thawed first: a frozen task would not die), then the
@@ -127,6 +119,26 @@ void ContainerEngine::mark_dead_monitor(Container& c) {
   }
 }
 
+// A container that is not live and that nobody owns (no start, no
+// monitor) has nothing on the host but its files. What a start killed
+// after it mounted the rootfs, or a monitor killed while it started the
+// container through the runtime, left there is ended: the container in the
+// runtime (and its cgroup), the rootfs mount (an overlay has a device of
+// its own). Two lstats when there is nothing.
+void ContainerEngine::release_unowned(const Container& c) {
+  std::string dir = container_dir(c.id);
+  struct stat m, d, r;
+  bool mounted =
+      ::lstat((dir + "/merged").c_str(), &m) == 0 && ::lstat(dir.c_str(), &d) == 0 && m.st_dev != d.st_dev;
+  bool in_runtime = ::lstat((state_ + "/runtime/" + c.id).c_str(), &r) == 0;
+  if ((!mounted && !in_runtime) || owned(dir)) return;
+  if (in_runtime) {
+    run_runtime(c, {"delete", "--force", c.id});
+    kill_cgroup("/berth/" + c.id);
+  }
+  if (mounted) image::unmount(dir + "/merged");
+}
+
 void ContainerEngine::sync(Container& c) {
   json before = c;
   if (c.state.status == "creating") {
@@ -141,7 +153,7 @@ void ContainerEngine::sync(Container& c) {
   auto s = read_status(container_dir(c.id) + "/status.json");
   if (!s) {
     if (!c.state.running()) {  // never started
-      unmount_unowned_rootfs(container_dir(c.id));
+      release_unowned(c);
     } else if (!owned(container_dir(c.id))) {
       // Running, says the record, but no monitor wrote or holds anything:
       // its files went with an rm that was killed before the record did.
@@ -171,7 +183,7 @@ void ContainerEngine::sync(Container& c) {
   if (live && !process_alive({s->value("monitorPid", 0), s->value("monitorStart", std::string())}))
     mark_dead_monitor(c);
   else if (!live)
-    unmount_unowned_rootfs(container_dir(c.id));
+    release_unowned(c);
   if (json(c) != before) store_->update(c);
 }
 
