@@ -90,6 +90,23 @@ b start "$id" >/dev/null
 container_pid "$id" >/dev/null
 assert_all_removed "rm -f after a monitor was killed"
 
+log "a monitor killed at $N points of the container's start"
+for d in $(kill_delays 40 "$N"); do
+  id=$(b create busybox "${CMD[@]}")
+  b start "$id" >/dev/null 2>&1 &
+  starter=$!
+  mon=
+  for ((i = 0; i < 3000 && ${#mon} == 0; i++)); do mon=$(pgrep -f -- "^berth-monitor --id $id " || true); done
+  [[ -n $mon ]] || fail "no monitor appeared for the start of $id"
+  sleep "$d"
+  kill -KILL "$mon"
+  wait "$starter" || true  # it fails, or it succeeded before the kill
+  assert_reconciled "monitor killed ${d}s into its start"
+  b start "$id" >/dev/null || fail "start of $id after its monitor was killed ${d}s into the last start"
+  container_pid "$id" >/dev/null
+done
+assert_all_removed "rm -f after the monitors killed in their start"
+
 log "a container that exits while no CLI runs: its code is in the record"
 id=$(b run -d busybox sh -c "sleep 1; exit 3; : $E2E_MARK")
 pid=$(container_pid "$id")
