@@ -77,7 +77,7 @@ assert_all_removed "rm -f after the killed rm -f"
 log "kill -9 of a monitor: the container is ended and marked exited with an error"
 id=$(b run -d busybox "${CMD[@]}")
 pid=$(container_pid "$id")
-mon=$(pgrep -f -- "^berth-monitor --id $id ")
+mon=$(monitor_of "$id")
 [[ -n $mon ]] || fail "no monitor for $id"
 kill -KILL "$mon"
 wait_until 5 test ! -d "/proc/$mon" || fail "monitor $mon still there after SIGKILL"
@@ -96,7 +96,7 @@ for d in $(kill_delays 40 "$N"); do
   b start "$id" >/dev/null 2>&1 &
   starter=$!
   mon=
-  for ((i = 0; i < 3000 && ${#mon} == 0; i++)); do mon=$(pgrep -f -- "^berth-monitor --id $id " || true); done
+  for ((i = 0; i < 3000 && ${#mon} == 0; i++)); do mon=$(monitor_of "$id"); done
   [[ -n $mon ]] || fail "no monitor appeared for the start of $id"
   sleep "$d"
   kill -KILL "$mon"
@@ -110,14 +110,14 @@ assert_all_removed "rm -f after the monitors killed in their start"
 log "a container that exits while no CLI runs: its code is in the record"
 id=$(b run -d busybox sh -c "sleep 1; exit 3; : $E2E_MARK")
 pid=$(container_pid "$id")
-mon=$(pgrep -f -- "^berth-monitor --id $id ")
+mon=$(monitor_of "$id")
 wait_until 10 test ! -d "/proc/$pid" || fail "container $pid did not exit"
 wait_until 10 test ! -d "/proc/$mon" || fail "monitor $mon did not exit after its container"
 assert_eq "state of a container that exited 3" "exited false 3" \
   "$(b inspect -f '{{.State.Status}} {{.State.Running}} {{.State.ExitCode}}' "$id")"
 id=$(b run -d busybox "${CMD[@]}")
 pid=$(container_pid "$id")
-mon=$(pgrep -f -- "^berth-monitor --id $id ")
+mon=$(monitor_of "$id")
 kill -KILL "$pid"
 wait_until 10 test ! -d "/proc/$mon" || fail "monitor $mon did not exit after its container was killed"
 assert_eq "state of a container killed from the host" "exited false 137" \

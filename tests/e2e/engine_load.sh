@@ -18,7 +18,7 @@ engine_init
 N=${ENGINE_LOAD_N:-200}
 
 # monitor_fds ID : the number of fds its monitor holds.
-monitor_fds() { ls "/proc/$(pgrep -f -- "^berth-monitor --id $1 ")/fd" | wc -l; }
+monitor_fds() { ls "/proc/$(monitor_of "$1")/fd" | wc -l; }
 
 log "starting $N containers"
 t0=$(date +%s%N)

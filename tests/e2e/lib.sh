@@ -587,11 +587,15 @@ kill_delays() {
   awk -v ms="$1" -v n="$2" 'BEGIN { for (i = 0; i < n; i++) printf "%.3f\n", ms * 1.25 * i / (n - 1) / 1000 }'
 }
 
-# monitor_pids : the berth-monitors of this store (their argv names the bundle).
-monitor_pids() { pgrep -f -- "^berth-monitor .*--bundle $ROOT/containers/" || true; }
+# monitor_pids : the berth-monitors of this store (their argv names status.json under ROOT).
+monitor_pids() { pgrep -f -- "^berth-monitor .*--status $ROOT/containers/" || true; }
 no_monitors() { [[ -z $(monitor_pids) ]]; }
-# monitor_gone ID : the monitor of container ID (full id) has exited.
-monitor_gone() { [[ -z $(pgrep -f -- "^berth-monitor --id $1 " || true) ]]; }
+# monitor_of ID : the pid of the monitor of container ID (full id), "" if
+# none. The oldest match: a child the monitor is spawning shares its memory,
+# so its command line too, until it execs.
+monitor_of() { pgrep -o -f -- "^berth-monitor --id $1 " || true; }
+# monitor_gone ID : the monitor of container ID has exited.
+monitor_gone() { [[ -z $(monitor_of "$1") ]]; }
 
 # container_procs : processes of this store's containers: those whose
 # command line carries $E2E_MARK, and those in the cgroup of any container
