@@ -18,10 +18,17 @@ runs_cmd() { echo "cut -d' ' -f1 /proc/uptime >> /out/$1; echo run; exit $2; : $
 runs_in() { [[ -f $OUT/$1 ]] && wc -l < "$OUT/$1" || echo 0; }
 at_least_runs() { (($(runs_in "$1") >= $2)); }
 state_of() { b inspect -f '{{.State.Status}} {{.State.ExitCode}} {{.RestartCount}}' "$1"; }
+# run_to_end POLICY FILE CODE : runs runs_cmd FILE CODE under --restart
+# POLICY, waits (60 s at most) for its monitor to end; prints the id.
+run_to_end() {
+  local id
+  id=$(b run -d --restart "$1" -v "$OUT:/out" busybox sh -c "$(runs_cmd "$2" "$3")")
+  wait_until 60 monitor_gone "$id" || fail "--restart $1: the monitor still runs after 60 s ($(runs_in "$2") runs)"
+  echo "$id"
+}
 
 log "on-failure:3 restarts exactly 3 times"
-id=$(b run -d --restart on-failure:3 -v "$OUT:/out" busybox sh -c "$(runs_cmd f3 1)")
-wait_until 30 monitor_gone "$id" || fail "on-failure:3: the monitor still runs after 30 s ($(runs_in f3) runs)"
+id=$(run_to_end on-failure:3 f3 1)
 assert_eq "runs of on-failure:3 (host file)" 4 "$(runs_in f3)"
 assert_eq "runs of on-failure:3 (log)" 4 "$(b logs "$id" | grep -c '^run$')"
 assert_eq "state, exit code, RestartCount of on-failure:3" "exited 1 3" "$(state_of "$id")"
@@ -29,10 +36,8 @@ sleep 1
 assert_eq "runs of on-failure:3 a second later" 4 "$(runs_in f3)"
 
 log "on-failure:3 does not restart a container that exits 0; no policy does not restart"
-id=$(b run -d --restart on-failure:3 -v "$OUT:/out" busybox sh -c "$(runs_cmd f0 0)")
-wait_until 30 monitor_gone "$id" || fail "on-failure:3 after exit 0: the monitor still runs"
-id2=$(b run -d --restart no -v "$OUT:/out" busybox sh -c "$(runs_cmd no 1)")
-wait_until 30 monitor_gone "$id2" || fail "--restart no: the monitor still runs"
+id=$(run_to_end on-failure:3 f0 0)
+id2=$(run_to_end no no 1)
 sleep 0.5
 assert_eq "runs of on-failure:3 that exits 0" 1 "$(runs_in f0)"
 assert_eq "state of on-failure:3 that exits 0" "exited 0 0" "$(state_of "$id")"
@@ -40,8 +45,7 @@ assert_eq "runs of --restart no" 1 "$(runs_in no)"
 assert_eq "state of --restart no" "exited 1 0" "$(state_of "$id2")"
 
 log "the back-off: 100 ms doubling (on-failure:5)"
-id=$(b run -d --restart on-failure:5 -v "$OUT:/out" busybox sh -c "$(runs_cmd f5 2)")
-wait_until 60 monitor_gone "$id" || fail "on-failure:5: the monitor still runs after 60 s ($(runs_in f5) runs)"
+id=$(run_to_end on-failure:5 f5 2)
 assert_eq "runs of on-failure:5" 6 "$(runs_in f5)"
 assert_eq "state of on-failure:5" "exited 2 5" "$(state_of "$id")"
 mapfile -t gaps < <(awk 'NR > 1 { printf "%d\n", ($1 - prev) * 1000 + 0.5 } { prev = $1 }' "$OUT/f5")

@@ -576,7 +576,8 @@ bk_reap() {
 
 # ms_of ARGS... : runs berth ARGS... (output dropped) and prints its wall time in ms.
 ms_of() {
-  local t0=$(date +%s%N)
+  local t0
+  t0=$(date +%s%N)
   b "$@" >/dev/null
   echo $((($(date +%s%N) - t0) / 1000000))
 }
@@ -731,10 +732,11 @@ assert_all_removed() {
   [[ -z $(monitor_pids) ]] || fail "$what: monitors left: $(monitor_pids | tr '\n' ' ')"
   [[ -z $(mounts_under "$ROOT") ]] || fail "$what: mounts left: $(mounts_under "$ROOT")"
   # (the runtime's seccomp cache is shared by all containers, not state of one)
-  [[ -z $(ls -A "$STATE/runtime" 2>/dev/null | grep -vx .seccomp-cache) ]] ||
-    fail "$what: runtime state left: $(ls -A "$STATE/runtime")"
-  [[ -z $(ls -A "$ROOT/containers" "$STATE/containers" "$ROOT/volumes" 2>/dev/null | grep -v '^/\|^$' || true) ]] ||
-    fail "$what: container or volume dirs left: $(ls -A "$ROOT/containers" "$STATE/containers" "$ROOT/volumes")"
+  local left
+  left=$(find "$STATE/runtime" -mindepth 1 -maxdepth 1 ! -name .seccomp-cache 2>/dev/null || true)
+  [[ -z $left ]] || fail "$what: runtime state left: $left"
+  left=$(find "$ROOT/containers" "$STATE/containers" "$ROOT/volumes" -mindepth 1 -maxdepth 1 2>/dev/null || true)
+  [[ -z $left ]] || fail "$what: container or volume dirs left: $left"
   while read -r id; do
     [[ -z $id || -z $(engine_traces "$id") ]] || fail "$what: container $id left: $(engine_traces "$id")"
   done < "$E2E_TMP/ids"
