@@ -15,6 +15,7 @@
 #include "engine/in_root.hpp"
 #include "engine/names.hpp"
 #include "engine/oci_config.hpp"
+#include "engine/process_identity.hpp"
 #include "image/overlay_snapshotter.hpp"
 #include "monitor/restart_policy.hpp"
 
@@ -191,7 +192,13 @@ std::string ContainerEngine::create(const CreateRequest& req, std::vector<std::s
   c.id = random_id();
   c.created = now_rfc3339();
   c.state.status = "creating";
+  // Anonymous volumes are named now and recorded with "creating": a create
+  // that is killed leaves their names to whoever reconciles it.
+  for (auto& mp : mounts)
+    if (mp.type == "volume" && mp.anonymous) mp.name = random_id();
+  c.mounts = mounts;
   c.creator_pid = static_cast<int>(::getpid());
+  c.creator_start = process_start_time(c.creator_pid);
   if (c.name.empty()) {
     for (int i = 0; i < 20 && (c.name.empty() || store_->id_of_name(c.name)); ++i) c.name = random_name();
     if (store_->id_of_name(c.name)) c.name = c.name + "_" + c.id.substr(0, 6);
@@ -212,11 +219,13 @@ std::string ContainerEngine::create(const CreateRequest& req, std::vector<std::s
     c.mounts = mounts;
     c.state.status = "created";
     c.creator_pid = 0;
+    c.creator_start.clear();
     store_->update(c);
     container_event(root_, c, "create");
   } catch (...) {
     try {
       release_resources(c);
+      remove_anonymous_volumes(c);
       store_->remove(c.id);
     } catch (...) {
     }
@@ -265,7 +274,8 @@ void ContainerEngine::write_etc_files(const Container& c) {
 }
 
 // What a container holds besides its record: the snapshot (and its mount),
-// its state dir, its anonymous volumes are the caller's business.
+// its state dir; its anonymous volumes are the caller's business
+// (remove_anonymous_volumes).
 void ContainerEngine::release_resources(const Container& c) {
   image::OverlaySnapshotter snap(*images_);
   try {
@@ -275,6 +285,22 @@ void ContainerEngine::release_resources(const Container& c) {
   }
   fs::remove_all(container_dir(c.id));
   fs::remove_all(state_dir(c.id));
+}
+
+// Its anonymous volumes that no other container uses. A dir with no volume
+// record is removed too: a create killed inside Volumes::create leaves one.
+void ContainerEngine::remove_anonymous_volumes(const Container& c) {
+  for (const auto& mp : c.mounts) {
+    if (mp.type != "volume" || !mp.anonymous || mp.name.empty()) continue;
+    std::vector<std::string> users;
+    for (const auto& other : store_->list())
+      for (const auto& om : other.mounts)
+        if (other.id != c.id && om.type == "volume" && om.name == mp.name) users.push_back(other.id);
+    if (!users.empty()) continue;
+    volumes_->remove(mp.name, {}, true);
+    Volumes::check_name(mp.name);
+    fs::remove_all(root_ + "/volumes/" + mp.name);
+  }
 }
 
 }  // namespace berth::engine

@@ -8,7 +8,13 @@
 // status.json says what happened. Every read first folds status.json into
 // the record (sync): a monitor that died is noticed (its container is
 // killed and marked exited), a CLI killed during create leaves a record in
-// "creating" that the next command removes with what it made.
+// "creating" that the next command removes with what it made, a rootfs
+// that a killed `start` mounted for no monitor is unmounted, a container
+// that a monitor killed early left running in the runtime is ended: the
+// container dir is flocked by a start before it mounts, and by the monitor
+// it spawns (which inherits the lock) for the monitor's whole life, so a
+// mount or runtime state of a container that is not live, whose dir nobody
+// has locked, is a leftover.
 //
 // On disk, per container: <root>/containers/<id>/ holds the snapshot
 // (upper, work, merged), config.json, status.json, the json-file log and
@@ -156,14 +162,16 @@ class ContainerEngine {
  private:
   void sync(Container& c);
   void release_resources(const Container& c);
+  void remove_anonymous_volumes(const Container& c);
   void mark_dead_monitor(Container& c);
+  void release_unowned(const Container& c);
   std::string runtime_path(const std::string& runtime) const;
   std::vector<std::string> runtime_argv(const Container& c) const;
   int run_runtime(const Container& c, const std::vector<std::string>& args, bool quiet = true) const;
   void prepare_rootfs(Container& c);
   void write_etc_files(const Container& c);
   void fill_new_volumes(Container& c);
-  pid_t spawn_monitor(const Container& c, int sync_fd, int attach_fd);
+  pid_t spawn_monitor(const Container& c, int sync_fd, int attach_fd, int owner_fd);
   void wait_monitor_gone(const Container& c, int timeout_ms);
   void remove_files(const Container& c);
 

@@ -249,6 +249,7 @@ void to_json(json& j, const Container& c) {
            {"BerthManuallyStopped", c.manually_stopped},
            {"BerthRuntimePath", c.runtime_path}};
   if (c.creator_pid) j["BerthCreatorPid"] = c.creator_pid;
+  if (!c.creator_start.empty()) j["BerthCreatorStart"] = c.creator_start;
 }
 
 void from_json(const json& j, Container& c) {
@@ -267,6 +268,7 @@ void from_json(const json& j, Container& c) {
   get(j, "BerthManuallyStopped", c.manually_stopped);
   get(j, "BerthRuntimePath", c.runtime_path);
   get(j, "BerthCreatorPid", c.creator_pid);
+  get(j, "BerthCreatorStart", c.creator_start);
 }
 
 }  // namespace berth::engine

@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -162,7 +163,7 @@ void ContainerEngine::prepare_rootfs(Container& c) {
   }
 }
 
-pid_t ContainerEngine::spawn_monitor(const Container& c, int sync_fd, int attach_fd) {
+pid_t ContainerEngine::spawn_monitor(const Container& c, int sync_fd, int attach_fd, int owner_fd) {
   std::string exe = executable_dir() + "/berth-monitor";
   monitor::Options o;
   o.id = c.id;
@@ -225,7 +226,11 @@ pid_t ContainerEngine::spawn_monitor(const Container& c, int sync_fd, int attach
   if (err) posix_spawn_file_actions_adddup2(&fa, err.get(), 2);
   posix_spawn_file_actions_adddup2(&fa, sync_fd, 3);
   if (attach_fd >= 0) posix_spawn_file_actions_adddup2(&fa, attach_fd, 4);
-  posix_spawn_file_actions_addclosefrom_np(&fa, attach_fd >= 0 ? 5 : 4);
+  // The locked container dir (start()): the monitor holds it, unknowingly,
+  // as long as it lives.
+  int owner_slot = attach_fd >= 0 ? 5 : 4;
+  posix_spawn_file_actions_adddup2(&fa, owner_fd, owner_slot);
+  posix_spawn_file_actions_addclosefrom_np(&fa, owner_slot + 1);
   sigset_t none, defaults;
   sigemptyset(&none);
   sigfillset(&defaults);
@@ -251,6 +256,22 @@ void ContainerEngine::start(const std::string& ref, const StartOptions& so) {
     throw Error("cannot start a paused container, try unpause instead", ErrorKind::FailedPrecondition);
   if (auto m = monitor_of(container_dir(c.id) + "/status.json"); m && process_alive(*m))
     wait_monitor_gone(c, 5000);  // the last one is still finishing up
+  // Taken before the rootfs is mounted, handed to the monitor (see the
+  // header). Held elsewhere: another start, or a monitor that a killed
+  // start left starting the container; wait for it to settle.
+  UniqueFd owner(::open(container_dir(c.id).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!owner) throw_errno("open " + container_dir(c.id));
+  bool owned = sleep_until(
+      [&] {
+        if (::flock(owner.get(), LOCK_EX | LOCK_NB) == 0) return true;
+        c = store_->get(c.id);
+        sync(c);
+        return c.state.running();
+      },
+      15000);
+  if (c.state.running()) return;
+  if (!owned)
+    throw Error("start container " + c.id.substr(0, 12) + ": another command is starting it", ErrorKind::FailedPrecondition);
   fs::mkdir_p(state_dir(c.id), 0700);
   try {
     prepare_rootfs(c);
@@ -261,7 +282,7 @@ void ContainerEngine::start(const std::string& ref, const StartOptions& so) {
   int p[2];
   check(::pipe2(p, O_CLOEXEC), "pipe");
   UniqueFd rd(p[0]), wr(p[1]);
-  pid_t mon = spawn_monitor(c, wr.get(), so.attach_fd);
+  pid_t mon = spawn_monitor(c, wr.get(), so.attach_fd, owner.get());
   wr.reset();
   std::string line;
   char buf[4096];
@@ -288,6 +309,9 @@ void ContainerEngine::start(const std::string& ref, const StartOptions& so) {
     msg = sp == std::string::npos ? "" : line.substr(sp + 1);
     while (!msg.empty() && msg.back() == '\n') msg.pop_back();
   }
+  // Unlocked, so that sync() ends a container the runtime started for a
+  // monitor that was killed before it could report it.
+  owner.reset();
   sync(c);
   if (c.state.error.empty()) {
     c.state.error = msg;
@@ -394,15 +418,7 @@ void ContainerEngine::remove(const std::string& ref, bool force, bool with_volum
   release_resources(c);
   store_->remove(c.id);
   container_event(root_, c, "destroy");
-  if (with_volumes)
-    for (const auto& mp : c.mounts)
-      if (mp.type == "volume" && mp.anonymous) {
-        std::vector<std::string> users;
-        for (const auto& other : store_->list())
-          for (const auto& om : other.mounts)
-            if (om.type == "volume" && om.name == mp.name) users.push_back(other.id);
-        if (users.empty()) volumes_->remove(mp.name, {}, true);
-      }
+  if (with_volumes) remove_anonymous_volumes(c);
 }
 
 void ContainerEngine::pause(const std::string& ref) {

@@ -126,7 +126,8 @@ struct Container {
   int restart_count = 0;
   bool manually_stopped = false;
   std::string runtime_path;   // the executable that runs it
-  int creator_pid = 0;        // while status is "creating": the CLI making it
+  int creator_pid = 0;        // while status is "creating": the CLI making it,
+  std::string creator_start;  // and its start time (process_identity.hpp)
 };
 
 void to_json(nlohmann::json& j, const ContainerConfig& c);

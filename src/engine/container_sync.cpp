@@ -2,17 +2,22 @@
 // the container's record, and settles what a crash left behind: a record
 // still "creating" whose CLI is gone, a "running" container whose monitor
 // is gone (killed, or a reboot).
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
 #include "common/clock.hpp"
 #include "common/error.hpp"
+#include "common/fd.hpp"
 #include "common/fs.hpp"
 #include "engine/container_engine.hpp"
 #include "engine/process_identity.hpp"
 #include "image/overlay_snapshotter.hpp"
+#include "runtime/cgroup.hpp"
 
 namespace berth::engine {
 
@@ -32,6 +37,53 @@ std::optional<json> read_status(const std::string& path) {
   return j;
 }
 
+// Whether a start or a monitor holds the container dir's lock
+// (container_engine.hpp). A dir that is gone is nobody's.
+bool owned(const std::string& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  return fd && ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0;
+}
+
+// What `delete --force` cannot reach once the runtime's state is gone (a
+// state dir lost with its containers still running): the processes in the
+// container's cgroup (thawed first: a frozen task would not die), then the
+// cgroup dirs.
+void kill_cgroup(const std::string& rel) {
+  std::vector<std::string> dirs;
+  for (const auto& m : runtime::cgroup_mounts())
+    if (fs::exists(m.mountpoint + rel)) dirs.push_back(m.mountpoint + rel);
+  for (int round = 0; round < 100 && !dirs.empty(); ++round) {
+    bool left = false;
+    for (const auto& d : dirs) {
+      if (fs::exists(d + "/freezer.state")) {
+        try {
+          fs::write_file(d + "/freezer.state", "THAWED");
+        } catch (const Error&) {
+        }
+      }
+      std::string procs;
+      try {
+        procs = fs::read_file(d + "/cgroup.procs");
+      } catch (const Error&) {
+        continue;
+      }
+      for (char* p = procs.data(); *p;) {
+        char* end = nullptr;
+        long pid = std::strtol(p, &end, 10);
+        if (end == p) break;
+        if (pid > 0) {
+          ::kill(static_cast<pid_t>(pid), SIGKILL);
+          left = true;
+        }
+        p = end;
+      }
+    }
+    if (!left) break;
+    ::usleep(20000);
+  }
+  for (const auto& d : dirs) ::rmdir(d.c_str());
+}
+
 }  // namespace
 
 std::optional<MonitorIdentity> monitor_of(const std::string& status_path) {
@@ -46,6 +98,7 @@ void ContainerEngine::mark_dead_monitor(Container& c) {
   // Its container may still run (a monitor killed with -9): nobody holds
   // its stdio or would record its end, so it goes too.
   run_runtime(c, {"delete", "--force", c.id});
+  kill_cgroup("/berth/" + c.id);
   image::unmount(container_dir(c.id) + "/merged");
   c.state.status = "exited";
   c.state.pid = 0;
@@ -66,16 +119,49 @@ void ContainerEngine::mark_dead_monitor(Container& c) {
   }
 }
 
+// A container that is not live and that nobody owns (no start, no
+// monitor) has nothing on the host but its files. What a start killed
+// after it mounted the rootfs, or a monitor killed while it started the
+// container through the runtime, left there is ended: the container in the
+// runtime (and its cgroup), the rootfs mount (an overlay has a device of
+// its own). Two lstats when there is nothing.
+void ContainerEngine::release_unowned(const Container& c) {
+  std::string dir = container_dir(c.id);
+  struct stat m, d, r;
+  bool mounted =
+      ::lstat((dir + "/merged").c_str(), &m) == 0 && ::lstat(dir.c_str(), &d) == 0 && m.st_dev != d.st_dev;
+  bool in_runtime = ::lstat((state_ + "/runtime/" + c.id).c_str(), &r) == 0;
+  if ((!mounted && !in_runtime) || owned(dir)) return;
+  if (in_runtime) {
+    run_runtime(c, {"delete", "--force", c.id});
+    kill_cgroup("/berth/" + c.id);
+  }
+  if (mounted) image::unmount(dir + "/merged");
+}
+
 void ContainerEngine::sync(Container& c) {
   json before = c;
   if (c.state.status == "creating") {
-    if (c.creator_pid > 0 && ::kill(c.creator_pid, 0) == 0) return;  // still being made
+    // Still being made, unless its CLI is gone (a zombie is gone: a killed
+    // CLI whose parent died may never be reaped).
+    if (process_alive({c.creator_pid, c.creator_start})) return;
     release_resources(c);
+    remove_anonymous_volumes(c);
     store_->remove(c.id);
     throw Error("No such container: " + c.id + " (its create was interrupted)", ErrorKind::NotFound);
   }
   auto s = read_status(container_dir(c.id) + "/status.json");
-  if (!s) return;
+  if (!s) {
+    if (!c.state.running()) {  // never started
+      release_unowned(c);
+    } else if (!owned(container_dir(c.id))) {
+      // Running, says the record, but no monitor wrote or holds anything:
+      // its files went with an rm that was killed before the record did.
+      mark_dead_monitor(c);
+      store_->update(c);
+    }
+    return;
+  }
   std::string status = s->value("status", std::string());
   bool was_paused = c.state.status == "paused";
   c.state.pid = s->value("pid", 0);
@@ -96,6 +182,8 @@ void ContainerEngine::sync(Container& c) {
   bool live = status == "running" || status == "restarting" || status == "starting";
   if (live && !process_alive({s->value("monitorPid", 0), s->value("monitorStart", std::string())}))
     mark_dead_monitor(c);
+  else if (!live)
+    release_unowned(c);
   if (json(c) != before) store_->update(c);
 }
 

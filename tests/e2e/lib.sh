@@ -532,6 +532,216 @@ image_with_config() {
 # seconds_since START (from `date +%s.%N`) : elapsed seconds, decimal.
 seconds_since() { echo "$(date +%s.%N) - $1" | bc; }
 
+# ------------------------------------------------------- engine: leftovers
+# What the crash, restart and load tests check on the host itself (/proc,
+# mountinfo, cgroupfs), never through berth's own word. They need
+# engine_init's ROOT and STATE and e2e_init's E2E_MARK: every container
+# command carries the marker (`sh -c "sleep 1000; : $E2E_MARK"`: not the
+# last command, so the shell does not exec it away).
+
+# bk DELAY ARGS... : berth ARGS... killed with SIGKILL after DELAY seconds,
+# in one of two ways, alternately: with its process group (`timeout -s
+# KILL`: the runtime calls it made die with it; a monitor is in a session
+# of its own), or alone, under a parent that never reaps it, so that it
+# stays a zombie while the next commands run (as under an init that is slow
+# to reap) until the next bk or bk_reap. Never fails.
+BK_N=0
+bk() {
+  local d=$1; shift
+  bk_reap
+  BK_N=$((BK_N + 1))
+  if ((BK_N % 2)); then
+    (timeout -s KILL "$d" "$BERTH" --root "$ROOT" --state "$STATE" "$@" >/dev/null 2>&1 || true) 2>/dev/null
+  else
+    rm -f "$E2E_TMP/bk.pid"
+    ( "$BERTH" --root "$ROOT" --state "$STATE" "$@" >/dev/null 2>&1 &
+      echo $! > "$E2E_TMP/bk.pid"
+      exec sleep 600 ) &
+    BK_PARENT=$!
+    wait_until 10 test -s "$E2E_TMP/bk.pid" || fail "berth $* did not start"
+    sleep "$d"
+    kill -KILL "$(cat "$E2E_TMP/bk.pid")" 2>/dev/null || true
+  fi
+  # SIGKILL is sent, not yet done: wait until the CLI is dead (a zombie's
+  # command line is empty, so it no longer matches).
+  wait_until 10 no_cli_runs || fail "berth $* survived SIGKILL"
+}
+no_cli_runs() { [[ -z $(pgrep -f -- "^$BERTH --root $ROOT " || true) ]]; }
+bk_reap() {
+  [[ -n ${BK_PARENT:-} ]] || return 0
+  kill -KILL "$BK_PARENT" 2>/dev/null || true
+  wait "$BK_PARENT" 2>/dev/null || true
+  BK_PARENT=
+}
+
+# ms_of ARGS... : runs berth ARGS... (output dropped) and prints its wall time in ms.
+ms_of() {
+  local t0
+  t0=$(date +%s%N)
+  b "$@" >/dev/null
+  echo $((($(date +%s%N) - t0) / 1000000))
+}
+
+# kill_delays MS N : N delays in seconds, spread from 0 to 1.25 x MS (the
+# verb's own duration, measured on this machine now), for bk.
+kill_delays() {
+  awk -v ms="$1" -v n="$2" 'BEGIN { for (i = 0; i < n; i++) printf "%.3f\n", ms * 1.25 * i / (n - 1) / 1000 }'
+}
+
+# monitor_pids : the berth-monitors of this store (their argv names status.json under ROOT).
+monitor_pids() { pgrep -f -- "^berth-monitor .*--status $ROOT/containers/" || true; }
+no_monitors() { [[ -z $(monitor_pids) ]]; }
+# monitor_of ID : the pid of the monitor of container ID (full id), "" if
+# none. The oldest match: a child the monitor is spawning shares its memory,
+# so its command line too, until it execs.
+monitor_of() { pgrep -o -f -- "^berth-monitor --id $1 " || true; }
+# monitor_gone ID : the monitor of container ID has exited.
+monitor_gone() { [[ -z $(monitor_of "$1") ]]; }
+
+# container_procs : processes of this store's containers: those whose
+# command line carries $E2E_MARK, and those in the cgroup of any container
+# id noted so far (note_ids). (Not /proc/PID/root: from the host, a
+# pivot_root'ed root reads as "/".)
+container_procs() {
+  local id f files=()
+  for id in $(cat "$E2E_TMP/ids" 2>/dev/null); do
+    for f in /sys/fs/cgroup/*/berth/"$id"/cgroup.procs; do [[ -e $f ]] && files+=("$f"); done
+  done
+  {
+    pids_matching "$E2E_MARK"
+    ((${#files[@]} == 0)) || cat "${files[@]}" 2>/dev/null
+  } | sort -u
+}
+
+# cgroup_container PID : the id in PID's v1 memory cgroup path /berth/<id> ("" if none).
+cgroup_container() {
+  local path
+  path=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ { print $3 }' "/proc/$1/cgroup" 2>/dev/null)
+  [[ $path == /berth/* ]] && echo "${path#/berth/}"
+  return 0
+}
+
+# mounts_under DIR : mount points at or below DIR.
+mounts_under() { awk -v d="$1" '$5 == d || index($5, d "/") == 1 { print $5 }' /proc/self/mountinfo; }
+
+# note_ids : remembers ($E2E_TMP/ids) every container id that has had a dir
+# under ROOT or STATE so far, so one whose record went is still checked.
+note_ids() {
+  {
+    ls "$ROOT/containers" "$STATE/containers" "$STATE/runtime" 2>/dev/null
+    cat "$E2E_TMP/ids" 2>/dev/null
+  } | grep -E '^[0-9a-f]{64}$' | sort -u > "$E2E_TMP/ids.new" || true
+  mv "$E2E_TMP/ids.new" "$E2E_TMP/ids"
+}
+
+# settle : waits (bounded) until no runtime call of this store has run for
+# 0.2 s: a monitor that a killed CLI left starting its container (in a
+# session of its own, it outlives the CLI) has reported the start.
+settle() {
+  local quiet=0 deadline=$((SECONDS + 20))
+  while ((quiet < 2 && SECONDS < deadline)); do
+    if [[ -z $(pgrep -f -- "--root $STATE/runtime" || true) ]]; then quiet=$((quiet + 1)); else quiet=0; fi
+    sleep 0.1
+  done
+}
+
+# assert_reconciled WHAT : settles, then runs the next command (`ps -a`) and checks what it
+# reports against the host: every container process is in the cgroup of a
+# running container, every mount under ROOT is the rootfs of a running
+# container, every monitor watches one; a container that does not run has
+# no runtime state and no cgroup; an id without a record has no trace at all.
+assert_reconciled() {
+  local what=$1 id st pid mp
+  local -A state=()
+  settle
+  while read -r id st; do [[ -n $id ]] && state[$id]=$st; done < <(b ps -a --no-trunc --format '{{.ID}} {{.State}}')
+  note_ids
+  for pid in $(container_procs); do
+    id=$(cgroup_container "$pid")
+    [[ -n $id && ${state[$id]:-} == running ]] ||
+      fail "$what: process $pid [$(tr '\0' ' ' < /proc/$pid/cmdline 2>/dev/null)] in cgroup [/berth/$id] of a container that is [${state[$id]:-no record}]"
+  done
+  while read -r mp; do
+    [[ -n $mp ]] || continue
+    id=${mp#"$ROOT/containers/"}
+    id=${id%/merged}
+    [[ $mp == "$ROOT/containers/$id/merged" && ${state[$id]:-} == running ]] ||
+      fail "$what: mount $mp of a container that is [${state[$id]:-no record}]"
+  done < <(mounts_under "$ROOT")
+  local -A watched=()
+  for pid in $(monitor_pids); do
+    id=$(tr '\0' '\n' < "/proc/$pid/cmdline" 2>/dev/null | sed -n '3p')
+    [[ -n $id ]] && watched[$id]=$pid
+    [[ -z $id || ${state[$id]:-} == running || ${state[$id]:-} == restarting ]] ||
+      fail "$what: monitor $pid of container $id which is [${state[$id]:-no record}]"
+  done
+  assert_volumes_owned "$what" "${!state[@]}"
+  while read -r id; do
+    [[ -n $id ]] || continue
+    st=${state[$id]:-}
+    case $st in
+      running | restarting | paused)
+        [[ -n ${watched[$id]:-} ]] || fail "$what: container $id is $st but has no monitor"
+        ;;
+      "") [[ -z $(engine_traces "$id") ]] || fail "$what: container $id has no record but left: $(engine_traces "$id")" ;;
+      *)
+        [[ ! -e $STATE/runtime/$id ]] || fail "$what: container $id is $st but its runtime state is left"
+        [[ -z $(ls -d /sys/fs/cgroup/*/berth/"$id" 2>/dev/null) ]] ||
+          fail "$what: container $id is $st but its cgroups are left: $(ls -d /sys/fs/cgroup/*/berth/"$id")"
+        ;;
+    esac
+  done < "$E2E_TMP/ids"
+}
+
+# lose_state_dir : what a reboot does to the engine, and more: every
+# monitor of this store is SIGKILLed, then the state dir (a tmpfs) goes.
+# The containers themselves are left running for the engine to find.
+lose_state_dir() {
+  local m
+  m=$(monitor_pids)
+  [[ -z $m ]] || kill -KILL $m
+  wait_until 5 no_monitors || fail "monitors survived SIGKILL: $(monitor_pids)"
+  rm -rf "$STATE"
+}
+
+# assert_volumes_owned WHAT ID... : every volume (record or dir under
+# ROOT/volumes) is mounted by one of the containers ID...: none was lost
+# to an interrupted create.
+assert_volumes_owned() {
+  local what=$1 v; shift
+  [[ -n $(ls -A "$ROOT/volumes" 2>/dev/null) ]] || return 0
+  local -A used=()
+  if (($#)); then
+    for v in $(b inspect -f '{{json .Mounts}}' "$@" | jq -r '.[] | select(.Type == "volume") | .Name'); do used[$v]=1; done
+  fi
+  for v in $(b volume ls -q; ls "$ROOT/volumes"); do
+    [[ -n ${used[$v]:-} ]] || fail "$what: volume $v belongs to no container"
+  done
+}
+
+# assert_all_removed WHAT : `rm -f` of every container, then nothing of any
+# container this store ever had: no record, process, monitor, mount under
+# ROOT, runtime state, container dir or cgroup.
+assert_all_removed() {
+  local what=$1 ids id
+  note_ids
+  ids=$(b ps -aq --no-trunc)
+  [[ -z $ids ]] || b rm -f -v $ids >/dev/null
+  [[ -z $(b ps -aq) ]] || fail "$what: ps -a still lists: $(b ps -a)"
+  [[ -z $(container_procs) ]] || fail "$what: container processes left: $(container_procs | xargs -r ps -o pid=,args= -p)"
+  [[ -z $(monitor_pids) ]] || fail "$what: monitors left: $(monitor_pids | tr '\n' ' ')"
+  [[ -z $(mounts_under "$ROOT") ]] || fail "$what: mounts left: $(mounts_under "$ROOT")"
+  # (the runtime's seccomp cache is shared by all containers, not state of one)
+  local left
+  left=$(find "$STATE/runtime" -mindepth 1 -maxdepth 1 ! -name .seccomp-cache 2>/dev/null || true)
+  [[ -z $left ]] || fail "$what: runtime state left: $left"
+  left=$(find "$ROOT/containers" "$STATE/containers" "$ROOT/volumes" -mindepth 1 -maxdepth 1 2>/dev/null || true)
+  [[ -z $left ]] || fail "$what: container or volume dirs left: $left"
+  while read -r id; do
+    [[ -z $id || -z $(engine_traces "$id") ]] || fail "$what: container $id left: $(engine_traces "$id")"
+  done < "$E2E_TMP/ids"
+}
+
 # ------------------------------------------------------------- self-test
 # Run directly (ctest registers every tests/e2e/*.sh, this file included as
 # e2e.lib), it checks its own promises: the trap removes the temp dir and
