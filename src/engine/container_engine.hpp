@@ -16,10 +16,12 @@
 // mount or runtime state of a container that is not live, whose dir nobody
 // has locked, is a leftover.
 //
-// On disk, per container: <root>/containers/<id>/ holds the snapshot
-// (upper, work, merged), config.json, status.json, the json-file log and
-// etc/ (hosts, hostname, resolv.conf); <state>/containers/<id>/ holds the
-// monitor's sockets. The runtime keeps its state in <state>/runtime.
+// On disk, per container: <root>/containers/<id>/ holds what outlives a
+// reboot: the snapshot (upper, work, merged), status.json and the json-file
+// log; <state>/containers/<id>/ (a tmpfs, /run) holds what each start makes
+// again: the bundle's config.json, etc/ (hosts, hostname, resolv.conf), the
+// monitor's sockets and its monitor.log. The runtime keeps its state in
+// <state>/runtime.
 #pragma once
 
 #include <sys/types.h>
