@@ -23,8 +23,10 @@ pid_t spawn_process(const std::vector<std::string>& argv, const SpawnFds& fds) {
   if (fds.in < 0 || fds.out < 0 || fds.err < 0) null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   int slots[3] = {fds.in, fds.out, fds.err};
   for (int i = 0; i < 3; ++i) posix_spawn_file_actions_adddup2(&fa, slots[i] >= 0 ? slots[i] : null_fd, i);
-  if (fds.fd3 >= 0) posix_spawn_file_actions_adddup2(&fa, fds.fd3, 3);
-  posix_spawn_file_actions_addclosefrom_np(&fa, fds.fd3 >= 0 ? 4 : 3);
+  int next = 3;
+  if (fds.fd3 >= 0) posix_spawn_file_actions_adddup2(&fa, fds.fd3, next++);
+  for (int fd : fds.more_fds) posix_spawn_file_actions_adddup2(&fa, fd, next++);
+  posix_spawn_file_actions_addclosefrom_np(&fa, next);
   sigset_t none, defaults;
   sigemptyset(&none);
   sigfillset(&defaults);
@@ -37,12 +39,13 @@ pid_t spawn_process(const std::vector<std::string>& argv, const SpawnFds& fds) {
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   pid_t pid = -1;
-  int rc = fds.search_path ? ::posix_spawnp(&pid, argv[0].c_str(), &fa, &attr, args.data(), environ)
-                           : ::posix_spawn(&pid, argv[0].c_str(), &fa, &attr, args.data(), environ);
+  const std::string& file = fds.executable.empty() ? argv[0] : fds.executable;
+  int rc = fds.search_path ? ::posix_spawnp(&pid, file.c_str(), &fa, &attr, args.data(), environ)
+                           : ::posix_spawn(&pid, file.c_str(), &fa, &attr, args.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   if (null_fd >= 0) ::close(null_fd);
-  if (rc != 0) throw_errno("run " + argv[0], rc);
+  if (rc != 0) throw_errno("run " + file, rc);
   return pid;
 }
 

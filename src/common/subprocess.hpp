@@ -12,10 +12,14 @@
 namespace berth {
 
 struct SpawnFds {
-  int in = -1, out = -1, err = -1;  // -1: /dev/null
-  int fd3 = -1;                     // given as fd 3 when >= 0
+  SpawnFds(int in_fd = -1, int out_fd = -1, int err_fd = -1, int fd_3 = -1)
+      : in(in_fd), out(out_fd), err(err_fd), fd3(fd_3) {}
+  int in, out, err;                 // -1: /dev/null
+  int fd3;                          // given as fd 3 when >= 0
+  std::vector<int> more_fds;        // given as fds 4, 5, ... (after fd3, which must be set)
   bool search_path = false;         // argv[0] looked up in PATH
   bool new_session = false;
+  std::string executable;           // run this file, argv[0] being only its name
 };
 
 // Starts argv; throws berth::Error naming argv[0] if it cannot.

@@ -186,6 +186,9 @@ class ContainerEngine {
 // A Docker duration ("10s", "1m30s", "500ms", "1h") in nanoseconds;
 // InvalidArgument naming `flag` otherwise.
 int64_t parse_duration_ns(const std::string& text, const std::string& flag);
+// docker's --since/--until: RFC 3339, unix seconds, or a duration back
+// from now ("10m"); unix seconds, 0 for "".
+int64_t parse_time_bound(const std::string& text, const std::string& flag);
 // A signal by name or number ("KILL", "SIGKILL", "9"); InvalidArgument otherwise.
 int parse_signal(const std::string& text);
 

@@ -217,35 +217,19 @@ pid_t ContainerEngine::spawn_monitor(const Container& c, int sync_fd, int attach
   std::vector<std::string> argv = monitor::to_argv(o);
 
   UniqueFd err(::open((state_dir(c.id) + "/monitor.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
-  posix_spawn_file_actions_t fa;
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawnattr_init(&attr);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0);
-  posix_spawn_file_actions_adddup2(&fa, 0, 1);
-  if (err) posix_spawn_file_actions_adddup2(&fa, err.get(), 2);
-  posix_spawn_file_actions_adddup2(&fa, sync_fd, 3);
-  if (attach_fd >= 0) posix_spawn_file_actions_adddup2(&fa, attach_fd, 4);
-  // The locked container dir (start()): the monitor holds it, unknowingly,
-  // as long as it lives.
-  int owner_slot = attach_fd >= 0 ? 5 : 4;
-  posix_spawn_file_actions_adddup2(&fa, owner_fd, owner_slot);
-  posix_spawn_file_actions_addclosefrom_np(&fa, owner_slot + 1);
-  sigset_t none, defaults;
-  sigemptyset(&none);
-  sigfillset(&defaults);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  std::vector<char*> args;
-  for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, exe.c_str(), &fa, &attr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) throw_errno("start the container's monitor " + exe, rc);
-  return pid;
+  // fd 3 the sync pipe, 4 the attach socket if any, then the locked
+  // container dir (start()): the monitor holds it, unknowingly, as long as
+  // it lives.
+  SpawnFds fds{-1, -1, err.get(), sync_fd};
+  if (attach_fd >= 0) fds.more_fds.push_back(attach_fd);
+  fds.more_fds.push_back(owner_fd);
+  fds.new_session = true;
+  fds.executable = exe;
+  try {
+    return spawn_process(argv, fds);
+  } catch (Error& e) {
+    throw e.wrap("start the container's monitor");
+  }
 }
 
 void ContainerEngine::start(const std::string& ref, const StartOptions& so) {

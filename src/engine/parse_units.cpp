@@ -1,6 +1,8 @@
 // Docker's duration and signal notations.
 #include <signal.h>
 
+#include <time.h>
+
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
@@ -30,6 +32,14 @@ int64_t parse_duration_ns(const std::string& text, const std::string& flag) {
     total += v * mul;
   }
   return static_cast<int64_t>(total);
+}
+
+int64_t parse_time_bound(const std::string& v, const std::string& flag) {
+  if (v.empty()) return 0;
+  int64_t t = image::parse_rfc3339(v);
+  if (t > 0) return t;
+  if (v.find_first_not_of("0123456789.") == std::string::npos) return std::atoll(v.c_str());
+  return static_cast<int64_t>(::time(nullptr)) - parse_duration_ns(v, flag) / 1000000000;
 }
 
 int parse_signal(const std::string& text) {

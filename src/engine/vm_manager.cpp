@@ -1,4 +1,5 @@
 #include "engine/vm_manager.hpp"
+#include "engine/process_identity.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -44,36 +45,11 @@ using nlohmann::json;
 
 namespace {
 
-struct ProcStat {
-  char state = 0;
-  std::string start;  // empty: no such process
-};
-
 void validate_name(const std::string& n) {
   bool ok = !n.empty() && n.size() <= 63 && std::isalnum(static_cast<unsigned char>(n[0]));
   for (char c : n)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') ok = false;
   if (!ok) fail("invalid VM name '" + n + "' (letters, digits, - _ . ; at most 63)");
-}
-
-// Fields 3 (state) and 22 (start time) of /proc/<pid>/stat: the start time
-// guards against a recycled pid, the state tells a zombie from a live VMM.
-ProcStat process_stat(pid_t pid) {
-  std::string s;
-  try {
-    s = fs::read_file("/proc/" + std::to_string(pid) + "/stat");
-  } catch (const Error&) {
-    return {};
-  }
-  auto p = s.rfind(')');
-  if (p == std::string::npos || p + 2 >= s.size()) return {};
-  std::istringstream in(s.substr(p + 2));
-  ProcStat ps;
-  std::string f;
-  for (int i = 3; i <= 22 && in >> f; ++i)
-    if (i == 3) ps.state = f[0];
-  ps.start = f;
-  return ps;
 }
 
 }  // namespace
@@ -233,7 +209,7 @@ void VmManager::claim(const Prepared& p, pid_t pid) {
     db().prepare("INSERT INTO vms (name, config, state, pid, pid_start, created, started, console_log, console_sock) "
                  "VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?)")
         .bind(1, p.name).bind(2, p.config.dump()).bind(3, static_cast<int64_t>(pid))
-        .bind(4, process_stat(pid).start).bind(5, now).bind(6, now)
+        .bind(4, process_start_time(pid)).bind(5, now).bind(6, now)
         .bind(7, p.launch.console_log).bind(8, p.launch.console_socket).run();
   } catch (Error& e) {
     auto st = db().prepare("SELECT state FROM vms WHERE name = ?");
@@ -454,8 +430,8 @@ void VmManager::reconcile(const std::string& name) {
 }
 
 bool VmManager::vmm_alive(pid_t pid, const std::string& start) {
-  ProcStat ps = process_stat(pid);
-  return !ps.start.empty() && ps.start == start && ps.state != 'Z';
+  // the start time guards against a recycled pid, the state against a zombie
+  return process_alive({pid, start});
 }
 
 bool VmManager::monitor_alive(const std::string& name) {
@@ -542,10 +518,7 @@ VmManager::Running VmManager::running(const std::string& name) {
 // stopped VM holds nothing. An exited VMM may stay a zombie until init
 // reaps it: that holds nothing either.
 void VmManager::wait_vmm_gone(const std::string& name, pid_t pid, const std::string& start) {
-  auto vmm_gone = [&] {
-    ProcStat ps = process_stat(pid);
-    return ps.start != start || ps.state == 'Z';
-  };
+  auto vmm_gone = [&] { return !process_alive({pid, start}); };
   for (int i = 0; i < 1000 && !vmm_gone(); ++i) ::usleep(10000);
   if (!vmm_gone()) throw Error("vm " + name + ": VMM did not stop within 10 s", ErrorKind::Internal);
   vmm::VmCgroup::remove_stale({cgroup_name(name)});

@@ -430,15 +430,8 @@ void add_logs(CLI::App& parent, Globals& g) {
       if (*end || f->tail.empty()) throw ExitStatus{1, "invalid value for \"tail\": " + f->tail};
       o.tail = n < 0 ? -1 : n;
     }
-    auto when = [](const std::string& v, const char* flag) -> int64_t {
-      if (v.empty()) return 0;
-      int64_t t = image::parse_rfc3339(v);
-      if (t > 0) return t;
-      if (v.find_first_not_of("0123456789.") == std::string::npos) return std::atoll(v.c_str());
-      return now_s() - engine::parse_duration_ns(v, flag) / 1000000000;
-    };
-    o.since = when(f->since, "--since");
-    o.until = when(f->until, "--until");
+    o.since = engine::parse_time_bound(f->since, "--since");
+    o.until = engine::parse_time_bound(f->until, "--until");
     ContainerEngine eng(g.root, g.state);
     eng.logs(f->ref, o, STDOUT_FILENO, STDERR_FILENO);
   });

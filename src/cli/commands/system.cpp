@@ -247,16 +247,9 @@ void add_system_commands(CLI::App& app, Globals& g) {
   events->add_option("-f,--filter", ef->filters, "Filter output based on conditions provided (container, event, type, label)");
   events->add_option("--format", ef->format, "Format the output using the given Go template");
   events->callback([ef, &g] {
-    auto when = [](const std::string& v, const char* flag) -> int64_t {
-      if (v.empty()) return 0;
-      int64_t t = image::parse_rfc3339(v);
-      if (t > 0) return t;
-      if (v.find_first_not_of("0123456789.") == std::string::npos) return std::atoll(v.c_str());
-      return static_cast<int64_t>(::time(nullptr)) - engine::parse_duration_ns(v, flag) / 1000000000;
-    };
     engine::EventQuery q;
-    q.since = when(ef->since, "--since");
-    q.until = when(ef->until, "--until");
+    q.since = engine::parse_time_bound(ef->since, "--since");
+    q.until = engine::parse_time_bound(ef->until, "--until");
     q.follow = ef->until.empty();
     if (q.since == 0 && q.follow) q.since = static_cast<int64_t>(::time(nullptr));  // docker: only new ones
     std::map<std::string, std::vector<std::string>> filters;
