@@ -303,7 +303,9 @@ void add_exec(CLI::App& parent, Globals& g) {
     try {
       code = eng.exec(rest[0], r);
     } catch (const engine::StartError& e) {
-      throw ExitStatus{e.exit_code(), e.what()};
+      // Without -d the runtime's stderr is ours, and it has already said
+      // why: saying it again would print the same reason twice.
+      throw ExitStatus{e.exit_code(), r.detach ? e.what() : ""};
     }
     throw ExitStatus{code, ""};
   });
