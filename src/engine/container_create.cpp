@@ -16,6 +16,7 @@
 #include "engine/names.hpp"
 #include "engine/oci_config.hpp"
 #include "engine/process_identity.hpp"
+#include "engine/user_namespace.hpp"
 #include "image/overlay_snapshotter.hpp"
 #include "monitor/restart_policy.hpp"
 
@@ -100,9 +101,7 @@ std::string ContainerEngine::create(const CreateRequest& req, std::vector<std::s
   if (c.host.memory_swap > 0 && c.host.memory == 0)
     fail("You should always set the Memory limit when using Memoryswap limit, see usage");
   if (c.host.nano_cpus < 0) fail("invalid CPU count: it must be positive");
-  if (c.host.userns_mode != "" && c.host.userns_mode != "host")
-    throw Error("--userns " + c.host.userns_mode + ": only \"host\" is supported (no user-namespace remapping yet)",
-                ErrorKind::Unsupported);
+  check_userns(c.host);
   effective_caps(c.host);  // names checked now, not at start
   check_ulimits(c.host);
   c.runtime_path = runtime_path(c.host.runtime);
@@ -205,6 +204,10 @@ std::string ContainerEngine::create(const CreateRequest& req, std::vector<std::s
   }
   store_->insert(c);
   try {
+    if (wants_userns_range(c.host)) {
+      UsernsRanges ranges(images_->db());
+      assign_userns_range(c.host, ranges, c.id);
+    }
     image::OverlaySnapshotter snap(*images_);
     snap.prepare(c.id, img.id);
     for (auto& mp : mounts) {
@@ -285,6 +288,7 @@ void ContainerEngine::release_resources(const Container& c) {
   }
   fs::remove_all(container_dir(c.id));
   fs::remove_all(state_dir(c.id));
+  if (wants_userns_range(c.host)) UsernsRanges(images_->db()).release(c.id);
 }
 
 // Its anonymous volumes that no other container uses. A dir with no volume

@@ -21,6 +21,7 @@
 #include "common/fd.hpp"
 #include "common/fs.hpp"
 #include "common/subprocess.hpp"
+#include "common/userns.hpp"
 #include "engine/in_root.hpp"
 #include "engine/container_engine.hpp"
 #include "image/layer_commit.hpp"
@@ -38,7 +39,12 @@ class ContainerRoot {
  public:
   ContainerRoot(const Container& c, const std::string& merged, image::ImageStore& store) : merged_(merged) {
     if (c.state.running() && c.state.pid > 0) {
-      fd_.reset(::open(("/proc/" + std::to_string(c.state.pid) + "/root").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+      std::string proc = "/proc/" + std::to_string(c.state.pid);
+      fd_.reset(::open((proc + "/root").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+      if (fd_ && !c.host.uid_maps.empty()) {
+        userns_.reset(::open((proc + "/ns/user").c_str(), O_RDONLY | O_CLOEXEC));
+        if (!userns_) throw_errno("open the user namespace of container " + c.id.substr(0, 12));
+      }
       if (fd_) return;
     }
     if (!image::is_mount_point(merged_)) {
@@ -54,6 +60,10 @@ class ContainerRoot {
     if (mounted_) image::unmount(merged_);
   }
   int fd() const { return fd_.get(); }
+  // The user namespace of a running container that has one (else -1):
+  // its files are read and written from inside it, as the container sees
+  // them (an idmapped rootfs refuses ids outside the mapping).
+  int userns() const { return userns_.get(); }
 
   // An O_PATH fd of `path` inside the root; -1 with errno if missing.
   UniqueFd open(const std::string& path, bool directory) const {
@@ -62,7 +72,7 @@ class ContainerRoot {
 
  private:
   std::string merged_;
-  UniqueFd fd_;
+  UniqueFd fd_, userns_;
   bool mounted_ = false;
 };
 
@@ -111,8 +121,14 @@ void ContainerEngine::copy_out(const std::string& ref, const std::string& path, 
   struct stat st{};
   if (!dir || ::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0)
     throw Error("Could not find the file " + path + " in container " + ref, ErrorKind::NotFound);
-  if (run_tar({"--numeric-owner", "-cf", "-", "--", name}, dir.get(), -1, out_fd) != 0)
-    throw Error("copy " + path + " out of container " + ref + ": tar failed");
+  auto tar = [&] {
+    if (run_tar({"--numeric-owner", "-cf", "-", "--", name}, dir.get(), -1, out_fd) != 0)
+      throw Error("copy " + path + " out of container " + ref + ": tar failed");
+  };
+  if (root.userns() >= 0)
+    run_as_userns_root(root.userns(), {dir.get(), out_fd}, tar);
+  else
+    tar();
 }
 
 void ContainerEngine::copy_in(const std::string& ref, int in_fd, const std::string& dir_path) {
@@ -125,7 +141,11 @@ void ContainerEngine::copy_in(const std::string& ref, int in_fd, const std::stri
   }
   // The unpacker resolves every entry beneath `dir` and refuses symlinked
   // parents, "..", absolute names and hardlinks out of it.
-  image::unpack_layer(in_fd, "/proc/self/fd/" + std::to_string(dir.get()));
+  auto unpack = [&] { image::unpack_layer(in_fd, "/proc/self/fd/" + std::to_string(dir.get())); };
+  if (root.userns() >= 0)
+    run_as_userns_root(root.userns(), {dir.get(), in_fd}, unpack);
+  else
+    unpack();
 }
 
 std::vector<std::pair<std::string, std::string>> ContainerEngine::diff(const std::string& ref) {

@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/container_spec.hpp"
+#include "engine/user_namespace.hpp"
 
 namespace berth::engine {
 
@@ -131,6 +132,8 @@ void to_json(json& j, const HostConfig& h) {
            {"Runtime", h.runtime.empty() ? std::string("berth-runtime") : h.runtime},
            {"LogConfig", {{"Type", "json-file"}, {"Config", h.log_opts}}}};
   if (!h.seccomp_profile_json.empty()) j["BerthSeccompProfile"] = h.seccomp_profile_json;
+  if (!h.uid_maps.empty() || !h.gid_maps.empty())
+    j["IDMappings"] = {{"UidMap", id_maps_to_strings(h.uid_maps)}, {"GidMap", id_maps_to_strings(h.gid_maps)}};
 }
 
 void from_json(const json& j, HostConfig& h) {
@@ -168,6 +171,13 @@ void from_json(const json& j, HostConfig& h) {
     for (const auto& u : j["Ulimits"])
       h.ulimits.push_back({u.value("Name", ""), u.value("Soft", int64_t{0}), u.value("Hard", int64_t{0})});
   get(j, "UsernsMode", h.userns_mode);
+  if (j.contains("IDMappings") && j["IDMappings"].is_object()) {
+    std::vector<std::string> uids, gids;
+    get(j["IDMappings"], "UidMap", uids);
+    get(j["IDMappings"], "GidMap", gids);
+    h.uid_maps = parse_id_maps(uids, "IDMappings.UidMap");
+    h.gid_maps = parse_id_maps(gids, "IDMappings.GidMap");
+  }
   get(j, "Runtime", h.runtime);
   if (h.runtime == "berth-runtime") h.runtime.clear();
   if (j.contains("LogConfig")) get(j["LogConfig"], "Config", h.log_opts);

@@ -21,6 +21,7 @@
 #include "common/fd.hpp"
 #include "common/fs.hpp"
 #include "common/subprocess.hpp"
+#include "common/userns.hpp"
 #include "engine/container_engine.hpp"
 #include "engine/events.hpp"
 #include "engine/in_root.hpp"
@@ -29,6 +30,7 @@
 #include "engine/process_identity.hpp"
 #include "engine/start_error.hpp"
 #include "engine/user_lookup.hpp"
+#include "engine/user_namespace.hpp"
 #include "image/overlay_snapshotter.hpp"
 #include "monitor/options.hpp"
 
@@ -131,7 +133,13 @@ void ContainerEngine::prepare_rootfs(Container& c) {
     if (c.host.auto_remove)
       for (auto& m : mounts)
         if (m.type == "overlay") m.options.push_back("volatile");
-    image::mount_all(mounts, merged);
+    if (c.host.uid_maps.empty()) {
+      image::mount_all(mounts, merged);
+    } else {
+      UniqueFd userns = open_userns(c.host.uid_maps, c.host.gid_maps, "the user namespace of container " + c.id);
+      image::mount_all_idmapped(mounts, merged, userns.get(), static_cast<uint32_t>(host_id_of(c.host.uid_maps, 0)),
+                                static_cast<uint32_t>(host_id_of(c.host.gid_maps, 0)));
+    }
   }
   try {
     auto img = images_->resolve(c.image_id);
@@ -145,7 +153,14 @@ void ContainerEngine::prepare_rootfs(Container& c) {
       }
     if (changed) store_->update(c);
     std::string cwd = c.config.working_dir.empty() ? image_config.value("WorkingDir", std::string()) : c.config.working_dir;
-    if (!cwd.empty()) make_dir_in_root(merged, cwd);
+    if (!cwd.empty()) {
+      // Through an idmapped rootfs only ids that map can create files.
+      if (c.host.uid_maps.empty())
+        make_dir_in_root(merged, cwd);
+      else
+        run_with_fsids(static_cast<uint32_t>(host_id_of(c.host.uid_maps, 0)),
+                       static_cast<uint32_t>(host_id_of(c.host.gid_maps, 0)), {}, [&] { make_dir_in_root(merged, cwd); });
+    }
     OciInputs in;
     in.rootfs = merged;
     in.etc_dir = state_dir(c.id) + "/etc";
@@ -156,7 +171,9 @@ void ContainerEngine::prepare_rootfs(Container& c) {
       if (::access(in.init_path.c_str(), X_OK) != 0)
         throw Error("--init: " + in.init_path + " not found (build it: ninja berth-init)", ErrorKind::NotFound);
     }
-    fs::write_file(state_dir(c.id) + "/config.json", build_oci_config(c, image_config, in));
+    std::string config_path = state_dir(c.id) + "/config.json";
+    fs::write_file(config_path, build_oci_config(c, image_config, in));
+    ::chmod(config_path.c_str(), 0600);  // it holds the container's environment
   } catch (...) {
     image::unmount(merged);
     throw;
@@ -257,6 +274,19 @@ void ContainerEngine::start(const std::string& ref, const StartOptions& so) {
   if (!owned)
     throw Error("start container " + c.id.substr(0, 12) + ": another command is starting it", ErrorKind::FailedPrecondition);
   fs::mkdir_p(state_dir(c.id), 0700);
+  if (!c.host.uid_maps.empty()) {
+    // In a user namespace the runtime bind-mounts /etc/hosts and the rest
+    // as the container's root, an unprivileged host uid: it must be able to
+    // pass through the state dirs (not list them; config.json stays 0600).
+    for (const std::string& d : {state_, state_ + "/containers", state_dir(c.id)}) ::chmod(d.c_str(), 0711);
+    try {
+      auto uid = static_cast<uint32_t>(host_id_of(c.host.uid_maps, 0));
+      check_passable(container_dir(c.id), uid);
+      check_passable(state_dir(c.id), uid);
+    } catch (Error& e) {
+      throw StartError(e.wrap("start container " + c.id.substr(0, 12)).what(), 125, e.kind());
+    }
+  }
   try {
     prepare_rootfs(c);
   } catch (Error& e) {

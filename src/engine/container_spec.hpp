@@ -14,6 +14,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "common/userns.hpp"
+
 namespace berth::engine {
 
 struct HealthConfig {
@@ -78,7 +80,10 @@ struct HostConfig {
   int64_t cpu_shares = 0;
   int64_t pids_limit = 0;   // <= 0 = unlimited
   std::vector<Ulimit> ulimits;
-  std::string userns_mode;  // "" | host
+  std::string userns_mode;  // "" | host | auto[:size=N] | private (podman's words)
+  // A user namespace's mappings (container:host:size): from --uidmap and
+  // --gidmap, or given out by the engine for --userns auto. Empty: none.
+  std::vector<IdMap> uid_maps, gid_maps;
   std::string runtime;      // "" = berth-runtime; runc | crun | a path
   std::map<std::string, std::string> log_opts;  // max-size, max-file
 };

@@ -243,6 +243,12 @@ std::string build_oci_config(const Container& c, const json& image_config, const
   oci::Linux& l = *s.linux;
   l.cgroups_path = in.cgroups_path;
   if (h.network_mode == "host") std::erase_if(l.namespaces, [](const oci::Namespace& n) { return n.type == "network"; });
+  if (!h.uid_maps.empty()) {
+    // The user namespace first: the others are made by (and owned by) it.
+    l.namespaces.insert(l.namespaces.begin(), oci::Namespace{"user", ""});
+    for (const auto& m : h.uid_maps) l.uid_mappings.push_back({m.container_id, m.host_id, m.size});
+    for (const auto& m : h.gid_maps) l.gid_mappings.push_back({m.container_id, m.host_id, m.size});
+  }
   if (h.privileged) {
     l.masked_paths.clear();
     l.readonly_paths.clear();
@@ -304,7 +310,16 @@ std::string build_oci_config(const Container& c, const json& image_config, const
     }
     std::vector<std::string> opts = {"rbind", "rprivate"};
     if (!m.rw) opts.push_back("ro");
-    s.mounts.push_back({m.destination, "bind", m.source, opts, {}, {}});
+    oci::Mount bind{m.destination, "bind", m.source, opts, {}, {}};
+    // A volume is the container's own: in a user namespace it is seen
+    // through the container's mapping, so its files keep their true owners
+    // on disk and any container, mapped or not, can share it. A bind mount
+    // of a host path is not: the host's files stay the host's.
+    if (m.type == "volume")
+      for (const auto& id : h.uid_maps) bind.uid_mappings.push_back({id.container_id, id.host_id, id.size});
+    if (m.type == "volume")
+      for (const auto& id : h.gid_maps) bind.gid_mappings.push_back({id.container_id, id.host_id, id.size});
+    s.mounts.push_back(bind);
   }
 
   std::string text = oci::to_json(s);

@@ -127,7 +127,7 @@ void unmount(const std::string& target) {
 }
 
 // The new mount API: one fsconfig per option, one per lower dir.
-static void mount_overlay_fsconfig(const MountSpec& m, const std::string& target) {
+void mount_overlay_fsconfig(const MountSpec& m, const std::string& target) {
   UniqueFd fs(::fsopen("overlay", FSOPEN_CLOEXEC));
   if (!fs) throw_errno("fsopen overlay for " + target);
   auto cfg_error = [&](const std::string& what) {

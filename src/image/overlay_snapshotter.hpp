@@ -11,6 +11,7 @@
 // stack limit of 500 layers. See docs/images.md.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,18 @@ std::vector<MountSpec> read_only_mounts(ImageStore& store, const std::vector<std
 
 // Mounts the specs on target (in order). Throws naming the target and errno.
 void mount_all(const std::vector<MountSpec>& mounts, const std::string& target);
+// mount_all for a container in a user namespace: every layer is seen
+// through an idmapped mount (open_tree clone + MOUNT_ATTR_IDMAP on
+// `userns_fd`, the container's own mappings), so the container's root owns
+// the image's root files while every file, old or new, keeps its true owner
+// on disk (commit, diff and cp need no id shifting). `root_uid`/`root_gid`:
+// the host ids container root maps to; the overlay is mounted with them as
+// filesystem ids, since overlayfs creates upper files with its mounter's
+// ids and those must map through the idmap. Needs Linux >= 6.8.
+void mount_all_idmapped(const std::vector<MountSpec>& mounts, const std::string& target, int userns_fd,
+                        uint32_t root_uid, uint32_t root_gid);
+// An overlay mount through fsopen/fsconfig ("lowerdir+" per lower dir).
+void mount_overlay_fsconfig(const MountSpec& m, const std::string& target);
 // Unmounts target; no error if it is not a mount point.
 void unmount(const std::string& target);
 bool is_mount_point(const std::string& path);

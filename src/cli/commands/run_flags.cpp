@@ -8,6 +8,7 @@
 #include "cli/command_registry.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
+#include "engine/user_namespace.hpp"
 
 namespace berth::cli {
 
@@ -189,7 +190,11 @@ void add_run_flags(CLI::App* c, RunFlags& f) {
   c->add_option("--health-start-period", f.health_start_period, "Start period for the container to initialize");
   c->add_flag("--no-healthcheck", f.no_healthcheck, "Disable any container-specified HEALTHCHECK");
   c->add_option("--network,--net", f.network, "Connect a container to a network (none, host)")->capture_default_str();
-  c->add_option("--userns,--user-ns", f.userns, "User namespace to use (host)");
+  c->add_option("--userns,--user-ns", f.userns,
+                "User namespace: host (none, the default), auto[:size=N] (root in the container is an unprivileged "
+                "host uid from berth's own range)");
+  c->add_option("--uidmap", f.uid_maps, "UID map for a user namespace: CONTAINER_UID:HOST_UID:SIZE (repeatable)");
+  c->add_option("--gidmap", f.gid_maps, "GID map for a user namespace: CONTAINER_GID:HOST_GID:SIZE (repeatable)");
   c->add_option("--pull", f.pull, "Pull image before running (\"missing\"|\"never\"; no registry yet)");
   c->add_option("--runtime", f.runtime, "Runtime to use for this container (berth-runtime, runc, crun or a path)");
   c->add_option("--log-opt", f.log_opts, "Log driver options (max-size, max-file)");
@@ -298,6 +303,8 @@ engine::CreateRequest to_create_request(const RunFlags& f) {
   for (const auto& u : f.ulimits) h.ulimits.push_back(parse_ulimit(u));
   h.network_mode = f.network == "default" || f.network.empty() ? "none" : f.network;
   h.userns_mode = f.userns;
+  h.uid_maps = engine::parse_id_maps(f.uid_maps, "--uidmap");
+  h.gid_maps = engine::parse_id_maps(f.gid_maps, "--gidmap");
   h.runtime = f.runtime;
   if (f.pull != "missing" && f.pull != "never" && f.pull != "always")
     bad("--pull", f.pull, "must be one of: missing, never, always");

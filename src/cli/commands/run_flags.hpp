@@ -27,7 +27,7 @@ struct RunFlags {
   int64_t cpu_shares = 0, pids_limit = 0;
   bool entrypoint_set = false;
   std::vector<std::string> env, env_files, volumes, mounts, tmpfs, labels, cap_add, cap_drop, security_opts,
-      ulimits, log_opts;
+      ulimits, log_opts, uid_maps, gid_maps;
   std::vector<std::string> rest;  // IMAGE [COMMAND [ARG...]]
 };
 
