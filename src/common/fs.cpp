@@ -36,6 +36,15 @@ std::string read_file(const std::string& path) {
   return read_all(fd.get(), path);
 }
 
+std::optional<std::string> read_file_if_exists(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ENOENT || errno == ENOTDIR) return std::nullopt;
+    throw_errno("open " + path);
+  }
+  return read_all(fd.get(), path);
+}
+
 static void write_all(int fd, std::string_view data, const std::string& path) {
   while (!data.empty()) {
     ssize_t n = ::write(fd, data.data(), data.size());

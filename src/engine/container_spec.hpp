@@ -92,6 +92,7 @@ struct HealthState {
   std::string status;  // starting | healthy | unhealthy
   int failing_streak = 0;
   std::string log_json = "[]";
+  bool operator==(const HealthState&) const = default;
 };
 
 // Docker's State.
@@ -105,6 +106,7 @@ struct ContainerState {
   std::string finished_at = "0001-01-01T00:00:00Z";
   std::optional<HealthState> health;
   bool running() const { return status == "running" || status == "paused" || status == "restarting"; }
+  bool operator==(const ContainerState&) const = default;
 };
 
 // A mount as resolved at create (Docker's MountPoint, `inspect`'s Mounts).
