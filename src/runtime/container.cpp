@@ -368,16 +368,23 @@ void start_container(const GlobalOptions& g, const std::string& id) {
 void kill_container(const GlobalOptions& g, const std::string& id, int sig, bool all) {
   ContainerState st = load_state(g.root, id);
   Status s = current_status(g.root, st);
-  if (s == Status::Stopped || s == Status::Creating)
+  // `--all` of a stopped container signals what still lives in its cgroup
+  // (children of an init that exited, with no pid namespace to take them
+  // along) and succeeds, empty or not, as runc's does: containerd's shim
+  // calls it after every task exit to make sure of exactly that.
+  if (s == Status::Creating || (s == Status::Stopped && !all))
     throw Error("kill container " + id + ": container not running", ErrorKind::FailedPrecondition);
   if (all) {
     auto cg = open_cgroup(st);
     if (cg) {
-      for (pid_t p : cg->pids())
+      std::vector<pid_t> pids = cg->pids();
+      for (pid_t p : pids)
         if (::kill(p, sig) < 0 && errno != ESRCH) throw_errno("kill container " + id + ": signal pid " + std::to_string(p));
-      if (s == Status::Paused && sig == SIGKILL) cg->thaw();
+      // A frozen task cannot die (a paused container whose init was killed).
+      if (sig == SIGKILL && (s == Status::Paused || (!pids.empty() && cg->frozen()))) cg->thaw();
       return;
     }
+    if (s == Status::Stopped) return;
   }
   UniqueFd fd = open_init(st);
   if (!fd) throw Error("kill container " + id + ": container not running", ErrorKind::FailedPrecondition);
