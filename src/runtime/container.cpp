@@ -306,7 +306,11 @@ InitProcess create_container(const GlobalOptions& g, const CreateOptions& o, boo
     // Without a mount namespace the container's mounts go into the host's,
     // all under this one (undone if create fails).
     std::optional<HostRootfsMount> host_rootfs;
-    if (shares_host_mounts(spec)) st.host_rootfs_mount = host_rootfs.emplace(st.rootfs).id();
+    if (shares_host_mounts(spec))
+      host_rootfs.emplace(st.rootfs, [&](uint64_t id) {
+        st.host_rootfs_mount = id;
+        save_state(g.root, st);
+      });
 
     // The cgroup: made before the clone when the init must enter a v2 dir
     // at fork time, else by spawn_init while the child builds namespaces.

@@ -46,14 +46,20 @@ bool shares_host_mounts(const oci::Spec& spec) {
   return true;
 }
 
-HostRootfsMount::HostRootfsMount(const std::string& rootfs) : rootfs_(rootfs) {
+HostRootfsMount::HostRootfsMount(const std::string& rootfs, const std::function<void(uint64_t)>& record)
+    : rootfs_(rootfs) {
   const std::string what = "the rootfs " + rootfs + " bound on itself in the host's mount namespace";
   UniqueFd tree(::open_tree(AT_FDCWD, rootfs.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
   if (!tree) throw_errno("bind rootfs " + rootfs + " on itself (linux.namespaces has no mount namespace)");
+  // The detached copy already has the id it keeps once attached: on record
+  // before it is in the host's table, so that a create killed from here on
+  // leaves `delete --force` what it needs to find it.
+  const uint64_t id = mount_id(tree.get(), what);
+  if (record) record(id);
   if (::move_mount(tree.get(), "", AT_FDCWD, rootfs.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0)
     throw_errno("bind rootfs " + rootfs + " on itself (linux.namespaces has no mount namespace)");
   tree_ = std::move(tree);
-  id_ = mount_id(tree_.get(), what);
+  id_ = id;
 }
 
 HostRootfsMount::~HostRootfsMount() {

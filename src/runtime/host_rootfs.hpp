@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "common/fd.hpp"
@@ -34,7 +35,9 @@ bool shares_host_mounts(const oci::Spec& spec);
 class HostRootfsMount {
  public:
   // Binds rootfs (recursively) onto itself. Throws naming the path.
-  explicit HostRootfsMount(const std::string& rootfs);
+  // `record` gets the mount's id before the mount is attached (create
+  // saves it in the state file: see the .cpp).
+  HostRootfsMount(const std::string& rootfs, const std::function<void(uint64_t)>& record);
   HostRootfsMount(const HostRootfsMount&) = delete;
   HostRootfsMount& operator=(const HostRootfsMount&) = delete;
   // Detaches the mount and everything under it, unless released.
