@@ -27,13 +27,13 @@
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
-#include "runtime/cgroup.hpp"
+#include "runtime/cgroup/cgroup.hpp"
 #include "runtime/console.hpp"
 #include "runtime/hooks.hpp"
-#include "runtime/host_rootfs.hpp"
+#include "runtime/mounts/host_rootfs.hpp"
 #include "runtime/ignored_fields.hpp"
 #include "runtime/process_setup.hpp"
-#include "runtime/rootfs.hpp"
+#include "runtime/mounts/rootfs.hpp"
 
 namespace berth::runtime {
 

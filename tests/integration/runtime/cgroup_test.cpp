@@ -18,8 +18,8 @@
 #include <thread>
 
 #include "common/error.hpp"
-#include "runtime/cgroup.hpp"
-#include "runtime/cgroup_internal.hpp"
+#include "runtime/cgroup/cgroup.hpp"
+#include "runtime/cgroup/cgroup_internal.hpp"
 #include "runtime/init.hpp"
 #include "runtime_checks.hpp"
 #include "test_support.hpp"

@@ -1,4 +1,4 @@
-#include "runtime/host_rootfs.hpp"
+#include "runtime/mounts/host_rootfs.hpp"
 
 #include <fcntl.h>
 #include <sys/mount.h>
@@ -8,7 +8,7 @@
 
 #include "common/error.hpp"
 #include "common/log.hpp"
-#include "runtime/mounts.hpp"
+#include "runtime/mounts/mounts.hpp"
 
 #ifndef STATX_MNT_ID_UNIQUE
 #define STATX_MNT_ID_UNIQUE 0x4000U  // Linux 6.8; older headers lack it

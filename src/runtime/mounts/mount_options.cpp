@@ -1,4 +1,4 @@
-#include "runtime/mount_options.hpp"
+#include "runtime/mounts/mount_options.hpp"
 
 #include <sys/mount.h>
 

@@ -1,6 +1,6 @@
 // Internals of the cgroup implementation (cgroup_*.cpp), shared by the
 // per-controller files and exposed to unit tests. Not for use outside
-// src/runtime/cgroup*.cpp: the contract is cgroup.hpp.
+// src/runtime/cgroup/: the contract is cgroup.hpp.
 //
 // Shape: resources are first turned into a Plan (a list of control-file
 // writes, each naming the OCI field it comes from) by one planner per
@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "oci/runtime_spec.hpp"
-#include "runtime/cgroup.hpp"
+#include "runtime/cgroup/cgroup.hpp"
 
 namespace berth::runtime::cgroups {
 

@@ -11,7 +11,7 @@
 
 #include "common/fd.hpp"
 #include "oci/runtime_spec.hpp"
-#include "runtime/mount_options.hpp"
+#include "runtime/mounts/mount_options.hpp"
 
 namespace berth::runtime {
 

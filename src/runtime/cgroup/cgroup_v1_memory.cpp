@@ -2,7 +2,7 @@
 // soft limit, swappiness, OOM killer. The deprecated kernel and kernelTCP
 // limits are not written (ignored_fields.hpp says so once).
 #include "common/error.hpp"
-#include "runtime/cgroup_internal.hpp"
+#include "runtime/cgroup/cgroup_internal.hpp"
 
 namespace berth::runtime::cgroups {
 

@@ -2,7 +2,7 @@
 // prefix names the controller to enable ("memory.high" -> memory); "cgroup."
 // files are core files. Only plain names are accepted, never paths.
 #include "common/error.hpp"
-#include "runtime/cgroup_internal.hpp"
+#include "runtime/cgroup/cgroup_internal.hpp"
 
 namespace berth::runtime::cgroups {
 

@@ -2,7 +2,7 @@
 // kernels; BFQ offers blkio.bfq.weight with the same 1..1000 range, so it is
 // the fallback (as in runc). Throttles take one "major:minor value" per write.
 #include "common/error.hpp"
-#include "runtime/cgroup_internal.hpp"
+#include "runtime/cgroup/cgroup_internal.hpp"
 
 namespace berth::runtime::cgroups {
 

@@ -1,5 +1,5 @@
 // cgroup v2 hugetlb controller: hugetlb.<size>.max.
-#include "runtime/cgroup_internal.hpp"
+#include "runtime/cgroup/cgroup_internal.hpp"
 
 namespace berth::runtime::cgroups {
 

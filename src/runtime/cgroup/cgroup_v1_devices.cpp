@@ -1,7 +1,7 @@
 // cgroup v1 devices controller: devices.deny "a" resets to deny-all, then
 // each rule is one write to devices.allow or devices.deny, in order.
 #include "common/error.hpp"
-#include "runtime/cgroup_internal.hpp"
+#include "runtime/cgroup/cgroup_internal.hpp"
 
 namespace berth::runtime::cgroups {
 

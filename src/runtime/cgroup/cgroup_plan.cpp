@@ -2,7 +2,7 @@
 // the hierarchy that owns the controller on this host (v1 first, then the
 // v2 hierarchy), so pure v1, pure v2 and hybrid hosts share one path.
 #include "common/error.hpp"
-#include "runtime/cgroup_internal.hpp"
+#include "runtime/cgroup/cgroup_internal.hpp"
 
 namespace berth::runtime::cgroups {
 

@@ -1,7 +1,7 @@
 // cgroup v2 cpu and cpuset controllers: cpu.weight (from shares), cpu.max,
 // cpu.max.burst, cpu.idle, cpuset.cpus/mems.
 #include "common/error.hpp"
-#include "runtime/cgroup_internal.hpp"
+#include "runtime/cgroup/cgroup_internal.hpp"
 
 namespace berth::runtime::cgroups {
 

@@ -14,9 +14,9 @@
 
 #include "common/error.hpp"
 #include "common/fs.hpp"
-#include "runtime/mount_options.hpp"
-#include "runtime/mounts.hpp"
-#include "runtime/rootfs.hpp"
+#include "runtime/mounts/mount_options.hpp"
+#include "runtime/mounts/mounts.hpp"
+#include "runtime/mounts/rootfs.hpp"
 
 namespace berth::runtime {
 namespace {

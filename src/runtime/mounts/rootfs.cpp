@@ -1,4 +1,4 @@
-#include "runtime/rootfs.hpp"
+#include "runtime/mounts/rootfs.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -15,8 +15,8 @@
 #include "common/fd.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
-#include "runtime/devices.hpp"
-#include "runtime/mounts.hpp"
+#include "runtime/mounts/devices.hpp"
+#include "runtime/mounts/mounts.hpp"
 
 namespace berth::runtime {
 namespace {

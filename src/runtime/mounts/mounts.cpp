@@ -1,4 +1,4 @@
-#include "runtime/mounts.hpp"
+#include "runtime/mounts/mounts.hpp"
 
 #include <fcntl.h>
 #include <linux/openat2.h>

@@ -1,6 +1,6 @@
 // cgroup v1 cpu controller (CFS shares, quota/period/burst, RT, idle).
 #include "common/error.hpp"
-#include "runtime/cgroup_internal.hpp"
+#include "runtime/cgroup/cgroup_internal.hpp"
 
 namespace berth::runtime::cgroups {
 

@@ -25,8 +25,8 @@
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "common/fs.hpp"
-#include "runtime/cgroup.hpp"
-#include "runtime/mounts.hpp"
+#include "runtime/cgroup/cgroup.hpp"
+#include "runtime/mounts/mounts.hpp"
 
 namespace berth::runtime {
 namespace {

@@ -2,7 +2,7 @@
 // (same 1..1000 range as blkio), else to io.weight after runc's conversion;
 // throttles are io.max "major:minor rbps=N" lines.
 #include "common/error.hpp"
-#include "runtime/cgroup_internal.hpp"
+#include "runtime/cgroup/cgroup_internal.hpp"
 
 namespace berth::runtime::cgroups {
 

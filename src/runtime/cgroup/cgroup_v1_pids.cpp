@@ -1,5 +1,5 @@
 // cgroup v1 pids controller.
-#include "runtime/cgroup_internal.hpp"
+#include "runtime/cgroup/cgroup_internal.hpp"
 
 namespace berth::runtime::cgroups {
 

@@ -4,7 +4,7 @@
 // limits and swappiness have no v2 file and are not written
 // (ignored_fields.hpp warns).
 #include "common/error.hpp"
-#include "runtime/cgroup_internal.hpp"
+#include "runtime/cgroup/cgroup_internal.hpp"
 
 namespace berth::runtime::cgroups {
 

@@ -3,7 +3,7 @@
 // factory copies the parent's values into every dir it makes (see
 // cgroup_factory.cpp); this file plans the container's own values.
 #include "common/error.hpp"
-#include "runtime/cgroup_internal.hpp"
+#include "runtime/cgroup/cgroup_internal.hpp"
 
 namespace berth::runtime::cgroups {
 

@@ -2,7 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
-#include "runtime/cgroup_internal.hpp"
+#include "runtime/cgroup/cgroup_internal.hpp"
 
 namespace berth::runtime {
 

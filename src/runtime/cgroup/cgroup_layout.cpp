@@ -5,7 +5,7 @@
 
 #include "common/error.hpp"
 #include "common/fs.hpp"
-#include "runtime/cgroup_internal.hpp"
+#include "runtime/cgroup/cgroup_internal.hpp"
 
 namespace berth::runtime {
 

@@ -1,4 +1,4 @@
-#include "runtime/devices.hpp"
+#include "runtime/mounts/devices.hpp"
 
 #include <fcntl.h>
 #include <sys/mount.h>
@@ -8,7 +8,7 @@
 
 #include "common/error.hpp"
 #include "common/fs.hpp"
-#include "runtime/mounts.hpp"
+#include "runtime/mounts/mounts.hpp"
 
 namespace berth::runtime {
 namespace {
