@@ -98,6 +98,11 @@ void remove_unrecorded_cgroup(const ContainerState& st) {
   try {
     oci::Spec spec = stored_spec(st);
     std::string path = spec.linux ? spec.linux->cgroups_path : "";
+    if (st.systemd_cgroup) {
+      // The scope, if systemd made it: stopping it kills what is in it.
+      Cgroup::stop_systemd_scope(path, st.id);
+      return;
+    }
     auto cg = Cgroup::find(path, st.id);
     if (std::vector<pid_t> pids = cg->pids(); !pids.empty()) {
       log::warn(what + "cgroup " + (path.empty() ? "/berth/" + st.id : path) +
@@ -283,12 +288,13 @@ void record_init_ready(const GlobalOptions& g, const CreateOptions& o, Container
 
 InitProcess create_container(const GlobalOptions& g, const CreateOptions& o, bool start_now) {
   validate_id(o.id);
-  if (g.systemd_cgroup)
-    fail("--systemd-cgroup: systemd cgroup management is not supported by berth-runtime (use cgroupfs)",
-         ErrorKind::Unsupported);
+  // Where systemd does not run, one line naming the flag, before anything
+  // is made.
+  if (g.systemd_cgroup) Cgroup::check_systemd();
   LoadedBundle b = load_bundle(o, start_now);
   const oci::Spec& spec = b.spec;
   ContainerState st = new_state(o, b);
+  st.systemd_cgroup = g.systemd_cgroup;
   reserve_state(g.root, st);
   CreateUndo undo(g.root, o.id);
   try {
@@ -313,11 +319,17 @@ InitProcess create_container(const GlobalOptions& g, const CreateOptions& o, boo
       });
 
     // The cgroup: made before the clone when the init must enter a v2 dir
-    // at fork time, else by spawn_init while the child builds namespaces.
+    // at fork time, else by spawn_init while the child builds namespaces;
+    // systemd's scope once the init exists (it is made with its pid).
     const oci::LinuxResources* res = spec.linux && spec.linux->resources ? &*spec.linux->resources : nullptr;
-    auto make_cgroup = [&]() -> Cgroup* {
+    const std::string cgroups_path = spec.linux ? spec.linux->cgroups_path : "";
+    if (!g.systemd_cgroup && Cgroup::is_systemd_path(cgroups_path))
+      fail(b.bundle + "/config.json: linux.cgroupsPath \"" + cgroups_path +
+           "\": a systemd path (slice:prefix:name) needs --systemd-cgroup");
+    auto make_cgroup = [&](pid_t pid) -> Cgroup* {
       try {
-        undo.cgroup = Cgroup::create(spec.linux ? spec.linux->cgroups_path : "", o.id, res);
+        undo.cgroup = g.systemd_cgroup ? Cgroup::create_systemd(cgroups_path, o.id, res, pid, spec.annotations)
+                                       : Cgroup::create(cgroups_path, o.id, res);
       } catch (Error& e) {
         e.wrap("linux.cgroupsPath");
         throw;
@@ -327,12 +339,12 @@ InitProcess create_container(const GlobalOptions& g, const CreateOptions& o, boo
     };
     bool cgroup_before_clone;
     try {
-      cgroup_before_clone = Cgroup::has_v2_dir(res);
+      cgroup_before_clone = !g.systemd_cgroup && Cgroup::has_v2_dir(res);
     } catch (Error& e) {
       e.wrap("linux.cgroupsPath");
       throw;
     }
-    if (cgroup_before_clone) make_cgroup();
+    if (cgroup_before_clone) make_cgroup(0);
 
     PreparedProcess prepared = prepare_process(g, b);
     InitOptions io;
@@ -347,6 +359,7 @@ InitProcess create_container(const GlobalOptions& g, const CreateOptions& o, boo
     io.preserve_fds = o.preserve_fds;
     io.cgroup = undo.cgroup.get();
     if (!cgroup_before_clone) io.make_cgroup = make_cgroup;
+    io.cgroup_needs_pid = g.systemd_cgroup;
     io.state_for_hooks = [&st](pid_t pid, const char* status) {
       ContainerState s = st;
       s.pid = pid;

@@ -647,14 +647,14 @@ InitProcess spawn_init(const InitOptions& o) {
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) throw_errno("socketpair");
   UniqueFd parent_sock(sv[0]), child_sock(sv[1]);
 
-  const bool shares_memory = init_shares_memory(spec, o.exec_fifo < 0);
+  const bool shares_memory = !o.cgroup_needs_pid && init_shares_memory(spec, o.exec_fifo < 0);
   const bool waits_in_helper = init_waits_in_helper(spec, o.exec_fifo < 0);
   CgroupJoin join;
   if (o.cgroup) {
     join = o.cgroup->open_join();
   } else if (o.make_cgroup && shares_memory) {
     // The parent cannot work beside this child: the cgroup comes first.
-    join = o.make_cgroup()->open_join();
+    join = o.make_cgroup(0)->open_join();
   }
 
   int pidfd = -1;
@@ -714,7 +714,7 @@ InitProcess spawn_init(const InitOptions& o) {
     if (!shares_memory) {
       std::string late_join;  // the v1 dirs of a cgroup made now, one per line
       if (o.make_cgroup) {
-        Cgroup* cg = o.make_cgroup();
+        Cgroup* cg = o.make_cgroup(pid);
         for (const auto& d : cg->v1_dirs()) late_join += d + "\n";
       }
       // Before GO: the child cannot outlive us before it has it.

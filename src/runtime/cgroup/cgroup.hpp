@@ -30,6 +30,7 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -104,7 +105,7 @@ class Cgroup {
 
   // `path` is the OCI cgroupsPath: absolute = from each hierarchy's root;
   // relative = under the runtime's own cgroup; empty = "/berth/<id>".
-  // systemd "slice:prefix:name" paths are rejected as Unsupported.
+  // systemd "slice:prefix:name" paths are refused (create_systemd's).
   static std::unique_ptr<Cgroup> create(const std::string& path,
                                         const std::string& container_id,
                                         const oci::LinuxResources* resources);
@@ -118,6 +119,25 @@ class Cgroup {
   // leaf directories exist now; nothing is made. For the cleanup after a
   // `create` killed before it recorded its cgroup (to_json).
   static std::unique_ptr<Cgroup> find(const std::string& path, const std::string& container_id);
+
+  // The systemd driver (--systemd-cgroup; cgroup_systemd.cpp). `path` is
+  // "slice:prefix:name" (empty: "system.slice:berth:<id>"); the cgroup is
+  // the transient scope "prefix-name.scope" in that slice, made by systemd
+  // over D-Bus with `pid` (the init, which must exist) in it, the limits
+  // systemd has properties for set as properties and the rest written to
+  // its files. The config's org.systemd.property.* annotations add unit
+  // properties (Delegate=no, ...). update() goes through systemd too;
+  // destroy() stops the scope.
+  static std::unique_ptr<Cgroup> create_systemd(const std::string& path, const std::string& container_id,
+                                                const oci::LinuxResources* resources, pid_t pid,
+                                                const std::map<std::string, std::string>& annotations);
+  static bool is_systemd_path(const std::string& path);
+  // Throws an Unsupported error ("--systemd-cgroup: systemd is not running
+  // on this host ...") where systemd's manager cannot be reached.
+  static void check_systemd();
+  // After a create killed before it recorded its cgroup: stops the scope
+  // its path names, if systemd has it.
+  static void stop_systemd_scope(const std::string& path, const std::string& container_id);
   static std::unique_ptr<Cgroup> from_json(const std::string& json);
   virtual std::string to_json() const = 0;
 

@@ -19,10 +19,7 @@ CgroupPath parse_cgroups_path(const std::string& path, const std::string& contai
     return out;
   }
   if (path[0] != '/' && std::count(path.begin(), path.end(), ':') == 2)
-    fail(field + " \"" + path +
-             "\": systemd cgroup paths (slice:prefix:name, --systemd-cgroup) are not supported; "
-             "berth-runtime manages cgroupfs paths such as /berth/<id>",
-         ErrorKind::Unsupported);
+    fail(field + " \"" + path + "\": a systemd path (slice:prefix:name) needs --systemd-cgroup");
   out.relative = path[0] != '/';
   size_t start = 0;
   while (start <= path.size()) {
@@ -130,6 +127,7 @@ std::unique_ptr<Cgroup> Cgroup::from_json(const std::string& json) {
   for (const auto& [c, d] : cg->dirs)
     if (d.empty() || d[0] != '/' || d.find("/../") != std::string::npos)
       throw Error("cgroup state: bad dir \"" + d + "\" for controller \"" + c + "\"", ErrorKind::Corrupt);
+  if (json.find("\"systemdUnit\"") != std::string::npos) return cgroups::systemd_from_json(json, std::move(cg));
   return cg;
 }
 

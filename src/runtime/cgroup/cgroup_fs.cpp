@@ -120,7 +120,7 @@ void FsCgroup::make_hierarchy_dir(const Hierarchy& h, const std::string& key, bo
     created.push_back(leaf);
   } else {
     make_parents_and_leaf(base, made);
-    if (creating && !made.back()) refuse_if_in_use(leaf);
+    if (creating && !made.back() && !adopt) refuse_if_in_use(leaf);
   }
 
   if (cpuset) {

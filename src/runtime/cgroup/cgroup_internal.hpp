@@ -163,6 +163,7 @@ class FsCgroup final : public Cgroup {
   bool v2_devices = false;                  // an eBPF device filter is attached
   bool default_path = false;                // /berth/<id>: /berth is shared and stays
   const HostCgroups* host = nullptr;        // null: this process's host_cgroups()
+  bool adopt = false;                       // the leaf was made for us (systemd's scope), our init in it
 
   std::string to_json() const override;
   void add_process(pid_t pid) override;
@@ -208,6 +209,10 @@ struct FullPlan {
 };
 FullPlan plan_resources(const HostCgroups& host, const oci::LinuxResources& r, uint64_t current_mem_limit);
 bool wants_v2_dir(const HostCgroups& host, const FullPlan& fp, bool creating);
+
+// The systemd driver's object around an FsCgroup restored from `json`
+// (cgroup_systemd.cpp), for Cgroup::from_json.
+std::unique_ptr<Cgroup> systemd_from_json(const std::string& json, std::unique_ptr<FsCgroup> fs);
 
 // Field name helpers.
 inline std::string res_field(std::string_view rest) { return "linux.resources." + std::string(rest); }
