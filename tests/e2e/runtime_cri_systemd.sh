@@ -139,6 +139,28 @@ wait_until 10 gone || fail "scope berth-one.scope left: $(in_ct systemctl list-u
 left=$(in_ct sh -c 'ls -d /sys/fs/cgroup/*/berthtest.slice/berth-one.scope 2>/dev/null' || true)
 assert_eq "cgroup dirs of the scope left" "" "$left"
 
+# The config's org.systemd.property.* annotations are unit properties.
+jq '.annotations["org.systemd.property.Delegate"] = "no" | .annotations["org.systemd.property.TimeoutStopUSec"] = "7000000"' \
+  "$B/config.json" > "$B/c" && mv "$B/c" "$B/config.json"
+run_capture out rc ct_run_detached three
+assert_eq "run with annotations (output: $(cat "$SHARED/run-three.out"))" 0 "$rc"
+props=$(in_ct systemctl show -p Delegate -p TimeoutStopUSec berth-one.scope)  # (the path names the unit)
+assert_contains "Delegate from the annotation" "$props" "Delegate=no"
+assert_contains "TimeoutStopUSec from the annotation" "$props" "TimeoutStopUSec=7s"
+run_capture out rc in_ct "$CRT" --root /run/brt --systemd-cgroup delete --force three
+assert_eq "delete --force three (output: $out)" 0 "$rc"
+
+# A limit refused once the scope exists (unified memory.high, with memory on
+# v1 here): one line naming the field, and the scope is gone again.
+jq 'del(.annotations) | .linux.resources.unified = {"memory.high": "10000000"}' "$B/config.json" > "$B/c" \
+  && mv "$B/c" "$B/config.json"
+run_capture out rc ct_run_detached four
+out=$(cat "$SHARED/run-four.out")
+[[ $rc != 0 ]] || fail "unified memory.high on a hybrid host was accepted"
+assert_contains "error names the field" "$out" "memory.high"
+wait_until 10 gone || fail "scope of the failed create left: $(in_ct systemctl list-units --all --no-legend berth-one.scope)"
+assert_eq "no state left by the failed create" "" "$(in_ct ls /run/brt 2>/dev/null | grep -v '^\.' || true)"
+
 # A bad slice name: one line naming the field, nothing left.
 jq '.linux.cgroupsPath = "not-a-slice:berth:two"' "$B/config.json" > "$B/c" && mv "$B/c" "$B/config.json"
 run_capture out rc ct_run_detached two

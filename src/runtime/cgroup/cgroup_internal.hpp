@@ -22,6 +22,7 @@
 
 #include "oci/runtime_spec.hpp"
 #include "runtime/cgroup/cgroup.hpp"
+#include "runtime/cgroup/systemd_bus.hpp"
 
 namespace berth::runtime::cgroups {
 
@@ -209,6 +210,10 @@ struct FullPlan {
 };
 FullPlan plan_resources(const HostCgroups& host, const oci::LinuxResources& r, uint64_t current_mem_limit);
 bool wants_v2_dir(const HostCgroups& host, const FullPlan& fp, bool creating);
+
+// The limits of `r` that systemd has unit properties for, named for the
+// cgroup version each controller is on (cgroup_systemd.cpp).
+std::vector<systemd::Property> systemd_resource_properties(const HostCgroups& host, const oci::LinuxResources& r);
 
 // The systemd driver's object around an FsCgroup restored from `json`
 // (cgroup_systemd.cpp), for Cgroup::from_json.

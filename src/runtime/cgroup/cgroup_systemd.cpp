@@ -7,6 +7,8 @@
 //
 // A scope needs a process: it is made once the init exists (cgroup.hpp,
 // create_systemd), and systemd moves the init into it.
+#include <signal.h>
+
 #include <algorithm>
 
 #include <nlohmann/json.hpp>
@@ -50,9 +52,9 @@ ScopeName parse_systemd_path(const std::string& path, const std::string& contain
 
 uint64_t or_infinity(int64_t v) { return v < 0 ? UINT64_MAX : static_cast<uint64_t>(v); }
 
-// The limits systemd has properties for, in the names of the cgroup
-// version each controller is on here (MemoryMax on v2, MemoryLimit on v1).
-std::vector<systemd::Property> resource_properties(const HostCgroups& host, const oci::LinuxResources& r) {
+}  // namespace
+
+std::vector<systemd::Property> systemd_resource_properties(const HostCgroups& host, const oci::LinuxResources& r) {
   std::vector<systemd::Property> props;
   if (r.memory) {
     const bool v2 = host.v2_has("memory");
@@ -97,6 +99,8 @@ std::vector<systemd::Property> resource_properties(const HostCgroups& host, cons
   return props;
 }
 
+namespace {
+
 // org.systemd.property.<Name> annotations (runc's): "true"/"false"/"yes"/
 // "no" as booleans, digits as numbers, anything else as a string.
 std::vector<systemd::Property> annotation_properties(const std::map<std::string, std::string>& annotations) {
@@ -133,7 +137,7 @@ class SystemdCgroup final : public Cgroup {
   CgroupJoin open_join() const override { return fs->open_join(); }
   std::vector<std::string> v1_dirs() const override { return fs->v1_dirs(); }
   void update(const oci::LinuxResources& r) override {
-    auto props = resource_properties(host_cgroups(), r);
+    auto props = systemd_resource_properties(host_cgroups(), r);
     if (!props.empty()) {
       try {
         systemd::Bus::connect().set_unit_properties(unit, props);
@@ -150,11 +154,34 @@ class SystemdCgroup final : public Cgroup {
   CgroupStats stats() const override { return fs->stats(); }
   std::string path_for(const std::string& c) const override { return fs->path_for(c); }
   void destroy(bool kill_remaining) override {
-    // Its processes first (a stop would wait TimeoutStopSec for them),
-    // then the unit: an empty scope stops at once, and systemd removes
-    // its own dirs; the fs driver removes the rest.
-    fs->destroy(kill_remaining);
+    // Its processes killed first (a stop would give them TimeoutStopSec),
+    // then the unit stopped: systemd's stop job ends once the scope is
+    // empty (its processes reaped, which a slow reaper can make take a
+    // while), and systemd removes its own dirs; the fs driver the rest.
+    if (kill_remaining) kill_all();
     stop_scope(unit);
+    fs->destroy(kill_remaining);
+  }
+
+  void kill_all() {
+    std::vector<pid_t> pids = fs->pids();
+    if (pids.empty()) return;
+    // Frozen, nothing forks between listing and killing; a frozen task
+    // dies of SIGKILL once thawed.
+    bool froze = false;
+    try {
+      fs->freeze();
+      froze = true;
+      pids = fs->pids();
+    } catch (const Error&) {
+    }
+    for (pid_t p : pids) ::kill(p, SIGKILL);
+    if (froze) {
+      try {
+        fs->thaw();
+      } catch (const Error&) {
+      }
+    }
   }
 
   static void stop_scope(const std::string& unit) {
@@ -223,7 +250,7 @@ std::unique_ptr<Cgroup> Cgroup::create_systemd(const std::string& path, const st
       {"TasksAccounting", true},
       {host_cgroups().v2_has("io") ? "IOAccounting" : "BlockIOAccounting", true},
   };
-  for (auto& p : resource_properties(host_cgroups(), r)) props.push_back(std::move(p));
+  for (auto& p : systemd_resource_properties(host_cgroups(), r)) props.push_back(std::move(p));
   for (auto& p : annotation_properties(annotations)) props.push_back(std::move(p));
   auto bus = systemd::Bus::connect();
   try {
@@ -238,6 +265,10 @@ std::unique_ptr<Cgroup> Cgroup::create_systemd(const std::string& path, const st
   try {
     cg->fs->apply(&r, true);
   } catch (...) {
+    // The init dies with the failed create anyway (spawn_init): now, so
+    // that the scope's stop does not wait for it (a pid namespace's init
+    // ignores the SIGTERM a stop sends).
+    ::kill(pid, SIGKILL);
     try {
       cg->destroy(true);
     } catch (const Error& e) {
