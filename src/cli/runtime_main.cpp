@@ -107,9 +107,6 @@ int main(int argc, char** argv) {
     }
     for (auto& c : kCommands) {
       if (verb == c.name) {
-        if (g.systemd_cgroup && verb != "features" && verb != "spec" && verb != "list" && verb != "state")
-          fail("--systemd-cgroup: systemd cgroup management is not supported by berth-runtime (use cgroupfs)",
-               ErrorKind::Unsupported);
         log::debug("command: " + verb);
         return c.run(g, rest);
       }

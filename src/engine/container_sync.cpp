@@ -17,7 +17,7 @@
 #include "engine/container_engine.hpp"
 #include "engine/process_identity.hpp"
 #include "image/overlay_snapshotter.hpp"
-#include "runtime/cgroup.hpp"
+#include "runtime/cgroup/cgroup.hpp"
 
 namespace berth::engine {
 

@@ -27,13 +27,13 @@
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
-#include "runtime/cgroup.hpp"
+#include "runtime/cgroup/cgroup.hpp"
 #include "runtime/console.hpp"
 #include "runtime/hooks.hpp"
-#include "runtime/host_rootfs.hpp"
+#include "runtime/mounts/host_rootfs.hpp"
 #include "runtime/ignored_fields.hpp"
 #include "runtime/process_setup.hpp"
-#include "runtime/rootfs.hpp"
+#include "runtime/mounts/rootfs.hpp"
 
 namespace berth::runtime {
 
@@ -98,6 +98,11 @@ void remove_unrecorded_cgroup(const ContainerState& st) {
   try {
     oci::Spec spec = stored_spec(st);
     std::string path = spec.linux ? spec.linux->cgroups_path : "";
+    if (st.systemd_cgroup) {
+      // The scope, if systemd made it: stopping it kills what is in it.
+      Cgroup::stop_systemd_scope(path, st.id);
+      return;
+    }
     auto cg = Cgroup::find(path, st.id);
     if (std::vector<pid_t> pids = cg->pids(); !pids.empty()) {
       log::warn(what + "cgroup " + (path.empty() ? "/berth/" + st.id : path) +
@@ -148,130 +153,213 @@ void write_pid_file(const std::string& path, pid_t pid) {
   fs::write_file_atomic(abs, std::to_string(pid), 0644);
 }
 
-InitProcess create_container(const GlobalOptions& g, const CreateOptions& o, bool start_now) {
-  validate_id(o.id);
-  if (g.systemd_cgroup)
-    fail("--systemd-cgroup: systemd cgroup management is not supported by berth-runtime (use cgroupfs)",
-         ErrorKind::Unsupported);
-  std::string bundle;
+namespace {
+
+// ---- create's steps, in the order create_container takes them --------------
+
+struct LoadedBundle {
+  std::string bundle;  // absolute
   oci::Spec spec;
-  std::string config_text;
+  std::string config_text;  // config.json as read
+};
+
+// The bundle's config.json, parsed and checked; the caller's before_create
+// sees it before anything is made.
+LoadedBundle load_bundle(const CreateOptions& o, bool start_now) {
+  LoadedBundle b;
   try {
     try {
-      bundle = fs::absolute(o.bundle);
+      b.bundle = fs::absolute(o.bundle);
     } catch (Error& e) {
       throw Error("bundle " + o.bundle + " does not exist", ErrorKind::NotFound, e.errno_value());
     }
-    spec = oci::load_spec(bundle, &config_text);
-    if (!spec.process) fail(bundle + "/config.json: process: missing (nothing to run)");
-    if (o.before_create) o.before_create(spec, start_now);
+    b.spec = oci::load_spec(b.bundle, &b.config_text);
+    if (!b.spec.process) fail(b.bundle + "/config.json: process: missing (nothing to run)");
+    if (o.before_create) o.before_create(b.spec, start_now);
     // After before_create, which may re-exec us: one warning per create.
-    accept_ignored_fields(spec);
+    accept_ignored_fields(b.spec);
   } catch (Error& e) {
     e.wrap("create container " + o.id);
     throw;
   }
+  return b;
+}
+
+ContainerState new_state(const CreateOptions& o, LoadedBundle& b) {
   ContainerState st;
   st.id = o.id;
-  st.oci_version = spec.oci_version;
-  st.bundle = bundle;
-  st.rootfs = rootfs_path(spec, bundle);
+  st.oci_version = b.spec.oci_version;
+  st.bundle = b.bundle;
+  st.rootfs = rootfs_path(b.spec, b.bundle);
   st.created = now_rfc3339();
-  st.annotations = spec.annotations;
+  st.annotations = b.spec.annotations;
   // The file as read and parsed, not a re-serialisation of the parsed spec
   // (to_json cost 40-70 us of every start); parse_spec reads it back.
-  st.config = std::move(config_text);
-  if (spec.linux)
-    for (auto& ns : spec.linux->namespaces) st.own_cgroup_ns |= ns.type == "cgroup" && ns.path.empty();
-  reserve_state(g.root, st);
-  std::unique_ptr<Cgroup> cgroup;
-  bool committed = false;
-  struct Undo {
-    const std::string& root;
-    const std::string& id;
-    std::unique_ptr<Cgroup>* cg;
-    bool* committed;
-    ~Undo() {
-      if (*committed) return;
-      if (*cg) {
-        try {
-          (*cg)->destroy(true);
-        } catch (const Error& e) {
-          log::warn(std::string("undo create: ") + e.what());
-        }
-      }
+  st.config = std::move(b.config_text);
+  if (b.spec.linux)
+    for (auto& ns : b.spec.linux->namespaces) st.own_cgroup_ns |= ns.type == "cgroup" && ns.path.empty();
+  return st;
+}
+
+// Undoes a create that did not commit: its cgroup and its state (the
+// reserved id). The rootfs mount in the host (HostRootfsMount) and the
+// init (spawn_init) undo themselves.
+class CreateUndo {
+ public:
+  CreateUndo(const std::string& root, const std::string& id) : root_(root), id_(id) {}
+  CreateUndo(const CreateUndo&) = delete;
+  CreateUndo& operator=(const CreateUndo&) = delete;
+  ~CreateUndo() {
+    if (committed_) return;
+    if (cgroup) {
       try {
-        remove_state(root, id, false);
-      } catch (...) {
+        cgroup->destroy(true);
+      } catch (const Error& e) {
+        log::warn(std::string("undo create: ") + e.what());
       }
     }
-  } undo{g.root, o.id, &cgroup, &committed};
+    try {
+      remove_state(root_, id_, false);
+    } catch (...) {
+    }
+  }
+  void commit() { committed_ = true; }
+  std::unique_ptr<Cgroup> cgroup;
 
+ private:
+  const std::string& root_;
+  const std::string& id_;
+  bool committed_ = false;
+};
+
+// The fifo `start` writes to (a `create`; `run` starts at once).
+UniqueFd open_exec_fifo(const GlobalOptions& g, const std::string& id) {
+  std::string fifo = exec_fifo_path(g.root, id);
+  if (::mkfifo(fifo.c_str(), 0600) < 0) throw_errno("create " + fifo);
+  UniqueFd fd(::open(fifo.c_str(), O_RDWR | O_CLOEXEC));
+  if (!fd) throw_errno("open " + fifo);
+  return fd;
+}
+
+PreparedProcess prepare_process(const GlobalOptions& g, const LoadedBundle& b) {
+  try {
+    return prepare_process_settings(*b.spec.process, b.spec.linux ? &*b.spec.linux : nullptr,
+                                    fs::join(g.root, ".seccomp-cache"));
+  } catch (Error& e) {
+    e.wrap(b.bundle + "/config.json");
+    throw;
+  }
+}
+
+// The hooks the runtime itself runs while the init waits (init.cpp). The
+// status each hook kind sees: prestart "created" (the environment exists,
+// as crun says; runc says "creating"), createRuntime and createContainer
+// "creating", startContainer "created".
+void run_create_runtime_hooks(const oci::Spec& spec, const InitOptions& io, pid_t pid) {
+  if (!spec.hooks->prestart.empty()) run_hooks(spec.hooks->prestart, io.state_for_hooks(pid, "created"), "prestart");
+  if (!spec.hooks->create_runtime.empty())
+    run_hooks(spec.hooks->create_runtime, io.state_for_hooks(pid, "creating"), "createRuntime");
+}
+
+// The init is built and waits (create) or runs (run): on record as such,
+// and in the caller's --pid-file. A failure here kills it.
+void record_init_ready(const GlobalOptions& g, const CreateOptions& o, ContainerState& st, const InitProcess& init,
+                       bool start_now) {
+  // (record_init read the start time from our own child, whose stat stays
+  // readable until we reap it, even if the process already exited.)
+  if (st.pid != init.pid || st.pid_start_time == 0) {
+    wait_child(init.pid);
+    fail("container init exited during create", ErrorKind::Internal);
+  }
+  try {
+    if (!start_now) {
+      st.recorded = Status::Created;
+      save_state(g.root, st);
+    }
+    write_pid_file(o.pid_file, init.pid);
+  } catch (...) {
+    ::syscall(SYS_pidfd_send_signal, init.pidfd.get(), SIGKILL, nullptr, 0);
+    wait_child(init.pid);
+    throw;
+  }
+}
+
+}  // namespace
+
+InitProcess create_container(const GlobalOptions& g, const CreateOptions& o, bool start_now) {
+  validate_id(o.id);
+  // Where systemd does not run, one line naming the flag, before anything
+  // is made.
+  if (g.systemd_cgroup) Cgroup::check_systemd();
+  LoadedBundle b = load_bundle(o, start_now);
+  const oci::Spec& spec = b.spec;
+  ContainerState st = new_state(o, b);
+  st.systemd_cgroup = g.systemd_cgroup;
+  reserve_state(g.root, st);
+  CreateUndo undo(g.root, o.id);
   try {
     if (!fs::is_dir(st.rootfs))
-      throw Error(bundle + "/config.json: root.path: rootfs " + st.rootfs + " does not exist or is not a directory",
+      throw Error(b.bundle + "/config.json: root.path: rootfs " + st.rootfs + " does not exist or is not a directory",
                   ErrorKind::NotFound);
-
     UniqueFd fifo_fd;
-    if (!start_now) {
-      std::string fifo = exec_fifo_path(g.root, o.id);
-      if (::mkfifo(fifo.c_str(), 0600) < 0) throw_errno("create " + fifo);
-      fifo_fd.reset(::open(fifo.c_str(), O_RDWR | O_CLOEXEC));
-      if (!fifo_fd) throw_errno("open " + fifo);
-    }
-
+    if (!start_now) fifo_fd = open_exec_fifo(g, o.id);
     UniqueFd console;
     int console_fd = o.console_fd;
     if (!o.console_socket.empty()) {
       console = connect_console_socket(o.console_socket);
       console_fd = console.get();
     }
-
     // Without a mount namespace the container's mounts go into the host's,
     // all under this one (undone if create fails).
     std::optional<HostRootfsMount> host_rootfs;
-    if (shares_host_mounts(spec)) st.host_rootfs_mount = host_rootfs.emplace(st.rootfs).id();
+    if (shares_host_mounts(spec))
+      host_rootfs.emplace(st.rootfs, [&](uint64_t id) {
+        st.host_rootfs_mount = id;
+        save_state(g.root, st);
+      });
 
+    // The cgroup: made before the clone when the init must enter a v2 dir
+    // at fork time, else by spawn_init while the child builds namespaces;
+    // systemd's scope once the init exists (it is made with its pid).
     const oci::LinuxResources* res = spec.linux && spec.linux->resources ? &*spec.linux->resources : nullptr;
-    auto make_cgroup = [&]() -> Cgroup* {
+    const std::string cgroups_path = spec.linux ? spec.linux->cgroups_path : "";
+    if (!g.systemd_cgroup && Cgroup::is_systemd_path(cgroups_path))
+      fail(b.bundle + "/config.json: linux.cgroupsPath \"" + cgroups_path +
+           "\": a systemd path (slice:prefix:name) needs --systemd-cgroup");
+    auto make_cgroup = [&](pid_t pid) -> Cgroup* {
       try {
-        cgroup = Cgroup::create(spec.linux ? spec.linux->cgroups_path : "", o.id, res);
+        undo.cgroup = g.systemd_cgroup ? Cgroup::create_systemd(cgroups_path, o.id, res, pid, spec.annotations)
+                                       : Cgroup::create(cgroups_path, o.id, res);
       } catch (Error& e) {
         e.wrap("linux.cgroupsPath");
         throw;
       }
-      st.cgroup = cgroup->to_json();
-      return cgroup.get();
+      st.cgroup = undo.cgroup->to_json();
+      return undo.cgroup.get();
     };
     bool cgroup_before_clone;
     try {
-      cgroup_before_clone = Cgroup::has_v2_dir(res);
+      cgroup_before_clone = !g.systemd_cgroup && Cgroup::has_v2_dir(res);
     } catch (Error& e) {
       e.wrap("linux.cgroupsPath");
       throw;
     }
-    if (cgroup_before_clone) make_cgroup();
+    if (cgroup_before_clone) make_cgroup(0);
 
-    PreparedProcess prepared;
-    try {
-      prepared = prepare_process_settings(*spec.process, spec.linux ? &*spec.linux : nullptr,
-                                          fs::join(g.root, ".seccomp-cache"));
-    } catch (Error& e) {
-      e.wrap(bundle + "/config.json");
-      throw;
-    }
+    PreparedProcess prepared = prepare_process(g, b);
     InitOptions io;
     io.prepared = &prepared;
     io.id = o.id;
-    io.bundle = bundle;
+    io.bundle = b.bundle;
     io.no_new_keyring = o.no_new_keyring;
     io.spec = &spec;
     io.no_pivot = o.no_pivot;
     io.console_sock = console_fd;
     io.exec_fifo = fifo_fd.get();
     io.preserve_fds = o.preserve_fds;
-    io.cgroup = cgroup.get();
+    io.cgroup = undo.cgroup.get();
     if (!cgroup_before_clone) io.make_cgroup = make_cgroup;
+    io.cgroup_needs_pid = g.systemd_cgroup;
     io.state_for_hooks = [&st](pid_t pid, const char* status) {
       ContainerState s = st;
       s.pid = pid;
@@ -290,35 +378,12 @@ InitProcess create_container(const GlobalOptions& g, const CreateOptions& o, boo
       st.recorded = start_now ? Status::Running : Status::Creating;
       save_state(g.root, st);
     };
-    // The status each hook kind sees: prestart "created" (the environment
-    // exists, as crun says; runc says "creating"), createRuntime and
-    // createContainer "creating", startContainer "created" (init.cpp).
-    io.create_runtime_hooks = [&](pid_t pid) {
-      if (!spec.hooks->prestart.empty())
-        run_hooks(spec.hooks->prestart, io.state_for_hooks(pid, "created"), "prestart");
-      if (!spec.hooks->create_runtime.empty())
-        run_hooks(spec.hooks->create_runtime, io.state_for_hooks(pid, "creating"), "createRuntime");
-    };
+    io.create_runtime_hooks = [&](pid_t pid) { run_create_runtime_hooks(spec, io, pid); };
+
     InitProcess init = spawn_init(io);
-    // (record_init read the start time from our own child, whose stat stays
-    // readable until we reap it, even if the process already exited.)
-    if (st.pid != init.pid || st.pid_start_time == 0) {
-      wait_child(init.pid);
-      fail("container init exited during create", ErrorKind::Internal);
-    }
-    try {
-      if (!start_now) {
-        st.recorded = Status::Created;
-        save_state(g.root, st);
-      }
-      write_pid_file(o.pid_file, init.pid);
-    } catch (...) {
-      ::syscall(SYS_pidfd_send_signal, init.pidfd.get(), SIGKILL, nullptr, 0);
-      wait_child(init.pid);
-      throw;
-    }
+    record_init_ready(g, o, st, init, start_now);
     if (host_rootfs) host_rootfs->release();
-    committed = true;
+    undo.commit();
     return init;
   } catch (Error& e) {
     e.wrap("create container " + o.id);
@@ -368,16 +433,23 @@ void start_container(const GlobalOptions& g, const std::string& id) {
 void kill_container(const GlobalOptions& g, const std::string& id, int sig, bool all) {
   ContainerState st = load_state(g.root, id);
   Status s = current_status(g.root, st);
-  if (s == Status::Stopped || s == Status::Creating)
+  // `--all` of a stopped container signals what still lives in its cgroup
+  // (children of an init that exited, with no pid namespace to take them
+  // along) and succeeds, empty or not, as runc's does: containerd's shim
+  // calls it after every task exit to make sure of exactly that.
+  if (s == Status::Creating || (s == Status::Stopped && !all))
     throw Error("kill container " + id + ": container not running", ErrorKind::FailedPrecondition);
   if (all) {
     auto cg = open_cgroup(st);
     if (cg) {
-      for (pid_t p : cg->pids())
+      std::vector<pid_t> pids = cg->pids();
+      for (pid_t p : pids)
         if (::kill(p, sig) < 0 && errno != ESRCH) throw_errno("kill container " + id + ": signal pid " + std::to_string(p));
-      if (s == Status::Paused && sig == SIGKILL) cg->thaw();
+      // A frozen task cannot die (a paused container whose init was killed).
+      if (sig == SIGKILL && (s == Status::Paused || (!pids.empty() && cg->frozen()))) cg->thaw();
       return;
     }
+    if (s == Status::Stopped) return;
   }
   UniqueFd fd = open_init(st);
   if (!fd) throw Error("kill container " + id + ": container not running", ErrorKind::FailedPrecondition);

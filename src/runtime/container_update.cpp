@@ -2,7 +2,7 @@
 // cgroup. Only the fields given are written (the cgroup plan skips unset
 // ones), so successive updates compose, as in runc.
 #include "common/error.hpp"
-#include "runtime/cgroup.hpp"
+#include "runtime/cgroup/cgroup.hpp"
 #include "runtime/container.hpp"
 #include "runtime/ignored_fields.hpp"
 

@@ -14,7 +14,7 @@
 
 #include "common/error.hpp"
 #include "common/fs.hpp"
-#include "runtime/cgroup.hpp"
+#include "runtime/cgroup/cgroup.hpp"
 #include "runtime/clone_vfork.hpp"
 #include "runtime/console.hpp"
 #include "runtime/init.hpp"

@@ -3,7 +3,7 @@
 #include <string>
 
 #include "common/log.hpp"
-#include "runtime/cgroup_internal.hpp"
+#include "runtime/cgroup/cgroup_internal.hpp"
 #include "runtime/lsm_labels.hpp"
 
 namespace berth::runtime {

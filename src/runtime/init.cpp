@@ -23,14 +23,14 @@
 
 #include "common/error.hpp"
 #include "common/fs.hpp"
-#include "runtime/cgroup.hpp"
+#include "runtime/cgroup/cgroup.hpp"
 #include "runtime/clone_vfork.hpp"
 #include "runtime/console.hpp"
 #include "runtime/hooks.hpp"
-#include "runtime/host_rootfs.hpp"
+#include "runtime/mounts/host_rootfs.hpp"
 #include "runtime/init_wait.hpp"
 #include "runtime/process_setup.hpp"
-#include "runtime/rootfs.hpp"
+#include "runtime/mounts/rootfs.hpp"
 
 namespace berth::runtime {
 
@@ -327,188 +327,251 @@ struct ChildContext {
   int init_wait_seccomp = -1;
 };
 
+// ---- the init's steps, in the order child_main takes them -------------------
+
+// A fresh process: no parent-death surprise, default signals, none blocked.
+void reset_signals() {
+  // First thing: a runtime that dies before this sends us no signal.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  for (int s = 1; s < NSIG; ++s)
+    if (s != SIGKILL && s != SIGSTOP) ::signal(s, SIG_DFL);
+}
+
+// Sharing the runtime's memory: a runtime killed before the prctl sent no
+// signal, so stop rather than build a container nobody recorded. (Forked,
+// the EOF on the sync socket before GO says the same.) From here its death
+// kills us until Ready, and a `create` killed later leaves us on record.
+void stop_unless_runtime_alive(const ChildContext& c) {
+  if (!c.shares_memory) return;
+  struct pollfd parent = {c.parent_pidfd, POLLIN, 0};
+  if (::poll(&parent, 1, 0) != 0) _exit(1);
+  if (c.opts->record_init) c.opts->record_init(*c.host_pid);
+}
+
+// Never let a container process reach the runtime binary through
+// /proc/<init>/exe (CVE-2019-5736): non-dumpable means only a holder of
+// CAP_SYS_PTRACE in the host user namespace may. Inside a user namespace
+// container root cannot write a host-root file anyway, and staying
+// dumpable keeps /proc/self usable for it. Then the namespace clone3 left
+// to us (init.cpp, plan_namespaces: the network one).
+void hide_runtime_and_unshare_early(const NsPlan& plan, bool user_ns) {
+  if (!user_ns) ::prctl(PR_SET_DUMPABLE, 0);
+  if (plan.early_unshare && ::unshare(plan.early_unshare) < 0)
+    throw_errno("linux.namespaces: new network namespace");
+}
+
+// Waits for the runtime's GO (with the idmapped mount trees before it, and
+// the v1 dirs of a cgroup made after the clone with it); our own CgroupJoin
+// comes out. Returns our pid in the runtime's pid namespace.
+pid_t wait_for_go(ChildContext& c, PreparedMounts& idmapped, CgroupJoin& join) {
+  const oci::Spec& spec = *c.opts->spec;
+  if (c.shares_memory) {
+    join = child_copy(*c.join);
+    // The parent is suspended until our execve: we write what it would.
+    if (spec.process->oom_score_adj)
+      write_proc(*c.host_pid, "oom_score_adj", std::to_string(*spec.process->oom_score_adj), "process.oomScoreAdj");
+    return *c.host_pid;
+  }
+  SyncMsg m;
+  if (!sync_recv(c.sock, m)) _exit(1);
+  if (m.type == SyncType::IdmapTrees) {
+    receive_idmapped_mounts(c.sock, m, idmapped);
+    if (!sync_recv(c.sock, m)) _exit(1);
+  }
+  if (m.type != SyncType::Go) _exit(1);
+  std::vector<std::string> dirs;
+  for (size_t start = 0, end; start < m.text.size(); start = end + 1) {
+    end = m.text.find('\n', start);
+    if (end == std::string::npos) end = m.text.size();
+    if (end > start) dirs.push_back(m.text.substr(start, end - start));
+  }
+  join = dirs.empty() ? child_copy(*c.join) : open_v1_join(dirs);
+  return static_cast<pid_t>(m.value);
+}
+
+// Into the container's cgroup before anything else runs: the v2 dir came
+// with clone3, the v1 ones are joined here (CgroupJoin says why not by the
+// parent). Everything after, hooks included, runs inside it.
+void enter_cgroup(CgroupJoin& join) {
+  join.v2_dir.reset();
+  join_self(join);
+}
+
+// Joined namespaces: every path opened first (they are host paths), the
+// user namespace first, then the rest.
+void join_namespaces(const NsPlan& plan) {
+  std::vector<std::pair<UniqueFd, std::string>> fds;
+  for (auto& [type, path] : plan.joins) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) throw_errno("linux.namespaces: open " + type + " namespace " + path);
+    fds.emplace_back(std::move(fd), type);
+  }
+  for (auto& [fd, type] : fds) {
+    if (::setns(fd.get(), namespace_flag(type)) < 0) throw_errno("linux.namespaces: join " + type + " namespace");
+    if (type == "user") set_ids_root();
+  }
+  if (plan.new_user) set_ids_root();
+}
+
+// The namespaces clone3 could not make: those owned by a joined user
+// namespace, the cgroup one (after the cgroup join, so its root is the
+// container's cgroup) and the time one (offsets before anyone enters it).
+void create_late_namespaces(const NsPlan& plan, const oci::Spec& spec) {
+  if (plan.unshare_flags & ~(CLONE_NEWCGROUP | CLONE_NEWTIME)) {
+    if (::unshare(plan.unshare_flags & ~(CLONE_NEWCGROUP | CLONE_NEWTIME)) < 0)
+      throw_errno("linux.namespaces: unshare in the joined user namespace");
+  }
+  if (plan.new_cgroup) {
+    if (::unshare(CLONE_NEWCGROUP) < 0) throw_errno("linux.namespaces: new cgroup namespace");
+  }
+  if (plan.new_time) {
+    if (::unshare(CLONE_NEWTIME) < 0) throw_errno("linux.namespaces: new time namespace");
+    std::string offsets;
+    for (auto& [clock, off] : spec.linux->time_offsets)
+      offsets += clock + " " + std::to_string(off.secs) + " " + std::to_string(off.nanosecs) + "\n";
+    if (!offsets.empty()) {
+      UniqueFd fd(::open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC));
+      if (!fd) throw_errno("linux.timeOffsets: open /proc/self/timens_offsets");
+      if (::write(fd.get(), offsets.data(), offsets.size()) < 0)
+        throw_errno("linux.timeOffsets: write /proc/self/timens_offsets");
+    }
+  }
+}
+
+void set_host_names(const oci::Spec& spec) {
+  if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()) < 0)
+    throw_errno("hostname: sethostname \"" + spec.hostname + "\"");
+  if (!spec.domainname.empty() && ::setdomainname(spec.domainname.data(), spec.domainname.size()) < 0)
+    throw_errno("domainname: setdomainname \"" + spec.domainname + "\"");
+}
+
+// A session keyring of its own, so containers do not share the host's
+// (runc's default; --no-new-keyring keeps the caller's). Kernels or user
+// namespaces without keyring quota answer ENOSYS/EDQUOT: keep going.
+void join_session_keyring(const InitOptions& o) {
+  if (o.no_new_keyring) return;
+  std::string name = "_ses." + o.id;
+  if (::syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, name.c_str()) < 0 && errno != ENOSYS &&
+      errno != EDQUOT && errno != EACCES)
+    throw_errno("join a new session keyring");
+}
+
+// The mounts, with the prestart/createRuntime hooks (run by the runtime,
+// between our mounts and the pivot) and createContainer hooks (run here)
+// at the points the spec gives them; then the root is pivoted.
+void build_rootfs(ChildContext& c, PreparedMounts& idmapped, pid_t host_pid, bool user_ns) {
+  const oci::Spec& spec = *c.opts->spec;
+  const InitOptions& o = *c.opts;
+  RootfsOptions ro{o.bundle, o.no_pivot, user_ns};
+  ro.host_mounts = shares_host_mounts(spec);
+  ro.prepared = &idmapped;
+  setup_mounts(spec, ro);
+  bool runtime_hooks = spec.hooks && (!spec.hooks->prestart.empty() || !spec.hooks->create_runtime.empty());
+  if (runtime_hooks) {
+    SyncMsg m;
+    sync_send(c.sock, SyncType::Hooks);
+    if (!sync_recv(c.sock, m)) _exit(1);
+    if (m.type != SyncType::HooksDone) _exit(1);
+  }
+  if (spec.hooks && !spec.hooks->create_container.empty())
+    run_hooks(spec.hooks->create_container, o.state_for_hooks(host_pid, "creating"), "createContainer");
+  finish_rootfs(spec, ro);
+}
+
+void set_up_console(const InitOptions& o, const oci::Spec& spec) {
+  if (spec.process->terminal) setup_console(o.console_sock, spec.process->console_size);
+  if (o.console_sock >= 0) ::close(o.console_sock);
+}
+
+// Tells the runtime the container is built. A `create` whose init waits in
+// berth-init-wait does everything up to the execve now, and berth-init-wait
+// waits for `start` (in memory of its own, if we shared the runtime's): the
+// parent reads Ready, then the EOF of that exec or the error of a failed
+// one; that path does not return.
+void report_ready(ChildContext& c, const std::string& exe) {
+  const oci::Spec& spec = *c.opts->spec;
+  const InitOptions& o = *c.opts;
+  if (c.init_wait_program >= 0) {
+    keep_only_preserved_fds(o.preserve_fds, {c.sock, o.exec_fifo});
+    apply_process_settings(*spec.process, spec.linux ? &*spec.linux : nullptr, o.prepared, nullptr, true);
+    ::prctl(PR_SET_PDEATHSIG, 0);
+    sync_send(c.sock, SyncType::Ready);
+    exec_init_wait(c.init_wait_program, o.exec_fifo, c.init_wait_seccomp, exe, *spec.process);
+  }
+  // From here the init outlives `create` (cleared before READY: the parent
+  // may exit the moment it reads it).
+  ::prctl(PR_SET_PDEATHSIG, 0);
+  sync_send(c.sock, SyncType::Ready);
+  if (o.exec_fifo >= 0) {
+    ::close(c.sock);
+    c.sock = -1;
+  }
+}
+
+// `start` writes one byte into the fifo we hold open. The fifo stays open
+// (close-on-exec): `start` waits for it to close, so it returns only once
+// startContainer hooks ran and the process is exec'd. (`run` starts at
+// once: no fifo; the sync socket stays open, so errors up to execve still
+// reach the parent, and its close-on-exec tells it the process started.)
+void wait_for_start(int exec_fifo) {
+  if (exec_fifo < 0) return;
+  char byte;
+  for (;;) {
+    ssize_t n = ::read(exec_fifo, &byte, 1);
+    if (n == 1) return;
+    if (n < 0 && errno == EINTR) continue;
+    _exit(1);
+  }
+}
+
+// startContainer hooks, the process's own settings, execve. Returns only
+// if one of them failed.
+void start_process(ChildContext& c, pid_t host_pid, const std::string& exe) {
+  const oci::Spec& spec = *c.opts->spec;
+  const InitOptions& o = *c.opts;
+  if (spec.hooks && !spec.hooks->start_container.empty())
+    run_hooks(spec.hooks->start_container, o.state_for_hooks(host_pid, "created"), "startContainer");
+  keep_only_preserved_fds(o.preserve_fds, {c.sock, o.exec_fifo});
+  int listener = -1;
+  apply_process_settings(*spec.process, spec.linux ? &*spec.linux : nullptr, o.prepared, &listener);
+  if (listener >= 0) send_seccomp_listener(spec, listener, host_pid, o.state_for_hooks(host_pid, "running"));
+  exec_process(exe, *spec.process);
+}
+
+// The container init, from clone to execve: the lifecycle's "creating"
+// steps, then (after `start`) the "running" one.
 [[noreturn]] void child_main(ChildContext& c) {
   const oci::Spec& spec = *c.opts->spec;
   const InitOptions& o = *c.opts;
   pid_t host_pid = 0;
   std::string exe;
   try {
-    // First thing: a runtime that dies before this sends us no signal.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    // A fresh process: default signals, nothing blocked.
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    for (int s = 1; s < NSIG; ++s)
-      if (s != SIGKILL && s != SIGSTOP) ::signal(s, SIG_DFL);
-    if (c.shares_memory) {
-      // A runtime killed before that prctl sent no signal: stop rather than
-      // build a container nobody recorded. (Forked, the EOF on the sync
-      // socket before GO says the same.) From here its death kills us
-      // until Ready, and a `create` killed later leaves us on record.
-      struct pollfd parent = {c.parent_pidfd, POLLIN, 0};
-      if (::poll(&parent, 1, 0) != 0) _exit(1);
-      if (o.record_init) o.record_init(*c.host_pid);
-    }
-    bool user_ns = c.plan.new_user || c.plan.join_user;
-    // Never let a container process reach the runtime binary through
-    // /proc/<init>/exe (CVE-2019-5736): non-dumpable means only a holder of
-    // CAP_SYS_PTRACE in the host user namespace may. Inside a user namespace
-    // container root cannot write a host-root file anyway, and staying
-    // dumpable keeps /proc/self usable for it.
-    if (!user_ns) ::prctl(PR_SET_DUMPABLE, 0);
-    if (c.plan.early_unshare && ::unshare(c.plan.early_unshare) < 0)
-      throw_errno("linux.namespaces: new network namespace");
-
-    SyncMsg m;
+    reset_signals();
+    stop_unless_runtime_alive(c);
+    const bool user_ns = c.plan.new_user || c.plan.join_user;
+    hide_runtime_and_unshare_early(c.plan, user_ns);
     PreparedMounts idmapped;
     CgroupJoin join;
-    if (c.shares_memory) {
-      host_pid = *c.host_pid;
-      join = child_copy(*c.join);
-      // The parent is suspended until our execve: we write what it would.
-      if (spec.process->oom_score_adj)
-        write_proc(host_pid, "oom_score_adj", std::to_string(*spec.process->oom_score_adj), "process.oomScoreAdj");
-    } else {
-      if (!sync_recv(c.sock, m)) _exit(1);
-      if (m.type == SyncType::IdmapTrees) {
-        receive_idmapped_mounts(c.sock, m, idmapped);
-        if (!sync_recv(c.sock, m)) _exit(1);
-      }
-      if (m.type != SyncType::Go) _exit(1);
-      host_pid = static_cast<pid_t>(m.value);
-      // A cgroup made after the clone (InitOptions::make_cgroup) comes as
-      // the list of its v1 dirs with go.
-      std::vector<std::string> dirs;
-      for (size_t start = 0, end; start < m.text.size(); start = end + 1) {
-        end = m.text.find('\n', start);
-        if (end == std::string::npos) end = m.text.size();
-        if (end > start) dirs.push_back(m.text.substr(start, end - start));
-      }
-      join = dirs.empty() ? child_copy(*c.join) : open_v1_join(dirs);
-    }
-    // Into the container's cgroup before anything else runs: the v2 dir came
-    // with clone3, the v1 ones are joined here (CgroupJoin says why not by
-    // the parent). Everything below, hooks included, runs inside it.
-    join.v2_dir.reset();
-    join_self(join);
-
-    // Joined namespaces: open every path first (they are host paths), user
-    // namespace first, then the rest.
-    std::vector<std::pair<UniqueFd, std::string>> fds;
-    for (auto& [type, path] : c.plan.joins) {
-      UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-      if (!fd) throw_errno("linux.namespaces: open " + type + " namespace " + path);
-      fds.emplace_back(std::move(fd), type);
-    }
-    for (auto& [fd, type] : fds) {
-      if (::setns(fd.get(), namespace_flag(type)) < 0) throw_errno("linux.namespaces: join " + type + " namespace");
-      if (type == "user") set_ids_root();
-    }
-    if (c.plan.new_user) set_ids_root();
-
-    if (c.plan.unshare_flags & ~(CLONE_NEWCGROUP | CLONE_NEWTIME)) {
-      if (::unshare(c.plan.unshare_flags & ~(CLONE_NEWCGROUP | CLONE_NEWTIME)) < 0)
-        throw_errno("linux.namespaces: unshare in the joined user namespace");
-    }
-    // After the cgroup join, so the namespace's root is the container's cgroup.
-    if (c.plan.new_cgroup) {
-      if (::unshare(CLONE_NEWCGROUP) < 0) throw_errno("linux.namespaces: new cgroup namespace");
-    }
-    if (c.plan.new_time) {
-      if (::unshare(CLONE_NEWTIME) < 0) throw_errno("linux.namespaces: new time namespace");
-      std::string offsets;
-      for (auto& [clock, off] : spec.linux->time_offsets)
-        offsets += clock + " " + std::to_string(off.secs) + " " + std::to_string(off.nanosecs) + "\n";
-      if (!offsets.empty()) {
-        UniqueFd fd(::open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC));
-        if (!fd) throw_errno("linux.timeOffsets: open /proc/self/timens_offsets");
-        if (::write(fd.get(), offsets.data(), offsets.size()) < 0)
-          throw_errno("linux.timeOffsets: write /proc/self/timens_offsets");
-      }
-    }
-    if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()) < 0)
-      throw_errno("hostname: sethostname \"" + spec.hostname + "\"");
-    if (!spec.domainname.empty() && ::setdomainname(spec.domainname.data(), spec.domainname.size()) < 0)
-      throw_errno("domainname: setdomainname \"" + spec.domainname + "\"");
-
-    // A session keyring of its own, so containers do not share the host's
-    // (runc's default; --no-new-keyring keeps the caller's). Kernels or
-    // user namespaces without keyring quota answer ENOSYS/EDQUOT: keep going.
-    if (!o.no_new_keyring) {
-      std::string name = "_ses." + o.id;
-      if (::syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, name.c_str()) < 0 && errno != ENOSYS &&
-          errno != EDQUOT && errno != EACCES)
-        throw_errno("join a new session keyring");
-    }
-
-    RootfsOptions ro{o.bundle, o.no_pivot, user_ns};
-    ro.host_mounts = shares_host_mounts(spec);
-    ro.prepared = &idmapped;
-    setup_mounts(spec, ro);
-
-    bool runtime_hooks = spec.hooks && (!spec.hooks->prestart.empty() || !spec.hooks->create_runtime.empty());
-    if (runtime_hooks) {
-      sync_send(c.sock, SyncType::Hooks);
-      if (!sync_recv(c.sock, m)) _exit(1);
-      if (m.type != SyncType::HooksDone) _exit(1);
-    }
-    if (spec.hooks && !spec.hooks->create_container.empty())
-      run_hooks(spec.hooks->create_container, o.state_for_hooks(host_pid, "creating"), "createContainer");
-
-    finish_rootfs(spec, ro);
+    host_pid = wait_for_go(c, idmapped, join);
+    enter_cgroup(join);
+    join_namespaces(c.plan);
+    create_late_namespaces(c.plan, spec);
+    set_host_names(spec);
+    join_session_keyring(o);
+    build_rootfs(c, idmapped, host_pid, user_ns);
     apply_sysctls(spec);
-    if (spec.process->terminal) setup_console(o.console_sock, spec.process->console_size);
-    if (o.console_sock >= 0) ::close(o.console_sock);
+    set_up_console(o, spec);
     exe = resolve_executable(*spec.process);
-
-    if (c.init_wait_program >= 0) {
-      // A `create` whose init waits in berth-init-wait: everything up to
-      // the execve now, then berth-init-wait waits for `start` (in memory of
-      // its own, if we shared the runtime's). The parent reads Ready, then
-      // the EOF of that exec or the error of a failed one.
-      keep_only_preserved_fds(o.preserve_fds, {c.sock, o.exec_fifo});
-      apply_process_settings(*spec.process, spec.linux ? &*spec.linux : nullptr, o.prepared, nullptr, true);
-      ::prctl(PR_SET_PDEATHSIG, 0);
-      sync_send(c.sock, SyncType::Ready);
-      exec_init_wait(c.init_wait_program, o.exec_fifo, c.init_wait_seccomp, exe, *spec.process);
-    }
-
-    // From here the init outlives `create` (cleared before READY: the
-    // parent may exit the moment it reads it).
-    ::prctl(PR_SET_PDEATHSIG, 0);
-    sync_send(c.sock, SyncType::Ready);
-    if (o.exec_fifo >= 0) {
-      ::close(c.sock);
-      c.sock = -1;
-    }
+    report_ready(c, exe);
   } catch (...) {
     child_fail(c.sock, std::current_exception());
   }
-
-  if (o.exec_fifo >= 0) {
-    // Wait for `start`: it writes one byte into the fifo we hold open.
-    char byte;
-    for (;;) {
-      ssize_t n = ::read(o.exec_fifo, &byte, 1);
-      if (n == 1) break;
-      if (n < 0 && errno == EINTR) continue;
-      _exit(1);
-    }
-    // The fifo stays open (close-on-exec): `start` waits for it to close, so
-    // it returns only once startContainer hooks ran and the process is exec'd.
-  }
-  // (`run` starts at once: no fifo; the sync socket stays open, so errors up
-  // to execve still reach the parent, and its close-on-exec tells it the
-  // process started.)
+  wait_for_start(o.exec_fifo);
   try {
-    if (spec.hooks && !spec.hooks->start_container.empty())
-      run_hooks(spec.hooks->start_container, o.state_for_hooks(host_pid, "created"), "startContainer");
-    keep_only_preserved_fds(o.preserve_fds, {c.sock, o.exec_fifo});
-    int listener = -1;
-    apply_process_settings(*spec.process, spec.linux ? &*spec.linux : nullptr, o.prepared, &listener);
-    if (listener >= 0) send_seccomp_listener(spec, listener, host_pid, o.state_for_hooks(host_pid, "running"));
-    exec_process(exe, *spec.process);
+    start_process(c, host_pid, exe);
   } catch (...) {
     if (c.sock >= 0) child_fail(c.sock, std::current_exception());
     // The creator is gone: `start` reads this once we are gone, and the
@@ -584,14 +647,14 @@ InitProcess spawn_init(const InitOptions& o) {
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) throw_errno("socketpair");
   UniqueFd parent_sock(sv[0]), child_sock(sv[1]);
 
-  const bool shares_memory = init_shares_memory(spec, o.exec_fifo < 0);
+  const bool shares_memory = !o.cgroup_needs_pid && init_shares_memory(spec, o.exec_fifo < 0);
   const bool waits_in_helper = init_waits_in_helper(spec, o.exec_fifo < 0);
   CgroupJoin join;
   if (o.cgroup) {
     join = o.cgroup->open_join();
   } else if (o.make_cgroup && shares_memory) {
     // The parent cannot work beside this child: the cgroup comes first.
-    join = o.make_cgroup()->open_join();
+    join = o.make_cgroup(0)->open_join();
   }
 
   int pidfd = -1;
@@ -651,7 +714,7 @@ InitProcess spawn_init(const InitOptions& o) {
     if (!shares_memory) {
       std::string late_join;  // the v1 dirs of a cgroup made now, one per line
       if (o.make_cgroup) {
-        Cgroup* cg = o.make_cgroup();
+        Cgroup* cg = o.make_cgroup(pid);
         for (const auto& d : cg->v1_dirs()) late_join += d + "\n";
       }
       // Before GO: the child cannot outlive us before it has it.

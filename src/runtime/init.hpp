@@ -60,8 +60,13 @@ struct InitOptions {
   // Instead of `cgroup`, for a cgroup without a v2 directory
   // (Cgroup::has_v2_dir): made by the parent right after the clone, while
   // the child makes its network namespace, so the two overlap on two CPUs.
-  // The child joins it when the parent says go.
-  std::function<Cgroup*()> make_cgroup;
+  // The child joins it when the parent says go. Given the init's host pid
+  // (the systemd driver's scope is made with it: cgroup_systemd.cpp).
+  std::function<Cgroup*(pid_t)> make_cgroup;
+  // The cgroup can only be made once the init exists (make_cgroup needs
+  // its pid): the init then never shares the runtime's memory (a child
+  // that does runs to its execve before the parent may act).
+  bool cgroup_needs_pid = false;
   // Validated process settings and compiled seccomp filter (made before the
   // clone so a bad config fails `create`, and the child inherits the work).
   const PreparedProcess* prepared = nullptr;

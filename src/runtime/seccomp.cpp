@@ -25,7 +25,7 @@
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "common/log.hpp"
-#include "runtime/mounts.hpp"
+#include "runtime/mounts/mounts.hpp"
 #include "runtime/process_setup.hpp"
 
 namespace berth::runtime {

@@ -19,7 +19,7 @@
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "common/fs.hpp"
-#include "runtime/cgroup.hpp"
+#include "runtime/cgroup/cgroup.hpp"
 
 namespace berth::runtime {
 

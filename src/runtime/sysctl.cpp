@@ -9,7 +9,7 @@
 #include <string_view>
 
 #include "common/error.hpp"
-#include "runtime/rootfs.hpp"
+#include "runtime/mounts/rootfs.hpp"
 #include "runtime/sysctl.hpp"
 
 namespace berth::runtime {

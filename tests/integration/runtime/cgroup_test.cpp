@@ -18,8 +18,8 @@
 #include <thread>
 
 #include "common/error.hpp"
-#include "runtime/cgroup.hpp"
-#include "runtime/cgroup_internal.hpp"
+#include "runtime/cgroup/cgroup.hpp"
+#include "runtime/cgroup/cgroup_internal.hpp"
 #include "runtime/init.hpp"
 #include "runtime_checks.hpp"
 #include "test_support.hpp"
@@ -388,11 +388,14 @@ TEST(CgroupIntegration, DeprecatedKernelMemoryIsIgnored) {
   }
 }
 
-TEST(CgroupIntegration, SystemdPathIsUnsupported) {
+// A systemd path is the systemd driver's (Cgroup::create_systemd,
+// --systemd-cgroup): the cgroupfs driver refuses it, naming the flag.
+TEST(CgroupIntegration, SystemdPathNeedsTheSystemdDriver) {
   BERTH_REQUIRE_ROOT();
   Error e = expect_error([&] { Guard g(Cgroup::create("system.slice:berth:x", "x", nullptr)); });
-  EXPECT_EQ(e.kind(), ErrorKind::Unsupported);
+  EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument);
   EXPECT_NE(std::string(e.what()).find("linux.cgroupsPath"), std::string::npos);
+  EXPECT_NE(std::string(e.what()).find("--systemd-cgroup"), std::string::npos) << e.what();
 }
 
 TEST(CgroupIntegration, BlkioWeightAppliedOrClearlyUnsupported) {

@@ -3,7 +3,7 @@
 // one warning, on stderr or in the --log file engines read, and the
 // container runs; what is not deprecated and cannot be applied still fails.
 #include "reference_runtime.hpp"
-#include "runtime/cgroup_internal.hpp"
+#include "runtime/cgroup/cgroup_internal.hpp"
 #include "runtime/lsm_labels.hpp"
 
 using namespace berth::testing;

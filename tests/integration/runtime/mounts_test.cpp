@@ -9,8 +9,8 @@
 #include <sstream>
 
 #include "common/fs.hpp"
-#include "runtime/mounts.hpp"
-#include "runtime/rootfs.hpp"
+#include "runtime/mounts/mounts.hpp"
+#include "runtime/mounts/rootfs.hpp"
 #include "runtime_harness.hpp"
 
 using berth::testing::Bundle;

@@ -1,7 +1,7 @@
 // `update`: runc's flags and -r reach the live cgroup of a running container
 // (read back from the control files on the host); bad input is one line.
-#include "runtime/cgroup.hpp"
-#include "runtime/cgroup_internal.hpp"
+#include "runtime/cgroup/cgroup.hpp"
+#include "runtime/cgroup/cgroup_internal.hpp"
 #include "runtime_checks.hpp"
 
 using namespace berth::testing;

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/error.hpp"
-#include "runtime/cgroup_internal.hpp"
+#include "runtime/cgroup/cgroup_internal.hpp"
 
 using namespace berth;
 using namespace berth::runtime;
@@ -144,14 +144,15 @@ TEST(CgroupPath, AbsoluteAndRelativeNormalised) {
   EXPECT_EQ(r.components, (std::vector<std::string>{"sub", "ctr"}));
 }
 
-TEST(CgroupPath, SystemdPathIsUnsupported) {
+// The cgroupfs driver's path parser: a systemd path is the other driver's.
+TEST(CgroupPath, SystemdPathNeedsTheFlag) {
   try {
     parse_cgroups_path("system.slice:berth:abc", "abc");
     FAIL() << "expected an error";
   } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::Unsupported);
+    EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument);
     EXPECT_NE(std::string(e.what()).find("linux.cgroupsPath"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("systemd"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("--systemd-cgroup"), std::string::npos) << e.what();
   }
 }
 

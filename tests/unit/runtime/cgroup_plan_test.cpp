@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/error.hpp"
-#include "runtime/cgroup_internal.hpp"
+#include "runtime/cgroup/cgroup_internal.hpp"
 
 using namespace berth;
 using namespace berth::runtime;

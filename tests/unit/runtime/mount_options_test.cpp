@@ -1,7 +1,7 @@
 #include <sys/mount.h>
 
 #include "common/error.hpp"
-#include "runtime/mount_options.hpp"
+#include "runtime/mounts/mount_options.hpp"
 #include "test_support.hpp"
 
 using berth::runtime::parse_mount_options;

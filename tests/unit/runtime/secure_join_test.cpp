@@ -2,7 +2,7 @@
 #include <unistd.h>
 
 #include "common/error.hpp"
-#include "runtime/mounts.hpp"
+#include "runtime/mounts/mounts.hpp"
 #include "test_support.hpp"
 
 using berth::runtime::secure_join;
