@@ -12,7 +12,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <unistd.h>
 #include <exception>
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +45,28 @@ void reject(Fn&& fn) {
   do {                           \
     if (!(cond)) ::berth::fuzz::die("check failed: " #cond, (detail)); \
   } while (0)
+
+// A directory under /tmp for what a target must write (a disk, a layer,
+// a content store), made on first use and removed at exit, so replays in
+// `make test` leave nothing behind. Keep the returned object static.
+class ScratchDir {
+ public:
+  explicit ScratchDir(const char* name) {
+    std::string tmpl = std::string("/tmp/berth-fuzz-") + name + "-XXXXXX";
+    if (!::mkdtemp(tmpl.data())) die("mkdtemp", tmpl);
+    path_ = tmpl;
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
 
 // Cuts the input into parts at each occurrence of a separator, so one
 // input can carry several files (a manifest and its config, say).

@@ -23,10 +23,9 @@
 namespace berth::fuzz {
 
 inline const std::string& vmm_scratch_dir() {
+  static const ScratchDir scratch("vmm");
   static const std::string dir = [] {
-    char tmpl[] = "/tmp/berth-fuzz-vmm-XXXXXX";
-    if (!::mkdtemp(tmpl)) die("mkdtemp", tmpl);
-    std::string d = tmpl;
+    std::string d = scratch.path();
     int fd = ::open((d + "/disk").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0 || ::ftruncate(fd, 1 << 20) != 0) die("create disk", d);
     ::close(fd);

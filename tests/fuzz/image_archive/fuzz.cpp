@@ -37,11 +37,8 @@ class MemorySource : public ImageSource {
 };
 
 const ContentStore& store() {
-  static const ContentStore cs = [] {
-    char tmpl[] = "/tmp/berth-fuzz-archive-XXXXXX";
-    if (!::mkdtemp(tmpl)) fuzz::die("mkdtemp", tmpl);
-    return ContentStore(tmpl);
-  }();
+  static const fuzz::ScratchDir scratch("archive");
+  static const ContentStore cs(scratch.path());
   return cs;
 }
 

@@ -22,12 +22,11 @@ using namespace berth;
 namespace {
 
 const std::string& scratch() {
+  static const fuzz::ScratchDir scratch("layer");
   static const std::string dir = [] {
-    char tmpl[] = "/tmp/berth-fuzz-layer-XXXXXX";
-    if (!::mkdtemp(tmpl)) fuzz::die("mkdtemp", tmpl);
-    std::ofstream(std::string(tmpl) + "/canary") << "canary";
-    ::chmod((std::string(tmpl) + "/canary").c_str(), 0644);
-    return std::string(tmpl);
+    std::ofstream(scratch.path() + "/canary") << "canary";
+    ::chmod((scratch.path() + "/canary").c_str(), 0644);
+    return scratch.path();
   }();
   return dir;
 }

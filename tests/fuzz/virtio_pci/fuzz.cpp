@@ -36,10 +36,9 @@ struct Input {
 };
 
 const std::string& scratch_dir() {
+  static const fuzz::ScratchDir scratch("virtio");
   static const std::string dir = [] {
-    char tmpl[] = "/tmp/berth-fuzz-virtio-XXXXXX";
-    if (!::mkdtemp(tmpl)) fuzz::die("mkdtemp", tmpl);
-    std::string d = tmpl;
+    std::string d = scratch.path();
     int fd = ::open((d + "/disk").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0 || ::ftruncate(fd, 1 << 20) != 0) fuzz::die("create disk", d);
     ::close(fd);

@@ -53,7 +53,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Input in{data, size};
   Virtqueue q;
   uint8_t sz = static_cast<uint8_t>(in.take(1));
-  q.size = sz & 0x80 ? static_cast<uint16_t>(in.take(2)) : static_cast<uint16_t>(1u << (sz % 9));
+  // Any size up to kMaxSize, powers of two or not: the register write and
+  // a snapshot's load refuse larger ones, so pop() may rely on that.
+  q.size = sz & 0x80 ? static_cast<uint16_t>(in.take(2) % (Virtqueue::kMaxSize + 1))
+                     : static_cast<uint16_t>(1u << (sz % 9));
   q.enabled = true;
   q.desc = address(in);
   q.avail = address(in);
