@@ -4,7 +4,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps configure build images test demo bench clean
+.PHONY: all deps configure build images test demo bench fuzz clean
 
 all: build
 
@@ -32,5 +32,19 @@ demo: images
 bench: images
 	@for b in bench/*/run; do echo "== $$b"; $$b $(BUILD) || exit 1; done
 
+# Fuzzing (docs/security.md, "Fuzzing"): clang-16 with libFuzzer, ASan and
+# UBSan, in a build dir of its own; each target runs FUZZ_SECONDS on its
+# corpus and any crash, leak, sanitizer report or timeout fails.
+# FUZZ_TARGETS=name1,name2 runs only those.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS ?=
+fuzz:
+	@scripts/install-deps fuzz
+	cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBERTH_FUZZ=ON \
+	  -DCMAKE_C_COMPILER=clang-16 -DCMAKE_CXX_COMPILER=clang++-16
+	ninja -C $(FUZZ_BUILD) fuzz_all
+	scripts/run-fuzzers $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(FUZZ_BUILD)

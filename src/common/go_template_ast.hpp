@@ -101,6 +101,9 @@ struct Operand final : Located {
   bool boolean = false;
   std::unique_ptr<Pipe> pipe;     // Pipe
   std::unique_ptr<Operand> base;  // Chain: the term the fields apply to
+  // Out of line, where Pipe is complete: clang instantiates an inline
+  // virtual destructor here, with Pipe still incomplete.
+  ~Operand() override;
   std::string str() const override;
 };
 

@@ -15,6 +15,8 @@ namespace berth::gotmpl::detail {
 
 // ---- node texts (node.go's String methods), used in execution errors ----
 
+Operand::~Operand() = default;
+
 std::string Operand::str() const {
   std::string s;
   switch (kind) {

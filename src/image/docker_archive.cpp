@@ -48,6 +48,9 @@ std::vector<ImportedImage> import_docker_archive(ImageSource& src, Staging& st) 
     m.media_type = oci::media::kOciManifest;
     m.config = {oci::media::kOciConfig, config_digest, static_cast<int64_t>(config_bytes.size()), {}, {}};
     for (size_t i = 0; i < diffs.size(); ++i) {
+      if (!entry["Layers"][i].is_string())
+        throw Error(src.describe() + ": manifest.json: Layers[" + std::to_string(i) + "] is not a path",
+                    ErrorKind::InvalidArgument);
       std::string lp = entry["Layers"][i].get<std::string>();
       if (!src.exists(lp)) throw Error(src.describe() + ": layer " + lp + " is missing", ErrorKind::InvalidArgument);
       std::string d = src.stage(lp, {}, st);

@@ -15,9 +15,20 @@ std::string Reference::str() const {
   return s;
 }
 
+// What parse_reference takes for a registry: a first component with a '.'
+// or ':', "localhost", or one with capitals.
+static bool looks_like_domain(std::string_view head) {
+  return head.find('.') != std::string_view::npos || head.find(':') != std::string_view::npos ||
+         head == "localhost" ||
+         std::any_of(head.begin(), head.end(), [](char c) { return std::isupper(static_cast<unsigned char>(c)); });
+}
+
 std::string Reference::familiar_name() const {
   if (domain != "docker.io") return name();
   if (path.starts_with("library/") && path.find('/', 8) == std::string::npos) return path.substr(8);
+  // docker.io/quay.io/x shown as quay.io/x would name another registry's
+  // image (found by tests/fuzz/reference): keep docker.io in front.
+  if (looks_like_domain(std::string_view(path).substr(0, path.find('/')))) return name();
   return path;
 }
 
@@ -84,8 +95,7 @@ Reference parse_reference(std::string_view in, bool default_tag) {
   auto first = s.find('/');
   if (first != std::string_view::npos) {
     auto head = s.substr(0, first);
-    if (head.find('.') != std::string_view::npos || head.find(':') != std::string_view::npos ||
-        head == "localhost" || std::any_of(head.begin(), head.end(), [](char c) { return std::isupper(static_cast<unsigned char>(c)); })) {
+    if (looks_like_domain(head)) {
       if (!valid_domain(head)) throw bad("invalid registry \"" + std::string(head) + "\"");
       r.domain = std::string(head);
       rest = s.substr(first + 1);

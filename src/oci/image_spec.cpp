@@ -149,6 +149,9 @@ ImageConfig parse_config(const std::string& bytes, const std::string& what) {
     for (auto& d : r["diff_ids"])
       if (!d.is_string() || !is_sha256_digest(d.get<std::string>()))
         fail("rootfs.diff_ids holds an invalid digest");
+    // os() and architecture() read them as strings (found by tests/fuzz/oci_image).
+    for (const char* key : {"os", "architecture"})
+      if (c.raw.contains(key) && !c.raw[key].is_string()) fail(std::string(key) + " is not a string");
   } catch (Error& e) {
     throw e.wrap(what);
   } catch (const json::exception& e) {

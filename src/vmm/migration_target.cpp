@@ -55,6 +55,12 @@ nlohmann::json receive_machine(MigrationStream& s, const std::string& token) {
 }
 
 void receive_state(MigrationStream& s, Machine& m) {
+  receive_state(s, m.memory(), [&](const SnapshotReader& r) { m.load_state(r); });
+  m.claim_backends();
+}
+
+void receive_state(MigrationStream& s, const GuestMemory& mem,
+                   const std::function<void(const SnapshotReader&)>& load) {
   bool have_state = false;
   for (;;) {
     MigrationStream::Header h = s.next("pages, the state or done");
@@ -66,7 +72,7 @@ void receive_state(MigrationStream& s, Machine& m) {
                    " bytes)",
                ErrorKind::Corrupt);
         s.read(&gpa, 8);
-        uint8_t* p = gpa % 4096 ? nullptr : m.memory().ptr(gpa, h.length - 8);
+        uint8_t* p = gpa % 4096 ? nullptr : mem.ptr(gpa, h.length - 8);
         if (!p)
           fail("migration stream from " + s.peer() + " is garbage (pages outside guest RAM or not page-aligned)",
                ErrorKind::Corrupt);
@@ -76,13 +82,12 @@ void receive_state(MigrationStream& s, Machine& m) {
       case Frame::State: {
         std::string state(h.length, '\0');
         s.read(state.data(), state.size());
-        m.load_state(SnapshotReader(state, "the migration state from " + s.peer()));
+        load(SnapshotReader(state, "the migration state from " + s.peer()));
         have_state = true;
         break;
       }
       case Frame::Done:
         if (!have_state) fail("migration stream from " + s.peer() + " ended without the state", ErrorKind::Corrupt);
-        m.claim_backends();
         return;
       default:
         fail("migration stream from " + s.peer() + ": frame type " + std::to_string(static_cast<uint32_t>(h.type)) +

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <nlohmann/json_fwd.hpp>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -35,6 +36,11 @@ nlohmann::json receive_machine(MigrationStream& s, const std::string& token);
 // Pages and state up to Done: the state is loaded into m and its disks
 // taken. Corrupt for a page outside guest RAM or frames out of order.
 void receive_state(MigrationStream& s, Machine& m);
+// The same on guest RAM alone, with `load` taking each state frame: what
+// the Machine version runs, and what tests/fuzz/migration_stream feeds a
+// hostile stream without /dev/kvm.
+void receive_state(MigrationStream& s, const GuestMemory& mem,
+                   const std::function<void(const SnapshotReader&)>& load);
 // Best effort: tells the source why the target gave up.
 void answer_error(MigrationStream& s, const std::string& message, int kind);
 

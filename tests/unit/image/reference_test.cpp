@@ -24,6 +24,18 @@ TEST(Reference, NormalisesLikeDocker) {
   EXPECT_EQ(parse_reference("busybox:1@" + d).str(), "docker.io/library/busybox:1@" + d);
 }
 
+// Found by tests/fuzz/reference: the short form of a Docker Hub repository
+// whose first component looks like a registry must not name that registry.
+TEST(Reference, FamiliarFormNeverNamesAnotherRegistry) {
+  EXPECT_EQ(parse_reference("docker.io/quay.io/x:1").familiar(), "docker.io/quay.io/x:1");
+  EXPECT_EQ(parse_reference("docker.io/localhost/x").familiar(), "docker.io/localhost/x:latest");
+  EXPECT_EQ(parse_reference("docker.io/me/app:v1").familiar(), "me/app:v1");
+  for (const char* in : {"docker.io/quay.io/x:1", "docker.io/a.b/c", "me/app", "busybox", "quay.io/x/y"}) {
+    auto r = parse_reference(in);
+    EXPECT_EQ(parse_reference(r.familiar()).str(), r.str()) << in;
+  }
+}
+
 TEST(Reference, RejectsBadInput) {
   for (const char* bad : {"", "Busybox", "busy box", "busybox:", "busybox:-x", "a//b", "busybox@sha256:abc",
                           "/busybox", "busybox/", ":tag"}) {

@@ -1,0 +1,40 @@
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "common/error.hpp"
+#include "oci/image_spec.hpp"
+
+using berth::ErrorKind;
+
+namespace {
+
+ErrorKind kind_of(const std::string& config) {
+  try {
+    berth::oci::parse_config(config, "config.json");
+  } catch (const berth::Error& e) {
+    return e.kind();
+  }
+  return ErrorKind::Internal;  // accepted
+}
+
+}  // namespace
+
+// Found by tests/fuzz/oci_image: os() and architecture() read these as
+// strings, so a config where they are not is refused when parsed, with a
+// berth::Error naming the field, not a json type_error later.
+TEST(ImageConfig, OsAndArchitectureMustBeStrings) {
+  const std::string rootfs = R"("rootfs":{"type":"layers","diff_ids":[]})";
+  EXPECT_EQ(kind_of("{\"os\":1," + rootfs + "}"), ErrorKind::InvalidArgument);
+  EXPECT_EQ(kind_of("{\"architecture\":[]," + rootfs + "}"), ErrorKind::InvalidArgument);
+  auto c = berth::oci::parse_config("{\"os\":\"linux\",\"architecture\":\"amd64\"," + rootfs + "}", "config.json");
+  EXPECT_EQ(c.os(), "linux");
+  EXPECT_EQ(c.architecture(), "amd64");
+  auto bare = berth::oci::parse_config("{" + rootfs + "}", "config.json");
+  EXPECT_EQ(bare.os(), "");
+  try {
+    berth::oci::parse_config("{\"os\":1," + rootfs + "}", "config.json");
+  } catch (const berth::Error& e) {
+    EXPECT_EQ(std::string(e.what()), "config.json: os is not a string");
+  }
+}
