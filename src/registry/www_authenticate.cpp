@@ -78,9 +78,11 @@ std::vector<AuthChallenge> parse_www_authenticate(std::string_view header) {
       if (!c.done() && c.peek() == '"') {
         if (!c.quoted(value)) break;
       } else {
-        value = c.token();
-        // token68 ends in '=' padding: "Basic abc==" is a value, not a param.
-        while (!c.done() && c.peek() == '=') ++c.i;
+        // A token by the RFC; servers also send bare URLs (realm=https://x/t),
+        // so anything up to a comma or a blank is taken.
+        size_t b = c.i;
+        while (!c.done() && c.peek() != ',' && c.peek() != ' ' && c.peek() != '\t') ++c.i;
+        value = std::string(c.s.substr(b, c.i - b));
       }
       for (char& x : name) x = lower(x);
       ch.params.emplace(std::move(name), std::move(value));
