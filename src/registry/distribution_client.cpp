@@ -240,7 +240,17 @@ std::string DistributionClient::authorization(const std::string& scope, bool ref
     if (!opts_.credentials) return {};
     return "Basic " + base64_encode(opts_.credentials->username + ":" + opts_.credentials->password);
   }
-  if (scheme == "bearer") return "Bearer " + fetch_token(scope);
+  if (scheme == "bearer") {
+    // One fetch at a time: parallel layers needing the same scope wait
+    // for the first one's token instead of each asking for their own.
+    std::lock_guard fetching(token_mu_);
+    if (!refresh) {
+      std::lock_guard lk(mu_);
+      auto it = auth_->tokens.find(scope);
+      if (it != auth_->tokens.end() && it->second.expires > Clock::now()) return "Bearer " + it->second.value;
+    }
+    return "Bearer " + fetch_token(scope);
+  }
   return {};
 }
 

@@ -86,6 +86,7 @@ class DistributionClient {
   bool base_fixed_ = false;
   TlsFiles tls_;
   std::mutex mu_;
+  std::mutex token_mu_;  // held while a token is fetched
   std::vector<std::unique_ptr<HttpClient>> pool_;
   std::unique_ptr<Auth> auth_;
 };
