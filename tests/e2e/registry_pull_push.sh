@@ -79,6 +79,9 @@ p pull -q "$H/multi:1" >/dev/null
 assert_eq "host platform picked" "$amd" "$(p image inspect "$H/multi:1" | jq -r '.[0].Id')"
 p pull -q --platform linux/arm64 "$H/multi:1" >/dev/null
 assert_eq "--platform linux/arm64" "$arm" "$(p image inspect "$H/multi:1" | jq -r '.[0].Id')"
+idx=$(skopeo inspect --raw --tls-verify=false "docker://$H/multi:1" | sha256sum | cut -d' ' -f1)
+p pull -q "$H/multi@sha256:$idx" >/dev/null
+assert_eq "pulled by index digest, run by it" "by digest" "$(p run --rm --network none "$H/multi@sha256:$idx" echo by digest)"
 expect_error 1 "no manifest for linux/s390x (it offers linux/arm64, linux/amd64)" p pull --platform linux/s390x "$H/multi:1"
 expect_error 1 "invalid platform" p pull --platform linux "$H/multi:1"
 
