@@ -1,6 +1,7 @@
 // berth pull: registry -> content store -> layers -> image record.
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "common/digest.hpp"
@@ -123,7 +124,14 @@ class Puller {
       cs.put(manifest.bytes, manifest.digest);
       downloaded = true;
     }
+    // "Downloaded newer image" also when only the tag moves (docker's words).
+    std::optional<image::ImageRecord> before;
+    try {
+      before = store_.find(ref.str());
+    } catch (const Error&) {
+    }
     auto rec = store_.add_image(manifest.digest, {ref.str()});
+    downloaded = downloaded || !before || before->id != rec.id;
     out.id = rec.id;
     out.downloaded = downloaded;
     emit({"", "Digest: " + top.digest});

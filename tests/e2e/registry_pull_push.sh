@@ -45,6 +45,9 @@ assert_eq "run the pulled image" "hi from the registry" "$(p run --rm --network 
 out=$(p pull "$H/library/busybox:1")
 assert_contains "second pull" "$out" "Status: Image is up to date for $H/library/busybox:1"
 assert_eq "pull -q" "$H/library/busybox:1" "$(p pull -q "$H/library/busybox:1")"
+skopeo copy -q --dest-tls-verify=false "oci:$OCI:latest" "docker://$H/library/busybox:2"
+assert_eq "pull --all-tags" "$H/library/busybox:1 $H/library/busybox:2" "$(p pull -a -q "$H/library/busybox" | sort | paste -sd' ')"
+expect_error 1 "--all-tags takes a repository name without a tag" p pull -a "$H/library/busybox:1"
 [[ -z $(ls "$PROOT/content/download" 2>/dev/null) ]] || fail "partial downloads left after a good pull: $(ls "$PROOT/content/download")"
 
 log "push: monolithic, read back by skopeo with the digest berth printed"
