@@ -50,6 +50,15 @@ assert_eq "pull --all-tags" "$H/library/busybox:1 $H/library/busybox:2" "$(p pul
 expect_error 1 "--all-tags takes a repository name without a tag" p pull -a "$H/library/busybox:1"
 [[ -z $(ls "$PROOT/content/download" 2>/dev/null) ]] || fail "partial downloads left after a good pull: $(ls "$PROOT/content/download")"
 
+log "registry-mirrors: docker.io images come from the mirror"
+MCONF=$E2E_TMP/mirrorconf
+mkdir -p "$MCONF"
+echo "{\"registry-mirrors\": [\"http://127.0.0.1:1\", \"http://$H\"]}" > "$MCONF/config.json"
+MROOT=$E2E_TMP/mroot
+BERTH_CONFIG=$MCONF timeout 60 "$BERTH" --root "$MROOT" pull -q busybox:1 >/dev/null
+assert_eq "image pulled through the second mirror (the first is down)" "$want_id" \
+  "$(timeout 10 "$BERTH" --root "$MROOT" image inspect busybox:1 | jq -r '.[0].Id')"
+
 log "push: monolithic, read back by skopeo with the digest berth printed"
 p tag "$H/library/busybox:1" "$H/mono/bb:1"
 out=$(p push "$H/mono/bb:1")
