@@ -4,7 +4,7 @@
 // parsed outside berth, and so that berth stays one static executable that
 // starts fast (docs/architecture.md, "Registries").
 //
-//   berth-registry --root ROOT pull|push|login|logout   (request JSON on stdin)
+//   berth-registry --root ROOT [--parent PID] pull|push|login|logout   (request JSON on stdin)
 //
 // stdout: one JSON object a line: {"progress":{...}} while it works, then
 // {"result":{...}} or {"error":{"message":"...","kind":"..."}}.
@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -40,14 +41,17 @@ int main(int argc, char** argv) {
   // Dies with the berth that ran it: a killed pull stops here too (its
   // partial blobs stay for the next pull to resume).
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (::getppid() == 1) return 1;
   ::signal(SIGPIPE, SIG_IGN);
   std::string root = "/var/lib/berth", op;
+  long parent = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--root" && i + 1 < argc) root = argv[++i];
+    else if (a == "--parent" && i + 1 < argc) parent = std::atol(argv[++i]);
     else op = a;
   }
+  // The parent died before the death signal was armed.
+  if (parent > 0 && ::getppid() != parent) return 1;
   try {
     json reqj = json::parse(fs::read_all(STDIN_FILENO, "request on stdin"));
     auto progress = [](const image::ProgressEvent& e) { emit({{"progress", image::to_json(e)}}); };

@@ -34,7 +34,8 @@ json run_helper(const std::string& root, const std::string& op, const json& requ
   int in[2], out[2];
   if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0) throw_errno("pipe for berth-registry");
   UniqueFd in_r(in[0]), in_w(in[1]), out_r(out[0]), out_w(out[1]);
-  pid_t pid = spawn_process({exe, "--root", root, op}, SpawnFds(in_r.get(), out_w.get(), STDERR_FILENO));
+  pid_t pid = spawn_process({exe, "--root", root, "--parent", std::to_string(::getpid()), op},
+                            SpawnFds(in_r.get(), out_w.get(), STDERR_FILENO));
   in_r.reset();
   out_w.reset();
   std::string req = request.dump();
