@@ -125,6 +125,11 @@ void DistributionClient::ping() {
            ErrorKind::FailedPrecondition);
     bool may_fall_back = !base_fixed_ && base_.starts_with("https://") &&
                          (is_loopback_host(host_) || (opts_.config && opts_.config->insecure(host_)));
+    if (!may_fall_back && e.tls_handshake_failed())
+      fail("registry " + host_ + " does not answer HTTPS (" + e.message() +
+               "); a plain-HTTP registry must be named in insecure-registries of " +
+               (opts_.config ? opts_.config->path() : std::string("config.json")),
+           ErrorKind::FailedPrecondition);
     if (!may_fall_back)
       fail("registry " + host_ + " cannot be reached: " + e.message(), ErrorKind::FailedPrecondition);
     // Plain HTTP only when the registry answers plain HTTP.
