@@ -140,6 +140,12 @@ void DistributionClient::ping() {
     } catch (const TransportError& e2) {
       fail("registry " + host_ + " cannot be reached: " + e.message(), ErrorKind::FailedPrecondition);
     }
+    // Only a registry's answer counts (200, or 401 asking for a login): a
+    // TLS server answers plain HTTP with a 400, and that is no reason to
+    // drop TLS (it refused our handshake: a client certificate missing?).
+    if (r.status != 200 && r.status != 401)
+      fail("registry " + host_ + ": TLS failed (" + e.message() + ") and it does not speak plain HTTP either",
+           ErrorKind::FailedPrecondition);
     base_ = plain;
   }
   give_back(std::move(client));

@@ -79,6 +79,45 @@ echo '{"credsStore":"berthtest"}' > "$HCONF/config.json"
 HROOT=$E2E_TMP/hroot
 PATH=$E2E_TMP/bin:$PATH BERTH_CONFIG=$HCONF timeout 60 "$BERTH" --root "$HROOT" pull -q --cert-dir "$CA" "$H/pushed/bb:7" >/dev/null
 
+log "mutual TLS: a registry that wants a client certificate"
+openssl req -newkey rsa:2048 -nodes -subj "/CN=berth client" -keyout "$REG/client.key" -out "$REG/client.csr" 2>/dev/null
+openssl x509 -req -in "$REG/client.csr" -CA "$CA/ca.crt" -CAkey "$REG/ca.key" -CAserial "$REG/ca.srl" -days 2 \
+  -out "$REG/client.cert" 2>/dev/null
+MREG=$E2E_TMP/mreg
+mkdir -p "$MREG/store"
+cat > "$MREG/config.yml" <<YML
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $MREG/store
+http:
+  addr: 127.0.0.1:5444
+  tls:
+    certificate: $REG/server.crt
+    key: $REG/server.key
+    clientcas:
+      - $CA/ca.crt
+YML
+docker-registry serve "$MREG/config.yml" > "$MREG/registry.log" 2>&1 &
+on_exit "kill $!"
+MCERTS=$E2E_TMP/mcerts
+mkdir -p "$MCERTS"
+cp "$CA/ca.crt" "$REG/client.cert" "$REG/client.key" "$MCERTS/"
+wait_until 20 curl -s -o /dev/null --cacert "$CA/ca.crt" --cert "$REG/client.cert" --key "$REG/client.key" \
+  https://127.0.0.1:5444/v2/ || fail "mTLS registry did not come up: $(cat "$MREG/registry.log")"
+expect_error 1 "registry 127.0.0.1:5444: TLS failed" p pull --cert-dir "$CA" 127.0.0.1:5444/library/busybox:1
+p tag "$H/library/busybox:1" 127.0.0.1:5444/m/bb:1
+p push -q --cert-dir "$MCERTS" 127.0.0.1:5444/m/bb:1 >/dev/null
+MROOT=$E2E_TMP/mroot
+assert_eq "pull with a client certificate" 127.0.0.1:5444/m/bb:1 \
+  "$(timeout 60 "$BERTH" --root "$MROOT" pull -q --cert-dir "$MCERTS" 127.0.0.1:5444/m/bb:1)"
+rm "$MCERTS/client.key"
+expect_error 1 "client.cert has no client.key" p pull --cert-dir "$MCERTS" 127.0.0.1:5444/m/bb:1
+
 log "logout"
 assert_eq "logout" "Removing login credentials for $H" "$(p logout "$H")"
 [[ $(jq -r --arg h "$H" '.auths[$h]' "$BERTH_CONFIG/config.json") == null ]] || fail "logout left the credentials"
