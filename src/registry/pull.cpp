@@ -70,8 +70,6 @@ class Puller {
         fail(what + ": the index's entry for " + to_string(want) + " is not an image manifest (" +
                  manifest.media_type + ")",
              ErrorKind::Unsupported);
-    } else if (!req_.platform.empty()) {
-      // A single-platform image: its config says which platform it is.
     }
     auto m = oci::parse_manifest(manifest.bytes, "manifest of " + what);
     for (auto& l : m.layers)
@@ -85,6 +83,7 @@ class Puller {
     auto& cs = store_.content();
     download_blob(client_, ref.path, m.config, store_.root(), cs, "image config of " + what, [](int64_t, int64_t) {});
     auto cfg = oci::parse_config(cs.read(m.config.digest), "image config of " + what);
+    // A single-platform image: its config says which platform it is.
     if (!req_.platform.empty() && !oci::is_index_media_type(top.media_type)) {
       auto want = parse_platform(req_.platform);
       if (cfg.os() != want.os || cfg.architecture() != want.architecture)
