@@ -16,6 +16,7 @@
 #include "engine/names.hpp"
 #include "engine/oci_config.hpp"
 #include "engine/process_identity.hpp"
+#include "engine/registry_ops.hpp"
 #include "engine/user_namespace.hpp"
 #include "image/overlay_snapshotter.hpp"
 #include "monitor/restart_policy.hpp"
@@ -109,9 +110,11 @@ std::string ContainerEngine::create(const CreateRequest& req, std::vector<std::s
 
   image::ImageRecord img;
   try {
+    // The one registry touch of create: engine/registry_ops.cpp.
+    pull_for_create(*images_, c.config.image, req.pull, req.pull_progress);
     img = images_->resolve(c.config.image);
   } catch (Error& e) {
-    if (e.kind() == ErrorKind::NotFound)
+    if (e.kind() == ErrorKind::NotFound && !e.message().starts_with("No such image"))
       throw Error("No such image: " + c.config.image, ErrorKind::NotFound);
     throw;
   }

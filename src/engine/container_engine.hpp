@@ -36,6 +36,7 @@
 #include "engine/container_store.hpp"
 #include "engine/volumes.hpp"
 #include "image/image_store.hpp"
+#include "image/registry_request.hpp"
 
 namespace berth::engine {
 
@@ -43,6 +44,11 @@ struct CreateRequest {
   std::string name;  // "" = generated
   ContainerConfig config;
   HostConfig host;
+  // The registry, when the store lacks the image ("missing"), every time
+  // ("always") or not at all ("never": docker's API create, which 404s and
+  // leaves the pull to the client). Progress goes to pull_progress.
+  std::string pull = "never";
+  image::ProgressFn pull_progress;
 };
 
 struct ListOptions {

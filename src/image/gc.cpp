@@ -1,5 +1,7 @@
 // Garbage collection of blobs and layers no image or snapshot references.
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -7,6 +9,7 @@
 #include <set>
 
 #include "common/error.hpp"
+#include "common/fd.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include "image/image_store.hpp"
@@ -22,6 +25,27 @@ static int64_t du(const std::string& path) {
     if (::lstat(it->path().c_str(), &st) == 0 && S_ISREG(st.st_mode)) total += st.st_size;
   }
   return total;
+}
+
+// Partial blobs of pulls that failed or were killed (docs/registries.md):
+// kept for the next pull to resume, but not for ever. One no live pull
+// holds (its flock) and untouched for a day goes.
+static int64_t remove_stale_downloads(const std::string& dir) {
+  constexpr time_t kKeepSeconds = 24 * 3600;
+  int64_t freed = 0;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return 0;
+  while (auto* e = ::readdir(d)) {
+    if (!is_sha256_hex(e->d_name)) continue;
+    std::string p = dir + "/" + e->d_name;
+    UniqueFd fd(::open(p.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    struct stat st;
+    if (!fd || ::fstat(fd.get(), &st) != 0 || st.st_mtime > ::time(nullptr) - kKeepSeconds) continue;
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) continue;  // a pull is writing it
+    if (::unlink(p.c_str()) == 0) freed += st.st_size;
+  }
+  ::closedir(d);
+  return freed;
 }
 
 GcReport ImageStore::gc() {
@@ -67,6 +91,7 @@ GcReport ImageStore::gc() {
   // dirs are from crashed processes. Ingest files are swept by their locks
   // all the same, so a writer outside image.lock never loses its file.
   rep.bytes += content_.remove_stale_ingest();
+  rep.bytes += remove_stale_downloads(root_ + "/content/download");
   std::vector<std::string> doomed;
   if (DIR* d = ::opendir((root_ + "/layers").c_str())) {
     while (auto* e = ::readdir(d)) {

@@ -279,6 +279,10 @@ std::optional<ImageRecord> ImageStore::find(const std::string& name) {
     auto st = db_.prepare("SELECT id FROM images WHERE manifest_digest = ?1");
     st.bind(1, ref.digest);
     if (st.step()) return load_record(st.text(0));
+    // Pulled by the digest of an index: the pull recorded name@digest.
+    auto named = db_.prepare("SELECT image_id FROM image_tags WHERE ref = ?1");
+    named.bind(1, ref.str());
+    if (named.step()) return load_record(named.text(0));
     return std::nullopt;
   }
   auto st = db_.prepare("SELECT image_id FROM image_tags WHERE ref = ?1");

@@ -13,12 +13,14 @@
 #include "cli/command_registry.hpp"
 #include "cli/commands/attach_session.hpp"
 #include "cli/commands/output.hpp"
+#include "cli/commands/progress_view.hpp"
 #include "cli/commands/run_flags.hpp"
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "engine/container_engine.hpp"
 #include "engine/docker_views.hpp"
 #include "engine/start_error.hpp"
+#include "image/reference.hpp"
 
 namespace berth::cli {
 namespace {
@@ -71,6 +73,18 @@ void add_run(CLI::App& parent, Globals& g, const char* name, bool create_only) {
     ContainerEngine eng(g.root, g.state);
     try {
       req = to_create_request(*f);
+      // A missing image is pulled (--pull), its progress on stderr, after
+      // docker's "Unable to find image" once the registry answers.
+      auto view = std::make_shared<ProgressView>(false, std::cerr);
+      auto said = std::make_shared<bool>(false);
+      req.pull_progress = [view, said, note = req.pull == "missing", image = req.config.image](const ProgressEvent& e) {
+        if (note && !*said) {
+          *said = true;
+          std::string name = image::is_valid_reference(image) ? image::parse_reference(image).familiar() : image;
+          std::cerr << "Unable to find image '" << name << "' locally\n";
+        }
+        (*view)(e);
+      };
       id = eng.create(req, &warnings);
     } catch (const Error& e) {
       exit_for_start_error(e);

@@ -195,7 +195,7 @@ void add_run_flags(CLI::App* c, RunFlags& f) {
                 "host uid from berth's own range)");
   c->add_option("--uidmap", f.uid_maps, "UID map for a user namespace: CONTAINER_UID:HOST_UID:SIZE (repeatable)");
   c->add_option("--gidmap", f.gid_maps, "GID map for a user namespace: CONTAINER_GID:HOST_GID:SIZE (repeatable)");
-  c->add_option("--pull", f.pull, "Pull image before running (\"missing\"|\"never\"; no registry yet)");
+  c->add_option("--pull", f.pull, "Pull image before running (\"missing\"|\"always\"|\"never\")");
   c->add_option("--runtime", f.runtime, "Runtime to use for this container (berth-runtime, runc, crun or a path)");
   c->add_option("--log-opt", f.log_opts, "Log driver options (max-size, max-file)");
   c->add_option("--detach-keys", f.detach_keys, "Override the key sequence for detaching a container");
@@ -207,6 +207,7 @@ engine::CreateRequest to_create_request(const RunFlags& f) {
   engine::CreateRequest r;
   if (f.rest.empty()) throw Error("\"run\" requires at least 1 argument: IMAGE [COMMAND] [ARG...]", ErrorKind::InvalidArgument);
   r.name = f.name;
+  r.pull = f.pull;
   auto& c = r.config;
   auto& h = r.host;
   c.image = f.rest[0];
@@ -308,8 +309,6 @@ engine::CreateRequest to_create_request(const RunFlags& f) {
   h.runtime = f.runtime;
   if (f.pull != "missing" && f.pull != "never" && f.pull != "always")
     bad("--pull", f.pull, "must be one of: missing, never, always");
-  if (f.pull == "always")
-    throw Error("--pull always: no registry client yet (load images with 'berth load')", ErrorKind::Unsupported);
   for (const auto& o : f.log_opts) {
     auto eq = o.find('=');
     if (eq == std::string::npos) bad("--log-opt", o, "want KEY=VALUE");

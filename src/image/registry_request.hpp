@@ -1,0 +1,98 @@
+// What `berth pull/push/login/logout` ask of a registry, what comes back,
+// and the progress in between: plain structs, so the CLI, `berth serve`
+// (docker's /images/create and /images/{name}/push) and the Dockerfile
+// builder call the same thing with no flags inside.
+//
+// The work is done by the berth-registry executable (registry/, linked
+// with libcurl; docs/architecture.md says why it is a process of its own);
+// these structs are also the wire between the two, one JSON object a line.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
+namespace berth::image {
+
+struct RegistryAccess {
+  std::string cert_dir;    // "" = /etc/berth/certs.d/HOST[:PORT]
+  std::string config_dir;  // "" = $BERTH_CONFIG or ~/.config/berth
+};
+
+struct PullRequest {
+  std::string reference;  // busybox, host:port/repo:tag, repo@sha256:...
+  bool all_tags = false;
+  std::string platform;   // "" = the host's; "os/arch[/variant]"
+  int parallel = 3;       // layers downloaded at once
+  RegistryAccess access;
+};
+
+struct PulledImage {
+  std::string reference;        // normalised, the tag or digest pulled
+  std::string id;               // image ID (config digest)
+  std::string digest;           // what the reference named: index or manifest digest
+  bool downloaded = false;      // false: the store had it all already
+};
+
+struct PullResult {
+  std::vector<PulledImage> images;
+};
+
+struct PushRequest {
+  std::string reference;   // a local image name, which says where it goes
+  int parallel = 3;        // layers uploaded at once
+  int64_t chunk_size = 0;  // > 0: chunked uploads (PATCH) of this size; 0: one PUT per blob
+  RegistryAccess access;
+};
+
+struct PushResult {
+  std::string reference;  // normalised
+  std::string tag;
+  std::string digest;     // manifest digest the registry has
+  int64_t size = 0;       // manifest size in bytes
+};
+
+struct LoginRequest {
+  std::string registry;  // HOST[:PORT]; "" = docker.io
+  std::string username, password;
+  RegistryAccess access;
+};
+
+struct LogoutRequest {
+  std::string registry;
+  RegistryAccess access;
+};
+
+// One line of progress, as docker's JSON messages: `id` is a layer's short
+// digest (or "" for the image), `status` docker's words ("Pulling fs
+// layer", "Downloading", "Download complete", "Extracting", "Pull
+// complete", "Already exists", "Pushing", "Pushed", "Layer already exists",
+// "Mounted from REPO"), current/total bytes when known.
+struct ProgressEvent {
+  std::string id;
+  std::string status;
+  int64_t current = 0, total = 0;
+};
+using ProgressFn = std::function<void(const ProgressEvent&)>;
+
+// The wire (berth <-> berth-registry).
+nlohmann::json to_json(const RegistryAccess&);
+nlohmann::json to_json(const PullRequest&);
+nlohmann::json to_json(const PullResult&);
+nlohmann::json to_json(const PushRequest&);
+nlohmann::json to_json(const PushResult&);
+nlohmann::json to_json(const LoginRequest&);
+nlohmann::json to_json(const LogoutRequest&);
+nlohmann::json to_json(const ProgressEvent&);
+void from_json(const nlohmann::json&, RegistryAccess&);
+void from_json(const nlohmann::json&, PullRequest&);
+void from_json(const nlohmann::json&, PullResult&);
+void from_json(const nlohmann::json&, PushRequest&);
+void from_json(const nlohmann::json&, PushResult&);
+void from_json(const nlohmann::json&, LoginRequest&);
+void from_json(const nlohmann::json&, LogoutRequest&);
+void from_json(const nlohmann::json&, ProgressEvent&);
+
+}  // namespace berth::image
