@@ -109,12 +109,13 @@ std::string clean_path(std::string_view p) {
     if (slash == std::string_view::npos) break;
     start = slash + 1;
   }
-  std::string out = rooted ? "/" : "";
+  std::string out;
+  if (rooted) out.push_back('/');
   for (size_t i = 0; i < parts.size(); ++i) {
-    if (i) out += '/';
-    out += parts[i];
+    if (i) out.push_back('/');
+    out.append(parts[i].data(), parts[i].size());
   }
-  if (out.empty()) out = ".";
+  if (out.empty()) out.push_back('.');
   return out;
 }
 
