@@ -88,8 +88,8 @@ CopyOptions copy_options(const CopyRequest& r, const std::string& rootfs) {
     } else {
       auto ru = engine::resolve_user(rootfs, r.chown);
       o.uid = ru.uid;
-      o.gid = ru.gid;
-      if (g.empty() && !all_digits(u)) o.gid = ru.gid;
+      // docker: a user without a group gets the same number as its GID
+      o.gid = g.empty() ? ru.uid : ru.gid;
     }
   }
   if (!r.chmod.empty()) {

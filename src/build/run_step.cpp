@@ -1,8 +1,11 @@
 #include "build/run_step.hpp"
 
+#include <dirent.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include "common/error.hpp"
 #include "common/fd.hpp"
@@ -30,17 +33,32 @@ struct ContainerGuard {
 // Files the runtime made in the upper dir only as mount targets (the
 // engine binds /etc/hostname, /etc/hosts and /etc/resolv.conf over them):
 // empty, and not the command's doing, so not part of the layer.
+// When that leaves /etc empty in the upper dir, the dir was only copied up
+// for them and goes too.
 void drop_mount_targets(const std::string& upper) {
+  bool dropped = false;
   for (const char* f : {"/etc/hostname", "/etc/hosts", "/etc/resolv.conf"}) {
     std::string p = upper + f;
     struct stat st;
-    if (::lstat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0) ::unlink(p.c_str());
+    if (::lstat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0 && ::unlink(p.c_str()) == 0)
+      dropped = true;
   }
+  if (dropped) ::rmdir((upper + "/etc").c_str());  // fails, as it should, if anything else is there
+}
+
+bool empty_dir(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) throw_errno("open " + dir);
+  bool empty = true;
+  while (auto* de = ::readdir(d))
+    if (std::strcmp(de->d_name, ".") && std::strcmp(de->d_name, "..")) empty = false;
+  ::closedir(d);
+  return empty;
 }
 
 }  // namespace
 
-oci::Descriptor run_in_container(engine::ContainerEngine& eng, const ImageState& parent, const RunSpec& spec,
+std::optional<oci::Descriptor> run_in_container(engine::ContainerEngine& eng, const ImageState& parent, const RunSpec& spec,
                                  const std::function<void(const std::string&)>& output, int* exit_code,
                                  std::vector<std::string>* made) {
   auto rec = materialize(eng.images(), parent, {}, made);
@@ -82,8 +100,9 @@ oci::Descriptor run_in_container(engine::ContainerEngine& eng, const ImageState&
   if (code != 0) throw Error("exit code " + std::to_string(code), ErrorKind::FailedPrecondition);
   std::string upper = image::OverlaySnapshotter(eng.images()).upper(id);
   drop_mount_targets(upper);
+  if (empty_dir(upper)) return std::nullopt;  // no change: no layer (docker's empty_layer)
   auto [digest, size] = image::write_diff_layer(eng.images().content(), upper);
-  return {oci::media::kOciLayer, digest, size, {}, {}};
+  return oci::Descriptor{oci::media::kOciLayer, digest, size, {}, {}};
 }
 
 }  // namespace berth::build

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,9 +22,9 @@ struct RunSpec {
   std::string network;            // "" = the engine's default
 };
 
-// The layer's descriptor; throws FailedPrecondition ("exit code N") when
+// The layer's descriptor (none if the command changed no file); throws FailedPrecondition ("exit code N") when
 // the command fails, after passing on its output.
-oci::Descriptor run_in_container(engine::ContainerEngine& eng, const ImageState& parent, const RunSpec& spec,
+std::optional<oci::Descriptor> run_in_container(engine::ContainerEngine& eng, const ImageState& parent, const RunSpec& spec,
                                  const std::function<void(const std::string&)>& output, int* exit_code,
                                  std::vector<std::string>* made);
 
