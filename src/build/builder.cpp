@@ -308,6 +308,8 @@ void Builder::run_stage(Stage& s) {
     std::vector<std::string> triggers;
     for (auto& t : cfg["OnBuild"]) triggers.push_back(t.get<std::string>());
     cfg.erase("OnBuild");
+    c.state.image_id.clear();  // no longer the base image as it is
+    c.state.known_id.clear();
     say(Progress::Kind::Status, " ---> Executing " + std::to_string(triggers.size()) + " build trigger" +
                                     (triggers.size() == 1 ? "" : "s") + "\n");
     for (auto& t : triggers) {

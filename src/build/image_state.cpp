@@ -8,10 +8,15 @@ namespace berth::build {
 
 using nlohmann::json;
 
-std::string ImageState::id() const { return image_id.empty() ? sha256_digest(config.dump()) : image_id; }
+std::string ImageState::id() const {
+  if (!image_id.empty()) return image_id;
+  if (known_id.empty()) known_id = sha256_digest(config.dump());
+  return known_id;
+}
 
 void ImageState::add_history(const std::string& created_by, const std::optional<oci::Descriptor>& layer) {
   image_id.clear();
+  known_id.clear();
   std::string now = now_rfc3339();
   json h = {{"created", now}, {"created_by", created_by}};
   if (layer) {
@@ -28,7 +33,7 @@ void ImageState::add_history(const std::string& created_by, const std::optional<
 std::string ImageState::to_json() const {
   json l = json::array();
   for (auto& d : layers) l.push_back(oci::to_json(d));
-  return json{{"config", config}, {"layers", l}, {"image_id", image_id}}.dump();
+  return json{{"config", config}, {"layers", l}, {"image_id", image_id}, {"id", id()}}.dump();
 }
 
 ImageState ImageState::from_json(const std::string& text) {
@@ -37,6 +42,7 @@ ImageState ImageState::from_json(const std::string& text) {
   s.config = j.at("config");
   for (auto& l : j.at("layers")) s.layers.push_back(oci::descriptor_from_json(l));
   s.image_id = j.value("image_id", std::string());
+  s.known_id = j.value("id", std::string());
   return s;
 }
 

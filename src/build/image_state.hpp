@@ -20,6 +20,8 @@ struct ImageState {
   // Set while the state is an image of the store unchanged (after FROM):
   // its ID is that image's, whose config bytes need not be ours.
   std::string image_id;
+  // The config's digest once computed (id()); cleared by add_history.
+  mutable std::string known_id;
 
   // The config's digest: the image ID this state has once materialized.
   std::string id() const;
