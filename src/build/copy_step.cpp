@@ -7,6 +7,7 @@
 #include <cstring>
 #include <random>
 
+#include "build/url_fetch.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "engine/in_root.hpp"
@@ -131,8 +132,17 @@ CopySources resolve_copy_sources(const CopyRequest& r, const SourceTree* context
   for (auto& src : r.sources) {
     if (is_url(src)) {
       if (!r.add) throw Error("COPY cannot copy from a URL: " + src + " (use ADD)", ErrorKind::InvalidArgument);
-      throw Error("ADD " + src + ": fetching URLs is not supported yet", ErrorKind::Unsupported);
+      // Fetched at every build, as docker does: the content is the cache key.
+      auto f = fetch_url(src, r.checksum);
+      if (r.dest_is_dir && f.file_name.empty())
+        throw Error("ADD " + src + ": cannot determine a file name from the URL; give a destination file",
+                    ErrorKind::InvalidArgument);
+      h.update("url\0" + src + '\0' + sha256_digest(f.body) + '\0');
+      s.fetched.emplace_back(f.file_name, std::move(f.body));
+      ++count;
+      continue;
     }
+    if (!r.checksum.empty()) throw Error("--checksum is only for URL sources", ErrorKind::InvalidArgument);
     if (!context) {
       h.update("path\0" + src + '\0');
       ++count;
@@ -198,6 +208,7 @@ oci::Descriptor copy_into_layer(image::ImageStore& store, const ImageState& pare
     copy_path(*tree, rel, root.get(), r.dest, dest_dir, o);
   }
   for (auto& [name, content] : r.inline_files) write_file_in_root(root.get(), r.dest, dest_dir, name, content, o);
+  for (auto& [name, body] : src.fetched) write_file_in_root(root.get(), r.dest, dest_dir, name, body, o, 0600);
   root.reset();
   from_mount.reset();
   image::unmount(merged);

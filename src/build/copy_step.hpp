@@ -25,6 +25,7 @@ struct CopyRequest {
 struct CopySources {
   std::vector<std::string> rels;  // resolved in the context (empty for --from: resolved at copy time)
   std::string digest;             // what the cache key holds of the sources
+  std::vector<std::pair<std::string, std::string>> fetched;  // ADD URLs: file name, body
 };
 
 // The build context: `dir` with its .dockerignore.

@@ -313,7 +313,7 @@ void copy_path(const SourceTree& src, const std::string& rel, int dest_root, con
 }
 
 void write_file_in_root(int dest_root, const std::string& dest, bool dest_is_dir, const std::string& name,
-                        const std::string& content, const CopyOptions& o) {
+                        const std::string& content, const CopyOptions& o, mode_t mode) {
   std::string parent = dest, file = name;
   if (!dest_is_dir) std::tie(parent, file) = split_parent(dest);
   UniqueFd d = make_dirs_in_root(dest_root, parent, o);
@@ -327,7 +327,7 @@ void write_file_in_root(int dest_root, const std::string& dest, bool dest_is_dir
     off += static_cast<size_t>(w);
   }
   struct stat st{};
-  st.st_mode = S_IFREG | 0644;
+  st.st_mode = S_IFREG | mode;
   own_and_mode(d.get(), file.c_str(), st, o, false);
 }
 

@@ -174,6 +174,26 @@ for src in abs-link rel-link rootlink/$E2E_TMP/host-secret; do
   fi
 done
 
+log "ADD from an http server on loopback, with --checksum"
+www=$E2E_TMP/www; mkdir -p "$www"; echo "served $E2E_MARK" > "$www/file.txt"
+port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+/usr/bin/python3 -m http.server --bind 127.0.0.1 --directory "$www" "$port" >/dev/null 2>&1 &
+srv=$!
+on_exit "kill $srv"
+wait_until 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" || fail "http server did not start"
+sum=sha256:$(sha256sum "$www/file.txt" | cut -d' ' -f1)
+add=$E2E_TMP/add; mkdir -p "$add"
+printf 'FROM busybox\nADD --checksum=%s http://127.0.0.1:%s/file.txt /dl/\nADD http://127.0.0.1:%s/file.txt /named.txt\n' "$sum" "$port" "$port" > "$add/Dockerfile"
+build -t corpus/add "$add"
+assert_eq "ADD URL into a dir" "served $E2E_MARK" "$(run_in corpus/add cat /dl/file.txt)"
+assert_eq "ADD URL: mode 600" "600 served $E2E_MARK" "$(run_in corpus/add sh -c 'stat -c %a /named.txt; cat /named.txt' | tr '\n' ' ' | sed 's/ $//')"
+printf 'FROM busybox\nADD --checksum=sha256:%064d http://127.0.0.1:%s/file.txt /dl/\n' 0 "$port" > "$add/Dockerfile"
+expect_build_error "Dockerfile:2: ADD http://127.0.0.1:$port/file.txt: digest mismatch" "$add"
+printf 'FROM busybox\nADD http://127.0.0.1:%s/missing /dl/\n' "$port" > "$add/Dockerfile"
+expect_build_error "404" "$add"
+printf 'FROM busybox\nADD https://127.0.0.1:%s/file.txt /dl/\n' "$port" > "$add/Dockerfile"
+expect_build_error "https URLs are not supported yet" "$add"
+
 log "cache: a rebuild with nothing changed starts no container and copies nothing"
 cp -a "$CORPUS/single" "$E2E_TMP/cache"
 build -t corpus/cache "$E2E_TMP/cache"
