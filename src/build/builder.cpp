@@ -698,6 +698,9 @@ BuildResult Builder::run() {
     if (!ref.digest.empty()) throw Error("invalid tag " + t + ": a digest reference", ErrorKind::InvalidArgument);
     tags.push_back(ref.str());
   }
+  // Layers written by a step stay unreferenced by any image until the end:
+  // GC (which holds the lock exclusively) must wait for the build.
+  auto lock = eng_.images().shared_lock();
   read_dockerfile();
   split_stages();
   auto need = needed_stages();

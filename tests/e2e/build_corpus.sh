@@ -225,3 +225,10 @@ assert_eq "Dockerfile on stdin" nocontext "$(run_in "$out" cat /n)"
 out=$(b image build -q "$CORPUS/single")
 [[ $out == sha256:* ]] || fail "berth image build -q printed [$out]"
 [[ -z $(ls "$ROOT/build-tmp" 2>/dev/null) ]] || fail "temporary contexts left: $(ls "$ROOT/build-tmp")"
+
+log "nothing left behind: no mount, snapshot, container or intermediate image"
+[[ -z $(awk -v r="$ROOT/" 'index($5, r) == 1' /proc/self/mountinfo) ]] || fail "mounts left under $ROOT: $(awk -v r="$ROOT/" 'index($5, r) == 1 { print $5 }' /proc/self/mountinfo)"
+assert_eq "snapshots" "" "$(b image snapshot ls)"
+assert_eq "containers" "" "$(b ps -aq)"
+untagged=$(b images | awk '$1 == "<none>"' | wc -l)
+assert_eq "untagged images: only tags moved by rebuilds and builds without -t, no intermediate" 3 "$untagged"
