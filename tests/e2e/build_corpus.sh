@@ -194,6 +194,17 @@ expect_build_error "404" "$add"
 printf 'FROM busybox\nADD https://127.0.0.1:%s/file.txt /dl/\n' "$port" > "$add/Dockerfile"
 expect_build_error "https URLs are not supported yet" "$add"
 
+log "RUN's network: none by default (as berth run), host on request"
+net=$E2E_TMP/net; mkdir -p "$net"
+printf 'FROM busybox\nRUN grep -c : /proc/net/dev > /default\nRUN --network=host grep -c : /proc/net/dev > /host\nRUN --network=none grep -c : /proc/net/dev > /none\n' > "$net/Dockerfile"
+build -t corpus/net "$net"
+host_links=$(grep -c : /proc/net/dev)
+assert_eq "default and none: loopback only; host: the host's links" "1 $host_links 1" "$(run_in corpus/net sh -c 'echo $(cat /default) $(cat /host) $(cat /none)')"
+build --network host --no-cache -t corpus/net-host "$net"
+assert_eq "--network host for the whole build" "$host_links" "$(run_in corpus/net-host cat /default)"
+printf 'FROM busybox\nRUN --network=bridge true\n' > "$net/Dockerfile"
+expect_build_error "Dockerfile:2: RUN --network=bridge: only none, host and default" "$net"
+
 log "cache: a rebuild with nothing changed starts no container and copies nothing"
 cp -a "$CORPUS/single" "$E2E_TMP/cache"
 build -t corpus/cache "$E2E_TMP/cache"
