@@ -326,6 +326,17 @@ std::vector<std::string> ImageStore::users(const std::string& image_id) {
   return out;
 }
 
+bool ImageStore::forget_if_unused(const std::string& id) {
+  Transaction tx(db_);
+  auto st = db_.prepare(
+      "DELETE FROM images WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM image_tags WHERE image_id = ?1) "
+      "AND NOT EXISTS (SELECT 1 FROM image_snapshots WHERE image_id = ?1)");
+  st.bind(1, id).run();
+  bool dropped = db_.changes() > 0;
+  tx.commit();
+  return dropped;
+}
+
 void ImageStore::delete_image_row(const std::string& id) {
   db_.prepare("DELETE FROM image_tags WHERE image_id = ?1").bind(1, id).run();
   db_.prepare("DELETE FROM images WHERE id = ?1").bind(1, id).run();

@@ -100,6 +100,10 @@ class ImageStore {
   RemoveReport prune(bool all, GcReport* gc_report = nullptr);
   // Snapshot keys (container ids) whose rootfs is built from image `id`.
   std::vector<std::string> users(const std::string& image_id);
+  // Drops the record of image `id` if it has no tag and no snapshot uses
+  // it (a builder's intermediate image); its blobs stay for the next GC.
+  // True if it was dropped.
+  bool forget_if_unused(const std::string& id);
 
   // Deletes blobs and layers no image or snapshot references.
   GcReport gc();
