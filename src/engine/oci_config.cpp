@@ -243,6 +243,8 @@ std::string build_oci_config(const Container& c, const json& image_config, const
   oci::Linux& l = *s.linux;
   l.cgroups_path = in.cgroups_path;
   if (h.network_mode == "host") std::erase_if(l.namespaces, [](const oci::Namespace& n) { return n.type == "network"; });
+  for (auto& n : l.namespaces)
+    if (n.type == "network" && !in.netns_path.empty()) n.path = in.netns_path;
   if (h.privileged) {
     l.masked_paths.clear();
     l.readonly_paths.clear();
