@@ -141,7 +141,10 @@ void teardown_endpoints(const std::string& lock_path, const std::string& netns, 
     for (const auto& n : networks) release_network_if_unused(nl, *fw, n, dir_of(lock_path));
     fw->drop_table_if_unused();
   } else {
-    for (const auto& n : networks)
+    // No table (removed by hand): the bridges still go once unused.
+    std::vector<BridgeNetwork> all = networks;
+    for (const auto& ep : eps) all.push_back(ep.network);
+    for (const auto& n : all)
       if (auto index = n.bridge.empty() ? std::nullopt : nl.ifindex(n.bridge); index && !nl.has_ports(*index)) {
         stop_dns_responder(dir_of(lock_path), n.bridge);
         nl.delete_link(n.bridge);
