@@ -47,6 +47,7 @@ ContainerEngine::ContainerEngine(std::string root, std::string state)
   images_ = std::make_unique<image::ImageStore>(root_);
   store_ = std::make_unique<ContainerStore>(images_->db());
   volumes_ = std::make_unique<Volumes>(images_->db(), root_);
+  networks_ = std::make_unique<Networks>(images_->db());
 }
 
 ContainerEngine::~ContainerEngine() = default;
@@ -90,10 +91,7 @@ std::string ContainerEngine::create(const CreateRequest& req, std::vector<std::s
     fail("invalid restart policy: maximum retry count can only be used with 'on-failure'");
   if (c.host.auto_remove && c.host.restart_policy.name != "no" && !c.host.restart_policy.name.empty())
     fail("conflicting options: cannot specify both --restart and --rm");
-  if (c.host.network_mode.empty()) c.host.network_mode = "none";
-  if (c.host.network_mode != "none" && c.host.network_mode != "host")
-    throw Error("network " + c.host.network_mode + " not found (berth has the none and host networks for now)",
-                ErrorKind::NotFound);
+  plan_network(c, req.endpoint);
   if (c.host.memory < 0) fail("invalid memory limit: a negative size");
   if (c.host.memory > 0 && c.host.memory < 6 * 1024 * 1024)
     fail("Minimum memory limit allowed is 6MB");
@@ -211,6 +209,11 @@ std::string ContainerEngine::create(const CreateRequest& req, std::vector<std::s
       UsernsRanges ranges(images_->db());
       assign_userns_range(c.host, ranges, c.id);
     }
+    if (c.host.network_mode != "none" && c.host.network_mode != "host" && c.host.network_mode.rfind("container:", 0) != 0) {
+      networks_->reconcile();
+      c.networks.push_back(lease_endpoint(c, networks_->get(c.host.network_mode), req.endpoint, 0));
+      store_->update(c);
+    }
     image::OverlaySnapshotter snap(*images_);
     snap.prepare(c.id, img.id);
     for (auto& mp : mounts) {
@@ -253,14 +256,51 @@ void ContainerEngine::write_etc_files(const Container& c) {
       hosts = fs::read_file("/etc/hosts");
     } catch (const Error&) {
     }
-  } else {
+  } else if (c.networks.empty()) {
     hosts += "127.0.1.1\t" + host + "\n";
+  } else {
+    for (const auto& e : c.networks) hosts += e.ip_address + "\t" + host + "\n";
+  }
+  for (const auto& h : c.host.extra_hosts) {
+    auto colon = h.find(':');
+    hosts += h.substr(colon + 1) + "\t" + h.substr(0, colon) + "\n";
   }
   fs::write_file(etc + "/hosts", hosts);
   std::string resolv;
   try {
     resolv = fs::read_file("/etc/resolv.conf");
   } catch (const Error&) {
+  }
+  // On a user network the network's responder (on its gateway) answers,
+  // and forwards what it does not know to the host's resolvers.
+  std::vector<std::string> dns = c.host.dns;
+  if (dns.empty() && !c.networks.empty() && c.networks[0].network != Networks::kDefault)
+    dns.push_back(c.networks[0].gateway);
+  if (!dns.empty() || !c.host.dns_search.empty() || !c.host.dns_options.empty()) {
+    // docker: --dns replaces the nameservers, --dns-search the search list,
+    // --dns-option the options; what is not given stays the host's.
+    std::string ns, search, options, line;
+    size_t start = 0;
+    while (start < resolv.size()) {
+      size_t nl = resolv.find('\n', start);
+      line = resolv.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+      start = nl == std::string::npos ? resolv.size() : nl + 1;
+      if (line.rfind("nameserver", 0) == 0) ns += line + "\n";
+      if (line.rfind("search", 0) == 0) search += line + "\n";
+      if (line.rfind("options", 0) == 0) options += line + "\n";
+    }
+    auto joined = [](const char* key, const std::vector<std::string>& v) {
+      std::string out = key;
+      for (const auto& x : v) out += " " + x;
+      return out + "\n";
+    };
+    if (!dns.empty()) {
+      ns.clear();
+      for (const auto& d : dns) ns += "nameserver " + d + "\n";
+    }
+    if (!c.host.dns_search.empty()) search = joined("search", c.host.dns_search);
+    if (!c.host.dns_options.empty()) options = joined("options", c.host.dns_options);
+    resolv = search + ns + options;
   }
   // A host resolver on loopback is unreachable from a network namespace
   // of the container's own (Docker drops those lines too).
@@ -283,6 +323,12 @@ void ContainerEngine::write_etc_files(const Container& c) {
 // its state dir; its anonymous volumes are the caller's business
 // (remove_anonymous_volumes).
 void ContainerEngine::release_resources(const Container& c) {
+  try {
+    teardown_network(c);
+  } catch (const Error&) {
+    // The next sync tries again: a namespace file is still there.
+  }
+  networks_->release(c.id);
   image::OverlaySnapshotter snap(*images_);
   try {
     snap.remove(c.id);

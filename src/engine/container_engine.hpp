@@ -34,11 +34,19 @@
 
 #include "engine/container_spec.hpp"
 #include "engine/container_store.hpp"
+#include "engine/networks.hpp"
 #include "engine/volumes.hpp"
 #include "image/image_store.hpp"
 #include "image/registry_request.hpp"
 
 namespace berth::engine {
+
+// What a container asks of the network it is connected to (at create:
+// the one of HostConfig.NetworkMode; or at connect).
+struct EndpointRequest {
+  std::vector<std::string> aliases;  // --network-alias
+  std::string ip;                    // --ip
+};
 
 struct CreateRequest {
   std::string name;  // "" = generated
@@ -49,6 +57,7 @@ struct CreateRequest {
   // leaves the pull to the client). Progress goes to pull_progress.
   std::string pull = "never";
   image::ProgressFn pull_progress;
+  EndpointRequest endpoint;
 };
 
 struct ListOptions {
@@ -163,6 +172,21 @@ class ContainerEngine {
   // Folds status.json into a record (see above); public for `cleanup`.
   void cleanup(const std::string& ref);
 
+  // --- networks (container_network.cpp): bridge networks, their leases,
+  // and a container's endpoints on them (see docs/networking.md).
+  Networks& networks() { return *networks_; }
+  Network network_create(const NetworkCreateRequest& r);
+  // Refused (FailedPrecondition) while a container is on it.
+  void network_remove(const std::string& ref);
+  // Removes the user networks no container is on; returns their names.
+  std::vector<std::string> network_prune();
+  // The containers on network `n` (any state).
+  std::vector<Container> network_containers(const Network& n);
+  void network_connect(const std::string& network, const std::string& container, const EndpointRequest& r);
+  void network_disconnect(const std::string& network, const std::string& container, bool force);
+  // A running container's published ports ("80/tcp" -> host ip, port).
+  std::vector<PortBinding> ports(const std::string& ref);
+
   std::string container_dir(const std::string& id) const;
   std::string state_dir(const std::string& id) const;
   std::string log_path(const std::string& id) const;
@@ -176,17 +200,29 @@ class ContainerEngine {
   std::string runtime_path(const std::string& runtime) const;
   std::vector<std::string> runtime_argv(const Container& c) const;
   int run_runtime(const Container& c, const std::vector<std::string>& args, bool quiet = true) const;
-  void prepare_rootfs(Container& c);
+  void prepare_rootfs(Container& c, const std::string& netns);
   void write_etc_files(const Container& c);
   void fill_new_volumes(Container& c);
   pid_t spawn_monitor(const Container& c, int sync_fd, int attach_fd, int owner_fd);
   void wait_monitor_gone(const Container& c, int timeout_ms);
   void remove_files(const Container& c);
+  // Network mode and endpoints checked and leased at create.
+  void plan_network(Container& c, const EndpointRequest& r);
+  EndpointSettings lease_endpoint(const Container& c, const Network& n, const EndpointRequest& r, size_t index);
+  // At start: the endpoints made (published ports resolved); returns the
+  // netns to join ("" for none/host).
+  std::string setup_network(Container& c);
+  // Undoes setup_network (no-op when nothing is set up).
+  void teardown_network(const Container& c);
+  std::string netns_path(const std::string& id) const;
+  void write_dns_hosts(const std::string& network_id, const Container* adding, const std::string& removing);
+  void run_network_helper(const std::string& verb, const std::string& request) const;
 
   std::string root_, state_;
   std::unique_ptr<image::ImageStore> images_;
   std::unique_ptr<ContainerStore> store_;
   std::unique_ptr<Volumes> volumes_;
+  std::unique_ptr<Networks> networks_;
 };
 
 // A Docker duration ("10s", "1m30s", "500ms", "1h") in nanoseconds;

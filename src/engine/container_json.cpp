@@ -51,6 +51,7 @@ void to_json(json& j, const ContainerConfig& c) {
            {"OnBuild", nullptr},
            {"Labels", c.labels}};
   if (!c.exposed_ports.empty()) j["ExposedPorts"] = string_set(c.exposed_ports);
+  if (!c.mac_address.empty()) j["MacAddress"] = c.mac_address;
   if (!c.stop_signal.empty()) j["StopSignal"] = c.stop_signal;
   if (c.stop_timeout) j["StopTimeout"] = *c.stop_timeout;
   if (c.healthcheck) {
@@ -83,6 +84,7 @@ void from_json(const json& j, ContainerConfig& c) {
   get(j, "StopSignal", c.stop_signal);
   if (j.contains("StopTimeout") && !j["StopTimeout"].is_null()) c.stop_timeout = j["StopTimeout"].get<int>();
   c.exposed_ports = set_keys(j, "ExposedPorts");
+  get(j, "MacAddress", c.mac_address);
   c.volumes = set_keys(j, "Volumes");
   if (j.contains("Healthcheck") && j["Healthcheck"].is_object()) {
     HealthConfig h;
@@ -132,6 +134,17 @@ void to_json(json& j, const HostConfig& h) {
            {"Runtime", h.runtime.empty() ? std::string("berth-runtime") : h.runtime},
            {"LogConfig", {{"Type", "json-file"}, {"Config", h.log_opts}}}};
   if (!h.seccomp_profile_json.empty()) j["BerthSeccompProfile"] = h.seccomp_profile_json;
+  json ports = json::object();
+  for (const auto& p : h.port_bindings) {
+    if (!ports.contains(p.container_port)) ports[p.container_port] = json::array();
+    ports[p.container_port].push_back({{"HostIp", p.host_ip}, {"HostPort", p.host_port}});
+  }
+  j["PortBindings"] = ports;
+  j["PublishAllPorts"] = h.publish_all;
+  j["ExtraHosts"] = h.extra_hosts;
+  j["Dns"] = h.dns;
+  j["DnsSearch"] = h.dns_search;
+  j["DnsOptions"] = h.dns_options;
   if (!h.uid_maps.empty() || !h.gid_maps.empty())
     j["IDMappings"] = {{"UidMap", id_maps_to_strings(h.uid_maps)}, {"GidMap", id_maps_to_strings(h.gid_maps)}};
 }
@@ -181,6 +194,15 @@ void from_json(const json& j, HostConfig& h) {
   get(j, "Runtime", h.runtime);
   if (h.runtime == "berth-runtime") h.runtime.clear();
   if (j.contains("LogConfig")) get(j["LogConfig"], "Config", h.log_opts);
+  if (j.contains("PortBindings") && j["PortBindings"].is_object())
+    for (auto& [port, list] : j["PortBindings"].items())
+      if (list.is_array())
+        for (const auto& b : list) h.port_bindings.push_back({port, b.value("HostIp", ""), b.value("HostPort", "")});
+  get(j, "PublishAllPorts", h.publish_all);
+  get(j, "ExtraHosts", h.extra_hosts);
+  get(j, "Dns", h.dns);
+  get(j, "DnsSearch", h.dns_search);
+  get(j, "DnsOptions", h.dns_options);
 }
 
 void to_json(json& j, const ContainerState& s) {
@@ -258,6 +280,22 @@ void to_json(json& j, const Container& c) {
            {"Config", c.config},
            {"BerthManuallyStopped", c.manually_stopped},
            {"BerthRuntimePath", c.runtime_path}};
+  json nets = json::array();
+  for (const auto& e : c.networks)
+    nets.push_back({{"Network", e.network},
+                    {"NetworkID", e.network_id},
+                    {"Aliases", e.aliases},
+                    {"RequestedIP", e.requested_ip},
+                    {"IPAddress", e.ip_address},
+                    {"IPPrefixLen", e.prefix_len},
+                    {"Gateway", e.gateway},
+                    {"MacAddress", e.mac_address},
+                    {"Ifname", e.ifname}});
+  j["BerthNetworks"] = nets;
+  json ports = json::array();
+  for (const auto& p : c.ports)
+    ports.push_back({{"ContainerPort", p.container_port}, {"HostIp", p.host_ip}, {"HostPort", p.host_port}});
+  j["BerthPorts"] = ports;
   if (c.creator_pid) j["BerthCreatorPid"] = c.creator_pid;
   if (!c.creator_start.empty()) j["BerthCreatorStart"] = c.creator_start;
 }
@@ -278,6 +316,23 @@ void from_json(const json& j, Container& c) {
   get(j, "BerthManuallyStopped", c.manually_stopped);
   get(j, "BerthRuntimePath", c.runtime_path);
   get(j, "BerthCreatorPid", c.creator_pid);
+  if (j.contains("BerthNetworks") && j["BerthNetworks"].is_array())
+    for (const auto& n : j["BerthNetworks"]) {
+      EndpointSettings e;
+      get(n, "Network", e.network);
+      get(n, "NetworkID", e.network_id);
+      get(n, "Aliases", e.aliases);
+      get(n, "RequestedIP", e.requested_ip);
+      get(n, "IPAddress", e.ip_address);
+      get(n, "IPPrefixLen", e.prefix_len);
+      get(n, "Gateway", e.gateway);
+      get(n, "MacAddress", e.mac_address);
+      get(n, "Ifname", e.ifname);
+      c.networks.push_back(e);
+    }
+  if (j.contains("BerthPorts") && j["BerthPorts"].is_array())
+    for (const auto& p : j["BerthPorts"])
+      c.ports.push_back({p.value("ContainerPort", ""), p.value("HostIp", ""), p.value("HostPort", "")});
   get(j, "BerthCreatorStart", c.creator_start);
 }
 

@@ -123,7 +123,7 @@ int ContainerEngine::run_runtime(const Container& c, const std::vector<std::stri
   return wait_child(spawn_quiet(argv));
 }
 
-void ContainerEngine::prepare_rootfs(Container& c) {
+void ContainerEngine::prepare_rootfs(Container& c, const std::string& netns) {
   std::string merged = container_dir(c.id) + "/merged";
   image::OverlaySnapshotter snap(*images_);
   if (!image::is_mount_point(merged)) {
@@ -163,6 +163,7 @@ void ContainerEngine::prepare_rootfs(Container& c) {
     }
     OciInputs in;
     in.rootfs = merged;
+    in.netns_path = netns;
     in.etc_dir = state_dir(c.id) + "/etc";
     write_etc_files(c);
     in.cgroups_path = "/berth/" + c.id;
@@ -288,7 +289,30 @@ void ContainerEngine::start(const std::string& ref, const StartOptions& so) {
     }
   }
   try {
-    prepare_rootfs(c);
+    std::string netns;
+    const std::string& mode = c.host.network_mode;
+    if (mode.rfind("container:", 0) == 0) {
+      Container other = store_->get(mode.substr(10));
+      sync(other);
+      if (!other.state.running() || other.state.pid <= 0)
+        throw Error("cannot join network of a non running container: " + other.name, ErrorKind::FailedPrecondition);
+      netns = "/proc/" + std::to_string(other.state.pid) + "/ns/net";
+    } else {
+      teardown_network(c);  // what a run whose end nobody noticed left
+      netns = setup_network(c);
+      // Its ports recorded now: a CLI killed from here on leaves a record
+      // from which the next sync can undo them.
+      if (!c.ports.empty()) store_->update(c);
+    }
+    try {
+      prepare_rootfs(c, netns);
+    } catch (...) {
+      try {
+        teardown_network(c);
+      } catch (const Error&) {
+      }
+      throw;
+    }
   } catch (Error& e) {
     throw StartError(e.wrap("start container " + c.id.substr(0, 12)).what(), 125, e.kind());
   }

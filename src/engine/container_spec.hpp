@@ -41,6 +41,29 @@ struct ContainerConfig {
   std::optional<HealthConfig> healthcheck;
   std::vector<std::string> exposed_ports;  // "80/tcp"
   std::vector<std::string> volumes;        // anonymous volume targets
+  std::string mac_address;                 // --mac-address (of the first network)
+};
+
+// One -p: container port "80/tcp" published on host_ip:host_port
+// ("" host_port: a free one picked at create).
+struct PortBinding {
+  std::string container_port;  // "80/tcp"
+  std::string host_ip;         // "" = every address
+  std::string host_port;
+};
+
+// What a container asks of one network (docker's EndpointSettings as
+// given at create or connect) and what it got (address, MAC, interface).
+struct EndpointSettings {
+  std::string network;            // the network's name
+  std::string network_id;
+  std::vector<std::string> aliases;
+  std::string requested_ip;       // --ip
+  std::string ip_address;         // leased
+  int prefix_len = 0;
+  std::string gateway;
+  std::string mac_address;
+  std::string ifname;             // eth0, eth1, ...
 };
 
 // One -v / --mount / --tmpfs request.
@@ -86,6 +109,10 @@ struct HostConfig {
   std::vector<IdMap> uid_maps, gid_maps;
   std::string runtime;      // "" = berth-runtime; runc | crun | a path
   std::map<std::string, std::string> log_opts;  // max-size, max-file
+  std::vector<PortBinding> port_bindings;  // -p
+  bool publish_all = false;                // -P
+  std::vector<std::string> extra_hosts;    // --add-host NAME:IP
+  std::vector<std::string> dns, dns_search, dns_options;
 };
 
 struct HealthState {
@@ -133,6 +160,11 @@ struct Container {
   int restart_count = 0;
   bool manually_stopped = false;
   std::string runtime_path;   // the executable that runs it
+  // The networks it is on, in order (eth0 first): bridge networks only
+  // (none, host and container:X are network modes without endpoints).
+  std::vector<EndpointSettings> networks;
+  // The published ports of its current run (host ports of -P picked at start).
+  std::vector<PortBinding> ports;
   int creator_pid = 0;        // while status is "creating": the CLI making it,
   std::string creator_start;  // and its start time (process_identity.hpp)
 };

@@ -100,6 +100,10 @@ void ContainerEngine::mark_dead_monitor(Container& c) {
   run_runtime(c, {"delete", "--force", c.id});
   kill_cgroup("/berth/" + c.id);
   image::unmount(container_dir(c.id) + "/merged");
+  try {
+    teardown_network(c);
+  } catch (const Error&) {
+  }
   c.state.status = "exited";
   c.state.pid = 0;
   if (c.state.exit_code == 0) c.state.exit_code = 137;
@@ -131,7 +135,14 @@ void ContainerEngine::release_unowned(const Container& c) {
   bool mounted =
       ::lstat((dir + "/merged").c_str(), &m) == 0 && ::lstat(dir.c_str(), &d) == 0 && m.st_dev != d.st_dev;
   bool in_runtime = ::lstat((state_ + "/runtime/" + c.id).c_str(), &r) == 0;
-  if ((!mounted && !in_runtime) || owned(dir)) return;
+  bool has_netns = !c.networks.empty() && ::lstat(netns_path(c.id).c_str(), &r) == 0;
+  if ((!mounted && !in_runtime && !has_netns) || owned(dir)) return;
+  if (has_netns) {
+    try {
+      teardown_network(c);
+    } catch (const Error&) {
+    }
+  }
   if (in_runtime) {
     run_runtime(c, {"delete", "--force", c.id});
     kill_cgroup("/berth/" + c.id);

@@ -91,10 +91,56 @@ json ps_row(const Container& c, bool no_trunc, int64_t now) {
               {"Names", c.name},
               {"Labels", labels},
               {"Mounts", mounts},
-              {"Ports", ""},
-              {"Networks", c.host.network_mode},
+              {"Ports", ports_text(c)},
+              {"Networks", networks_text(c)},
               {"Size", "0B"},
               {"LocalVolumes", std::to_string(local_volumes)}};
+}
+
+std::string ports_text(const Container& c) {
+  std::string out;
+  if (!c.state.running()) return out;
+  for (const auto& p : c.ports) out += (out.empty() ? "" : ", ") + p.host_ip + ":" + p.host_port + "->" + p.container_port;
+  return out;
+}
+
+std::string networks_text(const Container& c) {
+  if (c.networks.empty()) return c.host.network_mode;
+  std::string out;
+  for (const auto& e : c.networks) out += (out.empty() ? "" : ",") + e.network;
+  return out;
+}
+
+json network_view(const Network& n, const std::vector<Container>& containers) {
+  json cs = json::object();
+  for (const auto& c : containers)
+    for (const auto& e : c.networks)
+      if (e.network_id == n.id)
+        cs[c.id] = {{"Name", c.name},
+                    {"EndpointID", c.state.running() ? c.id.substr(0, 12) + e.ifname : ""},
+                    {"MacAddress", e.mac_address},
+                    {"IPv4Address", e.ip_address + "/" + std::to_string(e.prefix_len)},
+                    {"IPv6Address", ""}};
+  json options = json::object();
+  if (!n.bridge.empty()) options["com.docker.network.bridge.name"] = n.bridge;
+  return json{{"Name", n.name},
+              {"Id", n.id},
+              {"Created", n.created},
+              {"Scope", "local"},
+              {"Driver", n.driver},
+              {"EnableIPv6", false},
+              {"IPAM",
+               {{"Driver", "default"},
+                {"Options", json::object()},
+                {"Config", n.subnet.empty() ? json::array() : json::array({{{"Subnet", n.subnet}, {"Gateway", n.gateway}}})}}},
+              {"Internal", n.internal},
+              {"Attachable", false},
+              {"Ingress", false},
+              {"ConfigFrom", {{"Network", ""}}},
+              {"ConfigOnly", false},
+              {"Containers", cs},
+              {"Options", options},
+              {"Labels", n.labels}};
 }
 
 json inspect_view(const Container& c, const std::string& dir, const std::string& state_dir, const std::string& log_path) {
@@ -115,12 +161,48 @@ json inspect_view(const Container& c, const std::string& dir, const std::string&
   j["ExecIDs"] = nullptr;
   j["GraphDriver"] = {{"Name", "overlay2"},
                       {"Data", {{"UpperDir", dir + "/upper"}, {"WorkDir", dir + "/work"}, {"MergedDir", dir + "/merged"}}}};
+  j.erase("BerthNetworks");
+  j.erase("BerthPorts");
   json networks = json::object();
-  networks[c.host.network_mode] = {{"NetworkID", c.host.network_mode}, {"IPAddress", ""}, {"Gateway", ""},
-                                   {"MacAddress", ""}, {"IPPrefixLen", 0}};
-  j["NetworkSettings"] = {{"Bridge", ""},   {"SandboxID", ""},   {"HairpinMode", false},
-                          {"Ports", json::object()}, {"SandboxKey", ""}, {"IPAddress", ""},
-                          {"Gateway", ""},  {"MacAddress", ""},  {"Networks", networks}};
+  bool live = c.state.running();
+  for (const auto& e : c.networks)
+    networks[e.network] = {{"IPAMConfig", e.requested_ip.empty() ? json(nullptr) : json{{"IPv4Address", e.requested_ip}}},
+                           {"Links", nullptr},
+                           {"Aliases", e.aliases.empty() ? json(nullptr) : json(e.aliases)},
+                           {"NetworkID", e.network_id},
+                           {"EndpointID", live ? c.id.substr(0, 12) + e.ifname : ""},
+                           {"Gateway", e.gateway},
+                           {"IPAddress", e.ip_address},
+                           {"IPPrefixLen", e.prefix_len},
+                           {"IPv6Gateway", ""},
+                           {"GlobalIPv6Address", ""},
+                           {"GlobalIPv6PrefixLen", 0},
+                           {"MacAddress", e.mac_address},
+                           {"DriverOpts", nullptr}};
+  if (c.networks.empty() && c.host.network_mode.rfind("container:", 0) != 0)
+    networks[c.host.network_mode] = {{"NetworkID", c.host.network_mode}, {"EndpointID", ""}, {"Gateway", ""},
+                                     {"IPAddress", ""}, {"IPPrefixLen", 0}, {"MacAddress", ""}};
+  json ports = json::object();
+  for (const auto& p : c.config.exposed_ports) ports[p] = nullptr;
+  for (const auto& b : c.host.port_bindings) ports[b.container_port] = nullptr;
+  if (live)
+    for (const auto& p : c.ports) {
+      if (!ports[p.container_port].is_array()) ports[p.container_port] = json::array();
+      ports[p.container_port].push_back({{"HostIp", p.host_ip}, {"HostPort", p.host_port}});
+    }
+  const EndpointSettings* first = c.networks.empty() ? nullptr : &c.networks[0];
+  // The top-level fields are the default network's, as docker's.
+  bool on_default = first && first->network == "bridge";
+  j["NetworkSettings"] = {{"Bridge", ""},
+                          {"SandboxID", ""},
+                          {"HairpinMode", false},
+                          {"Ports", ports},
+                          {"SandboxKey", c.networks.empty() ? "" : state_dir.substr(0, state_dir.rfind("/containers/")) + "/netns/" + c.id},
+                          {"IPAddress", on_default ? first->ip_address : ""},
+                          {"IPPrefixLen", on_default ? first->prefix_len : 0},
+                          {"Gateway", on_default ? first->gateway : ""},
+                          {"MacAddress", on_default ? first->mac_address : ""},
+                          {"Networks", networks}};
   return j;
 }
 

@@ -8,7 +8,10 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include <vector>
+
 #include "engine/container_spec.hpp"
+#include "engine/networks.hpp"
 
 namespace berth::engine {
 
@@ -30,5 +33,16 @@ nlohmann::json ps_row(const Container& c, bool no_trunc, int64_t now_s);
 // `state_dir` holds the etc files a start bound in (hosts, hostname, resolv.conf).
 nlohmann::json inspect_view(const Container& c, const std::string& container_dir, const std::string& state_dir,
                             const std::string& log_path);
+
+// `ps`'s Ports ("0.0.0.0:8080->80/tcp, ...") of a running container, and
+// Networks ("bridge", "net1,net2", or the network mode).
+std::string ports_text(const Container& c);
+std::string networks_text(const Container& c);
+// `network inspect`'s object (docker's shape): Name, Id, Created, Scope,
+// Driver, EnableIPv6, IPAM{Driver,Options,Config[{Subnet,Gateway}]},
+// Internal, Attachable, Ingress, ConfigFrom, ConfigOnly, Containers{id:
+// {Name,EndpointID,MacAddress,IPv4Address,IPv6Address}}, Options, Labels.
+// `containers`: those on the network (ContainerEngine::network_containers).
+nlohmann::json network_view(const Network& n, const std::vector<Container>& containers);
 
 }  // namespace berth::engine

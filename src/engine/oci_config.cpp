@@ -249,6 +249,8 @@ std::string build_oci_config(const Container& c, const json& image_config, const
     for (const auto& m : h.uid_maps) l.uid_mappings.push_back({m.container_id, m.host_id, m.size});
     for (const auto& m : h.gid_maps) l.gid_mappings.push_back({m.container_id, m.host_id, m.size});
   }
+  for (auto& n : l.namespaces)
+    if (n.type == "network" && !in.netns_path.empty()) n.path = in.netns_path;
   if (h.privileged) {
     l.masked_paths.clear();
     l.readonly_paths.clear();

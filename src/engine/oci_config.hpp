@@ -20,6 +20,7 @@ struct OciInputs {
   std::string etc_dir;       // a dir holding hosts, hostname, resolv.conf to bind in
   std::string cgroups_path;  // "/berth/<id>"
   std::string init_path;     // --init: the host binary to bind at /sbin/berth-init
+  std::string netns_path;    // a network namespace to join ("" = a new one, or the host's)
 };
 
 // Docker's default capabilities (CAP_ names).

@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -189,7 +190,17 @@ void add_run_flags(CLI::App* c, RunFlags& f) {
   c->add_option("--health-timeout", f.health_timeout, "Maximum time to allow one check to run (ms|s|m|h)");
   c->add_option("--health-start-period", f.health_start_period, "Start period for the container to initialize");
   c->add_flag("--no-healthcheck", f.no_healthcheck, "Disable any container-specified HEALTHCHECK");
-  c->add_option("--network,--net", f.network, "Connect a container to a network (none, host)")->capture_default_str();
+  c->add_option("--network,--net", f.network, "Connect a container to a network (NAME, bridge, none, host, container:NAME)")
+      ->capture_default_str();
+  c->add_option("-p,--publish", f.publish, "Publish a container's port(s) to the host ([ip:]host:container[/proto])");
+  c->add_flag("-P,--publish-all", f.publish_all, "Publish all exposed ports to random ports");
+  c->add_option("--ip", f.ip, "IPv4 address (e.g., 172.30.100.104)");
+  c->add_option("--mac-address", f.mac_address, "Container MAC address (e.g., 92:d0:c6:0a:29:33)");
+  c->add_option("--add-host", f.add_hosts, "Add a custom host-to-IP mapping (host:ip)");
+  c->add_option("--dns", f.dns, "Set custom DNS servers");
+  c->add_option("--dns-search", f.dns_search, "Set custom DNS search domains");
+  c->add_option("--dns-option,--dns-opt", f.dns_options, "Set DNS options");
+  c->add_option("--network-alias,--net-alias", f.network_aliases, "Add network-scoped alias for the container");
   c->add_option("--userns,--user-ns", f.userns,
                 "User namespace: host (none, the default), auto[:size=N] (root in the container is an unprivileged "
                 "host uid from berth's own range)");
@@ -303,6 +314,36 @@ engine::CreateRequest to_create_request(const RunFlags& f) {
   }
   for (const auto& u : f.ulimits) h.ulimits.push_back(parse_ulimit(u));
   h.network_mode = f.network == "default" || f.network.empty() ? "none" : f.network;
+  for (const auto& p : f.publish) {
+    // [ip:][hostPort:]containerPort[/proto]; a range is not supported.
+    auto slash = p.find('/');
+    std::string proto = slash == std::string::npos ? "tcp" : p.substr(slash + 1);
+    std::string rest = p.substr(0, slash);
+    std::vector<std::string> parts;
+    size_t start = 0;
+    for (size_t colon; (colon = rest.find(':', start)) != std::string::npos; start = colon + 1)
+      parts.push_back(rest.substr(start, colon - start));
+    parts.push_back(rest.substr(start));
+    if (parts.size() > 3 || parts.back().empty()) bad("--publish", p, "want [ip:][hostPort:]containerPort[/tcp|udp]");
+    if (proto != "tcp" && proto != "udp") bad("--publish", p, "the protocol must be tcp or udp");
+    if (parts.back().find('-') != std::string::npos) bad("--publish", p, "port ranges are not supported");
+    engine::PortBinding b;
+    b.container_port = parts.back() + "/" + proto;
+    if (parts.size() >= 2) b.host_port = parts[parts.size() - 2];
+    if (parts.size() == 3) b.host_ip = parts[0];
+    h.port_bindings.push_back(b);
+    if (std::find(r.config.exposed_ports.begin(), r.config.exposed_ports.end(), b.container_port) ==
+        r.config.exposed_ports.end())
+      r.config.exposed_ports.push_back(b.container_port);
+  }
+  h.publish_all = f.publish_all;
+  h.extra_hosts = f.add_hosts;
+  h.dns = f.dns;
+  h.dns_search = f.dns_search;
+  h.dns_options = f.dns_options;
+  r.config.mac_address = f.mac_address;
+  r.endpoint.ip = f.ip;
+  r.endpoint.aliases = f.network_aliases;
   h.userns_mode = f.userns;
   h.uid_maps = engine::parse_id_maps(f.uid_maps, "--uidmap");
   h.gid_maps = engine::parse_id_maps(f.gid_maps, "--gidmap");

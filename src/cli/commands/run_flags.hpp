@@ -28,6 +28,9 @@ struct RunFlags {
   bool entrypoint_set = false;
   std::vector<std::string> env, env_files, volumes, mounts, tmpfs, labels, cap_add, cap_drop, security_opts,
       ulimits, log_opts, uid_maps, gid_maps;
+  std::vector<std::string> publish, add_hosts, dns, dns_search, dns_options, network_aliases;
+  bool publish_all = false;
+  std::string ip, mac_address;
   std::vector<std::string> rest;  // IMAGE [COMMAND [ARG...]]
 };
 

@@ -146,6 +146,7 @@ void add_system_commands(CLI::App& app, Globals& g) {
   prune->callback([=, &g] {
     if (!*force && ::isatty(STDIN_FILENO)) {
       std::cout << "WARNING! This will remove:\n  - all stopped containers\n"
+                << "  - all networks not used by at least one container\n"
                 << (*vols ? "  - all anonymous volumes not used by at least one container\n" : "")
                 << (*all ? "  - all images without at least one container associated to them\n" : "  - all dangling images\n")
                 << "\nAre you sure you want to continue? [y/N] " << std::flush;
@@ -162,6 +163,10 @@ void add_system_commands(CLI::App& app, Globals& g) {
         eng.remove(c.id, false, false);
         std::cout << c.id << "\n";
       }
+    if (auto nets = eng.network_prune(); !nets.empty()) {
+      std::cout << "\nDeleted Networks:\n";
+      for (auto& n : nets) std::cout << n << "\n";
+    }
     if (*vols) {
       std::cout << "\nDeleted Volumes:\n";
       std::set<std::string> in_use;

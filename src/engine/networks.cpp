@@ -1,0 +1,230 @@
+#include "engine/networks.hpp"
+
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "common/clock.hpp"
+#include "common/error.hpp"
+#include "engine/names.hpp"
+#include "net/ip_address.hpp"
+
+namespace berth::engine {
+
+using nlohmann::json;
+
+namespace {
+
+Network parse(const std::string& text) {
+  auto j = json::parse(text, nullptr, false);
+  if (j.is_discarded()) throw Error("network record is not valid JSON", ErrorKind::Corrupt);
+  Network n;
+  n.id = j.value("Id", "");
+  n.name = j.value("Name", "");
+  n.created = j.value("Created", "");
+  n.driver = j.value("Driver", "bridge");
+  n.subnet = j.value("Subnet", "");
+  n.gateway = j.value("Gateway", "");
+  n.bridge = j.value("Bridge", "");
+  n.internal = j.value("Internal", false);
+  n.labels = j.value("Labels", std::map<std::string, std::string>{});
+  return n;
+}
+
+std::string dump(const Network& n) {
+  return json{{"Id", n.id},         {"Name", n.name},     {"Created", n.created},   {"Driver", n.driver},
+              {"Subnet", n.subnet}, {"Gateway", n.gateway}, {"Bridge", n.bridge}, {"Internal", n.internal},
+              {"Labels", n.labels}}
+      .dump();
+}
+
+void check_name(const std::string& n) {
+  bool ok = !n.empty() && n.size() <= 64 && std::isalnum(static_cast<unsigned char>(n[0]));
+  for (char c : n) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-');
+  if (!ok)
+    fail("invalid network name \"" + n + "\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
+  if (n == "host" || n == "none" || n == "default" || n == "bridge")
+    throw Error("network name " + n + " is reserved (a predefined network)", ErrorKind::AlreadyExists);
+}
+
+}  // namespace
+
+Networks::Networks(Database& db) : db_(db) {
+  db_.exec(
+      "CREATE TABLE IF NOT EXISTS networks (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, record TEXT NOT NULL);"
+      "CREATE TABLE IF NOT EXISTS leases (network_id TEXT NOT NULL, address TEXT NOT NULL,"
+      " container_id TEXT NOT NULL, PRIMARY KEY (network_id, address))");
+}
+
+std::optional<Network> Networks::find(const std::string& ref) {
+  if (ref.empty()) return std::nullopt;
+  {
+    auto st = db_.prepare("SELECT record FROM networks WHERE id = ? OR name = ?");
+    st.bind(1, ref).bind(2, ref);
+    if (st.step()) return parse(st.text(0));
+  }
+  if (ref.find_first_not_of("0123456789abcdef") == std::string::npos) {
+    auto st = db_.prepare("SELECT record FROM networks WHERE substr(id, 1, ?) = ?");
+    st.bind(1, static_cast<int64_t>(ref.size())).bind(2, ref);
+    if (st.step()) {
+      Network n = parse(st.text(0));
+      if (st.step()) throw Error("network " + ref + " is ambiguous (" + ref + " is a prefix of several ids)",
+                                 ErrorKind::InvalidArgument);
+      return n;
+    }
+  }
+  if (ref == kDefault) return make_default();
+  return std::nullopt;
+}
+
+Network Networks::get(const std::string& ref) {
+  if (auto n = find(ref)) return *n;
+  throw Error("network " + ref + " not found", ErrorKind::NotFound);
+}
+
+Network Networks::make_default() {
+  Network n;
+  n.id = random_id();
+  n.name = kDefault;
+  n.created = now_rfc3339();
+  const char* env = std::getenv("BERTH_BRIDGE_SUBNET");
+  net::Subnet s = net::parse_subnet(env && *env ? env : "10.88.0.0/16", "BERTH_BRIDGE_SUBNET");
+  n.subnet = net::to_string(s);
+  n.gateway = net::to_string(s.at(1));
+  n.bridge = "berth0";
+  Transaction t(db_);
+  // Another CLI may have made it first: theirs stands.
+  auto st = db_.prepare("SELECT record FROM networks WHERE name = ?");
+  st.bind(1, n.name);
+  if (st.step()) return parse(st.text(0));
+  db_.prepare("INSERT INTO networks (id, name, record) VALUES (?, ?, ?)").bind(1, n.id).bind(2, n.name).bind(3, dump(n)).run();
+  t.commit();
+  return n;
+}
+
+Network Networks::create(const NetworkCreateRequest& r) {
+  check_name(r.name);
+  if (r.ipv6) throw Error("network create --ipv6: IPv6 is not supported yet", ErrorKind::Unsupported);
+  if (r.subnet.empty() && !r.gateway.empty()) fail("network create: --gateway needs --subnet");
+  Network n;
+  n.name = r.name;
+  n.internal = r.internal;
+  n.labels = r.labels;
+  list();  // the default network first: its subnet is taken too
+  Transaction t(db_);
+  if (find(r.name)) throw Error("network with name " + r.name + " already exists", ErrorKind::AlreadyExists);
+  std::vector<std::pair<net::Subnet, std::string>> taken;
+  for (const auto& o : stored()) taken.push_back({net::parse_subnet(o.subnet, "network " + o.name), o.name});
+  net::Subnet s;
+  if (!r.subnet.empty()) {
+    s = net::parse_subnet(r.subnet, "network create --subnet");
+    if (s.prefix > 30) fail("network create --subnet " + r.subnet + ": too small (at most /30)");
+    for (const auto& [o, name] : taken)
+      if (s.overlaps(o))
+        throw Error("network create --subnet " + r.subnet + ": overlaps network " + name + " (" + net::to_string(o) + ")",
+                    ErrorKind::AlreadyExists);
+  } else {
+    // As Podman: the first free /24 from 10.89.0.0.
+    bool found = false;
+    for (uint32_t k = 0; k < 256 && !found; ++k) {
+      s = net::parse_subnet("10.89." + std::to_string(k) + ".0/24", "subnet");
+      found = true;
+      for (const auto& [o, name] : taken) found = found && !s.overlaps(o);
+    }
+    if (!found) throw Error("network create: no free subnet left in 10.89.0.0/16; give one with --subnet");
+  }
+  n.subnet = net::to_string(s);
+  if (!r.gateway.empty()) {
+    net::Ipv4 g = net::parse_ipv4(r.gateway, "network create --gateway");
+    if (!s.contains(g) || g == s.base || g == s.broadcast())
+      fail("network create --gateway " + r.gateway + ": not a host address of subnet " + n.subnet);
+    n.gateway = r.gateway;
+  } else {
+    n.gateway = net::to_string(s.at(1));
+  }
+  n.id = random_id();
+  n.created = now_rfc3339();
+  n.bridge = "br-" + n.id.substr(0, 12);
+  db_.prepare("INSERT INTO networks (id, name, record) VALUES (?, ?, ?)").bind(1, n.id).bind(2, n.name).bind(3, dump(n)).run();
+  t.commit();
+  return n;
+}
+
+std::vector<Network> Networks::stored() {
+  std::vector<Network> out;
+  auto st = db_.prepare("SELECT record FROM networks ORDER BY name");
+  while (st.step()) out.push_back(parse(st.text(0)));
+  return out;
+}
+
+std::vector<Network> Networks::list() {
+  std::vector<Network> out = stored();
+  for (const auto& n : out)
+    if (n.name == kDefault) return out;
+  out.insert(out.begin(), make_default());
+  return out;
+}
+
+void Networks::remove(const std::string& id) {
+  Transaction t(db_);
+  db_.prepare("DELETE FROM leases WHERE network_id = ?").bind(1, id).run();
+  db_.prepare("DELETE FROM networks WHERE id = ?").bind(1, id).run();
+  t.commit();
+}
+
+std::string Networks::lease(const Network& n, const std::string& container_id, const std::string& requested) {
+  net::Subnet s = net::parse_subnet(n.subnet, "network " + n.name);
+  net::Ipv4 gw = net::parse_ipv4(n.gateway, "network " + n.name);
+  Transaction t(db_);
+  std::set<uint32_t> used;
+  {
+    auto st = db_.prepare("SELECT address FROM leases WHERE network_id = ?");
+    st.bind(1, n.id);
+    while (st.step()) used.insert(net::parse_ipv4(st.text(0), "lease").value);
+  }
+  net::Ipv4 pick{};
+  if (!requested.empty()) {
+    pick = net::parse_ipv4(requested, "--ip");
+    if (!s.contains(pick) || pick == s.base || pick == s.broadcast() || pick == gw)
+      fail("--ip " + requested + ": not a free host address of network " + n.name + " (" + n.subnet + ")");
+    if (used.count(pick.value))
+      throw Error("--ip " + requested + ": the address is already in use on network " + n.name, ErrorKind::AlreadyExists);
+  } else {
+    bool found = false;
+    for (uint64_t k = 1; k + 1 < s.size() && !found; ++k) {
+      pick = s.at(k);
+      found = pick != gw && !used.count(pick.value);
+    }
+    if (!found) throw Error("network " + n.name + " has no free address left (" + n.subnet + ")", ErrorKind::FailedPrecondition);
+  }
+  std::string a = net::to_string(pick);
+  db_.prepare("INSERT INTO leases (network_id, address, container_id) VALUES (?, ?, ?)")
+      .bind(1, n.id)
+      .bind(2, a)
+      .bind(3, container_id)
+      .run();
+  t.commit();
+  return a;
+}
+
+void Networks::release(const std::string& container_id, const std::string& network_id) {
+  if (network_id.empty())
+    db_.prepare("DELETE FROM leases WHERE container_id = ?").bind(1, container_id).run();
+  else
+    db_.prepare("DELETE FROM leases WHERE container_id = ? AND network_id = ?").bind(1, container_id).bind(2, network_id).run();
+}
+
+std::vector<Lease> Networks::leases(const std::string& network_id) {
+  std::vector<Lease> out;
+  auto st = db_.prepare(network_id.empty() ? "SELECT network_id, address, container_id FROM leases ORDER BY network_id, address"
+                                           : "SELECT network_id, address, container_id FROM leases WHERE network_id = ?");
+  if (!network_id.empty()) st.bind(1, network_id);
+  while (st.step()) out.push_back({st.text(0), st.text(1), st.text(2)});
+  return out;
+}
+
+void Networks::reconcile() {
+  db_.exec("DELETE FROM leases WHERE container_id NOT IN (SELECT id FROM containers)");
+}
+
+}  // namespace berth::engine

@@ -1,0 +1,75 @@
+// Network records and their address leases (tables networks and leases in
+// <root>/berth.db). Every network is a Linux bridge (docker's "bridge"
+// driver); the default one, named "bridge" (berth0, 10.88.0.0/16 like
+// Podman's, or $BERTH_BRIDGE_SUBNET when it is first made), is made on
+// first use. host and none are network modes, shown by `network ls` as
+// docker shows them but not stored.
+//
+// IPAM: a lease is (network, address, container), one row; a container's
+// leases are taken at create (or connect) and released at rm (or
+// disconnect), each in one transaction, so no address is handed out twice
+// and leases survive any CLI. A CLI killed mid-create leaves leases of a
+// record that is then removed: reconcile() drops leases whose container
+// has no record.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/sqlite.hpp"
+
+namespace berth::engine {
+
+struct Network {
+  std::string id, name, created;
+  std::string driver = "bridge";  // bridge; host and null for the two modes
+  std::string subnet, gateway;    // "10.88.0.0/16", "10.88.0.1"
+  std::string bridge;             // the Linux bridge: berth0, br-<id12>
+  bool internal = false;
+  std::map<std::string, std::string> labels;
+};
+
+struct NetworkCreateRequest {
+  std::string name;
+  std::string subnet, gateway;  // "" = picked
+  bool internal = false;
+  bool ipv6 = false;
+  std::map<std::string, std::string> labels;
+};
+
+struct Lease {
+  std::string network_id, address, container_id;
+};
+
+class Networks {
+ public:
+  explicit Networks(Database& db);
+
+  Network create(const NetworkCreateRequest& r);
+  // By name, id or unique id prefix; "bridge" is made if missing.
+  Network get(const std::string& ref);
+  std::optional<Network> find(const std::string& ref);
+  // Stored networks (the default one made first if missing).
+  std::vector<Network> list();
+  void remove(const std::string& id);
+
+  // An address of `n` for `container_id`: `requested` if free (else
+  // AlreadyExists), or the lowest free one.
+  std::string lease(const Network& n, const std::string& container_id, const std::string& requested);
+  // The container's leases on `network_id` ("" = on every network).
+  void release(const std::string& container_id, const std::string& network_id = "");
+  std::vector<Lease> leases(const std::string& network_id = "");
+  // Drops leases whose container has no record (table containers).
+  void reconcile();
+
+  static constexpr const char* kDefault = "bridge";
+
+ private:
+  Network make_default();
+  std::vector<Network> stored();
+  Database& db_;
+};
+
+}  // namespace berth::engine

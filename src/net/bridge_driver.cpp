@@ -1,0 +1,155 @@
+#include "net/bridge_driver.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "common/error.hpp"
+#include "common/fd.hpp"
+#include "common/fs.hpp"
+#include "net/dns_responder.hpp"
+#include "net/firewall.hpp"
+#include "net/ip_address.hpp"
+#include "net/netlink.hpp"
+#include "net/netns.hpp"
+
+namespace berth::net {
+
+namespace {
+
+UniqueFd take_lock(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd) throw_errno("open " + path);
+  if (::flock(fd.get(), LOCK_EX) != 0) throw_errno("lock " + path);
+  return fd;
+}
+
+void write_sysctl(const std::string& path, const std::string& value) {
+  if (fs::exists(path) && fs::read_file(path) != value + "\n") fs::write_file(path, value);
+}
+
+// The bridge with its gateway address and rules (each step idempotent: a
+// second container on the network finds them made).
+std::string dir_of(const std::string& path) { return path.substr(0, path.rfind('/')); }
+
+std::string self_exe() {
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) throw_errno("readlink /proc/self/exe");
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+int ensure_network(Netlink& nl, Firewall& fw, const BridgeNetwork& n, const std::string& dir) {
+  bool made = nl.ensure_bridge(n.bridge);
+  int index = *nl.ifindex(n.bridge);
+  Subnet subnet = parse_subnet(n.subnet, "network " + n.name);
+  if (!n.gateway.empty()) nl.add_address(index, parse_ipv4(n.gateway, "network " + n.name), subnet.prefix);
+  // 127.0.0.1:PORT reaches a container only if the kernel may route a
+  // loopback source out of the bridge (the masquerade then rewrites it).
+  write_sysctl("/proc/sys/net/ipv4/conf/" + n.bridge + "/route_localnet", "1");
+  if (!n.internal) write_sysctl("/proc/sys/net/ipv4/ip_forward", "1");
+  fw.add_network(n);
+  // Once per bridge: iptables costs a fork and exec, and the rules go with it.
+  if (made) Firewall::forward_allow(n.bridge);
+  if (!n.dns_hosts.empty() && !n.gateway.empty()) ensure_dns_responder(self_exe(), dir, n.bridge, n.gateway, n.dns_hosts);
+  return index;
+}
+
+// The bridge of `n` and its rules, if no container is on it any more.
+void release_network_if_unused(Netlink& nl, Firewall& fw, const BridgeNetwork& n, const std::string& dir) {
+  if (n.bridge.empty()) return;
+  auto index = nl.ifindex(n.bridge);
+  if (index && nl.has_ports(*index)) return;
+  stop_dns_responder(dir, n.bridge);
+  if (index) nl.delete_link(n.bridge);
+  fw.remove_network(n);
+  Firewall::forward_unallow(n.bridge);
+}
+
+void setup_one(Netlink& nl, Firewall& fw, int nsfd, Netlink& inside, const Endpoint& ep, std::vector<PortForward>& added,
+               const std::string& dir) {
+  int bridge = ensure_network(nl, fw, ep.network, dir);
+  nl.delete_link(ep.host_ifname);  // a leftover of a teardown that never ran
+  nl.create_veth(ep.host_ifname, bridge, ep.ifname, nsfd, ep.mac);
+  auto index = inside.ifindex(ep.ifname);
+  if (!index) throw Error("the veth end " + ep.ifname + " did not appear in the container's namespace");
+  Subnet subnet = parse_subnet(ep.network.subnet, "network " + ep.network.name);
+  inside.add_address(*index, parse_ipv4(ep.address, "address"), subnet.prefix);
+  inside.set_up(*index);
+  if (ep.default_route && !ep.network.internal && !ep.network.gateway.empty())
+    inside.add_default_route(parse_ipv4(ep.network.gateway, "gateway"), *index);
+  for (const auto& p : ep.ports) {
+    fw.add_port(p);
+    added.push_back(p);
+  }
+}
+
+}  // namespace
+
+void setup_endpoints(const std::string& lock_path, const std::string& netns, const std::vector<Endpoint>& eps) {
+  UniqueFd lock = take_lock(lock_path);
+  bool made_ns = false;
+  if (!is_netns(netns)) {
+    create_netns(netns);
+    made_ns = true;
+  }
+  Nftables nft;
+  Netlink nl;
+  std::vector<PortForward> added;
+  size_t done = 0;
+  try {
+    Firewall fw(nft);
+    UniqueFd nsfd = open_netns(netns);
+    Netlink inside = Netlink::open_in(nsfd.get());
+    if (auto lo = inside.ifindex("lo")) inside.set_up(*lo);
+    for (const auto& ep : eps) {
+      setup_one(nl, fw, nsfd.get(), inside, ep, added, dir_of(lock_path));
+      ++done;
+    }
+  } catch (...) {
+    try {
+      Firewall fw(nft);
+      for (const auto& p : added) fw.remove_port(p);
+      for (size_t i = 0; i <= done && i < eps.size(); ++i) {
+        nl.delete_link(eps[i].host_ifname);
+        release_network_if_unused(nl, fw, eps[i].network, dir_of(lock_path));
+      }
+      fw.drop_table_if_unused();
+      if (made_ns) remove_netns(netns);
+    } catch (...) {
+    }
+    throw;
+  }
+}
+
+void teardown_endpoints(const std::string& lock_path, const std::string& netns, const std::vector<Endpoint>& eps,
+                        bool remove_ns, const std::vector<BridgeNetwork>& networks) {
+  UniqueFd lock = take_lock(lock_path);
+  Nftables nft;
+  Netlink nl;
+  bool have_table = nft.try_run("list table ip berth");
+  std::optional<Firewall> fw;
+  if (have_table) fw.emplace(nft);
+  for (const auto& ep : eps) {
+    if (fw)
+      for (const auto& p : ep.ports) fw->remove_port(p);
+    nl.delete_link(ep.host_ifname);
+  }
+  if (remove_ns && !netns.empty()) remove_netns(netns);
+  if (fw) {
+    for (const auto& ep : eps) release_network_if_unused(nl, *fw, ep.network, dir_of(lock_path));
+    for (const auto& n : networks) release_network_if_unused(nl, *fw, n, dir_of(lock_path));
+    fw->drop_table_if_unused();
+  } else {
+    // No table (removed by hand): the bridges still go once unused.
+    std::vector<BridgeNetwork> all = networks;
+    for (const auto& ep : eps) all.push_back(ep.network);
+    for (const auto& n : all)
+      if (auto index = n.bridge.empty() ? std::nullopt : nl.ifindex(n.bridge); index && !nl.has_ports(*index)) {
+        stop_dns_responder(dir_of(lock_path), n.bridge);
+        nl.delete_link(n.bridge);
+      }
+  }
+}
+
+}  // namespace berth::net
