@@ -8,7 +8,10 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "engine/container_engine.hpp"
 #include "engine/container_spec.hpp"
+#include "engine/volumes.hpp"
+#include "image/image_store.hpp"
 
 namespace berth::engine {
 
@@ -30,5 +33,21 @@ nlohmann::json ps_row(const Container& c, bool no_trunc, int64_t now_s);
 // `state_dir` holds the etc files a start bound in (hosts, hostname, resolv.conf).
 nlohmann::json inspect_view(const Container& c, const std::string& container_dir, const std::string& state_dir,
                             const std::string& log_path);
+
+// GET /containers/json's ContainerSummary (Id, Names, Image, Command,
+// Created, State, Status, Labels, Mounts, HostConfig, NetworkSettings...).
+nlohmann::json container_summary(const Container& c, int64_t now_s);
+// GET /containers/{id}/stats: docker's StatsJSON (what `docker stats`
+// computes its columns from); `read` is the sample's RFC 3339 time.
+nlohmann::json stats_view(const ContainerEngine::Stats& s, const std::string& read);
+// GET /volumes's Volume.
+nlohmann::json volume_view(const Volume& v);
+// GET /images/json's ImageSummary and GET /images/{name}/json (the latter
+// also `berth image inspect`'s object).
+nlohmann::json image_summary(image::ImageStore& store, const image::ImageRecord& img);
+nlohmann::json image_inspect_view(image::ImageStore& store, const image::ImageRecord& img);
+// GET /images/{name}/history: the config's history, newest first, with
+// layer sizes against the entries that made layers.
+nlohmann::json image_history_view(image::ImageStore& store, const image::ImageRecord& img);
 
 }  // namespace berth::engine
