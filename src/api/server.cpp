@@ -281,6 +281,14 @@ bool Connection::read_request() {
       ::lseek(upload_.get(), 0, SEEK_SET);
       req.body_fd = upload_.get();
     } else {
+      // The limit the header parser checked was the uploads' (the route
+      // was not known yet): check the JSON one against Content-Length too.
+      if (auto len = head.content_length(); len && *len > kMaxJsonBody) {
+        keep_alive_ = false;
+        error(413, "request body too large (limit " + std::to_string(kMaxJsonBody) + " bytes)");
+        drain();
+        return false;
+      }
       http::request_parser<http::string_body> body(std::move(head));
       body.body_limit(kMaxJsonBody);
       http::read(stream_, buffer_, body, ec);

@@ -118,9 +118,9 @@ assert_contains "load" "$(d load -i "$E2E_TMP/saved.tar")" "Loaded image: mybox:
 assert_eq "a loaded image runs" ok "$(d run --rm mybox:1 echo ok)"
 
 log "endpoints of features still to land answer 501 with docker's message"
-rc=0; d network ls >"$E2E_TMP/out" 2>&1 || rc=$?
+rc=0; d network ls >"$E2E_TMP/net.out" 2>&1 || rc=$?
 [[ $rc != 0 ]] || fail "network ls succeeded"
-assert_contains "network ls" "$(cat "$E2E_TMP/out")" "not implemented yet in berth"
+assert_contains "network ls" "$(cat "$E2E_TMP/net.out")" "not implemented yet in berth"
 
 stop_serve
 log "ok"

@@ -30,7 +30,7 @@ assert_contains "a too new API version" "$r" '400 {"message":"client version 1.9
 r=$(api POST /containers/create -H 'Content-Type: application/json' -d '{"Image": "busybox", ')
 assert_contains "malformed JSON" "$r" "400 "
 assert_contains "malformed JSON says so" "$r" "malformed JSON"
-r=$(api POST /containers/create -H 'Content-Type: application/json' -d '{"Image": "busybox", "Memory": "lots"}')
+r=$(api POST /containers/create -H 'Content-Type: application/json' -d '{"Image": "busybox", "HostConfig": {"Memory": "lots"}}')
 assert_eq "a field of the wrong type" 400 "${r%% *}"
 r=$(api POST /containers/create -H 'Content-Type: application/json' -d '{"Cmd": ["true"]}')
 assert_contains "no image" "$r" "400 "
@@ -97,13 +97,15 @@ assert_eq "an exec started twice" 409 "${r%% *}"
 
 log "a client that disconnects mid-stream frees its thread; a slow one blocks nobody"
 threads() { ls "/proc/$SERVE_PID/task" | wc -l; }
+threads_at_most() { (($(threads) <= $1)); }
 base=$(threads)
-for i in 1 2 3 4 5; do
-  curl -sS --unix-socket "$API_SOCK" --max-time 1 "http://berth/containers/c1/logs?stdout=1&follow=1" -o /dev/null || true
-  curl -sS --unix-socket "$API_SOCK" --max-time 1 "http://berth/events" -o /dev/null || true
-  curl -sS --unix-socket "$API_SOCK" --max-time 1 "http://berth/containers/c1/stats" -o /dev/null || true
+for i in 1 2; do
+  for path in "/containers/c1/logs?stdout=1&follow=1" /events /containers/c1/stats "/containers/c1/wait"; do
+    curl -sS --unix-socket "$API_SOCK" --max-time 1 -X "$([[ $path == *wait ]] && echo POST || echo GET)" \
+      "http://berth$path" -o /dev/null 2>/dev/null || true
+  done
 done
-wait_until 10 test "$(threads)" -le "$base" || fail "streams of gone clients still hold threads: $(threads) > $base"
+wait_until 10 threads_at_most "$base" || fail "streams of gone clients still hold threads: $(threads) > $base"
 # Half a request, kept open: the server must go on answering others.
 /usr/bin/python3 -c '
 import socket, sys, time
@@ -112,10 +114,12 @@ s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.send(b"GET /_ping H
 slow=$!
 on_exit kill "$slow"
 sleep 0.3
-for i in $(seq 1 20); do api GET /containers/json >/dev/null & done
-wait_until 5 test "$(api GET /_ping)" = "200 OK" || fail "a slow client blocked others"
+lists=()
+for i in $(seq 1 20); do curl -sS --unix-socket "$API_SOCK" -o /dev/null http://berth/containers/json & lists+=($!); done
+ping_ok() { [[ $(curl -sS --max-time 2 --unix-socket "$API_SOCK" http://berth/_ping) == OK ]]; }
+wait_until 5 ping_ok || fail "a slow client blocked others"
 kill "$slow" 2>/dev/null || true
-wait
+wait "${lists[@]}" || fail "a list request failed while a slow client was connected"
 
 log "wait condition=removed answers for an auto-removed container"
 r=$(api POST '/containers/create' -H 'Content-Type: application/json' \
