@@ -123,6 +123,9 @@ int version_number(const std::string& v) {
 class Connection final : public Exchange {
  public:
   Connection(int fd, Server& s) : stream_(fd), fd_(fd) { server = &s; }
+  ~Connection() override {
+    if (engine_) server->return_engine(std::move(engine_));
+  }
 
   void reply(int status, std::string_view content_type, std::string_view body) override {
     std::string h = status_line(status);
@@ -324,7 +327,7 @@ void Connection::dispatch() {
     return error(404, "page not found");
   }
   try {
-    if (!engine_) engine_ = std::make_unique<engine::ContainerEngine>(server->options().root, server->options().state);
+    if (!engine_) engine_ = server->take_engine();
     engine = engine_.get();
     route->handler(*this);
     if (!replied_) no_content();
@@ -437,6 +440,23 @@ Server::Server(ServeOptions o) : o_(std::move(o)) {
 }
 
 Server::~Server() = default;
+
+std::unique_ptr<engine::ContainerEngine> Server::take_engine() {
+  {
+    std::lock_guard l(idle_m_);
+    if (!idle_engines_.empty()) {
+      auto e = std::move(idle_engines_.back());
+      idle_engines_.pop_back();
+      return e;
+    }
+  }
+  return std::make_unique<engine::ContainerEngine>(o_.root, o_.state);
+}
+
+void Server::return_engine(std::unique_ptr<engine::ContainerEngine> e) {
+  std::lock_guard l(idle_m_);
+  if (idle_engines_.size() < 16) idle_engines_.push_back(std::move(e));
+}
 
 void Server::serve_connection(int fd) {
   UniqueFd owned(fd);

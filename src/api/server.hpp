@@ -14,12 +14,17 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "api/attach_broker.hpp"
 #include "api/exec_registry.hpp"
 #include "api/router.hpp"
+
+namespace berth::engine {
+class ContainerEngine;
+}
 
 namespace berth::api {
 
@@ -48,6 +53,11 @@ class Server {
   const Router& router() const { return router_; }
   AttachBroker& attaches() { return attaches_; }
   ExecRegistry& execs() { return execs_; }
+  // Engines of finished connections, kept for the next ones: opening one
+  // (its SQLite connections) costs ~10 ms here, and the docker CLI opens
+  // a few connections per command.
+  std::unique_ptr<engine::ContainerEngine> take_engine();
+  void return_engine(std::unique_ptr<engine::ContainerEngine> e);
 
  private:
   void serve_connection(int fd);
@@ -56,6 +66,8 @@ class Server {
   AttachBroker attaches_;
   ExecRegistry execs_;
   std::atomic<int> connections_{0};
+  std::mutex idle_m_;
+  std::vector<std::unique_ptr<engine::ContainerEngine>> idle_engines_;
 };
 
 }  // namespace berth::api
