@@ -140,7 +140,11 @@ void ContainerEngine::release_unowned(const Container& c) {
 }
 
 void ContainerEngine::sync(Container& c) {
-  json before = c;
+  // Only the state and the restart count change below: comparing those,
+  // not the whole record, keeps a list of 100 containers cheap (two full
+  // serialisations per container were most of `ps`'s and the API's time).
+  json before = c.state;
+  int restarts_before = c.restart_count;
   if (c.state.status == "creating") {
     // Still being made, unless its CLI is gone (a zombie is gone: a killed
     // CLI whose parent died may never be reaped).
@@ -184,7 +188,7 @@ void ContainerEngine::sync(Container& c) {
     mark_dead_monitor(c);
   else if (!live)
     release_unowned(c);
-  if (json(c) != before) store_->update(c);
+  if (c.restart_count != restarts_before || json(c.state) != before) store_->update(c);
 }
 
 }  // namespace berth::engine
