@@ -30,6 +30,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/container_spec.hpp"
@@ -70,6 +71,11 @@ struct ExecRequest {
   std::vector<std::string> env;
   std::string user, working_dir;
   bool tty = false, interactive = false, detach = false, privileged = false;
+  // The runtime's stdio (-1: this process's), and with a tty the socket
+  // the runtime hands the pty master to (runc's --console-socket) instead
+  // of proxying it itself: the Engine API's exec.
+  int stdin_fd = -1, stdout_fd = -1, stderr_fd = -1;
+  std::string console_socket;
 };
 
 struct LogOptions {
@@ -79,6 +85,17 @@ struct LogOptions {
   int64_t since = 0;     // unix seconds; 0: no bound
   int64_t until = 0;
   bool stdout = true, stderr = true;
+  int hangup_fd = -1;  // follow ends when this socket's peer hangs up (the API's client)
+};
+
+// Where logs() sends each entry (stream 1 stdout, 2 stderr); false stops.
+using LogSink = std::function<bool(int stream, std::string_view text)>;
+
+// docker's wait conditions: "not-running" (now, if it is not), "next-exit"
+// (the next exit from now), "removed" (the record is gone).
+struct WaitResult {
+  int exit_code = 0;
+  std::string error;
 };
 
 // Where a started container's monitor should send its output first (a
@@ -115,11 +132,17 @@ class ContainerEngine {
   void rename(const std::string& ref, const std::string& new_name);
   // Blocks until the container is not running; returns its exit code.
   int wait(const std::string& ref);
+  // Waits for `condition` (container_wait.cpp) by following the event log,
+  // so an exit between two looks is never missed (`run --rm`'s container
+  // may be gone before anyone looks). Gives up, returning nullopt, when
+  // `hangup_fd`'s peer hangs up.
+  std::optional<WaitResult> wait_for(const std::string& ref, const std::string& condition, int hangup_fd = -1);
 
   Container inspect(const std::string& ref);
   std::vector<Container> list(const ListOptions& o);
   // Streams the log to `out_fd`/`err_fd` (raw, or with timestamps).
   void logs(const std::string& ref, const LogOptions& o, int out_fd, int err_fd);
+  void logs(const std::string& ref, const LogOptions& o, const LogSink& sink);
   // Runs a process in a running container with this process's stdio (a tty
   // is proxied by the runtime); returns its exit code (126/127 if it cannot
   // be started, as Docker).
@@ -153,6 +176,10 @@ class ContainerEngine {
     int64_t mem_usage = 0, mem_limit = 0;
     int64_t net_rx = 0, net_tx = 0, blk_read = 0, blk_write = 0;
     int64_t pids = 0;
+    // The raw counters docker's API reports (cpu_stats / precpu_stats):
+    // the container's CPU time and the host's, at the start and end.
+    int64_t cpu_ns = 0, precpu_ns = 0, system_ns = 0, presystem_ns = 0;
+    int online_cpus = 1;
   };
   // One sample per running container in `refs` (all running if empty),
   // CPU over `interval_ms`.

@@ -26,9 +26,11 @@ int ContainerEngine::exec(const std::string& ref, const ExecRequest& r) {
     throw Error("Container " + c.id + " is not running", ErrorKind::FailedPrecondition);
   if (r.cmd.empty()) fail("exec: no command given");
   std::vector<std::string> argv = runtime_argv(c);
-  std::string log = state_dir(c.id) + "/exec-" + std::to_string(::getpid()) + ".log";
+  // One log per exec in flight: `berth serve` runs many at once.
+  std::string log = state_dir(c.id) + "/exec-" + std::to_string(::getpid()) + "-" + std::to_string(::gettid()) + ".log";
   argv.insert(argv.end(), {"--log", log, "--log-format", "json", "exec"});
   if (r.tty) argv.push_back("--tty");
+  if (!r.console_socket.empty()) argv.insert(argv.end(), {"--console-socket", r.console_socket});
   if (r.detach) argv.push_back("--detach");
   std::string user = r.user.empty() ? c.config.user : r.user;
   if (!user.empty()) {
@@ -46,7 +48,11 @@ int ContainerEngine::exec(const std::string& ref, const ExecRequest& r) {
 
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
-  if (!r.interactive || r.detach) posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  for (int i = 0; i < 3; ++i) {
+    int fd = i == 0 ? r.stdin_fd : i == 1 ? r.stdout_fd : r.stderr_fd;
+    if (fd >= 0) posix_spawn_file_actions_adddup2(&fa, fd, i);
+  }
+  if ((!r.interactive || r.detach) && r.stdin_fd < 0) posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   if (r.detach) {
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
@@ -61,8 +67,14 @@ int ContainerEngine::exec(const std::string& ref, const ExecRequest& r) {
   ::sigprocmask(SIG_BLOCK, &block, &old);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  // Dispositions back to default: a server that ignores SIGPIPE (`berth
+  // serve`) must not pass that on to the process in the container.
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGPIPE);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   posix_spawnattr_setsigmask(&attr, &old);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
   pid_t pid = -1;
   int rc = ::posix_spawn(&pid, argv[0].c_str(), &fa, &attr, args.data(), environ);
   posix_spawn_file_actions_destroy(&fa);

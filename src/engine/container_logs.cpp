@@ -24,7 +24,8 @@ namespace {
 
 struct Printer {
   const LogOptions& o;
-  int out, err;
+  const LogSink& sink;
+  bool open = true;  // the sink still takes entries
   // Returns false for a line outside the filters.
   bool print(const std::string& line) {
     auto j = nlohmann::json::parse(line, nullptr, false);
@@ -38,7 +39,7 @@ struct Printer {
       if (o.until && t >= o.until) return false;
     }
     std::string text = (o.timestamps ? time + " " : "") + j.value("log", "");
-    monitor::write_all(stream == "stderr" ? err : out, text);
+    if (open && !sink(stream == "stderr" ? 2 : 1, text)) open = false;
     return true;
   }
 };
@@ -61,8 +62,15 @@ void read_lines(int fd, std::string& rest, const std::function<void(const std::s
 }  // namespace
 
 void ContainerEngine::logs(const std::string& ref, const LogOptions& o, int out_fd, int err_fd) {
+  logs(ref, o, [&](int stream, std::string_view text) {
+    monitor::write_all(stream == 2 ? err_fd : out_fd, text);
+    return true;
+  });
+}
+
+void ContainerEngine::logs(const std::string& ref, const LogOptions& o, const LogSink& sink) {
   Container c = inspect(ref);
-  Printer pr{o, out_fd, err_fd};
+  Printer pr{o, sink};
   std::string base = log_path(c.id);
   std::vector<std::string> files;
   for (int i = 20; i >= 1; --i)
@@ -114,8 +122,9 @@ void ContainerEngine::logs(const std::string& ref, const LogOptions& o, int out_
   struct stat st{};
   ino_t inode = cur && ::fstat(cur.get(), &st) == 0 ? st.st_ino : 0;
   for (;;) {
-    pollfd p[2] = {{ino.get(), POLLIN, 0}, {pidfd.get(), POLLIN, 0}};
-    ::poll(p, 2, 1000);
+    pollfd p[3] = {{ino.get(), POLLIN, 0}, {pidfd.get(), POLLIN, 0}, {o.hangup_fd, POLLRDHUP, 0}};
+    ::poll(p, o.hangup_fd >= 0 ? 3 : 2, 1000);
+    if (!pr.open || (p[2].revents & (POLLRDHUP | POLLHUP | POLLERR))) return;
     char evbuf[4096];
     while (::read(ino.get(), evbuf, sizeof evbuf) > 0) {
     }

@@ -104,8 +104,13 @@ std::vector<ContainerEngine::Stats> ContainerEngine::stats(const std::vector<std
     Stats s;
     s.id = c.id;
     s.name = c.name;
+    s.online_cpus = static_cast<int>(cpus);
+    s.presystem_ns = sys0;
+    s.system_ns = sys1;
     if (c.state.running()) {
       int64_t cpu1 = cpu_usage_ns(d);
+      s.precpu_ns = cpu0[i];
+      s.cpu_ns = cpu1;
       if (sys1 > sys0 && cpu1 >= cpu0[i])
         s.cpu_percent = static_cast<double>(cpu1 - cpu0[i]) / static_cast<double>(sys1 - sys0) * cpus * 100.0;
       if (!d.memory.empty()) {

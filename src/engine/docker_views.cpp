@@ -1,8 +1,10 @@
 #include "engine/docker_views.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "image/image_store.hpp"
+#include "image/reference.hpp"
 
 namespace berth::engine {
 
@@ -204,6 +206,167 @@ json inspect_view(const Container& c, const std::string& dir, const std::string&
                           {"MacAddress", on_default ? first->mac_address : ""},
                           {"Networks", networks}};
   return j;
+}
+
+json container_summary(const Container& c, int64_t now) {
+  json mounts = json::array();
+  for (const auto& m : c.mounts)
+    mounts.push_back({{"Type", m.type}, {"Name", m.name}, {"Source", m.source}, {"Destination", m.destination},
+                      {"Driver", m.type == "volume" ? "local" : ""}, {"Mode", m.mode}, {"RW", m.rw},
+                      {"Propagation", m.type == "bind" ? "rprivate" : ""}});
+  std::string command = c.path;
+  for (const auto& a : c.args) command += " " + a;
+  json networks = json::object();
+  networks[c.host.network_mode] = {{"NetworkID", c.host.network_mode}, {"EndpointID", ""}, {"Gateway", ""},
+                                   {"IPAddress", ""}, {"IPPrefixLen", 0}, {"MacAddress", ""}};
+  return json{{"Id", c.id},
+              {"Names", json::array({"/" + c.name})},
+              {"Image", c.config.image},
+              {"ImageID", c.image_id},
+              {"Command", command},
+              {"Created", image::parse_rfc3339(c.created)},
+              {"Ports", json::array()},
+              {"Labels", c.config.labels},
+              {"State", c.state.status},
+              {"Status", status_text(c.state, now)},
+              {"HostConfig", {{"NetworkMode", c.host.network_mode}}},
+              {"NetworkSettings", {{"Networks", networks}}},
+              {"Mounts", mounts}};
+}
+
+json stats_view(const ContainerEngine::Stats& s, const std::string& read) {
+  json blkio = json::array();
+  if (s.blk_read) blkio.push_back({{"major", 0}, {"minor", 0}, {"op", "read"}, {"value", s.blk_read}});
+  if (s.blk_write) blkio.push_back({{"major", 0}, {"minor", 0}, {"op", "write"}, {"value", s.blk_write}});
+  auto cpu = [&](int64_t total, int64_t system) {
+    return json{{"cpu_usage", {{"total_usage", total}, {"usage_in_kernelmode", 0}, {"usage_in_usermode", 0}}},
+                {"system_cpu_usage", system},
+                {"online_cpus", s.online_cpus},
+                {"throttling_data", {{"periods", 0}, {"throttled_periods", 0}, {"throttled_time", 0}}}};
+  };
+  return json{{"id", s.id},
+              {"name", "/" + s.name},
+              {"read", read},
+              {"preread", read},
+              {"num_procs", 0},
+              {"pids_stats", {{"current", s.pids}}},
+              {"cpu_stats", cpu(s.cpu_ns, s.system_ns)},
+              {"precpu_stats", cpu(s.precpu_ns, s.presystem_ns)},
+              {"memory_stats", {{"usage", s.mem_usage}, {"limit", s.mem_limit}, {"stats", json::object()}}},
+              {"blkio_stats", {{"io_service_bytes_recursive", blkio}}},
+              {"networks", {{"eth0", {{"rx_bytes", s.net_rx}, {"tx_bytes", s.net_tx}, {"rx_packets", 0},
+                                      {"tx_packets", 0}, {"rx_errors", 0}, {"tx_errors", 0},
+                                      {"rx_dropped", 0}, {"tx_dropped", 0}}}}}};
+}
+
+json volume_view(const Volume& v) {
+  return json{{"Name", v.name},     {"Driver", v.driver}, {"Mountpoint", v.mountpoint}, {"CreatedAt", v.created},
+              {"Labels", v.labels}, {"Scope", "local"},   {"Options", json::object()}};
+}
+
+namespace {
+std::string familiar_ref(const std::string& ref) {
+  try {
+    return image::parse_reference(ref).familiar();
+  } catch (...) {
+    return ref;
+  }
+}
+void tags_and_digests(const image::ImageRecord& img, json& tags, json& digests) {
+  tags = json::array();
+  digests = json::array();
+  for (auto& t : img.tags) {
+    tags.push_back(familiar_ref(t));
+    try {
+      std::string d = image::parse_reference(t).familiar_name() + "@" + img.manifest_digest;
+      if (std::find(digests.begin(), digests.end(), d) == digests.end()) digests.push_back(d);
+    } catch (...) {
+    }
+  }
+}
+}  // namespace
+
+json image_summary(image::ImageStore& store, const image::ImageRecord& img) {
+  json tags, digests;
+  tags_and_digests(img, tags, digests);
+  json labels = json::object();
+  try {
+    auto cfg = store.config(img).raw;
+    if (cfg.contains("config") && cfg["config"].contains("Labels") && cfg["config"]["Labels"].is_object())
+      labels = cfg["config"]["Labels"];
+  } catch (...) {
+  }
+  return json{{"Id", img.id},
+              {"ParentId", ""},
+              {"RepoTags", tags},
+              {"RepoDigests", digests},
+              {"Created", image::parse_rfc3339(img.created)},
+              {"Size", img.size},
+              {"SharedSize", -1},
+              {"VirtualSize", img.size},
+              {"Labels", labels},
+              {"Containers", -1}};
+}
+
+json image_inspect_view(image::ImageStore& store, const image::ImageRecord& img) {
+  auto cfg = store.config(img).raw;
+  auto m = store.manifest(img);
+  json tags, digests;
+  tags_and_digests(img, tags, digests);
+  auto chains = store.chain_ids(img);
+  std::string lower;
+  for (auto it = chains.rbegin(); it != chains.rend(); ++it) lower += (lower.empty() ? "" : ":") + store.layer_dir(*it);
+  json layers = json::array();
+  for (auto& l : m.layers) layers.push_back(oci::to_json(l));
+  json j = {
+      {"Id", img.id},
+      {"RepoTags", tags},
+      {"RepoDigests", digests},
+      {"Parent", ""},
+      {"Comment", ""},
+      {"Created", img.created},
+      {"Author", cfg.value("author", "")},
+      {"Config", cfg.value("config", json::object())},
+      {"Architecture", cfg.value("architecture", "")},
+      {"Os", cfg.value("os", "")},
+      {"Size", img.size},
+      {"VirtualSize", img.size},
+      {"RootFS", {{"Type", "layers"}, {"Layers", cfg["rootfs"]["diff_ids"]}}},
+      {"GraphDriver", {{"Name", "overlay"}, {"Data", {{"LowerDir", lower}}}}},
+      {"Manifest", {{"Digest", img.manifest_digest}, {"MediaType", m.media_type}, {"Layers", layers}}},
+  };
+  if (cfg.contains("history")) j["History"] = cfg["history"];
+  return j;
+}
+
+json image_history_view(image::ImageStore& store, const image::ImageRecord& img) {
+  auto cfg = store.config(img).raw;
+  auto m = store.manifest(img);
+  json hist = cfg.value("history", json::array());
+  if (!hist.is_array() || hist.empty()) hist = json::array({json{{"created", img.created}}});
+  json out = json::array();
+  size_t layer = 0;
+  std::vector<json> rows;
+  for (size_t i = 0; i < hist.size(); ++i) {
+    const json& h = hist[i];
+    bool empty = h.value("empty_layer", false);
+    int64_t size = 0;
+    if (!empty && layer < m.layers.size()) size = m.layers[layer++].size;
+    rows.push_back({{"Id", i + 1 == hist.size() ? img.id : "<missing>"},
+                    {"Created", image::parse_rfc3339(h.value("created", img.created))},
+                    {"CreatedBy", h.value("created_by", "")},
+                    {"Tags", nullptr},
+                    {"Size", size},
+                    {"Comment", h.value("comment", "")}});
+  }
+  if (!rows.empty()) {
+    json tags;
+    json digests;
+    tags_and_digests(img, tags, digests);
+    rows.back()["Tags"] = tags;
+  }
+  for (auto it = rows.rbegin(); it != rows.rend(); ++it) out.push_back(*it);
+  return out;
 }
 
 }  // namespace berth::engine

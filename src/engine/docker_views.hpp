@@ -10,8 +10,11 @@
 
 #include <vector>
 
+#include "engine/container_engine.hpp"
 #include "engine/container_spec.hpp"
 #include "engine/networks.hpp"
+#include "engine/volumes.hpp"
+#include "image/image_store.hpp"
 
 namespace berth::engine {
 
@@ -44,5 +47,20 @@ std::string networks_text(const Container& c);
 // {Name,EndpointID,MacAddress,IPv4Address,IPv6Address}}, Options, Labels.
 // `containers`: those on the network (ContainerEngine::network_containers).
 nlohmann::json network_view(const Network& n, const std::vector<Container>& containers);
+// GET /containers/json's ContainerSummary (Id, Names, Image, Command,
+// Created, State, Status, Labels, Mounts, HostConfig, NetworkSettings...).
+nlohmann::json container_summary(const Container& c, int64_t now_s);
+// GET /containers/{id}/stats: docker's StatsJSON (what `docker stats`
+// computes its columns from); `read` is the sample's RFC 3339 time.
+nlohmann::json stats_view(const ContainerEngine::Stats& s, const std::string& read);
+// GET /volumes's Volume.
+nlohmann::json volume_view(const Volume& v);
+// GET /images/json's ImageSummary and GET /images/{name}/json (the latter
+// also `berth image inspect`'s object).
+nlohmann::json image_summary(image::ImageStore& store, const image::ImageRecord& img);
+nlohmann::json image_inspect_view(image::ImageStore& store, const image::ImageRecord& img);
+// GET /images/{name}/history: the config's history, newest first, with
+// layer sizes against the entries that made layers.
+nlohmann::json image_history_view(image::ImageStore& store, const image::ImageRecord& img);
 
 }  // namespace berth::engine

@@ -61,8 +61,9 @@ void read_events(const std::string& root, const EventQuery& q, const std::functi
   if (!drain() || !q.follow) return;
   for (;;) {
     if (q.until && ::time(nullptr) > q.until) return;
-    pollfd p{ino.get(), POLLIN, 0};
-    ::poll(&p, 1, 1000);
+    pollfd p[2] = {{ino.get(), POLLIN, 0}, {q.hangup_fd, POLLRDHUP, 0}};
+    ::poll(p, q.hangup_fd >= 0 ? 2 : 1, 1000);
+    if (p[1].revents & (POLLRDHUP | POLLHUP | POLLERR)) return;
     char evbuf[4096];
     while (::read(ino.get(), evbuf, sizeof evbuf) > 0) {
     }

@@ -20,6 +20,7 @@ struct EventQuery {
   int64_t since = 0;  // unix seconds; 0: from the start
   int64_t until = 0;  // 0: no end (follow when `follow`)
   bool follow = false;
+  int hangup_fd = -1;  // following ends when this socket's peer hangs up
 };
 
 // Calls `each` for every event in range, oldest first; with `follow`,

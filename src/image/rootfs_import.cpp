@@ -54,4 +54,19 @@ ImageRecord import_rootfs(ImageStore& store, int fd, const ImportOptions& o) {
   return store.add_image(mdigest, refs);
 }
 
+void apply_import_change(nlohmann::json& config, const std::string& ch) {
+  auto sp = ch.find(' ');
+  std::string ins = ch.substr(0, sp), arg = sp == std::string::npos ? "" : ch.substr(sp + 1);
+  auto words = [&]() {
+    auto j = nlohmann::json::parse(arg, nullptr, false);
+    return !j.is_discarded() && j.is_array() ? j : nlohmann::json::array({"/bin/sh", "-c", arg});
+  };
+  if (ins == "CMD") config["Cmd"] = words();
+  else if (ins == "ENTRYPOINT") config["Entrypoint"] = words();
+  else if (ins == "WORKDIR") config["WorkingDir"] = arg;
+  else if (ins == "USER") config["User"] = arg;
+  else if (ins == "ENV") config["Env"].push_back(arg.find('=') == std::string::npos ? arg + "=" : arg);
+  else throw Error(ins + " is not a valid change command", ErrorKind::InvalidArgument);
+}
+
 }  // namespace berth::image

@@ -19,6 +19,11 @@ struct ImportOptions {
   nlohmann::json config = nlohmann::json::object();  // the image's "config" (--change)
 };
 
+// One docker import --change ("CMD [...]", "ENV K=V", "WORKDIR /d",
+// "USER u", "ENTRYPOINT ...") applied to `config`; InvalidArgument
+// "X is not a valid change command" for the others.
+void apply_import_change(nlohmann::json& config, const std::string& change);
+
 ImageRecord import_rootfs(ImageStore& store, int fd, const ImportOptions& o);
 
 }  // namespace berth::image

@@ -246,18 +246,11 @@ void add_file_commands(CLI::App& app, Globals& g) {
       if (!f->repo.empty()) o.refs.push_back(f->repo);
       o.comment = f->message.empty() ? "Imported from " + f->file : f->message;
       for (auto& ch : f->changes) {
-        auto sp = ch.find(' ');
-        std::string ins = ch.substr(0, sp), arg = sp == std::string::npos ? "" : ch.substr(sp + 1);
-        auto words = [&]() {
-          auto j = nlohmann::json::parse(arg, nullptr, false);
-          return !j.is_discarded() && j.is_array() ? j : nlohmann::json::array({"/bin/sh", "-c", arg});
-        };
-        if (ins == "CMD") o.config["Cmd"] = words();
-        else if (ins == "ENTRYPOINT") o.config["Entrypoint"] = words();
-        else if (ins == "WORKDIR") o.config["WorkingDir"] = arg;
-        else if (ins == "USER") o.config["User"] = arg;
-        else if (ins == "ENV") o.config["Env"].push_back(arg.find('=') == std::string::npos ? arg + "=" : arg);
-        else throw ExitStatus{1, ins + " is not a valid change command"};
+        try {
+          image::apply_import_change(o.config, ch);
+        } catch (const Error& e) {
+          throw ExitStatus{1, e.what()};
+        }
       }
       UniqueFd in;
       int fd = STDIN_FILENO;

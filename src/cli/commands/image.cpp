@@ -17,6 +17,7 @@
 #include "common/fs.hpp"
 #include "image/image_store.hpp"
 #include "image/layer_unpack.hpp"
+#include "engine/docker_views.hpp"
 #include "image/overlay_snapshotter.hpp"
 #include "image/reference.hpp"
 
@@ -204,41 +205,7 @@ void add_inspect(CLI::App& parent, Globals& g) {
         errors += (errors.empty() ? "" : "; ") + std::string("image \"") + n + "\" not found";
         continue;
       }
-      auto& img = *f;
-      auto cfg = store.config(img).raw;
-      auto m = store.manifest(img);
-      json tags = json::array(), digests = json::array();
-      for (auto& t : img.tags) {
-        tags.push_back(familiar(t));
-        auto r = image::parse_reference(t);
-        std::string d = r.familiar_name() + "@" + img.manifest_digest;
-        if (std::find(digests.begin(), digests.end(), d) == digests.end()) digests.push_back(d);
-      }
-      json lowers = json::array();
-      auto chains = store.chain_ids(img);
-      std::string lower;
-      for (auto it = chains.rbegin(); it != chains.rend(); ++it) lower += (lower.empty() ? "" : ":") + store.layer_dir(*it);
-      json layers = json::array();
-      for (auto& l : m.layers) layers.push_back(oci::to_json(l));
-      json j = {
-          {"Id", img.id},
-          {"RepoTags", tags},
-          {"RepoDigests", digests},
-          {"Parent", ""},
-          {"Comment", ""},
-          {"Created", img.created},
-          {"Author", cfg.value("author", "")},
-          {"Config", cfg.value("config", json::object())},
-          {"Architecture", cfg.value("architecture", "")},
-          {"Os", cfg.value("os", "")},
-          {"Size", img.size},
-          {"VirtualSize", img.size},
-          {"RootFS", {{"Type", "layers"}, {"Layers", cfg["rootfs"]["diff_ids"]}}},
-          {"GraphDriver", {{"Name", "overlay"}, {"Data", {{"LowerDir", lower}}}}},
-          {"Manifest", {{"Digest", img.manifest_digest}, {"MediaType", m.media_type}, {"Layers", layers}}},
-      };
-      if (cfg.contains("history")) j["History"] = cfg["history"];
-      out.push_back(j);
+      out.push_back(engine::image_inspect_view(store, *f));
     }
     std::cout << out.dump(4) << "\n";
     if (!errors.empty()) throw Error(errors, ErrorKind::NotFound);

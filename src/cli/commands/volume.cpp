@@ -9,16 +9,14 @@
 #include "cli/commands/output.hpp"
 #include "common/error.hpp"
 #include "engine/container_engine.hpp"
+#include "engine/docker_views.hpp"
 
 namespace berth::cli {
 namespace {
 
 using nlohmann::json;
 
-json volume_json(const engine::Volume& v) {
-  return json{{"CreatedAt", v.created}, {"Driver", v.driver},   {"Labels", v.labels}, {"Mountpoint", v.mountpoint},
-              {"Name", v.name},         {"Options", json::object()}, {"Scope", "local"}};
-}
+json volume_json(const engine::Volume& v) { return engine::volume_view(v); }
 
 // Containers (ids) whose mounts name the volume.
 std::vector<std::string> users_of(engine::ContainerEngine& eng, const std::string& name) {

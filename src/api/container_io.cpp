@@ -1,0 +1,275 @@
+// A container's streams and files over the API: logs, attach (hijacked),
+// resize, stats, export, archive (docker cp).
+#include <poll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "api/router.hpp"
+#include "api/server.hpp"
+#include "api/stream_io.hpp"
+#include "common/fd.hpp"
+#include "engine/container_engine.hpp"
+#include "engine/docker_views.hpp"
+#include "monitor/attach_frame.hpp"
+
+namespace berth::api {
+
+using nlohmann::json;
+using monitor::Frame;
+
+namespace {
+
+// docker's clients send times as unix seconds with a fraction
+// ("1700000000.000000000"), or RFC 3339.
+int64_t time_param(const Request& r, const std::string& k) {
+  std::string v = r.text(k);
+  if (v.empty() || v == "0") return 0;
+  char* end = nullptr;
+  double d = std::strtod(v.c_str(), &end);
+  if (*end == 0 && end != v.c_str()) return static_cast<int64_t>(d);
+  return engine::parse_time_bound(v, k);
+}
+
+void logs(Exchange& x) {
+  auto& e = *x.engine;
+  engine::LogOptions o;
+  o.follow = x.req.flag("follow");
+  o.timestamps = x.req.flag("timestamps");
+  o.stdout = x.req.flag("stdout");
+  o.stderr = x.req.flag("stderr");
+  if (!o.stdout && !o.stderr) throw Error("Bad parameters: you must choose at least one stream", ErrorKind::InvalidArgument);
+  std::string tail = x.req.text("tail", "all");
+  o.tail = tail == "all" || tail.empty() ? -1 : x.req.number("tail", -1);
+  o.since = time_param(x.req, "since");
+  o.until = time_param(x.req, "until");
+  engine::Container c = e.inspect(x.req.param("id"));
+  bool tty = c.config.tty;
+  int fd = x.stream(200, tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream");
+  o.hangup_fd = fd;
+  e.logs(c.id, o, [&](int stream, std::string_view text) { return tty ? send_all(fd, text) : send_frame(fd, stream, text); });
+}
+
+// Waits for the container to start (docker run attaches first); the
+// monitor's end, or an empty fd if the client gave up.
+UniqueFd wait_for_monitor(Exchange& x, const std::string& id, int client) {
+  auto& e = *x.engine;
+  auto& broker = x.server->attaches();
+  auto w = broker.wait_for_start(id);
+  for (;;) {
+    {
+      std::unique_lock l(w->m);
+      if (w->cv.wait_for(l, std::chrono::milliseconds(100), [&] { return static_cast<bool>(w->fd); }))
+        return std::move(w->fd);
+    }
+    pollfd p{client, 0, 0};
+    if (::poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR))) {
+      broker.forget(id, w);
+      return UniqueFd();
+    }
+    bool running = false;
+    try {
+      running = e.inspect(id).state.running();
+    } catch (const Error&) {
+      broker.forget(id, w);  // removed meanwhile
+      return UniqueFd();
+    }
+    if (running) {  // started by someone else (the CLI, a restart)
+      broker.forget(id, w);
+      std::lock_guard l(w->m);
+      if (w->fd) return std::move(w->fd);
+      try {
+        return UniqueFd(e.attach_socket(id));
+      } catch (const Error&) {
+        return UniqueFd();  // it ended already
+      }
+    }
+  }
+}
+
+// Copies the monitor's output frames to the client (raw for a tty) and the
+// client's bytes to the container's stdin until the monitor reports the
+// exit (true) or the client goes (false).
+bool proxy_attach(int mon, int client, bool tty, bool want_in, bool want_out, bool want_err, const std::string& early) {
+  if (want_in && !early.empty()) monitor::write_all(mon, monitor::encode_frame(Frame::Stdin, early));
+  monitor::FrameReader fr;
+  bool in_open = want_in;
+  char buf[65536];
+  for (;;) {
+    pollfd p[2] = {{mon, POLLIN, 0}, {client, static_cast<short>(in_open ? POLLIN : 0), 0}};
+    if (::poll(p, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    if (p[1].revents & (POLLHUP | POLLERR)) return false;  // the client is gone
+    if (p[1].revents & POLLIN) {
+      ssize_t n = ::recv(client, buf, sizeof buf, 0);
+      if (n > 0) {
+        if (!monitor::write_all(mon, monitor::encode_frame(Frame::Stdin, {buf, static_cast<size_t>(n)}))) return false;
+      } else if (n == 0) {  // the client closed its stdin (half-close)
+        monitor::write_all(mon, monitor::encode_frame(Frame::CloseStdin, ""));
+        in_open = false;
+      } else if (errno != EINTR) {
+        return false;
+      }
+    }
+    if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+      ssize_t n = ::read(mon, buf, sizeof buf);
+      if (n <= 0) {
+        if (n < 0 && errno == EINTR) continue;
+        return false;
+      }
+      fr.feed(buf, static_cast<size_t>(n));
+      Frame type;
+      std::string payload;
+      while (fr.next(&type, &payload)) {
+        if (type == Frame::Exit) return true;
+        if ((type == Frame::Stdout && !want_out) || (type == Frame::Stderr && !want_err)) continue;
+        if (type != Frame::Stdout && type != Frame::Stderr) continue;
+        bool ok = tty ? send_all(client, payload) : send_frame(client, type == Frame::Stderr ? 2 : 1, payload);
+        if (!ok) return false;
+      }
+    }
+  }
+}
+
+void attach(Exchange& x) {
+  auto& e = *x.engine;
+  engine::Container c = e.inspect(x.req.param("id"));
+  bool want_in = x.req.flag("stdin"), want_out = x.req.flag("stdout"), want_err = x.req.flag("stderr");
+  bool tty = c.config.tty;
+  UniqueFd mon;
+  if (c.state.running()) mon.reset(e.attach_socket(c.id));
+  std::string early;
+  int client = x.hijack(tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream", &early);
+  if (!mon) mon = wait_for_monitor(x, c.id, client);
+  if (!mon) return;
+  bool exited = proxy_attach(mon.get(), client, tty, want_in, want_out, want_err, early);
+  // A monitor that had a client attached at the exit leaves an AutoRemove
+  // to that client (as `berth run --rm` does it): remove it before the
+  // stream ends, so a wait for "removed" is answered.
+  if (exited) e.cleanup(c.id);
+  ::shutdown(client, SHUT_WR);
+}
+
+void resize(Exchange& x) {
+  int64_t h = x.req.number("h", 0), w = x.req.number("w", 0);
+  if (h <= 0 || w <= 0) throw Error("resize: h and w must be positive", ErrorKind::InvalidArgument);
+  auto& e = *x.engine;
+  engine::Container c = e.inspect(x.req.param("id"));
+  if (!c.state.running()) throw Error("Container " + c.id + " is not running", ErrorKind::FailedPrecondition);
+  UniqueFd mon(e.attach_socket(c.id));
+  monitor::write_all(mon.get(), monitor::encode_frame(Frame::Resize, std::to_string(h) + " " + std::to_string(w)));
+  x.reply(200, "", "");
+}
+
+std::string now_rfc3339() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  tm t{};
+  ::gmtime_r(&ts.tv_sec, &t);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
+  char ns[16];
+  std::snprintf(ns, sizeof ns, ".%09ldZ", ts.tv_nsec);
+  return std::string(buf) + ns;
+}
+
+void stats(Exchange& x) {
+  auto& e = *x.engine;
+  engine::Container c = e.inspect(x.req.param("id"));
+  bool stream = x.req.flag("stream", true);
+  bool one_shot = x.req.flag("one-shot");
+  if (!stream) {
+    auto s = e.stats({c.id}, one_shot ? 10 : 500);
+    return x.json(200, engine::stats_view(s.at(0), now_rfc3339()));
+  }
+  int fd = x.stream(200, "application/json");
+  while (!x.client_gone()) {
+    auto s = e.stats({c.id}, 1000);
+    if (!send_all(fd, engine::stats_view(s.at(0), now_rfc3339()).dump() + "\n")) return;
+  }
+}
+
+void export_rootfs(Exchange& x) {
+  auto& e = *x.engine;
+  std::string id = e.inspect(x.req.param("id")).id;
+  int fd = x.stream(200, "application/x-tar");
+  e.export_rootfs(id, fd);
+}
+
+std::string base64(const std::string& in) {
+  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
+    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], t[v & 63]};
+  }
+  if (i + 1 == in.size()) {
+    uint32_t v = uint8_t(in[i]) << 16;
+    out += {t[v >> 18], t[(v >> 12) & 63], '=', '='};
+  } else if (i + 2 == in.size()) {
+    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
+    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], '='};
+  }
+  return out;
+}
+
+// docker cp reads the path's kind from this header before copying.
+std::string path_stat(Exchange& x, const std::string& id, const std::string& path) {
+  bool exists = false;
+  bool dir = x.engine->path_kind(id, path, &exists);
+  if (!exists) throw Error("Could not find the file " + path + " in container " + x.req.param("id"), ErrorKind::NotFound);
+  std::string name = path;
+  while (name.size() > 1 && name.back() == '/') name.pop_back();
+  name = name.substr(name.rfind('/') + 1);
+  if (name.empty()) name = "/";
+  uint32_t mode = dir ? (1u << 31) | 0755 : 0644;
+  json st = {{"name", name}, {"size", 0}, {"mode", mode}, {"mtime", "0001-01-01T00:00:00Z"}, {"linkTarget", ""}};
+  x.extra_headers += "X-Docker-Container-Path-Stat: " + base64(st.dump()) + "\r\n";
+  return name;
+}
+
+void archive_get(Exchange& x) {
+  auto& e = *x.engine;
+  std::string id = e.inspect(x.req.param("id")).id;
+  std::string path = x.req.text("path");
+  if (path.empty()) throw Error("path is required", ErrorKind::InvalidArgument);
+  path_stat(x, id, path);
+  if (x.req.method == "HEAD") return x.reply(200, "", "");
+  int fd = x.stream(200, "application/x-tar");
+  e.copy_out(id, path, fd);
+}
+
+void archive_put(Exchange& x) {
+  auto& e = *x.engine;
+  std::string id = e.inspect(x.req.param("id")).id;
+  std::string path = x.req.text("path");
+  if (path.empty()) throw Error("path is required", ErrorKind::InvalidArgument);
+  bool exists = false;
+  bool dir = e.path_kind(id, path, &exists);
+  if (!exists) throw Error("Could not find the file " + path + " in container " + x.req.param("id"), ErrorKind::NotFound);
+  if (!dir) throw Error("extraction point is not a directory", ErrorKind::InvalidArgument);
+  if (x.req.body_fd < 0) throw Error("no tar archive in the request body", ErrorKind::InvalidArgument);
+  e.copy_in(id, x.req.body_fd, path);
+  x.reply(200, "", "");
+}
+
+}  // namespace
+
+void add_container_io_routes(Router& r) {
+  r.add("GET", "/containers/{id}/logs", logs);
+  r.add("POST", "/containers/{id}/attach", attach);
+  r.add("POST", "/containers/{id}/resize", resize);
+  r.add("GET", "/containers/{id}/stats", stats);
+  r.add("GET", "/containers/{id}/export", export_rootfs);
+  r.add("GET", "/containers/{id}/archive", archive_get);
+  r.add("HEAD", "/containers/{id}/archive", archive_get);
+  r.add("PUT", "/containers/{id}/archive", archive_put, BodyKind::Upload);
+}
+
+}  // namespace berth::api

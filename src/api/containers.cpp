@@ -1,0 +1,307 @@
+// /containers: create, list, inspect, update and the lifecycle verbs,
+// each one engine call (the same ones `berth run/ps/stop/...` make).
+#include <sys/socket.h>
+#include <time.h>
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "api/router.hpp"
+#include "api/server.hpp"
+#include "engine/container_engine.hpp"
+#include "engine/docker_views.hpp"
+#include "engine/mount_spec.hpp"
+
+namespace berth::api {
+
+using nlohmann::json;
+using engine::Container;
+
+namespace {
+
+bool is_running(engine::ContainerEngine& e, const std::string& ref) { return e.inspect(ref).state.running(); }
+
+// HostConfig as docker's clients send it, into the engine's HostConfig.
+engine::HostConfig host_config(const json& hc) {
+  engine::HostConfig h;
+  json j = hc;
+  // Mounts: docker's TmpfsOptions become the engine's tmpfs options.
+  if (j.contains("Mounts") && j["Mounts"].is_array())
+    for (auto& m : j["Mounts"]) {
+      if (m.value("Type", "") != "tmpfs" || !m.contains("TmpfsOptions") || !m["TmpfsOptions"].is_object()) continue;
+      std::string opts;
+      const auto& t = m["TmpfsOptions"];
+      if (t.contains("SizeBytes") && t["SizeBytes"].is_number() && t["SizeBytes"].get<int64_t>() > 0)
+        opts = "size=" + std::to_string(t["SizeBytes"].get<int64_t>());
+      if (t.contains("Mode") && t["Mode"].is_number()) {
+        std::ostringstream o;
+        o << std::oct << t["Mode"].get<int>();
+        opts += (opts.empty() ? "" : ",") + std::string("mode=") + o.str();
+      }
+      m["Options"] = opts;
+    }
+  engine::from_json(j, h);
+  if (j.contains("Binds") && j["Binds"].is_array()) {
+    std::vector<engine::MountRequest> binds;
+    for (auto& b : j["Binds"]) binds.push_back(engine::parse_bind_spec(b.get<std::string>()));
+    h.mounts.insert(h.mounts.begin(), binds.begin(), binds.end());
+  }
+  // The docker CLI sends "default"; berth's default network mode stands
+  // for docker's default bridge until networks land (branch net).
+  if (h.network_mode.empty() || h.network_mode == "default" || h.network_mode == "bridge") h.network_mode = "none";
+  if (j.contains("LogConfig") && j["LogConfig"].is_object()) {
+    std::string type = j["LogConfig"].value("Type", "");
+    if (!type.empty() && type != "json-file")
+      throw Error("logging driver \"" + type + "\" is not supported by berth (json-file only)",
+                  ErrorKind::InvalidArgument);
+  }
+  if (j.contains("PortBindings") && j["PortBindings"].is_object() && !j["PortBindings"].empty()) {
+    for (auto& [port, binds] : j["PortBindings"].items())
+      if (binds.is_array() && !binds.empty())
+        throw Error("publishing port " + port + ": port publishing is not implemented yet in berth (branch net)",
+                    ErrorKind::Unsupported);
+  }
+  return h;
+}
+
+void create(Exchange& x) {
+  json b = x.req.json_body();
+  engine::CreateRequest r;
+  r.name = x.req.text("name");
+  if (!r.name.empty() && r.name[0] == '/') r.name.erase(0, 1);
+  engine::from_json(b, r.config);
+  if (r.config.image.empty()) throw Error("Config.Image is required", ErrorKind::InvalidArgument);
+  if (b.contains("HostConfig") && b["HostConfig"].is_object()) r.host = host_config(b["HostConfig"]);
+  else r.host.network_mode = "none";
+  std::vector<std::string> warnings;
+  std::string id = x.engine->create(r, &warnings);
+  x.json(201, {{"Id", id}, {"Warnings", warnings}});
+}
+
+bool matches(const Container& c, const std::map<std::string, std::vector<std::string>>& f) {
+  auto any = [&](const char* key, const std::function<bool(const std::string&)>& ok) {
+    auto it = f.find(key);
+    if (it == f.end()) return true;
+    for (auto& v : it->second)
+      if (ok(v)) return true;
+    return false;
+  };
+  return any("status", [&](const std::string& v) { return c.state.status == v; }) &&
+         any("id", [&](const std::string& v) { return c.id.rfind(v, 0) == 0; }) &&
+         any("name", [&](const std::string& v) { return c.name.find(v.rfind('/', 0) == 0 ? v.substr(1) : v) != std::string::npos; }) &&
+         any("ancestor", [&](const std::string& v) { return c.config.image == v || c.image_id.find(v) != std::string::npos; }) &&
+         any("exited", [&](const std::string& v) { return c.state.status == "exited" && std::to_string(c.state.exit_code) == v; }) &&
+         any("label", [&](const std::string& v) {
+           auto eq = v.find('=');
+           auto it = c.config.labels.find(v.substr(0, eq));
+           return it != c.config.labels.end() && (eq == std::string::npos || it->second == v.substr(eq + 1));
+         });
+}
+
+void list(Exchange& x) {
+  auto f = x.req.filters();
+  for (auto& [k, v] : f)
+    if (k != "status" && k != "id" && k != "name" && k != "ancestor" && k != "exited" && k != "label")
+      throw Error("invalid filter '" + k + "'", ErrorKind::InvalidArgument);
+  bool all = x.req.flag("all");
+  int64_t limit = x.req.number("limit", -1);
+  // a status filter other than running implies all, as docker's
+  if (f.count("status") || f.count("exited")) all = true;
+  auto cs = x.engine->list({.all = all || limit > 0, .last = -1});
+  int64_t now = ::time(nullptr);
+  json out = json::array();
+  for (auto& c : cs) {
+    if (!matches(c, f)) continue;
+    if (limit > 0 && static_cast<int64_t>(out.size()) >= limit) break;
+    json s = engine::container_summary(c, now);
+    if (x.req.flag("size")) {
+      s["SizeRw"] = 0;
+      s["SizeRootFs"] = 0;
+    }
+    out.push_back(s);
+  }
+  x.json(200, out);
+}
+
+void inspect(Exchange& x) {
+  auto& e = *x.engine;
+  Container c = e.inspect(x.req.param("id"));
+  json j = engine::inspect_view(c, e.container_dir(c.id), e.state_dir(c.id), e.log_path(c.id));
+  if (x.req.flag("size")) {
+    j["SizeRw"] = 0;
+    j["SizeRootFs"] = 0;
+  }
+  x.json(200, j);
+}
+
+void start(Exchange& x) {
+  auto& e = *x.engine;
+  Container c = e.inspect(x.req.param("id"));
+  if (c.state.running() && c.state.status != "paused") return x.reply(304, "", "");
+  UniqueFd attach = x.server->attaches().take_for_start(c.id);
+  e.start(c.id, {.attach_fd = attach.get()});
+  x.no_content();
+}
+
+int timeout_of(Exchange& x) {
+  if (x.req.query.count("t")) return static_cast<int>(x.req.number("t", -1));
+  return static_cast<int>(x.req.number("timeout", -1));
+}
+
+void stop(Exchange& x) {
+  auto& e = *x.engine;
+  if (!is_running(e, x.req.param("id"))) return x.reply(304, "", "");
+  e.stop(x.req.param("id"), timeout_of(x));
+  x.no_content();
+}
+
+void restart(Exchange& x) {
+  x.engine->restart(x.req.param("id"), timeout_of(x));
+  x.no_content();
+}
+
+void kill(Exchange& x) {
+  auto& e = *x.engine;
+  Container c = e.inspect(x.req.param("id"));
+  if (!c.state.running())
+    throw Error("Cannot kill container: " + x.req.param("id") + ": Container " + c.id + " is not running",
+                ErrorKind::FailedPrecondition);
+  std::string sig = x.req.text("signal", "KILL");
+  engine::parse_signal(sig);  // a bad one is 400 before anything happens
+  e.kill(c.id, sig);
+  x.no_content();
+}
+
+void wait(Exchange& x) {
+  auto& e = *x.engine;
+  std::string cond = x.req.text("condition", "not-running");
+  e.inspect(x.req.param("id"));  // 404 before the 200
+  // docker answers the status at once and the body when it happens: the
+  // CLI starts the container only after its wait is in place.
+  int fd = x.stream(200, "application/json");
+  auto r = e.wait_for(x.req.param("id"), cond, fd);
+  if (!r) return;  // the client hung up
+  json j = {{"StatusCode", r->exit_code}};
+  if (!r->error.empty()) j["Error"] = {{"Message", r->error}};
+  std::string body = j.dump() + "\n";
+  [[maybe_unused]] auto n = ::send(fd, body.data(), body.size(), MSG_NOSIGNAL);
+}
+
+void remove(Exchange& x) {
+  x.engine->remove(x.req.param("id"), x.req.flag("force"), x.req.flag("v"));
+  x.no_content();
+}
+
+void pause(Exchange& x) {
+  x.engine->pause(x.req.param("id"));
+  x.no_content();
+}
+
+void unpause(Exchange& x) {
+  x.engine->unpause(x.req.param("id"));
+  x.no_content();
+}
+
+void rename(Exchange& x) {
+  std::string name = x.req.text("name");
+  if (name.empty()) throw Error("name is required", ErrorKind::InvalidArgument);
+  x.engine->rename(x.req.param("id"), name);
+  x.no_content();
+}
+
+void top(Exchange& x) {
+  std::vector<std::string> args;
+  std::istringstream in(x.req.text("ps_args"));
+  for (std::string a; in >> a;) args.push_back(a);
+  std::string out = x.engine->top(x.req.param("id"), args);
+  std::istringstream lines(out);
+  std::string line;
+  json titles = json::array(), procs = json::array();
+  while (std::getline(lines, line)) {
+    if (line.find_first_not_of(' ') == std::string::npos) continue;
+    std::istringstream f(line);
+    std::vector<std::string> cols;
+    for (std::string w; f >> w;) cols.push_back(w);
+    if (titles.empty()) {
+      for (auto& c : cols) titles.push_back(c);
+      continue;
+    }
+    // the last column (the command) keeps its spaces
+    json row = json::array();
+    size_t n = titles.size();
+    for (size_t i = 0; i + 1 < n && i < cols.size(); ++i) row.push_back(cols[i]);
+    std::string rest;
+    for (size_t i = n - 1; i < cols.size(); ++i) rest += (rest.empty() ? "" : " ") + cols[i];
+    row.push_back(rest);
+    procs.push_back(row);
+  }
+  x.json(200, {{"Titles", titles}, {"Processes", procs}});
+}
+
+void update(Exchange& x) {
+  json b = x.req.json_body();
+  engine::ContainerEngine::Update u;
+  auto num = [&](const char* k, std::optional<int64_t>& out) {
+    if (b.contains(k) && b[k].is_number() && b[k].get<int64_t>() != 0) out = b[k].get<int64_t>();
+  };
+  num("Memory", u.memory);
+  num("MemorySwap", u.memory_swap);
+  num("NanoCpus", u.nano_cpus);
+  num("CpuShares", u.cpu_shares);
+  num("PidsLimit", u.pids_limit);
+  if (b.contains("RestartPolicy") && b["RestartPolicy"].is_object() &&
+      !b["RestartPolicy"].value("Name", "").empty()) {
+    engine::RestartPolicy p;
+    p.name = b["RestartPolicy"].value("Name", "no");
+    p.maximum_retry_count = b["RestartPolicy"].value("MaximumRetryCount", 0);
+    u.restart = p;
+  }
+  x.engine->update(x.req.param("id"), u);
+  x.json(200, {{"Warnings", json::array()}});
+}
+
+void changes(Exchange& x) {
+  json out = json::array();
+  for (auto& [kind, path] : x.engine->diff(x.req.param("id")))
+    out.push_back({{"Path", path}, {"Kind", kind == "C" ? 0 : kind == "A" ? 1 : 2}});
+  x.json(200, out);
+}
+
+void prune(Exchange& x) {
+  auto f = x.req.filters();
+  json deleted = json::array();
+  for (auto& c : x.engine->list({.all = true})) {
+    if (c.state.running()) continue;
+    if (f.count("label") && !matches(c, {{"label", f["label"]}})) continue;
+    try {
+      x.engine->remove(c.id, false, false);
+      deleted.push_back(c.id);
+    } catch (const Error&) {
+      // started or removed meanwhile: not ours to prune
+    }
+  }
+  x.json(200, {{"ContainersDeleted", deleted}, {"SpaceReclaimed", 0}});
+}
+
+}  // namespace
+
+void add_container_routes(Router& r) {
+  r.add("POST", "/containers/create", create);
+  r.add("GET", "/containers/json", list);
+  r.add("GET", "/containers/{id}/json", inspect);
+  r.add("POST", "/containers/{id}/start", start);
+  r.add("POST", "/containers/{id}/stop", stop);
+  r.add("POST", "/containers/{id}/restart", restart);
+  r.add("POST", "/containers/{id}/kill", kill);
+  r.add("POST", "/containers/{id}/wait", wait);
+  r.add("DELETE", "/containers/{id}", remove);
+  r.add("POST", "/containers/{id}/pause", pause);
+  r.add("POST", "/containers/{id}/unpause", unpause);
+  r.add("POST", "/containers/{id}/rename", rename);
+  r.add("GET", "/containers/{id}/top", top);
+  r.add("POST", "/containers/{id}/update", update);
+  r.add("GET", "/containers/{id}/changes", changes);
+  r.add("POST", "/containers/prune", prune);
+}
+
+}  // namespace berth::api

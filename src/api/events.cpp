@@ -1,0 +1,83 @@
+// GET /events: the engine's event log (engine/events.hpp), streamed as
+// JSON lines, with docker's filters (type, container, event, image, label).
+#include <time.h>
+
+#include <nlohmann/json.hpp>
+
+#include "api/router.hpp"
+#include "api/server.hpp"
+#include "api/stream_io.hpp"
+#include "engine/container_engine.hpp"
+#include "engine/events.hpp"
+
+namespace berth::api {
+
+using nlohmann::json;
+
+namespace {
+
+int64_t time_arg(const Request& r, const std::string& k) {
+  std::string v = r.text(k);
+  if (v.empty()) return 0;
+  char* end = nullptr;
+  double d = std::strtod(v.c_str(), &end);
+  if (*end == 0 && end != v.c_str()) return static_cast<int64_t>(d);
+  return engine::parse_time_bound(v, k);
+}
+
+bool matches(const json& e, const std::map<std::string, std::vector<std::string>>& f) {
+  const json actor = e.value("Actor", json::object());
+  const json attrs = actor.value("Attributes", json::object());
+  auto any = [&](const char* key, const std::function<bool(const std::string&)>& ok) {
+    auto it = f.find(key);
+    if (it == f.end()) return true;
+    for (auto& v : it->second)
+      if (ok(v)) return true;
+    return false;
+  };
+  std::string id = actor.value("ID", "");
+  return any("type", [&](const std::string& v) { return e.value("Type", "") == v; }) &&
+         any("event", [&](const std::string& v) { return e.value("Action", "") == v; }) &&
+         any("container", [&](const std::string& v) {
+           return e.value("Type", "") == "container" && (id.rfind(v, 0) == 0 || attrs.value("name", "") == v);
+         }) &&
+         any("image", [&](const std::string& v) { return attrs.value("image", "") == v; }) &&
+         any("label", [&](const std::string& v) {
+           auto eq = v.find('=');
+           std::string k = v.substr(0, eq);
+           return attrs.contains(k) && (eq == std::string::npos || attrs.value(k, "") == v.substr(eq + 1));
+         });
+}
+
+void events(Exchange& x) {
+  auto f = x.req.filters();
+  for (auto& [k, v] : f)
+    if (k != "type" && k != "event" && k != "container" && k != "image" && k != "label")
+      throw Error("invalid filter '" + k + "'", ErrorKind::InvalidArgument);
+  engine::EventQuery q;
+  q.since = time_arg(x.req, "since");
+  q.until = time_arg(x.req, "until");
+  // docker streams from now on unless asked for the past; with an until
+  // in the past it answers what it has and ends.
+  q.follow = !q.until || q.until > ::time(nullptr);
+  if (!q.since && q.follow) q.since = ::time(nullptr);
+  int fd = x.stream(200, "application/json");
+  q.hangup_fd = fd;
+  engine::read_events(x.server->options().root, q, [&](const json& e) {
+    if (!matches(e, f)) return true;
+    json out = e;
+    // the fields of API < 1.22 that clients still read
+    if (out.value("Type", "") == "container") {
+      out["status"] = out.value("Action", "");
+      out["id"] = out["Actor"].value("ID", "");
+      out["from"] = out["Actor"]["Attributes"].value("image", "");
+    }
+    return send_all(fd, out.dump() + "\n");
+  });
+}
+
+}  // namespace
+
+void add_event_routes(Router& r) { r.add("GET", "/events", events); }
+
+}  // namespace berth::api

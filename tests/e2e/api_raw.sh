@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# `berth serve`'s raw Engine API with curl: docker's JSON shapes, headers
+# and error codes; bad requests (malformed JSON, a huge body, unknown
+# endpoints, a client that goes mid-stream, one that never finishes its
+# request) get the right status and leave the server serving others.
+source "$(dirname "$0")/lib.sh"
+e2e_init
+require_bin curl
+engine_init
+source "$(dirname "$0")/api_lib.sh"
+start_serve
+
+log "/_ping answers the headers the docker CLI negotiates with"
+hdr=$(curl -sS -I --unix-socket "$API_SOCK" http://berth/_ping | tr -d '\r')
+assert_contains "HEAD /_ping" "$hdr" "HTTP/1.1 200"
+assert_contains "Api-Version" "$hdr" "Api-Version: 1.43"
+assert_contains "Builder-Version" "$hdr" "Builder-Version: 1"
+assert_contains "OSType" "$hdr" "Ostype: linux"
+assert_eq "GET /_ping" "200 OK" "$(api GET /_ping)"
+assert_eq "versioned path" "1.43" "$(curl -sS --unix-socket "$API_SOCK" http://berth/v1.41/version | jq -r .ApiVersion)"
+
+log "error codes and docker's {\"message\"} shape"
+assert_eq "no such container" '404 {"message":"No such container: nope"}' "$(api GET /v1.43/containers/nope/json)"
+assert_eq "no such image" '404 {"message":"No such image: nope:latest"}' "$(api GET /images/nope:latest/json)"
+assert_eq "unknown endpoint" '404 {"message":"page not found"}' "$(api GET /v1.43/no/such/endpoint)"
+r=$(api PUT /containers/json)
+assert_eq "wrong method" 405 "${r%% *}"
+r=$(api GET /v1.99/version)
+assert_contains "a too new API version" "$r" '400 {"message":"client version 1.99 is too new'
+r=$(api POST /containers/create -H 'Content-Type: application/json' -d '{"Image": "busybox", ')
+assert_contains "malformed JSON" "$r" "400 "
+assert_contains "malformed JSON says so" "$r" "malformed JSON"
+r=$(api POST /containers/create -H 'Content-Type: application/json' -d '{"Image": "busybox", "HostConfig": {"Memory": "lots"}}')
+assert_eq "a field of the wrong type" 400 "${r%% *}"
+r=$(api POST /containers/create -H 'Content-Type: application/json' -d '{"Cmd": ["true"]}')
+assert_contains "no image" "$r" "400 "
+r=$(api POST /containers/create -H 'Content-Type: application/json' -d '{"Image": "nope:1"}')
+assert_eq "create from a missing image" '404 {"message":"No such image: nope:1"}' "$r"
+head -c $((5 * 1024 * 1024)) /dev/zero | tr '\0' ' ' >"$E2E_TMP/huge.json"
+r=$(api POST /containers/create -H 'Content-Type: application/json' --data-binary @"$E2E_TMP/huge.json")
+assert_eq "a body over the limit" 413 "${r%% *}"
+assert_eq "still serving after the huge body" "200 OK" "$(api GET /_ping)"
+[[ -z $(b ps -aq) ]] || fail "bad requests left containers: $(b ps -a)"
+
+log "unknown fields are ignored, as dockerd's decoder does"
+r=$(api POST '/containers/create?name=c1' -H 'Content-Type: application/json' \
+  -d '{"Image":"busybox","Cmd":["sh","-c","echo out; echo err >&2; sleep 1000; : '"$E2E_MARK"'"],"NoSuchField":1,
+       "HostConfig":{"NetworkMode":"default","Memory":67108864,"RestartPolicy":{"Name":"no"},"Init":true,
+                     "CapDrop":["NET_RAW"],"Ulimits":[{"Name":"nofile","Soft":1024,"Hard":1024}],
+                     "LogConfig":{"Type":"json-file","Config":{"max-size":"1m"}}},
+       "NetworkingConfig":{"EndpointsConfig":{"default":{"Aliases":["x"]}}}}')
+assert_eq "create" 201 "${r%% *}"
+id=$(jq -r .Id "$E2E_TMP/api.body")
+r=$(api POST '/containers/create?name=c1' -H 'Content-Type: application/json' -d '{"Image":"busybox"}')
+assert_eq "name conflict" 409 "${r%% *}"
+assert_contains "name conflict message" "$r" 'Conflict. The container name \"/c1\" is already in use'
+assert_eq "start" 204 "$(api POST "/containers/$id/start" | cut -d' ' -f1)"
+assert_eq "start of a running one" 304 "$(api POST "/containers/$id/start" | cut -d' ' -f1)"
+assert_eq "the limit reached the container" 67108864 "$(b inspect -f '{{.HostConfig.Memory}}' c1)"
+
+log "JSON shapes"
+curl -sS --unix-socket "$API_SOCK" "http://berth/containers/json" >"$E2E_TMP/ps.json"
+assert_eq "ps row" "/c1 running busybox" "$(jq -r '.[0] | "\(.Names[0]) \(.State) \(.Image)"' "$E2E_TMP/ps.json")"
+jq -e '.[0] | (.Created|type=="number") and (.Ports|type=="array") and (.Labels|type=="object") and (.NetworkSettings.Networks|type=="object")' \
+  "$E2E_TMP/ps.json" >/dev/null || fail "ps shape: $(cat "$E2E_TMP/ps.json")"
+assert_eq "filters=status exited" "[]" "$(curl -sS --unix-socket "$API_SOCK" -G http://berth/containers/json \
+  --data-urlencode 'filters={"status":["exited"]}' | jq -c .)"
+curl -sS --unix-socket "$API_SOCK" "http://berth/containers/c1/json" >"$E2E_TMP/inspect.json"
+jq -e '(.State.Running==true) and (.State.Pid>0) and (.HostConfig.Init==true) and (.NetworkSettings.Networks|type=="object") and (.Config.Image=="busybox")' \
+  "$E2E_TMP/inspect.json" >/dev/null || fail "inspect shape: $(head -c 2000 "$E2E_TMP/inspect.json")"
+curl -sS --unix-socket "$API_SOCK" "http://berth/info" | jq -e '(.ContainersRunning==1) and (.OSType=="linux") and (.NCPU>0)' >/dev/null ||
+  fail "info shape"
+curl -sS --unix-socket "$API_SOCK" "http://berth/images/json" | jq -e '.[0].RepoTags|index("busybox:latest")' >/dev/null ||
+  fail "images shape"
+curl -sS --unix-socket "$API_SOCK" "http://berth/system/df" | jq -e '(.Containers|length==1) and (.Images|length==1)' >/dev/null ||
+  fail "system/df shape"
+curl -sS --unix-socket "$API_SOCK" "http://berth/containers/c1/stats?stream=false" >"$E2E_TMP/stats.json"
+jq -e '(.cpu_stats.cpu_usage.total_usage>0) and (.memory_stats.usage>0) and (.pids_stats.current>=1) and (.name=="/c1")' \
+  "$E2E_TMP/stats.json" >/dev/null || fail "stats shape: $(cat "$E2E_TMP/stats.json")"
+
+log "logs without a tty: docker's 8-byte frames (1 stdout, 2 stderr)"
+wait_until 10 sh -c "curl -sS --unix-socket '$API_SOCK' 'http://berth/containers/c1/logs?stdout=1&stderr=1' | grep -q err"
+curl -sS --unix-socket "$API_SOCK" "http://berth/containers/c1/logs?stdout=1&stderr=1" -o "$E2E_TMP/logs.bin"
+assert_eq "framed logs" "01000000000000046f75740a02000000000000046572720a" "$(od -An -tx1 "$E2E_TMP/logs.bin" | tr -d ' \n')"
+
+log "conflicts: removing a running container"
+r=$(api DELETE "/containers/c1")
+assert_eq "rm of a running container" 409 "${r%% *}"
+
+log "exec over the API reports its exit code"
+eid=$(curl -sS --unix-socket "$API_SOCK" -H 'Content-Type: application/json' -d '{"Cmd":["sh","-c","exit 9"],"AttachStdout":true}' \
+  http://berth/containers/c1/exec | jq -r .Id)
+curl -sS --unix-socket "$API_SOCK" -H 'Content-Type: application/json' -d '{"Detach":false}' "http://berth/exec/$eid/start" -o /dev/null
+assert_eq "exec json" "9 false" "$(curl -sS --unix-socket "$API_SOCK" "http://berth/exec/$eid/json" | jq -r '"\(.ExitCode) \(.Running)"')"
+r=$(api POST "/exec/$eid/start" -H 'Content-Type: application/json' -d '{}')
+assert_eq "an exec started twice" 409 "${r%% *}"
+
+log "a client that disconnects mid-stream frees its thread; a slow one blocks nobody"
+threads() { ls "/proc/$SERVE_PID/task" | wc -l; }
+threads_at_most() { (($(threads) <= $1)); }
+base=$(threads)
+for i in 1 2; do
+  for path in "/containers/c1/logs?stdout=1&follow=1" /events /containers/c1/stats "/containers/c1/wait"; do
+    curl -sS --unix-socket "$API_SOCK" --max-time 1 -X "$([[ $path == *wait ]] && echo POST || echo GET)" \
+      "http://berth$path" -o /dev/null 2>/dev/null || true
+  done
+done
+wait_until 10 threads_at_most "$base" || fail "streams of gone clients still hold threads: $(threads) > $base"
+# Half a request, kept open: the server must go on answering others.
+/usr/bin/python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.send(b"GET /_ping HTTP/1.1\r\nHost: x\r\n"); time.sleep(30)' \
+  "$API_SOCK" &
+slow=$!
+on_exit kill "$slow"
+sleep 0.3
+lists=()
+for i in $(seq 1 20); do curl -sS --unix-socket "$API_SOCK" -o /dev/null http://berth/containers/json & lists+=($!); done
+ping_ok() { [[ $(curl -sS --max-time 2 --unix-socket "$API_SOCK" http://berth/_ping) == OK ]]; }
+wait_until 5 ping_ok || fail "a slow client blocked others"
+kill "$slow" 2>/dev/null || true
+wait "${lists[@]}" || fail "a list request failed while a slow client was connected"
+
+log "wait condition=removed answers for an auto-removed container"
+r=$(api POST '/containers/create' -H 'Content-Type: application/json' \
+  -d '{"Image":"busybox","Cmd":["sh","-c","exit 6"],"HostConfig":{"AutoRemove":true}}')
+aid=$(jq -r .Id "$E2E_TMP/api.body")
+curl -sS --unix-socket "$API_SOCK" -X POST "http://berth/containers/$aid/wait?condition=removed" -o "$E2E_TMP/wait.json" &
+waiter=$!
+sleep 0.3
+api POST "/containers/$aid/start" >/dev/null
+wait "$waiter"
+assert_eq "wait removed" 6 "$(jq -r .StatusCode "$E2E_TMP/wait.json")"
+wait_until 10 sh -c "! '$BERTH' --root '$ROOT' --state '$STATE' inspect $aid >/dev/null 2>&1" || fail "AutoRemove left $aid"
+
+log "containers outlive a restart of serve"
+stop_serve
+start_serve
+assert_eq "still running after serve restarted" true "$(curl -sS --unix-socket "$API_SOCK" http://berth/containers/c1/json | jq -r .State.Running)"
+assert_eq "rm -f" 204 "$(api DELETE '/containers/c1?force=1' | cut -d' ' -f1)"
+log "ok"

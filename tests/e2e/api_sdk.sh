@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The Docker SDK for Python (Debian's python3-docker) against `berth
+# serve`: run, exec, list, stop, images, volumes.
+source "$(dirname "$0")/lib.sh"
+e2e_init
+/usr/bin/python3 -c 'import docker' 2>/dev/null || skip "python3-docker not installed (scripts/install-deps installs it)"
+engine_init
+source "$(dirname "$0")/api_lib.sh"
+start_serve
+/usr/bin/python3 - "$API_SOCK" "$E2E_MARK" <<'PY' || fail "the SDK script failed"
+import sys
+import docker
+
+sock, mark = sys.argv[1], sys.argv[2]
+c = docker.DockerClient(base_url="unix://" + sock, timeout=60)
+assert c.ping()
+assert c.version()["ApiVersion"] == "1.43"
+out = c.containers.run("busybox", ["sh", "-c", "echo from-sdk; : " + mark], remove=True)
+assert out == b"from-sdk\n", out
+ct = c.containers.run("busybox", ["sh", "-c", "sleep 1000; : " + mark], detach=True, name="sdk1")
+ct.reload()
+assert ct.status == "running", ct.status
+assert "sdk1" in [x.name for x in c.containers.list()]
+r = ct.exec_run(["sh", "-c", "echo in-exec; exit 3"])
+assert r.exit_code == 3 and r.output == b"in-exec\n", r
+ct.stop(timeout=1)
+assert ct.wait()["StatusCode"] == 143 or ct.wait()["StatusCode"] == 137, ct.wait()
+ct.remove()
+assert "busybox:latest" in c.images.get("busybox").tags
+v = c.volumes.create("sdkvol")
+assert "sdkvol" in [x.name for x in c.volumes.list()]
+v.remove()
+try:
+    c.containers.get("nope")
+    raise SystemExit("get of a missing container succeeded")
+except docker.errors.NotFound:
+    pass
+print("sdk ok")
+PY
+log "ok"
