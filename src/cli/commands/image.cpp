@@ -209,9 +209,10 @@ void add_inspect(CLI::App& parent, Globals& g) {
       auto m = store.manifest(img);
       json tags = json::array(), digests = json::array();
       for (auto& t : img.tags) {
-        tags.push_back(familiar(t));
         auto r = image::parse_reference(t);
-        std::string d = r.familiar_name() + "@" + img.manifest_digest;
+        // name@digest (a pull by digest, maybe an index's) is a RepoDigest, as in docker.
+        if (r.digest.empty()) tags.push_back(familiar(t));
+        std::string d = r.familiar_name() + "@" + (r.digest.empty() ? img.manifest_digest : r.digest);
         if (std::find(digests.begin(), digests.end(), d) == digests.end()) digests.push_back(d);
       }
       json lowers = json::array();
