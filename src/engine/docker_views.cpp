@@ -276,11 +276,14 @@ void tags_and_digests(const image::ImageRecord& img, json& tags, json& digests) 
   tags = json::array();
   digests = json::array();
   for (auto& t : img.tags) {
-    tags.push_back(familiar_ref(t));
     try {
-      std::string d = image::parse_reference(t).familiar_name() + "@" + img.manifest_digest;
+      auto r = image::parse_reference(t);
+      // name@digest (a pull by digest, maybe an index's) is a RepoDigest, as in docker.
+      if (r.digest.empty()) tags.push_back(familiar_ref(t));
+      std::string d = r.familiar_name() + "@" + (r.digest.empty() ? img.manifest_digest : r.digest);
       if (std::find(digests.begin(), digests.end(), d) == digests.end()) digests.push_back(d);
     } catch (...) {
+      tags.push_back(t);
     }
   }
 }

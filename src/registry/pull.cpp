@@ -111,7 +111,7 @@ class Puller {
       if (!fresh) return;
       downloaded = true;
       emit({id, "Download complete"});
-      emit({id, "Extracting", 0, l.size});
+      emit({id, "Extracting"});
       // Each thread its own store (its own SQLite connection); the layer
       // unpacks while other layers still download.
       image::ImageStore own(store_.root());

@@ -94,6 +94,8 @@ assert_eq "--platform linux/arm64" "$arm" "$(p image inspect "$H/multi:1" | jq -
 idx=$(skopeo inspect --raw --tls-verify=false "docker://$H/multi:1" | sha256sum | cut -d' ' -f1)
 p pull -q "$H/multi@sha256:$idx" >/dev/null
 assert_eq "pulled by index digest, run by it" "by digest" "$(p run --rm --network none "$H/multi@sha256:$idx" echo by digest)"
+p image inspect "$H/multi@sha256:$idx" | jq -e --arg d "$H/multi@sha256:$idx" '.[0].RepoDigests | index($d)' >/dev/null \
+  || fail "RepoDigests lacks the index digest: $(p image inspect "$H/multi@sha256:$idx" | jq -c '.[0].RepoDigests')"
 expect_error 1 "no manifest for linux/s390x (it offers linux/arm64, linux/amd64)" p pull --platform linux/s390x "$H/multi:1"
 expect_error 1 "invalid platform" p pull --platform linux "$H/multi:1"
 
