@@ -1,6 +1,7 @@
 #include "build/builder.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -333,6 +334,10 @@ void Builder::run_stage(Stage& s) {
 }
 
 void Builder::dispatch(Ctx& c, const Instruction& in) {
+  if (req_.cancel_fd >= 0) {
+    pollfd p{req_.cancel_fd, POLLIN, 0};
+    if (::poll(&p, 1, 0) > 0) throw Error(where(in) + ": build cancelled", ErrorKind::FailedPrecondition);
+  }
   try {
     const auto& k = in.keyword;
     if (k == "run") do_run(c, in);
@@ -443,7 +448,7 @@ void Builder::do_run(Ctx& c, const Instruction& in) {
   std::string created_by = args_seen.empty() ? shown : "|" + std::to_string(args_seen.size()) + " " + join(args_seen, " ") + " " + shown;
   json key = {{"run", argv}, {"env", env}, {"network", network}};
   step(c, key.dump(), [&](ImageState& s) {
-    RunSpec spec{argv, env, network};
+    RunSpec spec{argv, env, network, req_.cancel_fd};
     int code = 0;
     try {
       auto layer = run_in_container(eng_, s, spec, [&](const std::string& out) { say(Progress::Kind::Output, out); }, &code, &made_);
