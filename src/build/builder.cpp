@@ -149,6 +149,8 @@ void Builder::read_dockerfile() {
   }
   df_ = dockerfile::parse_dockerfile(text, name);
   for (auto& w : df_.warnings) say(Progress::Kind::Warning, "[WARNING]: " + w + "\n");
+  if (!df_.syntax.empty())
+    say(Progress::Kind::Status, "# syntax=" + df_.syntax + ": noted; berth reads the Dockerfile with its own front end\n");
 }
 
 void Builder::split_stages() {
@@ -261,15 +263,12 @@ std::vector<std::string> Builder::env_list(const Ctx& c) const {
 void Builder::check_flags(const Instruction& in, std::initializer_list<const char*> allowed) const {
   for (auto& f : in.flags) {
     auto name = split_flag(f).first;
-    if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return name == a; }))
-      throw Error(where(in) + ": unknown flag: --" + name + " (" + upper(in.keyword) + " takes " +
-                      (allowed.size() ? "" : "no flags") +
-                      [&] {
-                        std::string l;
-                        for (auto* a : allowed) l += (l.empty() ? "--" : ", --") + std::string(a);
-                        return l;
-                      }() + ")",
-                  ErrorKind::InvalidArgument);
+    if (std::any_of(allowed.begin(), allowed.end(), [&](const char* a) { return name == a; })) continue;
+    std::string takes;
+    for (auto* a : allowed) takes += (takes.empty() ? "--" : ", --") + std::string(a);
+    throw Error(where(in) + ": unknown flag: --" + name + " (" + upper(in.keyword) + " takes " +
+                    (takes.empty() ? "no flags" : takes) + ")",
+                ErrorKind::InvalidArgument);
   }
 }
 

@@ -106,6 +106,7 @@ assert_eq "JSON COPY with spaces" spaced "$(run_in corpus/quoting cat '/dest dir
 
 log "heredocs"
 build -t corpus/heredoc "$CORPUS/heredoc"
+assert_contains "the syntax directive is noted" "$(cat "$E2E_TMP/build.out")" "# syntax=docker/dockerfile:1: noted"
 assert_eq "RUN <<EOF" "first line heredoc
 second" "$(run_in corpus/heredoc cat /script.txt)"
 assert_eq "RUN cat <<'END'" "literal \$NAME
