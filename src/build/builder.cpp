@@ -1,6 +1,7 @@
 #include "build/builder.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -148,6 +149,8 @@ void Builder::read_dockerfile() {
   }
   df_ = dockerfile::parse_dockerfile(text, name);
   for (auto& w : df_.warnings) say(Progress::Kind::Warning, "[WARNING]: " + w + "\n");
+  if (!df_.syntax.empty())
+    say(Progress::Kind::Status, "# syntax=" + df_.syntax + ": noted; berth reads the Dockerfile with its own front end\n");
 }
 
 void Builder::split_stages() {
@@ -260,15 +263,12 @@ std::vector<std::string> Builder::env_list(const Ctx& c) const {
 void Builder::check_flags(const Instruction& in, std::initializer_list<const char*> allowed) const {
   for (auto& f : in.flags) {
     auto name = split_flag(f).first;
-    if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return name == a; }))
-      throw Error(where(in) + ": unknown flag: --" + name + " (" + upper(in.keyword) + " takes " +
-                      (allowed.size() ? "" : "no flags") +
-                      [&] {
-                        std::string l;
-                        for (auto* a : allowed) l += (l.empty() ? "--" : ", --") + std::string(a);
-                        return l;
-                      }() + ")",
-                  ErrorKind::InvalidArgument);
+    if (std::any_of(allowed.begin(), allowed.end(), [&](const char* a) { return name == a; })) continue;
+    std::string takes;
+    for (auto* a : allowed) takes += (takes.empty() ? "--" : ", --") + std::string(a);
+    throw Error(where(in) + ": unknown flag: --" + name + " (" + upper(in.keyword) + " takes " +
+                    (takes.empty() ? "no flags" : takes) + ")",
+                ErrorKind::InvalidArgument);
   }
 }
 
@@ -333,6 +333,10 @@ void Builder::run_stage(Stage& s) {
 }
 
 void Builder::dispatch(Ctx& c, const Instruction& in) {
+  if (req_.cancel_fd >= 0) {
+    pollfd p{req_.cancel_fd, POLLIN, 0};
+    if (::poll(&p, 1, 0) > 0) throw Error(where(in) + ": build cancelled", ErrorKind::FailedPrecondition);
+  }
   try {
     const auto& k = in.keyword;
     if (k == "run") do_run(c, in);
@@ -443,7 +447,7 @@ void Builder::do_run(Ctx& c, const Instruction& in) {
   std::string created_by = args_seen.empty() ? shown : "|" + std::to_string(args_seen.size()) + " " + join(args_seen, " ") + " " + shown;
   json key = {{"run", argv}, {"env", env}, {"network", network}};
   step(c, key.dump(), [&](ImageState& s) {
-    RunSpec spec{argv, env, network};
+    RunSpec spec{argv, env, network, req_.cancel_fd};
     int code = 0;
     try {
       auto layer = run_in_container(eng_, s, spec, [&](const std::string& out) { say(Progress::Kind::Output, out); }, &code, &made_);

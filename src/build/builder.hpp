@@ -42,6 +42,10 @@ struct BuildRequest {
   // RUN's network: "" = the default of `berth run` (HostConfig's), or none / host.
   std::string network;
   std::string platform;         // "" or linux/amd64
+  // Readable (or hung up) = stop: the CLI's signalfd for Ctrl-C, the API's
+  // client connection. The build then ends with an error, after removing
+  // its running container and whatever the step had made. -1: none.
+  int cancel_fd = -1;
 };
 
 struct Progress {

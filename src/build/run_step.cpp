@@ -1,6 +1,8 @@
 #include "build/run_step.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -79,13 +81,26 @@ std::optional<oci::Descriptor> run_in_container(engine::ContainerEngine& eng, co
   UniqueFd ours(sv[0]), theirs(sv[1]);
   eng.start(id, {theirs.get()});
   theirs.reset();
-  ::shutdown(ours.get(), SHUT_WR);  // no stdin
+  // Non-blocking: a wait happens only in poll, where a cancel is seen.
+  ::fcntl(ours.get(), F_SETFL, ::fcntl(ours.get(), F_GETFL) | O_NONBLOCK);
   monitor::FrameReader reader;
   int code = -1;
   char buf[65536];
   for (;;) {
+    pollfd p[2] = {{ours.get(), POLLIN, 0}, {spec.cancel_fd, POLLIN, 0}};
+    if (::poll(p, spec.cancel_fd >= 0 ? 2 : 1, -1) < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("wait for the RUN container");
+    }
+    if (spec.cancel_fd >= 0 && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+      try {
+        eng.kill(id, "KILL");
+      } catch (...) {
+      }
+      throw Error("build cancelled during RUN", ErrorKind::FailedPrecondition);
+    }
     ssize_t n = ::read(ours.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     if (n <= 0) break;
     reader.feed(buf, static_cast<size_t>(n));
     monitor::Frame type;

@@ -20,6 +20,7 @@ struct RunSpec {
   std::vector<std::string> argv;  // the whole command (SHELL + script, or the exec form)
   std::vector<std::string> env;   // NAME=value, the ARGs in scope; the image's ENV wins
   std::string network;            // "" = the engine's default
+  int cancel_fd = -1;             // BuildRequest::cancel_fd
 };
 
 // The layer's descriptor (none if the command changed no file); throws FailedPrecondition ("exit code N") when

@@ -106,6 +106,7 @@ assert_eq "JSON COPY with spaces" spaced "$(run_in corpus/quoting cat '/dest dir
 
 log "heredocs"
 build -t corpus/heredoc "$CORPUS/heredoc"
+assert_contains "the syntax directive is noted" "$(cat "$E2E_TMP/build.out")" "# syntax=docker/dockerfile:1: noted"
 assert_eq "RUN <<EOF" "first line heredoc
 second" "$(run_in corpus/heredoc cat /script.txt)"
 assert_eq "RUN cat <<'END'" "literal \$NAME
@@ -236,6 +237,18 @@ assert_eq "Dockerfile on stdin" nocontext "$(run_in "$out" cat /n)"
 out=$(b image build -q "$CORPUS/single")
 [[ $out == sha256:* ]] || fail "berth image build -q printed [$out]"
 [[ -z $(ls "$ROOT/build-tmp" 2>/dev/null) ]] || fail "temporary contexts left: $(ls "$ROOT/build-tmp")"
+
+log "a signal (Ctrl-C, TERM) during a RUN: the build stops and removes its container"
+cancel=$E2E_TMP/cancel; mkdir -p "$cancel"
+printf 'FROM busybox\nRUN echo started; sleep 60 # %s\n' "$E2E_MARK" > "$cancel/Dockerfile"
+"$BERTH" --root "$ROOT" --state "$STATE" build "$cancel" >"$E2E_TMP/cancel.out" 2>"$E2E_TMP/cancel.err" &
+bpid=$!
+wait_until 20 grep -q started "$E2E_TMP/cancel.out" || fail "the RUN did not start"
+kill -TERM "$bpid"  # (a background job of a script ignores SIGINT)
+rc=0; wait "$bpid" || rc=$?
+assert_eq "cancelled build's exit" 1 "$rc"
+assert_contains "cancelled build's error" "$(cat "$E2E_TMP/cancel.err")" "Dockerfile:2: build cancelled during RUN"
+[[ -z $(pids_matching "sleep 60 # $E2E_MARK") ]] || fail "the RUN's process outlived the cancelled build"
 
 log "nothing left behind: no mount, snapshot, container or intermediate image"
 [[ -z $(awk -v r="$ROOT/" 'index($5, r) == 1' /proc/self/mountinfo) ]] || fail "mounts left under $ROOT: $(awk -v r="$ROOT/" 'index($5, r) == 1 { print $5 }' /proc/self/mountinfo)"

@@ -3,6 +3,8 @@
 // progress lines to stdout.
 #include <CLI/CLI.hpp>
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -136,6 +138,26 @@ void add_build(CLI::App& parent, Globals& g) {
       }
       std::cout << p.text << std::flush;
     };
+    // Ctrl-C (or TERM, HUP) cancels: the builder sees the signalfd
+    // readable, removes its container and what the step made, and fails.
+    sigset_t sigs, old;
+    sigemptyset(&sigs);
+    for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&sigs, s);
+    ::sigprocmask(SIG_BLOCK, &sigs, &old);
+    UniqueFd sfd(::signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK));
+    req.cancel_fd = sfd.get();
+    // The signal that cancelled is taken here, so that unblocking does not
+    // kill us before the error is printed.
+    struct RestoreMask {
+      int fd;
+      sigset_t m;
+      ~RestoreMask() {
+        signalfd_siginfo si;
+        while (::read(fd, &si, sizeof si) == sizeof si) {
+        }
+        ::sigprocmask(SIG_SETMASK, &m, nullptr);
+      }
+    } restore{sfd.get(), old};
     engine::ContainerEngine eng(g.root, g.state);
     try {
       auto res = build::build_image(eng, req, progress);
