@@ -22,6 +22,13 @@
 // again: the bundle's config.json, etc/ (hosts, hostname, resolv.conf), the
 // monitor's sockets and its monitor.log. The runtime keeps its state in
 // <state>/runtime.
+//
+// Networks (container_network.cpp, docs/networking.md): a container on a
+// bridge network holds leases (table leases) from create to rm; each start
+// makes its network namespace at <state>/netns/<id> (veths, addresses,
+// published ports, through the berth-network helper) before the runtime
+// joins it by path, and whoever notices the run is over (stop, rm, or the
+// sync of a record whose run ended or whose monitor died) tears it down.
 #pragma once
 
 #include <sys/types.h>

@@ -112,7 +112,11 @@ Network Networks::create(const NetworkCreateRequest& r) {
   n.labels = r.labels;
   list();  // the default network first: its subnet is taken too
   Transaction t(db_);
-  if (find(r.name)) throw Error("network with name " + r.name + " already exists", ErrorKind::AlreadyExists);
+  // By name only: a name made of hex digits may also be a prefix of
+  // another network's id, which is no conflict.
+  auto same = db_.prepare("SELECT 1 FROM networks WHERE name = ?");
+  same.bind(1, r.name);
+  if (same.step()) throw Error("network with name " + r.name + " already exists", ErrorKind::AlreadyExists);
   std::vector<std::pair<net::Subnet, std::string>> taken;
   for (const auto& o : stored()) taken.push_back({net::parse_subnet(o.subnet, "network " + o.name), o.name});
   net::Subnet s;
