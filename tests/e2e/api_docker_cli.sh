@@ -8,7 +8,7 @@ source "$(dirname "$0")/lib.sh"
 e2e_init
 require_bin docker script
 engine_init
-source "$(dirname "$0")/api_lib.sh"
+source "$(dirname "$0")/api_lib.bash"
 start_serve
 
 log "version, info"

@@ -7,7 +7,7 @@ source "$(dirname "$0")/lib.sh"
 e2e_init
 require_bin curl
 engine_init
-source "$(dirname "$0")/api_lib.sh"
+source "$(dirname "$0")/api_lib.bash"
 start_serve
 
 log "/_ping answers the headers the docker CLI negotiates with"
