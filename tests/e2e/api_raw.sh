@@ -10,6 +10,18 @@ engine_init
 source "$(dirname "$0")/api_lib.bash"
 start_serve
 
+log "listeners: the unix socket is 0660 root:root; tcp only on loopback; a bad -H leaves no socket"
+assert_eq "socket mode" "660 root:root" "$(stat -c '%a %U:%G' "$API_SOCK")"
+expect_error 1 "only loopback addresses" b serve -H "unix://$E2E_TMP/other.sock" -H tcp://0.0.0.0:1
+[[ ! -e $E2E_TMP/other.sock ]] || fail "a refused -H left the socket of an earlier one"
+expect_error 1 "another server listens there" b serve -H "unix://$API_SOCK"
+port=$((20000 + RANDOM % 20000))
+"$BERTH" --root "$ROOT" --state "$STATE" serve -H "tcp://127.0.0.1:$port" >"$E2E_TMP/tcp.log" 2>&1 &
+tcp_pid=$!
+on_exit kill_pid_bounded "$tcp_pid" 5
+wait_until 10 curl -sf "http://127.0.0.1:$port/_ping" || fail "tcp://127.0.0.1:$port: no answer ($(cat "$E2E_TMP/tcp.log"))"
+kill_pid_bounded "$tcp_pid" 5
+
 log "/_ping answers the headers the docker CLI negotiates with"
 hdr=$(curl -sS -I --unix-socket "$API_SOCK" http://berth/_ping | tr -d '\r')
 assert_contains "HEAD /_ping" "$hdr" "HTTP/1.1 200"
