@@ -55,10 +55,10 @@ void logs(Exchange& x) {
 
 // Waits for the container to start (docker run attaches first); the
 // monitor's end, or an empty fd if the client gave up.
-UniqueFd wait_for_monitor(Exchange& x, const std::string& id, int client) {
+UniqueFd wait_for_monitor(Exchange& x, const std::string& id, int client,
+                          const std::shared_ptr<AttachBroker::Waiter>& w) {
   auto& e = *x.engine;
   auto& broker = x.server->attaches();
-  auto w = broker.wait_for_start(id);
   for (;;) {
     {
       std::unique_lock l(w->m);
@@ -142,10 +142,14 @@ void attach(Exchange& x) {
   bool want_in = x.req.flag("stdin"), want_out = x.req.flag("stdout"), want_err = x.req.flag("stderr");
   bool tty = c.config.tty;
   UniqueFd mon;
+  std::shared_ptr<AttachBroker::Waiter> waiter;
   if (c.state.running()) mon.reset(e.attach_socket(c.id));
+  // Waiting before the answer: the docker CLI sends its start as soon as
+  // it reads it, and that start must find this attach.
+  else waiter = x.server->attaches().wait_for_start(c.id);
   std::string early;
   int client = x.hijack(tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream", &early);
-  if (!mon) mon = wait_for_monitor(x, c.id, client);
+  if (!mon) mon = wait_for_monitor(x, c.id, client, waiter);
   if (!mon) return;
   bool exited = proxy_attach(mon.get(), client, tty, want_in, want_out, want_err, early);
   // A monitor that had a client attached at the exit leaves an AutoRemove
