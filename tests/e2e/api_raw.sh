@@ -52,6 +52,9 @@ head -c $((5 * 1024 * 1024)) /dev/zero | tr '\0' ' ' >"$E2E_TMP/huge.json"
 r=$(api POST /containers/create -H 'Content-Type: application/json' --data-binary @"$E2E_TMP/huge.json")
 assert_eq "a body over the limit" 413 "${r%% *}"
 assert_eq "still serving after the huge body" "200 OK" "$(api GET /_ping)"
+r=$(api GET /_ping -H "X-Big: $(head -c 70000 /dev/zero | tr '\0' a)")
+assert_eq "headers over the limit" 431 "${r%% *}"
+assert_eq "still serving after the huge header" "200 OK" "$(api GET /_ping)"
 [[ -z $(b ps -aq) ]] || fail "bad requests left containers: $(b ps -a)"
 
 log "unknown fields are ignored, as dockerd's decoder does"
