@@ -98,6 +98,11 @@ wait_until 10 sh -c "curl -sS --unix-socket '$API_SOCK' 'http://berth/containers
 curl -sS --unix-socket "$API_SOCK" "http://berth/containers/c1/logs?stdout=1&stderr=1" -o "$E2E_TMP/logs.bin"
 assert_eq "framed logs" "01000000000000046f75740a02000000000000046572720a" "$(od -An -tx1 "$E2E_TMP/logs.bin" | tr -d ' \n')"
 
+curl -sS --unix-socket "$API_SOCK" -X POST "http://berth/containers/c1/attach?logs=1&stream=0&stdout=1&stderr=1" \
+  -o "$E2E_TMP/attach.bin"
+assert_eq "attach logs=1 stream=0 replays the log, framed" "01000000000000046f75740a02000000000000046572720a" \
+  "$(od -An -tx1 "$E2E_TMP/attach.bin" | tr -d ' \n')"
+
 log "conflicts: removing a running container"
 r=$(api DELETE "/containers/c1")
 assert_eq "rm of a running container" 409 "${r%% *}"
