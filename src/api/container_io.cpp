@@ -55,10 +55,10 @@ void logs(Exchange& x) {
 
 // Waits for the container to start (docker run attaches first); the
 // monitor's end, or an empty fd if the client gave up.
-UniqueFd wait_for_monitor(Exchange& x, const std::string& id, int client) {
+UniqueFd wait_for_monitor(Exchange& x, const std::string& id, int client,
+                          const std::shared_ptr<AttachBroker::Waiter>& w) {
   auto& e = *x.engine;
   auto& broker = x.server->attaches();
-  auto w = broker.wait_for_start(id);
   for (;;) {
     {
       std::unique_lock l(w->m);
@@ -141,11 +141,30 @@ void attach(Exchange& x) {
   engine::Container c = e.inspect(x.req.param("id"));
   bool want_in = x.req.flag("stdin"), want_out = x.req.flag("stdout"), want_err = x.req.flag("stderr");
   bool tty = c.config.tty;
+  const char* type = tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream";
+  // logs=1: what the container wrote so far first; stream=0: only that.
+  auto replay = [&](int client) {
+    engine::LogOptions o;
+    o.stdout = want_out;
+    o.stderr = want_err;
+    e.logs(c.id, o, [&](int s, std::string_view t) { return tty ? send_all(client, t) : send_frame(client, s, t); });
+  };
+  if (!x.req.flag("stream")) {
+    int client = x.hijack(type, nullptr);
+    if (x.req.flag("logs") && (want_out || want_err)) replay(client);
+    ::shutdown(client, SHUT_WR);
+    return;
+  }
   UniqueFd mon;
+  std::shared_ptr<AttachBroker::Waiter> waiter;
   if (c.state.running()) mon.reset(e.attach_socket(c.id));
+  // Waiting before the answer: the docker CLI sends its start as soon as
+  // it reads it, and that start must find this attach.
+  else waiter = x.server->attaches().wait_for_start(c.id);
   std::string early;
-  int client = x.hijack(tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream", &early);
-  if (!mon) mon = wait_for_monitor(x, c.id, client);
+  int client = x.hijack(type, &early);
+  if (x.req.flag("logs") && (want_out || want_err)) replay(client);
+  if (!mon) mon = wait_for_monitor(x, c.id, client, waiter);
   if (!mon) return;
   bool exited = proxy_attach(mon.get(), client, tty, want_in, want_out, want_err, early);
   // A monitor that had a client attached at the exit leaves an AutoRemove

@@ -11,7 +11,12 @@ void add_network_routes(Router& r) {
   r.add("GET", "/networks", stub("networks (list)"));
   r.add("POST", "/networks/create", stub("networks (create)"));
   r.add("POST", "/networks/prune", stub("networks (prune)"));
-  r.add("GET", "/networks/{id}", stub("networks (inspect)"));
+  // No network can exist yet: an inspect is a plain 404, so that `docker
+  // inspect NAME` (which tries containers, images, networks, volumes in
+  // turn) ends with docker's "No such object" rather than a 501.
+  r.add("GET", "/networks/{id}", [](Exchange& x) {
+    throw Error("network " + x.req.param("id") + " not found", ErrorKind::NotFound);
+  });
   r.add("DELETE", "/networks/{id}", stub("networks (remove)"));
   r.add("POST", "/networks/{id}/connect", stub("networks (connect)"));
   r.add("POST", "/networks/{id}/disconnect", stub("networks (disconnect)"));

@@ -492,16 +492,23 @@ void Server::run() {
     ::unsetenv("LISTEN_PID");
     ::unsetenv("LISTEN_FDS");
   }
-  for (const auto& h : o_.hosts) {
-    if (h == "fd://" || h.rfind("fd://", 0) == 0) continue;  // the activated ones above
-    if (auto p = strip_scheme(h, "unix://"); !p.empty()) {
-      listeners.push_back(listen_unix(p, o_.socket_group));
-    } else if (auto t = strip_scheme(h, "tcp://"); !t.empty()) {
-      listeners.push_back(listen_tcp(t));
-    } else {
-      fail("-H " + h + ": want unix:///PATH, tcp://127.0.0.1:PORT or fd://");
+  std::vector<std::string> made;  // unix socket files, removed again if a later -H fails
+  try {
+    for (const auto& h : o_.hosts) {
+      if (h == "fd://" || h.rfind("fd://", 0) == 0) continue;  // the activated ones above
+      if (auto p = strip_scheme(h, "unix://"); !p.empty()) {
+        listeners.push_back(listen_unix(p, o_.socket_group));
+        made.push_back(p);
+      } else if (auto t = strip_scheme(h, "tcp://"); !t.empty()) {
+        listeners.push_back(listen_tcp(t));
+      } else {
+        fail("-H " + h + ": want unix:///PATH, tcp://127.0.0.1:PORT or fd://");
+      }
+      names.push_back(h);
     }
-    names.push_back(h);
+  } catch (...) {
+    for (auto& p : made) ::unlink(p.c_str());
+    throw;
   }
   if (listeners.empty()) fail("nothing to listen on (-H unix:///run/berth/berth.sock, or socket activation)");
   fs::mkdir_p(o_.root, 0711);

@@ -8,7 +8,7 @@ source "$(dirname "$0")/lib.sh"
 e2e_init
 require_bin docker script
 engine_init
-source "$(dirname "$0")/api_lib.sh"
+source "$(dirname "$0")/api_lib.bash"
 start_serve
 
 log "version, info"
@@ -111,7 +111,7 @@ log "save, tag, rmi, load"
 d tag busybox:latest mybox:1
 assert_contains "tag" "$(d images --format '{{.Repository}}:{{.Tag}}')" "mybox:1"
 d save -o "$E2E_TMP/saved.tar" mybox:1
-tar -tf "$E2E_TMP/saved.tar" | grep -q manifest.json || fail "save wrote no docker archive"
+[[ $(tar -tf "$E2E_TMP/saved.tar") == *manifest.json* ]] || fail "save wrote no docker archive"
 d rmi mybox:1 >/dev/null
 [[ $(d images --format '{{.Repository}}:{{.Tag}}') != *mybox:1* ]] || fail "rmi left mybox:1"
 assert_contains "load" "$(d load -i "$E2E_TMP/saved.tar")" "Loaded image: mybox:1"
@@ -121,6 +121,10 @@ log "endpoints of features still to land answer 501 with docker's message"
 rc=0; d network ls >"$E2E_TMP/net.out" 2>&1 || rc=$?
 [[ $rc != 0 ]] || fail "network ls succeeded"
 assert_contains "network ls" "$(cat "$E2E_TMP/net.out")" "not implemented yet in berth"
+
+rc=0; d inspect no-such-thing >"$E2E_TMP/inspect.out" 2>&1 || rc=$?
+[[ $rc != 0 ]] || fail "inspect of nothing succeeded"
+assert_contains "inspect of nothing" "$(cat "$E2E_TMP/inspect.out")" "No such object: no-such-thing"
 
 stop_serve
 log "ok"

@@ -7,8 +7,20 @@ source "$(dirname "$0")/lib.sh"
 e2e_init
 require_bin curl
 engine_init
-source "$(dirname "$0")/api_lib.sh"
+source "$(dirname "$0")/api_lib.bash"
 start_serve
+
+log "listeners: the unix socket is 0660 root:root; tcp only on loopback; a bad -H leaves no socket"
+assert_eq "socket mode" "660 root:root" "$(stat -c '%a %U:%G' "$API_SOCK")"
+expect_error 1 "only loopback addresses" b serve -H "unix://$E2E_TMP/other.sock" -H tcp://0.0.0.0:1
+[[ ! -e $E2E_TMP/other.sock ]] || fail "a refused -H left the socket of an earlier one"
+expect_error 1 "another server listens there" b serve -H "unix://$API_SOCK"
+port=$((20000 + RANDOM % 20000))
+"$BERTH" --root "$ROOT" --state "$STATE" serve -H "tcp://127.0.0.1:$port" >"$E2E_TMP/tcp.log" 2>&1 &
+tcp_pid=$!
+on_exit kill_pid_bounded "$tcp_pid" 5
+wait_until 10 curl -sf "http://127.0.0.1:$port/_ping" || fail "tcp://127.0.0.1:$port: no answer ($(cat "$E2E_TMP/tcp.log"))"
+kill_pid_bounded "$tcp_pid" 5
 
 log "/_ping answers the headers the docker CLI negotiates with"
 hdr=$(curl -sS -I --unix-socket "$API_SOCK" http://berth/_ping | tr -d '\r')
@@ -40,6 +52,9 @@ head -c $((5 * 1024 * 1024)) /dev/zero | tr '\0' ' ' >"$E2E_TMP/huge.json"
 r=$(api POST /containers/create -H 'Content-Type: application/json' --data-binary @"$E2E_TMP/huge.json")
 assert_eq "a body over the limit" 413 "${r%% *}"
 assert_eq "still serving after the huge body" "200 OK" "$(api GET /_ping)"
+r=$(api GET /_ping -H "X-Big: $(head -c 70000 /dev/zero | tr '\0' a)")
+assert_eq "headers over the limit" 431 "${r%% *}"
+assert_eq "still serving after the huge header" "200 OK" "$(api GET /_ping)"
 [[ -z $(b ps -aq) ]] || fail "bad requests left containers: $(b ps -a)"
 
 log "unknown fields are ignored, as dockerd's decoder does"
@@ -82,6 +97,11 @@ log "logs without a tty: docker's 8-byte frames (1 stdout, 2 stderr)"
 wait_until 10 sh -c "curl -sS --unix-socket '$API_SOCK' 'http://berth/containers/c1/logs?stdout=1&stderr=1' | grep -q err"
 curl -sS --unix-socket "$API_SOCK" "http://berth/containers/c1/logs?stdout=1&stderr=1" -o "$E2E_TMP/logs.bin"
 assert_eq "framed logs" "01000000000000046f75740a02000000000000046572720a" "$(od -An -tx1 "$E2E_TMP/logs.bin" | tr -d ' \n')"
+
+curl -sS --unix-socket "$API_SOCK" -X POST "http://berth/containers/c1/attach?logs=1&stream=0&stdout=1&stderr=1" \
+  -o "$E2E_TMP/attach.bin"
+assert_eq "attach logs=1 stream=0 replays the log, framed" "01000000000000046f75740a02000000000000046572720a" \
+  "$(od -An -tx1 "$E2E_TMP/attach.bin" | tr -d ' \n')"
 
 log "conflicts: removing a running container"
 r=$(api DELETE "/containers/c1")

@@ -5,7 +5,7 @@ source "$(dirname "$0")/lib.sh"
 e2e_init
 /usr/bin/python3 -c 'import docker' 2>/dev/null || skip "python3-docker not installed (scripts/install-deps installs it)"
 engine_init
-source "$(dirname "$0")/api_lib.sh"
+source "$(dirname "$0")/api_lib.bash"
 start_serve
 /usr/bin/python3 - "$API_SOCK" "$E2E_MARK" <<'PY' || fail "the SDK script failed"
 import sys

@@ -27,7 +27,7 @@ assert_eq "ListenStream" /run/berth/berth.sock "$(unit_value "$SOCKET_UNIT" Sock
 
 log "the ExecStart serves a socket handed to it as systemd does (LISTEN_FDS)"
 engine_init
-source "$(dirname "$0")/api_lib.sh"
+source "$(dirname "$0")/api_lib.bash"
 API_SOCK=$E2E_TMP/activated.sock
 systemd-socket-activate -l "$API_SOCK" "$BERTH" --root "$ROOT" --state "$STATE" serve -H fd:// \
   >"$E2E_TMP/serve.log" 2>&1 &

@@ -1,4 +1,5 @@
-# Helpers of the api_*.sh tests (sourced after engine_init): a `berth
+# Helpers of the api_*.sh tests (sourced after engine_init; .bash, so that
+# ctest does not take it for a test): a `berth
 # serve` on this test's store and socket, and the clients pointed at it.
 
 # start_serve : berth serve on $API_SOCK (under $E2E_TMP), stopped at exit.
