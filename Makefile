@@ -35,16 +35,17 @@ bench: images
 # Fuzzing (docs/security.md, "Fuzzing"): clang-16 with libFuzzer, ASan and
 # UBSan, in a build dir of its own; each target runs FUZZ_SECONDS on its
 # corpus and any crash, leak, sanitizer report or timeout fails.
-# FUZZ_TARGETS=name1,name2 runs only those.
+# FUZZ_TARGETS=name1,name2 runs only those; FUZZ_TIMEOUT=N seconds per input.
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 30
 FUZZ_TARGETS ?=
+FUZZ_TIMEOUT ?= 25
 fuzz:
 	@scripts/install-deps fuzz
 	cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBERTH_FUZZ=ON \
 	  -DCMAKE_C_COMPILER=clang-16 -DCMAKE_CXX_COMPILER=clang++-16
 	ninja -C $(FUZZ_BUILD) fuzz_all
-	scripts/run-fuzzers $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+	FUZZ_TIMEOUT=$(FUZZ_TIMEOUT) scripts/run-fuzzers $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 clean:
 	rm -rf $(BUILD) $(FUZZ_BUILD)

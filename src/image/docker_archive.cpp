@@ -17,6 +17,14 @@
 
 namespace berth::image {
 
+// libarchive's message for the last error, which is null when the stream
+// just ended (found by tests/fuzz/layer_unpack: a gzip layer holding
+// nothing made std::string(nullptr) crash).
+static const char* archive_why(archive* a) {
+  const char* s = archive_error_string(a);
+  return s ? s : "unexpected end of the archive";
+}
+
 using nlohmann::json;
 
 std::vector<ImportedImage> import_docker_archive(ImageSource& src, Staging& st) {
@@ -95,7 +103,7 @@ static void add_uncompressed_layer(ImageStore& store, TarWriter& tar, const std:
   archive_read_support_format_raw(a);
   archive_entry* e;
   if (archive_read_open_fd(a, fd.get(), 1 << 20) != ARCHIVE_OK || archive_read_next_header(a, &e) != ARCHIVE_OK)
-    throw Error("decompress layer " + blob + ": " + archive_error_string(a), ErrorKind::Corrupt);
+    throw Error("decompress layer " + blob + ": " + archive_why(a), ErrorKind::Corrupt);
   archive_entry* out = archive_entry_new();
   struct FreeE {
     archive_entry* e;
@@ -111,7 +119,7 @@ static void add_uncompressed_layer(ImageStore& store, TarWriter& tar, const std:
   int64_t done = 0;
   for (;;) {
     la_ssize_t n = archive_read_data(a, buf.data(), buf.size());
-    if (n < 0) throw Error("decompress layer " + blob + ": " + archive_error_string(a), ErrorKind::Corrupt);
+    if (n < 0) throw Error("decompress layer " + blob + ": " + archive_why(a), ErrorKind::Corrupt);
     if (n == 0) break;
     if (done + n > tar_size) throw Error("layer " + blob + " decompresses to more than its recorded size", ErrorKind::Corrupt);
     tar.write_data(buf.data(), n, path);

@@ -12,6 +12,14 @@
 
 namespace berth::image {
 
+// libarchive's message for the last error, which is null when the stream
+// just ended (found by tests/fuzz/layer_unpack: a gzip layer holding
+// nothing made std::string(nullptr) crash).
+static const char* archive_why(archive* a) {
+  const char* s = archive_error_string(a);
+  return s ? s : "unexpected end of the archive";
+}
+
 std::string Staging::add(std::string_view bytes, std::string_view expected, const std::string& what) {
   std::string d = expected.empty() ? sha256_digest(bytes) : std::string(expected);
   if (has(d) && !expected.empty()) {
@@ -92,14 +100,14 @@ class TarSource : public ImageSource {
       ~Free() { archive_read_free(a); }
     } guard{a};
     if (archive_read_open_fd(a, fd, 1 << 20) != ARCHIVE_OK)
-      throw Error(name_ + ": " + archive_error_string(a), ErrorKind::InvalidArgument);
+      throw Error(name_ + ": " + archive_why(a), ErrorKind::InvalidArgument);
     archive_entry* e;
     bool any = false;
     for (;;) {
       int r = archive_read_next_header(a, &e);
       if (r == ARCHIVE_EOF) break;
       if (r < ARCHIVE_WARN) {
-        std::string why = archive_error_string(a) ? archive_error_string(a) : "unreadable";
+        std::string why = archive_why(a);
         if (!any) throw Error(name_ + ": not a tar archive (" + why + ")", ErrorKind::InvalidArgument);
         throw Error(name_ + ": archive is truncated or damaged (" + why + ")", ErrorKind::Corrupt);
       }
@@ -131,7 +139,7 @@ class TarSource : public ImageSource {
           int rr = archive_read_data_block(a, &buf, &len, &off);
           if (rr == ARCHIVE_EOF) return;
           if (rr < ARCHIVE_WARN)
-            throw Error(name_ + ": " + path + ": archive is truncated or damaged (" + archive_error_string(a) + ")",
+            throw Error(name_ + ": " + path + ": archive is truncated or damaged (" + archive_why(a) + ")",
                         ErrorKind::Corrupt);
           sink(buf, len);
         }

@@ -25,6 +25,14 @@
 
 namespace berth::image {
 
+// libarchive's message for the last error, which is null when the stream
+// just ended (found by tests/fuzz/layer_unpack: a gzip layer holding
+// nothing made std::string(nullptr) crash).
+static const char* archive_why(archive* a) {
+  const char* s = archive_error_string(a);
+  return s ? s : "unexpected end of the archive";
+}
+
 namespace {
 
 constexpr size_t kReadBlock = 1 << 20;
@@ -51,7 +59,7 @@ struct Source {
     if (outer) {
       n = archive_read_data(outer, buf.data(), buf.size());
       if (n < 0) {
-        error = std::string("decompress: ") + archive_error_string(outer);
+        error = std::string("decompress: ") + archive_why(outer);
         return -1;
       }
     } else {
@@ -416,7 +424,7 @@ void Unpacker::entry(archive* a, archive_entry* e, UnpackResult& res) {
       for (;;) {
         int r = archive_read_data_block(a, &buf, &len, &off);
         if (r == ARCHIVE_EOF) break;
-        if (r < ARCHIVE_WARN) refuse(shown, std::string("read data: ") + archive_error_string(a), ErrorKind::Corrupt);
+        if (r < ARCHIVE_WARN) refuse(shown, std::string("read data: ") + archive_why(a), ErrorKind::Corrupt);
         const char* c = static_cast<const char*>(buf);
         if (off != pos) {
           if (::lseek(fd, off, SEEK_SET) < 0) refuse_errno(shown, "seek");
@@ -503,10 +511,10 @@ void open_source(Source& src, int in_fd) {
   archive_read_support_filter_all(src.outer);
   archive_read_support_format_raw(src.outer);
   if (archive_read_open_fd(src.outer, in_fd, kReadBlock) != ARCHIVE_OK)
-    throw Error(std::string("open compressed layer: ") + archive_error_string(src.outer), ErrorKind::Corrupt);
+    throw Error(std::string("open compressed layer: ") + archive_why(src.outer), ErrorKind::Corrupt);
   archive_entry* oe;
   if (archive_read_next_header(src.outer, &oe) != ARCHIVE_OK)
-    throw Error(std::string("decompress layer: ") + archive_error_string(src.outer), ErrorKind::Corrupt);
+    throw Error(std::string("decompress layer: ") + archive_why(src.outer), ErrorKind::Corrupt);
 }
 
 // Pulls what is left of the stream, so the hash covers all of it.
@@ -528,7 +536,7 @@ UnpackResult unpack_layer(int in_fd, const std::string& dest, const UnpackOption
   archive_read_support_format_tar(r.a);
   archive_read_support_format_gnutar(r.a);
   if (archive_read_open(r.a, &src, nullptr, source_read, nullptr) != ARCHIVE_OK)
-    throw Error(std::string("read layer: ") + archive_error_string(r.a), ErrorKind::Corrupt);
+    throw Error(std::string("read layer: ") + archive_why(r.a), ErrorKind::Corrupt);
   Unpacker u(dest, opts);
   UnpackResult res;
   archive_entry* e;
@@ -538,7 +546,7 @@ UnpackResult unpack_layer(int in_fd, const std::string& dest, const UnpackOption
     if (rc < ARCHIVE_WARN) {
       // An empty layer is a valid (if odd) layer.
       if (res.entries == 0 && src.eof && src.total == 0) break;
-      throw Error(std::string("read layer tar: ") + archive_error_string(r.a), ErrorKind::Corrupt);
+      throw Error(std::string("read layer tar: ") + archive_why(r.a), ErrorKind::Corrupt);
     }
     u.entry(r.a, e, res);
   }

@@ -10,6 +10,14 @@
 
 namespace berth::image {
 
+// libarchive's message for the last error, which is null when the stream
+// just ended (found by tests/fuzz/layer_unpack: a gzip layer holding
+// nothing made std::string(nullptr) crash).
+static const char* archive_why(archive* a) {
+  const char* s = archive_error_string(a);
+  return s ? s : "unexpected end of the archive";
+}
+
 using nlohmann::json;
 
 ImageRecord import_rootfs(ImageStore& store, int fd, const ImportOptions& o) {
@@ -25,7 +33,7 @@ ImageRecord import_rootfs(ImageStore& store, int fd, const ImportOptions& o) {
     ~Closer() { archive_read_free(a); }
   } closer{a};
   if (archive_read_open_fd(a, fd, 1 << 16) != ARCHIVE_OK)
-    throw Error(std::string("import: read the tarball: ") + archive_error_string(a), ErrorKind::InvalidArgument);
+    throw Error(std::string("import: read the tarball: ") + archive_why(a), ErrorKind::InvalidArgument);
   archive_entry* e;
   if (archive_read_next_header(a, &e) != ARCHIVE_OK)
     throw Error("import: the input is empty or not an archive", ErrorKind::InvalidArgument);
@@ -33,7 +41,7 @@ ImageRecord import_rootfs(ImageStore& store, int fd, const ImportOptions& o) {
   char buf[1 << 16];
   la_ssize_t n;
   while ((n = archive_read_data(a, buf, sizeof buf)) > 0) w.write(buf, static_cast<size_t>(n));
-  if (n < 0) throw Error(std::string("import: read the tarball: ") + archive_error_string(a), ErrorKind::InvalidArgument);
+  if (n < 0) throw Error(std::string("import: read the tarball: ") + archive_why(a), ErrorKind::InvalidArgument);
   if (w.size() == 0) throw Error("import: the input is empty", ErrorKind::InvalidArgument);
   std::string diff_id = w.finish();
   int64_t size = w.size();

@@ -244,10 +244,16 @@ nlohmann::json MigrationStream::receive_json(Frame want, const char* what) {
 
 nlohmann::json MigrationStream::receive_answer(const char* stage) {
   nlohmann::json a = receive_json(Frame::Answer, stage);
-  if (a.value("ok", false)) return a;
-  int kind = a.value("kind", 0);
-  if (kind < 0 || kind > static_cast<int>(ErrorKind::Corrupt)) kind = 0;
-  throw Error("the receiver at " + peer_ + " refused: " + a.value("error", std::string("no reason given")),
+  // A field of another type reads as absent (value() would throw a json
+  // type_error): the peer is not trusted to get types right.
+  auto ok = a.find("ok");
+  if (ok != a.end() && ok->is_boolean() && ok->get<bool>()) return a;
+  auto k = a.find("kind");
+  int64_t kind = k != a.end() && k->is_number_integer() ? k->get<int64_t>() : 0;
+  if (kind < 0 || kind > static_cast<int64_t>(ErrorKind::Corrupt)) kind = 0;
+  auto e = a.find("error");
+  throw Error("the receiver at " + peer_ + " refused: " +
+                  (e != a.end() && e->is_string() ? e->get<std::string>() : std::string("no reason given")),
               static_cast<ErrorKind>(kind));
 }
 

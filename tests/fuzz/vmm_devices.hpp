@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -16,6 +17,7 @@
 #include "fuzz_support.hpp"
 #include "vmm/devices/pci.hpp"
 #include "vmm/devices/serial.hpp"
+#include "vmm/crc32c.hpp"
 #include "vmm/devices/virtio_pci.hpp"
 #include "vmm/event_loop.hpp"
 #include "vmm/memory.hpp"
@@ -32,6 +34,41 @@ inline const std::string& vmm_scratch_dir() {
     return d;
   }();
   return dir;
+}
+
+// A state file (snapshot_file.hpp) with each section's CRC-32C set right,
+// as far as its lengths can be followed: random bytes almost never carry a
+// right checksum, so without this the fuzzer would stop at the CRC check
+// and never reach the section parsers. Returns whether it changed a byte.
+inline bool fix_snapshot_checksums(std::string& s) {
+  auto u16 = [&](size_t at) { return static_cast<size_t>(static_cast<uint8_t>(s[at]) | static_cast<uint8_t>(s[at + 1]) << 8); };
+  auto u32 = [&](size_t at) {
+    uint32_t v;
+    std::memcpy(&v, s.data() + at, 4);
+    return static_cast<size_t>(v);
+  };
+  size_t at = 12;  // magic, format version
+  if (s.size() < at + 2) return false;
+  at += 2 + u16(at);  // the berth version
+  if (s.size() < at + 4) return false;
+  size_t count = u32(at);
+  at += 4;
+  bool changed = false;
+  for (size_t i = 0; i < count && s.size() >= at + 2; ++i) {
+    size_t name_len = u16(at);
+    size_t name_at = at + 2;
+    if (s.size() < name_at + name_len + 8) break;
+    size_t len = u32(name_at + name_len);
+    size_t crc_at = name_at + name_len + 4, payload_at = crc_at + 4;
+    if (s.size() - payload_at < len) break;
+    uint32_t crc = vmm::crc32c(vmm::crc32c(0, s.data() + name_at, name_len), s.data() + payload_at, len);
+    if (static_cast<uint32_t>(u32(crc_at)) != crc) {
+      std::memcpy(s.data() + crc_at, &crc, 4);
+      changed = true;
+    }
+    at = payload_at + len;
+  }
+  return changed;
 }
 
 // Loads `state` into each kind of device in turn; returns how many took it.

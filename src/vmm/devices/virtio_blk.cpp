@@ -168,7 +168,10 @@ class VirtioBlk : public VirtioPciDevice {
 
  private:
   uint8_t serve(const std::vector<Virtqueue::Buf>& bufs, uint32_t* written) {
-    if (bufs.size() < 2 || bufs[0].device_writes || bufs[0].len < 16 || !bufs.back().device_writes)
+    // The status byte needs a last buffer of at least one byte (found by
+    // tests/fuzz/virtio_pci: a 0-byte one made its data length wrap).
+    if (bufs.size() < 2 || bufs[0].device_writes || bufs[0].len < 16 || !bufs.back().device_writes ||
+        bufs.back().len == 0)
       return kIoErr;
     uint32_t type = *mem_->read<uint32_t>(bufs[0].gpa);
     uint64_t sector = *mem_->read<uint64_t>(bufs[0].gpa + 8);

@@ -3,7 +3,8 @@
 // first, then pages, state and done, arriving on a real socket. Pages
 // must land in guest RAM only; the state goes through the snapshot
 // reader and the device loaders (tests/fuzz/vmm_devices.hpp) where a
-// Machine would load it into KVM.
+// Machine would load it into KVM. The same bytes then go to the source's
+// side as the target's answers (receive_answer).
 //
 // BERTH_FUZZ_WRITE_SEED=FILE makes a seed (a well-formed stream) instead.
 #include <sys/socket.h>
@@ -15,6 +16,7 @@
 #include <string>
 
 #include "fuzz_support.hpp"
+#include "vmm/machine_section.hpp"
 #include "vmm/migration_target.hpp"
 #include "vmm/snapshot_file.hpp"
 #include "vmm_devices.hpp"
@@ -60,6 +62,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     write_seed(seed);
     std::exit(0);
   }
+  // Checksums of state frames set right (vmm_devices.hpp), so the fuzzer
+  // gets past them to the section parsers; the frame lengths are followed
+  // as the receiver follows them.
+  std::string fixed(reinterpret_cast<const char*>(data), size);
+  for (size_t at = 0; fixed.size() - at >= 16;) {
+    uint32_t type;
+    uint64_t len;
+    std::memcpy(&type, fixed.data() + at, 4);
+    std::memcpy(&len, fixed.data() + at + 8, 8);
+    at += 16;
+    if (len > fixed.size() - at) break;
+    if (type == static_cast<uint32_t>(Frame::State)) {
+      std::string state = fixed.substr(at, len);
+      if (fuzz::fix_snapshot_checksums(state)) fixed.replace(at, len, state);
+    }
+    at += len;
+  }
+  data = reinterpret_cast<const uint8_t*>(fixed.data());
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) fuzz::die("socketpair", "");
   int buf = 4 << 20;
@@ -77,7 +97,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     s.set_timeout(1000);
     fuzz::reject([&] {
       nlohmann::json machine = receive_machine(s, "t");
-      (void)machine;
+      fuzz::reject([&] { parse_machine_section(machine, "the fuzz migration"); });  // as vmm_process does
       receive_state(s, mem, [&](const SnapshotReader& r) {
         for (const auto& name : r.names()) {
           nlohmann::json sec;
@@ -86,6 +106,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         }
       });
     });
+  });
+  ::close(sv[1]);
+
+  // The source's side: the same bytes as the target's answers.
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) fuzz::die("socketpair", "");
+  ::setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+  ::setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+  [[maybe_unused]] ssize_t sent = ::send(sv[1], data, size, MSG_NOSIGNAL);
+  ::shutdown(sv[1], SHUT_WR);
+  fuzz::reject([&] {
+    MigrationStream s(UniqueFd(sv[0]), "fuzz target");
+    s.set_timeout(1000);
+    for (const char* stage : {"hello", "ready", "running"}) s.receive_answer(stage);
   });
   ::close(sv[1]);
   return 0;
