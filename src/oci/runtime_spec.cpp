@@ -869,8 +869,10 @@ json linux_json(const Linux& l) {
 json parse_text(std::string_view text, const char* what) {
   try {
     return json::parse(text);
-  } catch (const json::parse_error& e) {
-    // nlohmann's message carries the byte offset; keep that, drop the prefix.
+  } catch (const json::exception& e) {
+    // parse_error, and out_of_range for a number too large (1e31080, found
+    // by tests/fuzz/seccomp). nlohmann's message carries the byte offset;
+    // keep that, drop the prefix.
     std::string m = e.what();
     auto pos = m.find("] ");
     throw Error(std::string(what) + ": malformed JSON: " + (pos == std::string::npos ? m : m.substr(pos + 2)),
