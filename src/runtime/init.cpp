@@ -643,6 +643,45 @@ InitProcess spawn_init(const InitOptions& o) {
     if (::setns(target_pid_ns.get(), CLONE_NEWPID) < 0) throw_errno("linux.namespaces: join pid namespace " + plan.pid_path);
   }
 
+  // With a new user namespace the child cannot join a network, ipc or uts
+  // namespace of the host's user namespace (setns wants CAP_SYS_ADMIN over
+  // its owner; EPERM): an engine's netns, say, made by the host. The parent
+  // enters those for the clone, the child inherits them, and the parent
+  // comes back, as for a joined pid namespace (runc's nsexec also joins
+  // before it makes the user namespace).
+  std::vector<std::pair<UniqueFd, int>> own_joined;  // our own namespace, its flag
+  auto leave_joined = [&] {
+    for (auto& [own, flag] : own_joined) ::setns(own.get(), flag);
+    own_joined.clear();
+  };
+  struct LeaveJoined {  // also on any throw between here and the clone
+    decltype(leave_joined)& leave;
+    ~LeaveJoined() { leave(); }
+  } leave_joined_guard{leave_joined};
+  if (plan.new_user) {
+    std::vector<std::pair<std::string, std::string>> child_joins;
+    try {
+      for (auto& [type, path] : plan.joins) {
+        int flag = namespace_flag(type);
+        if (flag != CLONE_NEWNET && flag != CLONE_NEWIPC && flag != CLONE_NEWUTS) {
+          child_joins.emplace_back(type, path);
+          continue;
+        }
+        UniqueFd target(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!target) throw_errno("linux.namespaces: open " + type + " namespace " + path);
+        UniqueFd own(::open((std::string("/proc/self/ns/") + namespace_proc_name(type)).c_str(), O_RDONLY | O_CLOEXEC));
+        if (!own) throw_errno(std::string("open /proc/self/ns/") + namespace_proc_name(type));
+        if (::setns(target.get(), flag) < 0) throw_errno("linux.namespaces: join " + type + " namespace " + path);
+        own_joined.emplace_back(std::move(own), flag);
+      }
+    } catch (...) {
+      leave_joined();
+      if (own_pid_ns) ::setns(own_pid_ns.get(), CLONE_NEWPID);
+      throw;
+    }
+    plan.joins = child_joins;
+  }
+
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) throw_errno("socketpair");
   UniqueFd parent_sock(sv[0]), child_sock(sv[1]);
@@ -686,6 +725,7 @@ InitProcess spawn_init(const InitOptions& o) {
     }
   } catch (Error& e) {
     if (own_pid_ns) ::setns(own_pid_ns.get(), CLONE_NEWPID);
+    leave_joined();
     e.wrap("clone the container init with its namespaces");
     throw;
   }
@@ -693,6 +733,7 @@ InitProcess spawn_init(const InitOptions& o) {
     parent_sock.reset();
     child_main(child);
   }
+  leave_joined();
   if (own_pid_ns && ::setns(own_pid_ns.get(), CLONE_NEWPID) < 0) throw_errno("return to our pid namespace");
   child_sock.reset();
   InitProcess init{pid, UniqueFd(pidfd)};

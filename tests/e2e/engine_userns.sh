@@ -71,6 +71,17 @@ assert_eq "exit code" 125 "$rc"
 assert_contains "the error" "$out" "$E2E_TMP/closed (mode 0700) cannot be passed by the container's root"
 assert_eq "nothing left (--rm)" "" "$("${closed[@]}" ps -a -q)"
 
+log "a user namespace on a bridge network (in a network namespace of the test's)"
+# The engine's netns belongs to the host's user namespace: the runtime's
+# parent joins it for the clone (the child, in its new user namespace, may not).
+export BERTH ROOT STATE
+export -f b
+out=$(unshare -n bash -c 'ip link set lo up && b network create usernet >/dev/null &&
+  b run --rm --userns auto --network usernet busybox sh -c "id -u; ip -4 addr show eth0 | grep -c inet"; rc=$?;
+  b network rm usernet >/dev/null; exit $rc')
+assert_eq "root with an address on usernet" "0
+1" "$out"
+
 log "bad input: one clear line, nothing made"
 before=$(engine_footprint)
 expect_error 125 "unknown mode" b run --rm --userns bogus busybox true
