@@ -14,6 +14,7 @@
 
 #include "common/error.hpp"
 #include "common/fs.hpp"
+#include "common/userns.hpp"
 #include "runtime/mounts/mount_options.hpp"
 #include "runtime/mounts/mounts.hpp"
 #include "runtime/mounts/rootfs.hpp"
@@ -21,58 +22,16 @@
 namespace berth::runtime {
 namespace {
 
-std::string map_text(const std::vector<oci::IdMapping>& m) {
-  std::string s;
-  for (auto& e : m)
-    s += std::to_string(e.container_id) + " " + std::to_string(e.host_id) + " " +
-         std::to_string(e.size) + "\n";
-  return s;
+std::vector<IdMap> id_maps(const std::vector<oci::IdMapping>& m) {
+  std::vector<IdMap> out;
+  for (const auto& e : m) out.push_back({e.container_id, e.host_id, e.size});
+  return out;
 }
 
-// A user namespace with the given mappings, held by an fd: a helper child
-// unshares it, we write its maps, open it and let the child go.
-UniqueFd make_userns(const std::vector<oci::IdMapping>& uids,
-                     const std::vector<oci::IdMapping>& gids, const std::string& what) {
-  int ready[2], go[2];
-  if (pipe2(ready, O_CLOEXEC) != 0 || pipe2(go, O_CLOEXEC) != 0) throw_errno(what + ": pipe");
-  pid_t pid = fork();
-  if (pid < 0) throw_errno(what + ": fork");
-  if (pid == 0) {
-    close(ready[0]);
-    close(go[1]);  // else our own copy keeps the read below from seeing EOF
-    char c = unshare(CLONE_NEWUSER) == 0 ? 1 : 0;
-    [[maybe_unused]] ssize_t n = write(ready[1], &c, 1);
-    n = read(go[0], &c, 1);  // until the parent is done
-    _exit(0);
-  }
-  close(ready[1]);
-  close(go[0]);
-  UniqueFd go_w(go[1]);
-  char c = 0;
-  ssize_t n = read(ready[0], &c, 1);
-  close(ready[0]);
-  auto reap = [&] {
-    go_w.reset();
-    int st;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-    }
-  };
-  if (n != 1 || c != 1) {
-    reap();
-    fail(what + ": could not create a user namespace for the id mapping", ErrorKind::Internal);
-  }
-  try {
-    const std::string proc = "/proc/" + std::to_string(pid);
-    fs::write_file(proc + "/uid_map", map_text(uids));
-    fs::write_file(proc + "/gid_map", map_text(gids));
-    UniqueFd ns(open((proc + "/ns/user").c_str(), O_RDONLY | O_CLOEXEC));
-    if (!ns) throw_errno(what + ": open " + proc + "/ns/user");
-    reap();
-    return ns;
-  } catch (Error& e) {
-    reap();
-    throw e.wrap(what);
-  }
+// A user namespace with the given mappings, held by an fd (common/userns.hpp).
+UniqueFd make_userns(const std::vector<oci::IdMapping>& uids, const std::vector<oci::IdMapping>& gids,
+                     const std::string& what) {
+  return open_userns(id_maps(uids), id_maps(gids), what + ": a user namespace for the id mapping");
 }
 
 }  // namespace
