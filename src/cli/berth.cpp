@@ -5,6 +5,7 @@
 #include <cstring>
 #include <iostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cli/command_registry.hpp"
@@ -31,6 +32,32 @@ static std::vector<const CLI::App*>& positional_stoppers() {
 std::vector<std::string>& command_tail() {
   static std::vector<std::string> tail;
   return tail;
+}
+
+static std::vector<std::string>& command_line_words() {
+  static std::vector<std::string> w;
+  return w;
+}
+static bool have_command_line = false;
+
+void set_command_line_words(int argc, char** argv) {
+  have_command_line = true;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "-h" || a == "--help") {  // help of a group lists its verbs' usage
+      have_command_line = false;
+      return;
+    }
+    if (!a.empty() && a[0] != '-') command_line_words().emplace_back(a);
+  }
+}
+
+bool named_on_command_line(std::initializer_list<const char*> names) {
+  if (!have_command_line) return true;
+  for (const char* n : names)
+    for (const auto& w : command_line_words())
+      if (w == n) return true;
+  return false;
 }
 
 void stop_at_first_positional(CLI::App* c) { positional_stoppers().push_back(c); }
@@ -122,6 +149,7 @@ int main(int argc, char** argv) {
     log::configure("berth", "", log::Format::Text,
                    g.debug ? log::Level::Debug : log::Level::Warn);
   });
+  cli::set_command_line_words(argc, argv);
   for (bool late : {false, true})
     for (auto& [after, r] : cli::registrations())
       if (after == late) r(app, g);

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <functional>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,16 @@ bool add_commands(Registration r, bool after_groups = false);
 // there before CLI11 parses it (it knows which options take values), and
 // the verb finds the rest in command_tail().
 void stop_at_first_positional(CLI::App* c);
+
+// Whether any of NAMES is a word of this command line. Verbs and groups
+// still add themselves (so help lists them) but define their options only
+// when named: defining every verb's options cost a fifth of a `berth ps`
+// (`run`'s flags alone, four times over). Over-matching (an argument that
+// happens to be a verb's name) only defines one verb too many. True for
+// every name when no command line was given (callers that build the CLI
+// for other uses).
+bool named_on_command_line(std::initializer_list<const char*> names);
+void set_command_line_words(int argc, char** argv);
 bool stops_at_first_positional(const CLI::App* c);
 std::vector<std::string>& command_tail();
 

@@ -64,6 +64,7 @@ int attached_start(ContainerEngine& eng, const std::string& id, const AttachOpti
 void add_run(CLI::App& parent, Globals& g, const char* name, bool create_only) {
   auto f = std::make_shared<RunFlags>();
   auto* c = parent.add_subcommand(name, create_only ? "Create a new container" : "Create and run a new container from an image");
+  if (!named_on_command_line({name})) return;
   add_run_flags(c, *f);
   c->callback([f, &g, create_only] {
     f->rest = command_tail();

@@ -68,6 +68,7 @@ std::string mib(uint64_t bytes) {
 void add_vm_commands(CLI::App& app, Globals& g) {
   auto* vm = app.add_subcommand("vm", "micro-VMs on KVM");
   vm->require_subcommand(1);
+  if (!berth::cli::named_on_command_line({"vm"})) return;  // the verbs' options only for a vm command line
 
   struct RunArgs {
     std::string kernel, initrd, cmdline = "console=ttyS0", memory = "256M", name, net = "none", mac, channel;

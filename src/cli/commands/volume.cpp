@@ -32,6 +32,7 @@ std::vector<std::string> users_of(engine::ContainerEngine& eng, const std::strin
 void add_volume_commands(CLI::App& app, Globals& g) {
   auto* vol = app.add_subcommand("volume", "Manage volumes");
   vol->require_subcommand(1);
+  if (!named_on_command_line({"volume"})) return;
   {
     auto* c = vol->add_subcommand("create", "Create a volume");
     auto name = std::make_shared<std::string>();
