@@ -82,9 +82,13 @@ int64_t oom_kills(const std::string& cgroup) {
   for (std::string path : {"/sys/fs/cgroup/memory" + cgroup + "/memory.oom_control",
                            "/sys/fs/cgroup" + cgroup + "/memory.events",
                            "/sys/fs/cgroup/unified" + cgroup + "/memory.events"}) {
+    // A missing file is the usual case (two of the three paths): no
+    // exception for it, since a static binary's first throw is costly.
     std::string text;
     try {
-      text = fs::read_file(path);
+      auto t = fs::read_file_if_exists(path);
+      if (!t) continue;
+      text = std::move(*t);
     } catch (const Error&) {
       continue;
     }
@@ -364,7 +368,8 @@ void Monitor::request_stop() {
   stop_requested_ = true;
   int sig = o_.stop_signal, timeout = o_.stop_timeout;
   try {
-    std::string s = fs::read_file("stop");
+    auto f = fs::read_file_if_exists("stop");
+    std::string s = f.value_or(std::to_string(sig) + " " + std::to_string(timeout));
     char* end = nullptr;
     sig = static_cast<int>(std::strtol(s.c_str(), &end, 10));
     timeout = static_cast<int>(std::strtol(end, nullptr, 10));
@@ -418,13 +423,17 @@ void Monitor::on_container_exit(int ws) {
   int64_t ran = monotonic_ms() - started_ms_;
   bool stopped = stop_requested_ || fs::exists("stop");
   // `berth update --restart` of a running container
+  std::optional<std::string> policy_file;
   try {
-    std::string p = fs::read_file("restart-policy");
+    policy_file = fs::read_file_if_exists("restart-policy");
+  } catch (const Error&) {
+  }
+  if (policy_file) {
+    const std::string& p = *policy_file;
     auto sp = p.find(' ');
     policy_ = RestartPolicy(p.substr(0, sp), sp == std::string::npos ? 0 : std::atoi(p.c_str() + sp + 1));
     o_.restart = p.substr(0, sp);
     ::unlink("restart-policy");
-  } catch (const Error&) {
   }
   int64_t delay = policy_.next(code, ran, st_.restart_count - o_.restart_count, stopped);
   st_.exit_code = code;
