@@ -7,7 +7,7 @@
 
 namespace berth {
 
-// Incremental SHA-256 (OpenSSL EVP); feed with update(), read with hex().
+// Incremental SHA-256 (OpenSSL); feed with update(), read with hex().
 class Sha256 {
  public:
   Sha256();
