@@ -502,6 +502,9 @@ void add_container_commands(CLI::App& app, Globals& g) {
 
   auto* ct = app.add_subcommand("container", "Manage containers");
   ct->require_subcommand(1);
+  // `berth run` need not define `berth container run` too (see
+  // named_on_command_line).
+  if (!named_on_command_line({"container"})) return;
   add_run(*ct, g, "run", false);
   add_run(*ct, g, "create", true);
   add_start(*ct, g);
