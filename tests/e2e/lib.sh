@@ -17,6 +17,15 @@
 
 set -euo pipefail
 
+# Every e2e test runs in a network namespace of its own, with only its
+# loopback up: the engine's default `bridge` network (berth0, its nftables
+# rules, ip_forward), dockerd, registries and containers all stay off the
+# machine's own network. A test that must reach the outside (a first
+# mmdebstrap download) sets E2E_HOST_NETWORK=1 before sourcing this file.
+if [[ -z ${E2E_IN_PRIVATE_NET_NS:-} && -z ${E2E_HOST_NETWORK:-} && $(id -u) == 0 ]] && command -v unshare >/dev/null; then
+  exec env E2E_IN_PRIVATE_NET_NS=1 unshare --net bash -c 'ip link set lo up && exec bash "$@"' bash "$0" "$@"
+fi
+
 E2E_NAME=${E2E_NAME:-$(basename "${BASH_SOURCE[1]:-e2e}" .sh)}
 E2E_TMP=
 E2E_CLEANUPS=()

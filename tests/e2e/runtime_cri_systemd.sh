@@ -19,6 +19,8 @@
 # a host booted with systemd has them writable. The test remounts them
 # read-write in the container's mount namespace to stand for such a host
 # (the container's cgroup namespace still confines it to its own subtree).
+# mmdebstrap downloads the tree from Debian's archive the first time.
+E2E_HOST_NETWORK=1
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/cri/lib_cri.sh"
 

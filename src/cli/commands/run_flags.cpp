@@ -279,7 +279,8 @@ engine::CreateRequest to_create_request(const RunFlags& f) {
     h.restart_policy.maximum_retry_count = static_cast<int>(n);
   }
   for (const auto& u : f.ulimits) h.ulimits.push_back(parse_ulimit(u));
-  h.network_mode = f.network == "default" || f.network.empty() ? "none" : f.network;
+  // docker's default: the bridge network (made on first use).
+  h.network_mode = f.network == "default" || f.network.empty() ? "bridge" : f.network;
   for (const auto& p : f.publish) {
     // [ip:][hostPort:]containerPort[/proto]; a range is not supported.
     auto slash = p.find('/');
