@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 #include <thread>
@@ -140,8 +141,10 @@ bool write_all(int fd, const std::vector<uint8_t>& m) {
 
 // A message with its 2-byte length prefix (RFC 1035 4.2.2).
 std::vector<uint8_t> framed(const std::vector<uint8_t>& m) {
-  std::vector<uint8_t> out{static_cast<uint8_t>(m.size() >> 8), static_cast<uint8_t>(m.size() & 0xff)};
-  out.insert(out.end(), m.begin(), m.end());
+  std::vector<uint8_t> out(m.size() + 2);
+  out[0] = static_cast<uint8_t>(m.size() >> 8);
+  out[1] = static_cast<uint8_t>(m.size() & 0xff);
+  std::copy(m.begin(), m.end(), out.begin() + 2);
   return out;
 }
 

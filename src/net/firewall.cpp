@@ -201,7 +201,6 @@ std::vector<ForwardChain> dropping_forward_chains(Nftables& nft) {
   std::vector<ForwardChain> out;
   json all = json::parse(nft.run_json("list ruleset", "list the nftables ruleset"), nullptr, false);
   if (all.is_discarded() || !all.contains("nftables")) return out;
-  std::vector<ForwardChain> chains;
   std::vector<std::pair<ForwardChain, bool>> dropping;
   for (const auto& item : all["nftables"]) {
     if (item.contains("chain")) {
