@@ -48,8 +48,11 @@ expect_error 1 "not a host address" b network create --ipv6 --subnet fd00:1::/64
 expect_error 1 "one per address family" b network create --ipv6 --subnet fd00:1::/64 --subnet fd00:2::/64 bad6
 b network create --ipv6 --subnet 10.77.1.0/24 --subnet fd00:1::/64 v6net >/dev/null
 expect_error 1 "overlaps network v6net" b network create --ipv6 --subnet fd00:1:0:0:8000::/65 bad6
-expect_error 1 "overlaps network v6net" b network create --ipv6 --subnet fd00::/48 bad6
-expect_error 125 "has no IPv6 subnet" b run --network bridge --ip6 fd00:1::9 busybox true
+expect_error 1 "overlaps network v6net" b network create --ipv6 --subnet fd00:1::/48 bad6
+expect_error 125 "user defined networks only" b run --network bridge --ip6 fd00:1::9 busybox true
+b network create v4only >/dev/null
+expect_error 125 "has no IPv6 subnet" b run --network v4only --ip6 fd00:1::9 busybox true
+b network rm v4only >/dev/null
 expect_error 125 "not a free host address" b run --network v6net --ip6 fd00:2::9 busybox true
 assert_eq "network ls after bad input" "bridge host none v6net" \
   "$(b network ls --format '{{.Name}}' | sort | tr '\n' ' ' | sed 's/ $//')"
@@ -78,10 +81,10 @@ client6=$(b inspect -f '{{.NetworkSettings.Networks.v6net.GlobalIPv6Address}}' c
 other6=$(b inspect -f '{{.NetworkSettings.Networks.v6auto.GlobalIPv6Address}}' other)
 assert_eq "client's leased IPv6 address" fd00:1::2 "$client6"
 [[ $other6 == "${auto6%::/64}::2" ]] || fail "other's IPv6 address $other6 is not the first of $auto6"
-assert_eq "eth0's IPv6 address" "fd00:1::80/64" "$(b exec web ip -o -6 addr show dev eth0 scope global | awk '{print $4}')"
+assert_eq "eth0's IPv6 address" "fd00:1::80/64" "$(b exec web ip -o -6 addr show dev eth0 | awk '$4 !~ /^fe80/ {print $4}')"
 [[ $(b exec web ip -o -4 addr show dev eth0 | awk '{print $4}') == 10.77.1.*/24 ]] || fail "eth0 lost its IPv4 address"
-assert_eq "IPv6 default route" "default via fd00:1::1 dev eth0" "$(b exec client ip -6 route show default | awk '{print $1, $2, $3, $4, $5}')"
-[[ -n $(b exec client ip -4 route show default) ]] || fail "no IPv4 default route"
+assert_eq "IPv6 default route" "default via fd00:1::1 dev eth0" "$(b exec client ip -6 route | awk '$1 == "default" {print $1, $2, $3, $4, $5}')"
+[[ -n $(b exec client ip -4 route | grep '^default') ]] || fail "no IPv4 default route"
 assert_eq "/etc/hosts names the IPv6 address" "fd00:1::80" \
   "$(b exec web sh -c 'grep -w "$(hostname)" /etc/hosts' | awk '$1 ~ /:/ {print $1}')"
 assert_eq "network inspect's IPv6Address" "fd00:1::80/64" \
@@ -110,7 +113,7 @@ assert_eq "curl [fd99::1]:18080 from outside" hello-over-v6 \
 assert_eq "and IPv4 still" hello-over-v6 "$(curl -sS --max-time 5 http://10.77.1.1:18080/)"
 
 log "outbound IPv6 is masqueraded past ip6tables' FORWARD DROP"
-nsenter -t "$ext_pid" -n busybox httpd -f -p '[::]:8090' -h "$E2E_TMP/www" &
+nsenter -t "$ext_pid" -n busybox httpd -f -p 8090 -h "$E2E_TMP/www" &
 on_exit "kill $!"
 sleep 0.2
 assert_eq "a container reaches the outside over IPv6" hello-over-v6 \
@@ -125,7 +128,7 @@ b rm -f $(b ps -aq --filter status=created) >/dev/null 2>&1 || true
 log "connect: a second dual-stack network on eth1"
 b network connect --ip6 "${auto6%::/64}::77" v6auto client
 assert_eq "eth1's IPv6 address" "${auto6%::/64}::77/64" \
-  "$(b exec client ip -o -6 addr show dev eth1 scope global | awk '{print $4}')"
+  "$(b exec client ip -o -6 addr show dev eth1 | awk '$4 !~ /^fe80/ {print $4}')"
 b exec other ping -6 -c1 -W3 "${auto6%::/64}::77" >/dev/null || fail "other cannot ping6 client on v6auto"
 b network disconnect v6auto client
 
