@@ -18,9 +18,9 @@ struct BridgeNetwork {
   std::string subnet;       // "10.88.0.0/16"
   std::string gateway;      // "10.88.0.1"
   bool internal = false;    // no route out, no NAT, no forwarding off the bridge
+  std::string dns_hosts;    // a user network's names for its responder ("" = none: the default bridge)
   std::string subnet6;      // "fd00:1::/64" on a dual-stack network, else ""
   std::string gateway6;     // "fd00:1::1"
-  std::string dns_hosts;    // a user network's names for its responder ("" = none: the default bridge)
 };
 
 // A published port: host [ip:]port/proto -> container ip:port.
