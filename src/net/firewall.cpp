@@ -225,7 +225,8 @@ std::vector<ForwardChain> dropping_forward_chains(Nftables& nft) {
   return out;
 }
 
-std::string chain_ref(const ForwardChain& c) { return c.family + " " + c.table + " " + quoted(c.name); }
+// nft takes table and chain names bare (a quoted one is a syntax error).
+std::string chain_ref(const ForwardChain& c) { return c.family + " " + c.table + " " + c.name; }
 
 }  // namespace
 
@@ -249,7 +250,7 @@ void Firewall::foreign_forward_unallow(const std::string& bridge) {
     if (!item.contains("rule")) continue;
     const auto& r = item["rule"];
     if (r.value("comment", "") != comment || r.value("table", "") == "berth") continue;
-    nft_.try_run("delete rule " + r.value("family", "") + " " + r.value("table", "") + " " + quoted(r.value("chain", "")) +
+    nft_.try_run("delete rule " + r.value("family", "") + " " + r.value("table", "") + " " + r.value("chain", "") +
                  " handle " + std::to_string(r.value("handle", 0)));
   }
 }
