@@ -28,9 +28,10 @@ struct Network {
   std::string subnet, gateway;    // "10.88.0.0/16", "10.88.0.1"
   std::string bridge;             // the Linux bridge: berth0, br-<id12>
   bool internal = false;
+  std::map<std::string, std::string> labels;
+  // After labels: aggregate initializers written before IPv6 stay valid.
   bool ipv6 = false;               // dual stack: also an IPv6 subnet
   std::string subnet6, gateway6;   // "fd00:1::/64", "fd00:1::1" (ipv6 only)
-  std::map<std::string, std::string> labels;
 };
 
 struct NetworkCreateRequest {
@@ -38,11 +39,12 @@ struct NetworkCreateRequest {
   std::string subnet, gateway;  // "" = picked
   bool internal = false;
   bool ipv6 = false;
+  std::map<std::string, std::string> labels;
   // With ipv6: "" = a unique local /64 picked (RFC 4193). An IPv6 subnet
   // or gateway given in `subnet`/`gateway` (docker's one --subnet flag
-  // takes both families) is moved here by create().
+  // takes both families) is moved here by create(). After labels:
+  // aggregate initializers written before IPv6 stay valid.
   std::string subnet6, gateway6;
-  std::map<std::string, std::string> labels;
 };
 
 struct Lease {
