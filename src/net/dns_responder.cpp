@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <mutex>
 #include <thread>
@@ -222,7 +223,19 @@ void run_dns_responder(const std::string& listen_ip, const std::string& hosts_pa
       UniqueFd c(::accept4(t.get(), nullptr, nullptr, SOCK_CLOEXEC));
       // A thread per connection: a slow TCP client must not stall UDP.
       // `names` and `ups` live as long as this loop, i.e. the process.
-      if (c) std::thread(serve_tcp, std::move(c), std::ref(names), std::cref(ups)).detach();
+      // At most 64 at once: a flood of idle connections must not grow
+      // the process without bound (a client turned away retries, or uses UDP).
+      static std::atomic<int> active{0};
+      if (c && active.load() < 64) {
+        ++active;
+        std::thread(
+            [&names, &ups](UniqueFd fd) {
+              serve_tcp(std::move(fd), names, ups);
+              --active;
+            },
+            std::move(c))
+            .detach();
+      }
     }
     if (!(p[0].revents & POLLIN)) continue;
     std::vector<uint8_t> buf(4096);
