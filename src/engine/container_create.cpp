@@ -259,7 +259,10 @@ void ContainerEngine::write_etc_files(const Container& c) {
   } else if (c.networks.empty()) {
     hosts += "127.0.1.1\t" + host + "\n";
   } else {
-    for (const auto& e : c.networks) hosts += e.ip_address + "\t" + host + "\n";
+    for (const auto& e : c.networks) {
+      hosts += e.ip_address + "\t" + host + "\n";
+      if (!e.ipv6_address.empty()) hosts += e.ipv6_address + "\t" + host + "\n";
+    }
   }
   for (const auto& h : c.host.extra_hosts) {
     auto colon = h.find(':');

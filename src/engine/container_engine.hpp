@@ -54,6 +54,7 @@ namespace berth::engine {
 struct EndpointRequest {
   std::vector<std::string> aliases;  // --network-alias
   std::string ip;                    // --ip
+  std::string ip6;                   // --ip6 (a dual-stack network)
 };
 
 struct CreateRequest {

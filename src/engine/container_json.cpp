@@ -281,7 +281,7 @@ void to_json(json& j, const Container& c) {
            {"BerthManuallyStopped", c.manually_stopped},
            {"BerthRuntimePath", c.runtime_path}};
   json nets = json::array();
-  for (const auto& e : c.networks)
+  for (const auto& e : c.networks) {
     nets.push_back({{"Network", e.network},
                     {"NetworkID", e.network_id},
                     {"Aliases", e.aliases},
@@ -291,6 +291,13 @@ void to_json(json& j, const Container& c) {
                     {"Gateway", e.gateway},
                     {"MacAddress", e.mac_address},
                     {"Ifname", e.ifname}});
+    if (!e.ipv6_address.empty() || !e.requested_ip6.empty()) {
+      nets.back()["RequestedIP6"] = e.requested_ip6;
+      nets.back()["GlobalIPv6Address"] = e.ipv6_address;
+      nets.back()["GlobalIPv6PrefixLen"] = e.ipv6_prefix_len;
+      nets.back()["IPv6Gateway"] = e.ipv6_gateway;
+    }
+  }
   j["BerthNetworks"] = nets;
   json ports = json::array();
   for (const auto& p : c.ports)
@@ -328,6 +335,10 @@ void from_json(const json& j, Container& c) {
       get(n, "Gateway", e.gateway);
       get(n, "MacAddress", e.mac_address);
       get(n, "Ifname", e.ifname);
+      get(n, "RequestedIP6", e.requested_ip6);
+      get(n, "GlobalIPv6Address", e.ipv6_address);
+      get(n, "GlobalIPv6PrefixLen", e.ipv6_prefix_len);
+      get(n, "IPv6Gateway", e.ipv6_gateway);
       c.networks.push_back(e);
     }
   if (j.contains("BerthPorts") && j["BerthPorts"].is_array())

@@ -28,6 +28,7 @@
 #include "engine/container_engine.hpp"
 #include "engine/in_root.hpp"
 #include "engine/process_identity.hpp"
+#include "net/ip6_address.hpp"
 #include "net/ip_address.hpp"
 #include "net/plan.hpp"
 
@@ -126,6 +127,7 @@ void ContainerEngine::plan_network(Container& c, const EndpointRequest& r) {
   bool publishes = !c.host.port_bindings.empty() || c.host.publish_all;
   if (mode == "none" || mode == "host" || mode.rfind("container:", 0) == 0) {
     if (!r.ip.empty()) fail("--ip: the container is on no network (--network " + mode + ")");
+    if (!r.ip6.empty()) fail("--ip6: the container is on no network (--network " + mode + ")");
     if (!r.aliases.empty()) fail("--network-alias: the container is on no network (--network " + mode + ")");
     if (mode.rfind("container:", 0) == 0) {
       if (publishes) fail("conflicting options: port publishing and the container type network mode");
@@ -135,9 +137,12 @@ void ContainerEngine::plan_network(Container& c, const EndpointRequest& r) {
     return;
   }
   Network n = networks_->get(mode);
-  if (!is_user_network(n) && !r.ip.empty()) fail("user specified IP address is supported on user defined networks only");
+  if (!is_user_network(n) && (!r.ip.empty() || !r.ip6.empty()))
+    fail("user specified IP address is supported on user defined networks only");
   if (!is_user_network(n) && !r.aliases.empty())
     fail("network-scoped alias is supported only for containers in user defined networks");
+  if (!r.ip6.empty() && n.subnet6.empty())
+    fail("--ip6 " + r.ip6 + ": network " + n.name + " has no IPv6 subnet (network create --ipv6)");
   mode = n.name;
 }
 
@@ -148,9 +153,20 @@ EndpointSettings ContainerEngine::lease_endpoint(const Container& c, const Netwo
   e.network_id = n.id;
   e.aliases = r.aliases;
   e.requested_ip = r.ip;
+  e.requested_ip6 = r.ip6;
   e.ip_address = networks_->lease(n, c.id, r.ip);
+  try {
+    e.ipv6_address = networks_->lease6(n, c.id, r.ip6);
+  } catch (...) {
+    networks_->release(c.id, n.id);  // both or neither
+    throw;
+  }
   e.prefix_len = net::parse_subnet(n.subnet, "network " + n.name).prefix;
   e.gateway = n.gateway;
+  if (!e.ipv6_address.empty()) {
+    e.ipv6_prefix_len = net::parse_subnet6(n.subnet6, "network " + n.name).prefix;
+    e.ipv6_gateway = n.gateway6;
+  }
   e.mac_address = index == 0 && !c.config.mac_address.empty() ? c.config.mac_address : mac_of(e.ip_address);
   e.ifname = "eth" + std::to_string(index);
   return e;
@@ -162,7 +178,7 @@ namespace {
 // (eth1 -> vb<id10>1), so teardown finds it from the record alone.
 net::Endpoint endpoint_plan(const Container& c, const EndpointSettings& e, const Network& n, const std::string& netns) {
   net::Endpoint p;
-  p.network = {n.name, n.bridge, n.subnet, n.gateway, n.internal, ""};
+  p.network = {n.name, n.bridge, n.subnet, n.gateway, n.internal, "", n.subnet6, n.gateway6};
   // User networks resolve their containers' names (docker's embedded DNS);
   // the default bridge does not, as docker's.
   if (is_user_network(n)) p.network.dns_hosts = netns.substr(0, netns.rfind('/')) + "/dns-" + n.id + ".hosts";
@@ -170,6 +186,7 @@ net::Endpoint endpoint_plan(const Container& c, const EndpointSettings& e, const
   p.host_ifname = "vb" + c.id.substr(0, 10) + e.ifname.substr(3);
   p.ifname = e.ifname;
   p.address = e.ip_address;
+  p.address6 = e.ipv6_address;
   p.mac = e.mac_address;
   return p;
 }
@@ -245,7 +262,7 @@ std::string ContainerEngine::setup_network(Container& c) {
         throw Error("Bind for " + where + " failed: port is already allocated", ErrorKind::AlreadyExists);
     if (!b.host_port.empty()) probe_port(ip, hp, cp.proto);
     c.ports.push_back({std::to_string(cp.port) + "/" + cp.proto, ip.empty() ? "0.0.0.0" : ip, std::to_string(hp)});
-    forwards.push_back({cp.proto, ip, hp, c.networks[0].ip_address, cp.port});
+    forwards.push_back({cp.proto, ip, hp, c.networks[0].ip_address, cp.port, c.networks[0].ipv6_address});
   }
   std::vector<net::Endpoint> eps;
   bool route_taken = false;
@@ -284,7 +301,7 @@ void ContainerEngine::teardown_network(const Container& c) {
       for (const auto& b : c.ports) {
         PortSpec cp = parse_container_port(b.container_port);
         p.ports.push_back({cp.proto, b.host_ip == "0.0.0.0" ? "" : b.host_ip, std::stoi(b.host_port),
-                           c.networks[0].ip_address, cp.port});
+                           c.networks[0].ip_address, cp.port, c.networks[0].ipv6_address});
       }
     eps.push_back(p);
   }
@@ -303,9 +320,11 @@ void ContainerEngine::write_dns_hosts(const std::string& network_id, const Conta
   auto add = [&](const Container& c) {
     for (const auto& e : c.networks) {
       if (e.network_id != network_id) continue;
-      text += e.ip_address + " " + c.name + " " + c.id.substr(0, 12);
-      for (const auto& a : e.aliases) text += " " + a;
-      text += "\n";
+      std::string names = c.name + " " + c.id.substr(0, 12);
+      for (const auto& a : e.aliases) names += " " + a;
+      text += e.ip_address + " " + names + "\n";
+      // The responder answers AAAA queries from these lines.
+      if (!e.ipv6_address.empty()) text += e.ipv6_address + " " + names + "\n";
     }
   };
   for (const auto& c : store_->list())
@@ -341,7 +360,7 @@ void ContainerEngine::network_remove(const std::string& ref) {
   fs::mkdir_p(state_ + "/netns", 0700);
   json req = {{"lock", state_ + "/netns/.lock"},
               {"endpoints", json::array()},
-              {"networks", {net::BridgeNetwork{n.name, n.bridge, n.subnet, n.gateway, n.internal, ""}}}};
+              {"networks", {net::BridgeNetwork{n.name, n.bridge, n.subnet, n.gateway, n.internal, "", n.subnet6, n.gateway6}}}};
   run_network_helper("teardown", req.dump());
   ::unlink((state_ + "/netns/dns-" + n.id + ".hosts").c_str());
   networks_->remove(n.id);
@@ -408,7 +427,8 @@ void ContainerEngine::network_disconnect(const std::string& network, const std::
     if (index == 0)
       for (const auto& b : c.ports) {
         PortSpec cp = parse_container_port(b.container_port);
-        p.ports.push_back({cp.proto, b.host_ip == "0.0.0.0" ? "" : b.host_ip, std::stoi(b.host_port), it->ip_address, cp.port});
+        p.ports.push_back({cp.proto, b.host_ip == "0.0.0.0" ? "" : b.host_ip, std::stoi(b.host_port), it->ip_address, cp.port,
+                           it->ipv6_address});
       }
     json req = {{"lock", state_ + "/netns/.lock"}, {"netns", netns_path(c.id)}, {"endpoints", {p}}, {"removeNetns", false}};
     write_dns_hosts(n.id, nullptr, c.id);

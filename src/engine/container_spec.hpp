@@ -64,6 +64,11 @@ struct EndpointSettings {
   std::string gateway;
   std::string mac_address;
   std::string ifname;             // eth0, eth1, ...
+  // On a dual-stack network (network create --ipv6); "" otherwise.
+  std::string requested_ip6;      // --ip6
+  std::string ipv6_address;       // leased
+  int ipv6_prefix_len = 0;
+  std::string ipv6_gateway;
 };
 
 // One -v / --mount / --tmpfs request.

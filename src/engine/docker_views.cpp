@@ -122,19 +122,22 @@ json network_view(const Network& n, const std::vector<Container>& containers) {
                     {"EndpointID", c.state.running() ? c.id.substr(0, 12) + e.ifname : ""},
                     {"MacAddress", e.mac_address},
                     {"IPv4Address", e.ip_address + "/" + std::to_string(e.prefix_len)},
-                    {"IPv6Address", ""}};
+                    {"IPv6Address", e.ipv6_address.empty() ? "" : e.ipv6_address + "/" + std::to_string(e.ipv6_prefix_len)}};
   json options = json::object();
   if (!n.bridge.empty()) options["com.docker.network.bridge.name"] = n.bridge;
+  json ipam = json::array();
+  if (!n.subnet.empty()) ipam.push_back({{"Subnet", n.subnet}, {"Gateway", n.gateway}});
+  if (!n.subnet6.empty()) ipam.push_back({{"Subnet", n.subnet6}, {"Gateway", n.gateway6}});
   return json{{"Name", n.name},
               {"Id", n.id},
               {"Created", n.created},
               {"Scope", "local"},
               {"Driver", n.driver},
-              {"EnableIPv6", false},
+              {"EnableIPv6", n.ipv6},
               {"IPAM",
                {{"Driver", "default"},
                 {"Options", json::object()},
-                {"Config", n.subnet.empty() ? json::array() : json::array({{{"Subnet", n.subnet}, {"Gateway", n.gateway}}})}}},
+                {"Config", ipam}}},
               {"Internal", n.internal},
               {"Attachable", false},
               {"Ingress", false},
@@ -167,8 +170,11 @@ json inspect_view(const Container& c, const std::string& dir, const std::string&
   j.erase("BerthPorts");
   json networks = json::object();
   bool live = c.state.running();
-  for (const auto& e : c.networks)
-    networks[e.network] = {{"IPAMConfig", e.requested_ip.empty() ? json(nullptr) : json{{"IPv4Address", e.requested_ip}}},
+  for (const auto& e : c.networks) {
+    json ipam_config = nullptr;
+    if (!e.requested_ip.empty()) ipam_config["IPv4Address"] = e.requested_ip;
+    if (!e.requested_ip6.empty()) ipam_config["IPv6Address"] = e.requested_ip6;
+    networks[e.network] = {{"IPAMConfig", ipam_config},
                            {"Links", nullptr},
                            {"Aliases", e.aliases.empty() ? json(nullptr) : json(e.aliases)},
                            {"NetworkID", e.network_id},
@@ -176,11 +182,12 @@ json inspect_view(const Container& c, const std::string& dir, const std::string&
                            {"Gateway", e.gateway},
                            {"IPAddress", e.ip_address},
                            {"IPPrefixLen", e.prefix_len},
-                           {"IPv6Gateway", ""},
-                           {"GlobalIPv6Address", ""},
-                           {"GlobalIPv6PrefixLen", 0},
+                           {"IPv6Gateway", e.ipv6_gateway},
+                           {"GlobalIPv6Address", e.ipv6_address},
+                           {"GlobalIPv6PrefixLen", e.ipv6_prefix_len},
                            {"MacAddress", e.mac_address},
                            {"DriverOpts", nullptr}};
+  }
   if (c.networks.empty() && c.host.network_mode.rfind("container:", 0) != 0)
     networks[c.host.network_mode] = {{"NetworkID", c.host.network_mode}, {"EndpointID", ""}, {"Gateway", ""},
                                      {"IPAddress", ""}, {"IPPrefixLen", 0}, {"MacAddress", ""}};

@@ -7,6 +7,7 @@
 #include "common/clock.hpp"
 #include "common/error.hpp"
 #include "engine/names.hpp"
+#include "net/ip6_address.hpp"
 #include "net/ip_address.hpp"
 
 namespace berth::engine {
@@ -27,15 +28,23 @@ Network parse(const std::string& text) {
   n.gateway = j.value("Gateway", "");
   n.bridge = j.value("Bridge", "");
   n.internal = j.value("Internal", false);
+  n.ipv6 = j.value("EnableIPv6", false);
+  n.subnet6 = j.value("Subnet6", "");
+  n.gateway6 = j.value("Gateway6", "");
   n.labels = j.value("Labels", std::map<std::string, std::string>{});
   return n;
 }
 
 std::string dump(const Network& n) {
-  return json{{"Id", n.id},         {"Name", n.name},     {"Created", n.created},   {"Driver", n.driver},
-              {"Subnet", n.subnet}, {"Gateway", n.gateway}, {"Bridge", n.bridge}, {"Internal", n.internal},
-              {"Labels", n.labels}}
-      .dump();
+  json j{{"Id", n.id},         {"Name", n.name},     {"Created", n.created},   {"Driver", n.driver},
+         {"Subnet", n.subnet}, {"Gateway", n.gateway}, {"Bridge", n.bridge}, {"Internal", n.internal},
+         {"Labels", n.labels}};
+  if (n.ipv6) {
+    j["EnableIPv6"] = true;
+    j["Subnet6"] = n.subnet6;
+    j["Gateway6"] = n.gateway6;
+  }
+  return j.dump();
 }
 
 void check_name(const std::string& n) {
@@ -102,14 +111,61 @@ Network Networks::make_default() {
   return n;
 }
 
-Network Networks::create(const NetworkCreateRequest& r) {
-  check_name(r.name);
-  if (r.ipv6) throw Error("network create --ipv6: IPv6 is not supported yet", ErrorKind::Unsupported);
+namespace {
+
+// The IPv6 half of a dual-stack network: its subnet (given, or a unique
+// local /64) and gateway, checked against the other networks' subnets.
+void plan_ipv6(Network& n, const NetworkCreateRequest& r, const std::vector<Network>& others) {
+  net::Subnet6 s;
+  if (!r.subnet6.empty()) {
+    s = net::parse_subnet6(r.subnet6, "network create --subnet");
+    // A host address needs room after the gateway; /64 is what SLAAC and
+    // docker expect, but a smaller routed prefix is allowed down to /120.
+    if (s.prefix > 120) fail("network create --subnet " + r.subnet6 + ": too small for IPv6 (at most /120)");
+  } else {
+    s = net::unique_local_subnet(n.id);
+  }
+  for (const auto& o : others)
+    if (!o.subnet6.empty() && s.overlaps(net::parse_subnet6(o.subnet6, "network " + o.name)))
+      throw Error("network create --subnet " + net::to_string(s) + ": overlaps network " + o.name + " (" + o.subnet6 + ")",
+                  ErrorKind::AlreadyExists);
+  n.subnet6 = net::to_string(s);
+  if (!r.gateway6.empty()) {
+    net::Ipv6 g = net::parse_ipv6(r.gateway6, "network create --gateway");
+    if (!s.contains(g) || g == s.base)
+      fail("network create --gateway " + r.gateway6 + ": not a host address of subnet " + n.subnet6);
+    n.gateway6 = net::to_string(g);
+  } else {
+    n.gateway6 = net::to_string(s.at(1));
+  }
+  n.ipv6 = true;
+}
+
+}  // namespace
+
+Network Networks::create(const NetworkCreateRequest& req) {
+  check_name(req.name);
+  // docker's --subnet and --gateway take either family: sort them.
+  NetworkCreateRequest r = req;
+  if (r.subnet.find(':') != std::string::npos) {
+    if (!r.subnet6.empty()) fail("network create: two IPv6 subnets (" + r.subnet6 + ", " + r.subnet + "); give one");
+    r.subnet6 = r.subnet;
+    r.subnet.clear();
+  }
+  if (r.gateway.find(':') != std::string::npos) {
+    if (!r.gateway6.empty()) fail("network create: two IPv6 gateways (" + r.gateway6 + ", " + r.gateway + "); give one");
+    r.gateway6 = r.gateway;
+    r.gateway.clear();
+  }
+  if (!r.ipv6 && !r.subnet6.empty())
+    fail("network create --subnet " + r.subnet6 + ": an IPv6 subnet needs --ipv6");
   if (r.subnet.empty() && !r.gateway.empty()) fail("network create: --gateway needs --subnet");
+  if (r.subnet6.empty() && !r.gateway6.empty()) fail("network create: --gateway " + r.gateway6 + " needs an IPv6 --subnet");
   Network n;
   n.name = r.name;
   n.internal = r.internal;
   n.labels = r.labels;
+  n.id = random_id();
   list();  // the default network first: its subnet is taken too
   Transaction t(db_);
   // By name only: a name made of hex digits may also be a prefix of
@@ -117,8 +173,9 @@ Network Networks::create(const NetworkCreateRequest& r) {
   auto same = db_.prepare("SELECT 1 FROM networks WHERE name = ?");
   same.bind(1, r.name);
   if (same.step()) throw Error("network with name " + r.name + " already exists", ErrorKind::AlreadyExists);
+  std::vector<Network> others = stored();
   std::vector<std::pair<net::Subnet, std::string>> taken;
-  for (const auto& o : stored()) taken.push_back({net::parse_subnet(o.subnet, "network " + o.name), o.name});
+  for (const auto& o : others) taken.push_back({net::parse_subnet(o.subnet, "network " + o.name), o.name});
   net::Subnet s;
   if (!r.subnet.empty()) {
     s = net::parse_subnet(r.subnet, "network create --subnet");
@@ -146,7 +203,7 @@ Network Networks::create(const NetworkCreateRequest& r) {
   } else {
     n.gateway = net::to_string(s.at(1));
   }
-  n.id = random_id();
+  if (r.ipv6) plan_ipv6(n, r, others);
   n.created = now_rfc3339();
   n.bridge = "br-" + n.id.substr(0, 12);
   db_.prepare("INSERT INTO networks (id, name, record) VALUES (?, ?, ?)").bind(1, n.id).bind(2, n.name).bind(3, dump(n)).run();
@@ -182,7 +239,7 @@ std::string Networks::lease(const Network& n, const std::string& container_id, c
   Transaction t(db_);
   std::set<uint32_t> used;
   {
-    auto st = db_.prepare("SELECT address FROM leases WHERE network_id = ?");
+    auto st = db_.prepare("SELECT address FROM leases WHERE network_id = ? AND instr(address, ':') = 0");
     st.bind(1, n.id);
     while (st.step()) used.insert(net::parse_ipv4(st.text(0), "lease").value);
   }
@@ -200,6 +257,47 @@ std::string Networks::lease(const Network& n, const std::string& container_id, c
       found = pick != gw && !used.count(pick.value);
     }
     if (!found) throw Error("network " + n.name + " has no free address left (" + n.subnet + ")", ErrorKind::FailedPrecondition);
+  }
+  std::string a = net::to_string(pick);
+  db_.prepare("INSERT INTO leases (network_id, address, container_id) VALUES (?, ?, ?)")
+      .bind(1, n.id)
+      .bind(2, a)
+      .bind(3, container_id)
+      .run();
+  t.commit();
+  return a;
+}
+
+std::string Networks::lease6(const Network& n, const std::string& container_id, const std::string& requested) {
+  if (n.subnet6.empty()) {
+    if (!requested.empty()) fail("--ip6 " + requested + ": network " + n.name + " has no IPv6 subnet (network create --ipv6)");
+    return "";
+  }
+  net::Subnet6 s = net::parse_subnet6(n.subnet6, "network " + n.name);
+  net::Ipv6 gw = net::parse_ipv6(n.gateway6, "network " + n.name);
+  Transaction t(db_);
+  std::set<net::Ipv6> used;
+  {
+    auto st = db_.prepare("SELECT address FROM leases WHERE network_id = ? AND instr(address, ':') > 0");
+    st.bind(1, n.id);
+    while (st.step()) used.insert(net::parse_ipv6(st.text(0), "lease"));
+  }
+  net::Ipv6 pick{};
+  if (!requested.empty()) {
+    pick = net::parse_ipv6(requested, "--ip6");
+    if (!s.contains(pick) || pick == s.base || pick == gw)
+      fail("--ip6 " + requested + ": not a free host address of network " + n.name + " (" + n.subnet6 + ")");
+    if (used.count(pick))
+      throw Error("--ip6 " + requested + ": the address is already in use on network " + n.name, ErrorKind::AlreadyExists);
+  } else {
+    // The lowest free one; a /64 never runs out, a /120 may.
+    bool found = false;
+    for (uint64_t k = 1; k < s.size() && !found; ++k) {
+      pick = s.at(k);
+      found = pick != gw && !used.count(pick);
+    }
+    if (!found)
+      throw Error("network " + n.name + " has no free IPv6 address left (" + n.subnet6 + ")", ErrorKind::FailedPrecondition);
   }
   std::string a = net::to_string(pick);
   db_.prepare("INSERT INTO leases (network_id, address, container_id) VALUES (?, ?, ?)")

@@ -29,6 +29,9 @@ struct Network {
   std::string bridge;             // the Linux bridge: berth0, br-<id12>
   bool internal = false;
   std::map<std::string, std::string> labels;
+  // After labels: aggregate initializers written before IPv6 stay valid.
+  bool ipv6 = false;               // dual stack: also an IPv6 subnet
+  std::string subnet6, gateway6;   // "fd00:1::/64", "fd00:1::1" (ipv6 only)
 };
 
 struct NetworkCreateRequest {
@@ -37,6 +40,11 @@ struct NetworkCreateRequest {
   bool internal = false;
   bool ipv6 = false;
   std::map<std::string, std::string> labels;
+  // With ipv6: "" = a unique local /64 picked (RFC 4193). An IPv6 subnet
+  // or gateway given in `subnet`/`gateway` (docker's one --subnet flag
+  // takes both families) is moved here by create(). After labels:
+  // aggregate initializers written before IPv6 stay valid.
+  std::string subnet6, gateway6;
 };
 
 struct Lease {
@@ -58,6 +66,9 @@ class Networks {
   // An address of `n` for `container_id`: `requested` if free (else
   // AlreadyExists), or the lowest free one.
   std::string lease(const Network& n, const std::string& container_id, const std::string& requested);
+  // The same for the IPv6 subnet of a dual-stack network (--ip6). Same
+  // table: a lease row's address is of either family.
+  std::string lease6(const Network& n, const std::string& container_id, const std::string& requested);
   // The container's leases on `network_id` ("" = on every network).
   void release(const std::string& container_id, const std::string& network_id = "");
   std::vector<Lease> leases(const std::string& network_id = "");

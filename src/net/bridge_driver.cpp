@@ -9,6 +9,7 @@
 #include "common/fs.hpp"
 #include "net/dns_responder.hpp"
 #include "net/firewall.hpp"
+#include "net/ip6_address.hpp"
 #include "net/ip_address.hpp"
 #include "net/netlink.hpp"
 #include "net/netns.hpp"
@@ -48,9 +49,20 @@ int ensure_network(Netlink& nl, Firewall& fw, const BridgeNetwork& n, const std:
   // loopback source out of the bridge (the masquerade then rewrites it).
   write_sysctl("/proc/sys/net/ipv4/conf/" + n.bridge + "/route_localnet", "1");
   if (!n.internal) write_sysctl("/proc/sys/net/ipv4/ip_forward", "1");
+  if (!n.subnet6.empty()) {
+    Subnet6 s6 = parse_subnet6(n.subnet6, "network " + n.name);
+    if (!n.gateway6.empty()) nl.add_address(index, parse_ipv6(n.gateway6, "network " + n.name), s6.prefix);
+    // As docker with --ipv6: the host routes IPv6 between the bridge and
+    // its other links (which also stops it taking router advertisements
+    // on links that use them; a host that needs them sets accept_ra=2).
+    if (!n.internal) write_sysctl("/proc/sys/net/ipv6/conf/all/forwarding", "1");
+  }
   fw.add_network(n);
   // Once per bridge: iptables costs a fork and exec, and the rules go with it.
-  if (made) Firewall::forward_allow(n.bridge);
+  if (made) {
+    Firewall::forward_allow(n.bridge);
+    fw.foreign_forward_allow(n.bridge);
+  }
   if (!n.dns_hosts.empty() && !n.gateway.empty()) ensure_dns_responder(self_exe(), dir, n.bridge, n.gateway, n.dns_hosts);
   return index;
 }
@@ -64,6 +76,7 @@ void release_network_if_unused(Netlink& nl, Firewall& fw, const BridgeNetwork& n
   if (index) nl.delete_link(n.bridge);
   fw.remove_network(n);
   Firewall::forward_unallow(n.bridge);
+  fw.foreign_forward_unallow(n.bridge);
 }
 
 void setup_one(Netlink& nl, Firewall& fw, int nsfd, Netlink& inside, const Endpoint& ep, std::vector<PortForward>& added,
@@ -75,9 +88,14 @@ void setup_one(Netlink& nl, Firewall& fw, int nsfd, Netlink& inside, const Endpo
   if (!index) throw Error("the veth end " + ep.ifname + " did not appear in the container's namespace");
   Subnet subnet = parse_subnet(ep.network.subnet, "network " + ep.network.name);
   inside.add_address(*index, parse_ipv4(ep.address, "address"), subnet.prefix);
+  if (!ep.address6.empty())
+    inside.add_address(*index, parse_ipv6(ep.address6, "address"),
+                       parse_subnet6(ep.network.subnet6, "network " + ep.network.name).prefix);
   inside.set_up(*index);
   if (ep.default_route && !ep.network.internal && !ep.network.gateway.empty())
     inside.add_default_route(parse_ipv4(ep.network.gateway, "gateway"), *index);
+  if (ep.default_route && !ep.network.internal && !ep.address6.empty() && !ep.network.gateway6.empty())
+    inside.add_default_route(parse_ipv6(ep.network.gateway6, "gateway"), *index);
   for (const auto& p : ep.ports) {
     fw.add_port(p);
     added.push_back(p);
@@ -127,7 +145,7 @@ void teardown_endpoints(const std::string& lock_path, const std::string& netns, 
   UniqueFd lock = take_lock(lock_path);
   Nftables nft;
   Netlink nl;
-  bool have_table = nft.try_run("list table ip berth");
+  bool have_table = nft.try_run("list table inet berth");
   std::optional<Firewall> fw;
   if (have_table) fw.emplace(nft);
   for (const auto& ep : eps) {

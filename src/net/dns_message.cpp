@@ -8,6 +8,7 @@ namespace berth::net {
 namespace {
 
 constexpr uint16_t kTypeA = 1;
+constexpr uint16_t kTypeAAAA = 28;
 
 void put16(std::vector<uint8_t>& out, uint16_t v) {
   out.push_back(static_cast<uint8_t>(v >> 8));
@@ -53,22 +54,28 @@ std::optional<DnsQuestion> parse_question(const std::vector<uint8_t>& m) {
 }
 
 std::optional<std::vector<uint8_t>> answer(const std::vector<uint8_t>& query, const DnsQuestion& q,
-                                           const std::map<std::string, Ipv4>& names) {
+                                           const std::map<std::string, Ipv4>& names,
+                                           const std::map<std::string, Ipv6>& names6) {
   auto it = names.find(q.name);
-  if (it == names.end()) return std::nullopt;
-  bool a = q.type == kTypeA && q.klass == 1;
-  std::vector<uint8_t> out = reply_header(query, q, 0, a ? 1 : 0);
-  if (a) {
+  auto it6 = names6.find(q.name);
+  if (it == names.end() && it6 == names6.end()) return std::nullopt;
+  bool a = q.type == kTypeA && q.klass == 1 && it != names.end();
+  bool aaaa = q.type == kTypeAAAA && q.klass == 1 && it6 != names6.end();
+  std::vector<uint8_t> out = reply_header(query, q, 0, a || aaaa ? 1 : 0);
+  if (a || aaaa) {
     out.push_back(0xc0);  // the name: a pointer to the question's
     out.push_back(12);
-    put16(out, kTypeA);
+    put16(out, a ? kTypeA : kTypeAAAA);
     put16(out, 1);
     put16(out, 0);
     put16(out, 600);  // TTL
-    put16(out, 4);
+    put16(out, a ? 4 : 16);
+  }
+  if (a) {
     uint32_t v = it->second.value;
     for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<uint8_t>(v >> s));
   }
+  if (aaaa) out.insert(out.end(), it6->second.bytes.begin(), it6->second.bytes.end());
   return out;
 }
 
@@ -90,6 +97,54 @@ std::map<std::string, Ipv4> parse_hosts(const std::string& text) {
       out.emplace(name, a);
     }
   }
+  return out;
+}
+
+std::map<std::string, Ipv6> parse_hosts6(const std::string& text) {
+  std::map<std::string, Ipv6> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream words(line);
+    std::string ip, name;
+    if (!(words >> ip) || !is_ipv6(ip)) continue;
+    Ipv6 a = parse_ipv6(ip, "hosts");
+    while (words >> name) {
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      out.emplace(name, a);
+    }
+  }
+  return out;
+}
+
+std::vector<uint8_t> truncate_for_udp(const std::vector<uint8_t>& reply, size_t limit) {
+  if (reply.size() <= limit || reply.size() < 12) return reply;
+  std::vector<uint8_t> out(reply.begin(), reply.begin() + 12);
+  out[2] |= 0x02;  // TC
+  // Keep the question (it is the client's own, so it fits) and no records.
+  size_t i = 12;
+  uint16_t qd = static_cast<uint16_t>(reply[4] << 8 | reply[5]);
+  for (uint16_t k = 0; k < qd && i < reply.size(); ++k) {
+    for (;;) {  // the name: labels up to a zero byte, or up to a pointer
+      if (i >= reply.size()) break;
+      if (reply[i] == 0) {
+        ++i;
+        break;
+      }
+      if ((reply[i] & 0xc0) == 0xc0) {
+        i += 2;
+        break;
+      }
+      i += 1u + reply[i];
+    }
+    i += 4;  // type, class
+  }
+  if (i > reply.size() || i > limit) {
+    out[4] = out[5] = 0;
+    i = 12;
+  }
+  out.insert(out.end(), reply.begin() + 12, reply.begin() + static_cast<long>(i));
+  for (int k = 6; k < 12; ++k) out[k] = 0;
   return out;
 }
 

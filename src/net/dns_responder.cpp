@@ -10,7 +10,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <mutex>
+#include <thread>
 #include <sstream>
 
 #include "common/error.hpp"
@@ -83,39 +87,165 @@ pid_t running_responder(const std::string& dir, const std::string& bridge) {
 
 }  // namespace
 
+namespace {
+
+// The names of the hosts file, read again when its mtime changes; shared
+// by the UDP loop and the TCP connections' threads.
+class Names {
+ public:
+  explicit Names(std::string path) : path_(std::move(path)) {}
+
+  std::optional<std::vector<uint8_t>> answer(const std::vector<uint8_t>& query, const DnsQuestion& q) {
+    std::lock_guard<std::mutex> hold(mu_);
+    struct stat st{};
+    if (::stat(path_.c_str(), &st) == 0 && (st.st_mtim.tv_sec != seen_.tv_sec || st.st_mtim.tv_nsec != seen_.tv_nsec)) {
+      seen_ = st.st_mtim;
+      try {
+        std::string text = fs::read_file(path_);
+        names_ = parse_hosts(text);
+        names6_ = parse_hosts6(text);
+      } catch (const Error&) {
+      }
+    }
+    return net::answer(query, q, names_, names6_);
+  }
+
+ private:
+  std::string path_;
+  std::mutex mu_;
+  timespec seen_{};
+  std::map<std::string, Ipv4> names_;
+  std::map<std::string, Ipv6> names6_;
+};
+
+bool read_exactly(int fd, uint8_t* p, size_t n) {
+  while (n > 0) {
+    pollfd pf{fd, POLLIN, 0};
+    if (::poll(&pf, 1, 10000) != 1) return false;  // an idle client is dropped (RFC 7766 allows it)
+    ssize_t r = ::read(fd, p, n);
+    if (r <= 0) return false;
+    p += r;
+    n -= static_cast<size_t>(r);
+  }
+  return true;
+}
+
+bool write_all(int fd, const std::vector<uint8_t>& m) {
+  size_t off = 0;
+  while (off < m.size()) {
+    ssize_t r = ::send(fd, m.data() + off, m.size() - off, MSG_NOSIGNAL);
+    if (r <= 0) return false;
+    off += static_cast<size_t>(r);
+  }
+  return true;
+}
+
+// A message with its 2-byte length prefix (RFC 1035 4.2.2).
+std::vector<uint8_t> framed(const std::vector<uint8_t>& m) {
+  std::vector<uint8_t> out(m.size() + 2);
+  out[0] = static_cast<uint8_t>(m.size() >> 8);
+  out[1] = static_cast<uint8_t>(m.size() & 0xff);
+  std::copy(m.begin(), m.end(), out.begin() + 2);
+  return out;
+}
+
+// The upstream's answer over TCP: for a query whose UDP answer was cut.
+std::optional<std::vector<uint8_t>> forward_tcp(const std::vector<uint8_t>& query, const std::vector<sockaddr_in>& ups) {
+  for (const auto& up : ups) {
+    UniqueFd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!s) continue;
+    timeval tv{2, 0};
+    ::setsockopt(s.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    if (::connect(s.get(), reinterpret_cast<const sockaddr*>(&up), sizeof up) != 0) continue;
+    if (!write_all(s.get(), framed(query))) continue;
+    uint8_t len[2];
+    if (!read_exactly(s.get(), len, 2)) continue;
+    std::vector<uint8_t> reply(static_cast<size_t>(len[0] << 8 | len[1]));
+    if (reply.size() < 12 || !read_exactly(s.get(), reply.data(), reply.size())) continue;
+    return reply;
+  }
+  return std::nullopt;
+}
+
+std::vector<uint8_t> resolve(Names& names, const std::vector<uint8_t>& query, const std::vector<sockaddr_in>& ups,
+                             bool tcp) {
+  auto q = parse_question(query);
+  std::optional<std::vector<uint8_t>> reply;
+  if (q) reply = names.answer(query, *q);
+  if (!reply) reply = forward(query, ups);
+  if (tcp && reply && reply->size() > 2 && ((*reply)[2] & 0x02)) {
+    if (auto full = forward_tcp(query, ups)) reply = full;
+  }
+  if (!reply && q) reply = servfail(query, *q);
+  if (!reply) return {};
+  // Over UDP, no more than the client can take: 512 bytes, or the size
+  // its EDNS record offers (any additional record: we do not parse it,
+  // and take the 1232 bytes DNS Flag Day 2020 settled on).
+  if (!tcp) return truncate_for_udp(*reply, query.size() >= 12 && (query[10] | query[11]) ? 1232 : 512);
+  return *reply;
+}
+
+// One TCP client: queries until it closes or idles.
+void serve_tcp(UniqueFd c, Names& names, const std::vector<sockaddr_in>& ups) {
+  for (;;) {
+    uint8_t len[2];
+    if (!read_exactly(c.get(), len, 2)) return;
+    std::vector<uint8_t> query(static_cast<size_t>(len[0] << 8 | len[1]));
+    if (query.empty() || !read_exactly(c.get(), query.data(), query.size())) return;
+    std::vector<uint8_t> reply = resolve(names, query, ups, true);
+    if (reply.empty() || !write_all(c.get(), framed(reply))) return;
+  }
+}
+
+}  // namespace
+
 void run_dns_responder(const std::string& listen_ip, const std::string& hosts_path) {
-  UniqueFd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  if (!s) throw_errno("dns: socket");
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(53);
   if (::inet_pton(AF_INET, listen_ip.c_str(), &a.sin_addr) != 1) fail("dns: bad listen address " + listen_ip);
-  if (::bind(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) throw_errno("dns: bind " + listen_ip + ":53");
+  UniqueFd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!s) throw_errno("dns: socket");
+  if (::bind(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) throw_errno("dns: bind " + listen_ip + ":53/udp");
+  // TCP too (RFC 7766): a client retries there when a UDP answer is cut.
+  UniqueFd t(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!t) throw_errno("dns: socket");
+  int one = 1;
+  ::setsockopt(t.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (::bind(t.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) throw_errno("dns: bind " + listen_ip + ":53/tcp");
+  if (::listen(t.get(), 64) != 0) throw_errno("dns: listen " + listen_ip + ":53/tcp");
   std::vector<sockaddr_in> ups = host_resolvers();
-  std::map<std::string, Ipv4> names;
-  timespec seen{};
+  Names names(hosts_path);
   for (;;) {
+    pollfd p[2] = {{s.get(), POLLIN, 0}, {t.get(), POLLIN, 0}};
+    if (::poll(p, 2, -1) <= 0) continue;
+    if (p[1].revents & POLLIN) {
+      UniqueFd c(::accept4(t.get(), nullptr, nullptr, SOCK_CLOEXEC));
+      // A thread per connection: a slow TCP client must not stall UDP.
+      // `names` and `ups` live as long as this loop, i.e. the process.
+      // At most 64 at once: a flood of idle connections must not grow
+      // the process without bound (a client turned away retries, or uses UDP).
+      static std::atomic<int> active{0};
+      if (c && active.load() < 64) {
+        ++active;
+        std::thread(
+            [&names, &ups](UniqueFd fd) {
+              serve_tcp(std::move(fd), names, ups);
+              --active;
+            },
+            std::move(c))
+            .detach();
+      }
+    }
+    if (!(p[0].revents & POLLIN)) continue;
     std::vector<uint8_t> buf(4096);
     sockaddr_in peer{};
     socklen_t len = sizeof peer;
     ssize_t n = ::recvfrom(s.get(), buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&peer), &len);
     if (n <= 0) continue;
     buf.resize(static_cast<size_t>(n));
-    struct stat st{};
-    if (::stat(hosts_path.c_str(), &st) == 0 &&
-        (st.st_mtim.tv_sec != seen.tv_sec || st.st_mtim.tv_nsec != seen.tv_nsec)) {
-      seen = st.st_mtim;
-      try {
-        names = parse_hosts(fs::read_file(hosts_path));
-      } catch (const Error&) {
-      }
-    }
-    auto q = parse_question(buf);
-    std::optional<std::vector<uint8_t>> reply;
-    if (q) reply = answer(buf, *q, names);
-    if (!reply) reply = forward(buf, ups);
-    if (!reply && q) reply = servfail(buf, *q);
-    if (reply) ::sendto(s.get(), reply->data(), reply->size(), 0, reinterpret_cast<sockaddr*>(&peer), len);
+    std::vector<uint8_t> reply = resolve(names, buf, ups, false);
+    if (!reply.empty()) ::sendto(s.get(), reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&peer), len);
   }
 }
 

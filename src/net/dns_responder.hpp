@@ -1,5 +1,5 @@
 // A user network's name responder (docker's embedded DNS, as a process):
-// UDP on the network's gateway address, port 53. It answers names from
+// UDP and TCP on the network's gateway address, port 53. It answers names from
 // `hosts_path` (lines "IP NAME ALIAS...", rewritten by the engine as
 // containers come and go; read again when it changes) and forwards any
 // other query to the host's resolvers. Owned by the network, not by a CLI:

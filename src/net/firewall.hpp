@@ -1,4 +1,4 @@
-// Berth's packet rules: one nftables table, `ip berth`, whose chains never
+// Berth's packet rules: one nftables table, `inet berth` (IPv4 and IPv6), whose chains never
 // change; networks and published ports are elements of its sets and maps,
 // so adding or removing one is one element, never a rule to find by handle.
 //
@@ -42,6 +42,17 @@ class Firewall {
   // that chain would otherwise drop it (see above); undone by forward_unallow.
   static void forward_allow(const std::string& bridge);
   static void forward_unallow(const std::string& bridge);
+
+  // The same for a firewall written in nftables itself (a `table inet
+  // filter` whose forward chain has `policy drop`, as Debian's
+  // /etc/nftables.conf examples and firewalld's nftables backend have):
+  // into every other table's forward base chain that drops (by policy or
+  // by a drop/reject rule), except iptables' own FORWARD chains (handled
+  // above; a native rule there would make iptables-nft refuse the table),
+  // the same two accepts go first, commented "berth BRIDGE". They go with
+  // the bridge, found again by that comment.
+  void foreign_forward_allow(const std::string& bridge);
+  void foreign_forward_unallow(const std::string& bridge);
 
  private:
   Nftables& nft_;

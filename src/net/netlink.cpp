@@ -201,6 +201,36 @@ void Netlink::add_default_route(Ipv4 gateway, int oif) {
   if (e && e != EEXIST) throw_errno("add the default route via " + to_string(gateway), e);
 }
 
+void Netlink::add_address(int index, const Ipv6& address, int prefix) {
+  std::vector<char> buf;
+  nlmsghdr* nlh = header(buf, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
+  auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
+  ifa->ifa_family = AF_INET6;
+  ifa->ifa_prefixlen = static_cast<unsigned char>(prefix);
+  ifa->ifa_index = static_cast<unsigned>(index);
+  ifa->ifa_flags = IFA_F_NODAD;
+  mnl_attr_put(nlh, IFA_LOCAL, 16, address.bytes.data());
+  mnl_attr_put(nlh, IFA_ADDRESS, 16, address.bytes.data());
+  mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NODAD);
+  int e = request(nlh);
+  if (e && e != EEXIST) throw_errno("add address " + to_string(address) + "/" + std::to_string(prefix), e);
+}
+
+void Netlink::add_default_route(const Ipv6& gateway, int oif) {
+  std::vector<char> buf;
+  nlmsghdr* nlh = header(buf, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
+  auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
+  rtm->rtm_family = AF_INET6;
+  rtm->rtm_table = RT_TABLE_MAIN;
+  rtm->rtm_protocol = RTPROT_BOOT;
+  rtm->rtm_scope = RT_SCOPE_UNIVERSE;
+  rtm->rtm_type = RTN_UNICAST;
+  mnl_attr_put(nlh, RTA_GATEWAY, 16, gateway.bytes.data());
+  mnl_attr_put_u32(nlh, RTA_OIF, static_cast<uint32_t>(oif));
+  int e = request(nlh);
+  if (e && e != EEXIST) throw_errno("add the IPv6 default route via " + to_string(gateway), e);
+}
+
 bool Netlink::delete_link(const std::string& name) {
   std::vector<char> buf;
   nlmsghdr* nlh = header(buf, RTM_DELLINK, 0);

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "net/ip6_address.hpp"
 #include "net/ip_address.hpp"
 
 struct mnl_socket;
@@ -37,6 +38,11 @@ class Netlink {
   // EEXIST is fine: the address is what was asked.
   void add_address(int ifindex, Ipv4 address, int prefix);
   void add_default_route(Ipv4 gateway, int oif);
+  // IPv6: no duplicate address detection (IFA_F_NODAD): Berth's IPAM
+  // already made the address unique, and DAD would leave it "tentative",
+  // unusable, for a second or more after the container starts.
+  void add_address(int ifindex, const Ipv6& address, int prefix);
+  void add_default_route(const Ipv6& gateway, int oif);
   // false if there was no such link.
   bool delete_link(const std::string& name);
   // Whether any link is enslaved to `master` (a bridge still in use).

@@ -27,6 +27,19 @@ std::string Nftables::run(const std::string& commands, const std::string& what) 
   return nft_ctx_get_output_buffer(ctx_);
 }
 
+std::string Nftables::run_json(const std::string& commands, const std::string& what) {
+  unsigned flags = nft_ctx_output_get_flags(ctx_);
+  nft_ctx_output_set_flags(ctx_, flags | NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE);
+  try {
+    std::string out = run(commands, what);
+    nft_ctx_output_set_flags(ctx_, flags);
+    return out;
+  } catch (...) {
+    nft_ctx_output_set_flags(ctx_, flags);
+    throw;
+  }
+}
+
 bool Nftables::try_run(const std::string& commands) {
   bool ok = nft_run_cmd_from_buffer(ctx_, commands.c_str()) == 0;
   // Drains both buffers: a later run() returns only its own output.

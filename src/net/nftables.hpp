@@ -19,6 +19,9 @@ class Nftables {
   std::string run(const std::string& commands, const std::string& what);
   // As run(), false instead of an error (a "delete" of what is gone).
   bool try_run(const std::string& commands);
+  // As run(), nft's answer as JSON with rule handles (`list` commands):
+  // what other tables hold, read without parsing nft's text.
+  std::string run_json(const std::string& commands, const std::string& what);
 
  private:
   nft_ctx* ctx_;

@@ -19,6 +19,8 @@ struct BridgeNetwork {
   std::string gateway;      // "10.88.0.1"
   bool internal = false;    // no route out, no NAT, no forwarding off the bridge
   std::string dns_hosts;    // a user network's names for its responder ("" = none: the default bridge)
+  std::string subnet6;      // "fd00:1::/64" on a dual-stack network, else ""
+  std::string gateway6;     // "fd00:1::1"
 };
 
 // A published port: host [ip:]port/proto -> container ip:port.
@@ -28,6 +30,9 @@ struct PortForward {
   int host_port = 0;
   std::string container_ip;
   int container_port = 0;
+  // A dual-stack container's IPv6 address: a port published on every
+  // address (or on an IPv6 one) is DNATed to it for IPv6 clients.
+  std::string container_ip6;
 };
 
 // One interface of a container on one network.
@@ -38,6 +43,7 @@ struct Endpoint {
   std::string ifname;       // inside the container: eth0, eth1, ...
   std::string address;      // "10.88.0.2"
   std::string mac;          // "02:42:0a:58:00:02"
+  std::string address6;     // "fd00:1::2" on a dual-stack network, else ""
   bool default_route = true;  // the first non-internal network carries the default route
   std::vector<PortForward> ports;
 };

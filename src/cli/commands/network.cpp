@@ -44,8 +44,12 @@ void add_network_commands(CLI::App& app, Globals& g) {
     auto labels = std::make_shared<std::vector<std::string>>();
     auto driver = std::make_shared<std::string>("bridge");
     c->add_option("name", r->name, "network name")->required();
-    c->add_option("--subnet", r->subnet, "Subnet in CIDR format that represents a network segment");
-    c->add_option("--gateway", r->gateway, "IPv4 Gateway for the master subnet");
+    // docker's --subnet/--gateway: once per family (an IPv4 and, with
+    // --ipv6, an IPv6 one); the engine sorts them by family.
+    auto subnets = std::make_shared<std::vector<std::string>>();
+    auto gateways = std::make_shared<std::vector<std::string>>();
+    c->add_option("--subnet", *subnets, "Subnet in CIDR format that represents a network segment")->allow_extra_args(false);
+    c->add_option("--gateway", *gateways, "IPv4 or IPv6 Gateway for the master subnet")->allow_extra_args(false);
     c->add_flag("--internal", r->internal, "Restrict external access to the network");
     c->add_flag("--ipv6", r->ipv6, "Enable IPv6 networking");
     c->add_option("--label", *labels, "Set metadata on a network")->allow_extra_args(false);
@@ -53,6 +57,15 @@ void add_network_commands(CLI::App& app, Globals& g) {
     c->callback([=, &g] {
       if (*driver != "bridge") throw Error("network create: driver " + *driver + " is not supported (only bridge)", ErrorKind::Unsupported);
       r->labels = parse_labels(*labels);
+      auto sort = [](const std::vector<std::string>& v, std::string& v4, std::string& v6, const char* flag) {
+        for (const auto& x : v) {
+          std::string& slot = x.find(':') != std::string::npos ? v6 : v4;
+          if (!slot.empty()) fail(std::string("network create: ") + flag + " " + slot + " and " + x + ": one per address family");
+          slot = x;
+        }
+      };
+      sort(*subnets, r->subnet, r->subnet6, "--subnet");
+      sort(*gateways, r->gateway, r->gateway6, "--gateway");
       engine::ContainerEngine eng(g.root, g.state);
       std::cout << eng.network_create(*r).id << "\n";
     });
@@ -162,6 +175,7 @@ void add_network_commands(CLI::App& app, Globals& g) {
     c->add_option("network", *network, "network")->required();
     c->add_option("container", *container, "container")->required();
     c->add_option("--ip", r->ip, "IPv4 address (e.g., 172.30.100.104)");
+    c->add_option("--ip6", r->ip6, "IPv6 address (e.g., 2001:db8::33)");
     c->add_option("--alias", r->aliases, "Add network-scoped alias for the container");
     c->callback([=, &g] {
       engine::ContainerEngine eng(g.root, g.state);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <sstream>
+#include <tuple>
 
 #include "cli/command_registry.hpp"
 #include "common/error.hpp"
@@ -161,6 +162,7 @@ void add_run_flags(CLI::App* c, RunFlags& f) {
   c->add_option("-p,--publish", f.publish, "Publish a container's port(s) to the host ([ip:]host:container[/proto])");
   c->add_flag("-P,--publish-all", f.publish_all, "Publish all exposed ports to random ports");
   c->add_option("--ip", f.ip, "IPv4 address (e.g., 172.30.100.104)");
+  c->add_option("--ip6", f.ip6, "IPv6 address (e.g., 2001:db8::33)");
   c->add_option("--mac-address", f.mac_address, "Container MAC address (e.g., 92:d0:c6:0a:29:33)");
   c->add_option("--add-host", f.add_hosts, "Add a custom host-to-IP mapping (host:ip)");
   c->add_option("--dns", f.dns, "Set custom DNS servers");
@@ -282,7 +284,9 @@ engine::CreateRequest to_create_request(const RunFlags& f) {
   // docker's default: the bridge network (made on first use).
   h.network_mode = f.network == "default" || f.network.empty() ? "bridge" : f.network;
   for (const auto& p : f.publish) {
-    // [ip:][hostPort:]containerPort[/proto]; a range is not supported.
+    // [ip:][hostPort:]containerPort[/proto]; either port may be a range
+    // (8000-8005), expanded here into one binding per port, as docker's
+    // CLI does: the engine and the API see single ports only.
     auto slash = p.find('/');
     std::string proto = slash == std::string::npos ? "tcp" : p.substr(slash + 1);
     std::string rest = p.substr(0, slash);
@@ -293,15 +297,37 @@ engine::CreateRequest to_create_request(const RunFlags& f) {
     parts.push_back(rest.substr(start));
     if (parts.size() > 3 || parts.back().empty()) bad("--publish", p, "want [ip:][hostPort:]containerPort[/tcp|udp]");
     if (proto != "tcp" && proto != "udp") bad("--publish", p, "the protocol must be tcp or udp");
-    if (parts.back().find('-') != std::string::npos) bad("--publish", p, "port ranges are not supported");
-    engine::PortBinding b;
-    b.container_port = parts.back() + "/" + proto;
-    if (parts.size() >= 2) b.host_port = parts[parts.size() - 2];
-    if (parts.size() == 3) b.host_ip = parts[0];
-    h.port_bindings.push_back(b);
-    if (std::find(r.config.exposed_ports.begin(), r.config.exposed_ports.end(), b.container_port) ==
-        r.config.exposed_ports.end())
-      r.config.exposed_ports.push_back(b.container_port);
+    auto range = [&](const std::string& text, const char* what) -> std::pair<int, int> {
+      auto dash = text.find('-');
+      auto num = [&](const std::string& n) {
+        if (n.empty() || n.size() > 5 || n.find_first_not_of("0123456789") != std::string::npos || std::stoi(n) < 1 ||
+            std::stoi(n) > 65535)
+          bad("--publish", p, std::string("invalid ") + what + " \"" + text + "\": want 1..65535 or a range like 8000-8005");
+        return std::stoi(n);
+      };
+      if (dash == std::string::npos) return {num(text), num(text)};
+      int lo = num(text.substr(0, dash)), hi = num(text.substr(dash + 1));
+      if (lo > hi) bad("--publish", p, std::string("invalid ") + what + " range " + text + ": the first port is above the last");
+      return {lo, hi};
+    };
+    auto [clo, chi] = range(parts.back(), "container port");
+    std::string host = parts.size() >= 2 ? parts[parts.size() - 2] : "";
+    int hlo = 0, hhi = 0;
+    if (!host.empty()) std::tie(hlo, hhi) = range(host, "host port");
+    if (!host.empty() && hhi - hlo != chi - clo)
+      bad("--publish", p,
+          "the host port range " + host + " and the container port range " + parts.back() + " differ in length (" +
+              std::to_string(hhi - hlo + 1) + " and " + std::to_string(chi - clo + 1) + " ports)");
+    for (int k = 0; k <= chi - clo; ++k) {
+      engine::PortBinding b;
+      b.container_port = std::to_string(clo + k) + "/" + proto;
+      if (!host.empty()) b.host_port = std::to_string(hlo + k);
+      if (parts.size() == 3) b.host_ip = parts[0];
+      h.port_bindings.push_back(b);
+      if (std::find(r.config.exposed_ports.begin(), r.config.exposed_ports.end(), b.container_port) ==
+          r.config.exposed_ports.end())
+        r.config.exposed_ports.push_back(b.container_port);
+    }
   }
   h.publish_all = f.publish_all;
   h.extra_hosts = f.add_hosts;
@@ -310,6 +336,7 @@ engine::CreateRequest to_create_request(const RunFlags& f) {
   h.dns_options = f.dns_options;
   r.config.mac_address = f.mac_address;
   r.endpoint.ip = f.ip;
+  r.endpoint.ip6 = f.ip6;
   r.endpoint.aliases = f.network_aliases;
   h.userns_mode = f.userns;
   h.uid_maps = engine::parse_id_maps(f.uid_maps, "--uidmap");

@@ -30,7 +30,7 @@ struct RunFlags {
       ulimits, log_opts, uid_maps, gid_maps;
   std::vector<std::string> publish, add_hosts, dns, dns_search, dns_options, network_aliases;
   bool publish_all = false;
-  std::string ip, mac_address;
+  std::string ip, ip6, mac_address;
   std::vector<std::string> rest;  // IMAGE [COMMAND [ARG...]]
 };
 

@@ -34,21 +34,21 @@ TEST_F(NetworksTest, DefaultNetworkIsMadeOnFirstUse) {
 }
 
 TEST_F(NetworksTest, SubnetsArePickedAndOverlapsRefused) {
-  Network a = nets.create({"a", "", "", false, false, {}});
+  Network a = nets.create({"a", "", "", false, false, {}, "", ""});
   EXPECT_EQ(a.subnet, "10.89.0.0/24");
   EXPECT_EQ(a.bridge, "br-" + a.id.substr(0, 12));
-  Network b = nets.create({"b", "", "", false, false, {}});
+  Network b = nets.create({"b", "", "", false, false, {}, "", ""});
   EXPECT_EQ(b.subnet, "10.89.1.0/24");
-  EXPECT_THROW(nets.create({"c", "10.89.1.128/25", "", false, false, {}}), Error);
-  EXPECT_THROW(nets.create({"c", "10.88.7.0/24", "", false, false, {}}), Error);  // inside bridge's
-  EXPECT_THROW(nets.create({"a", "10.90.0.0/24", "", false, false, {}}), Error);   // name taken
-  EXPECT_THROW(nets.create({"bridge", "10.90.0.0/24", "", false, false, {}}), Error);
-  EXPECT_THROW(nets.create({"c", "10.90.0.0/24", "10.91.0.1", false, false, {}}), Error);  // gateway outside
-  EXPECT_EQ(nets.create({"c", "10.90.0.0/24", "10.90.0.254", false, false, {}}).gateway, "10.90.0.254");
+  EXPECT_THROW(nets.create({"c", "10.89.1.128/25", "", false, false, {}, "", ""}), Error);
+  EXPECT_THROW(nets.create({"c", "10.88.7.0/24", "", false, false, {}, "", ""}), Error);  // inside bridge's
+  EXPECT_THROW(nets.create({"a", "10.90.0.0/24", "", false, false, {}, "", ""}), Error);   // name taken
+  EXPECT_THROW(nets.create({"bridge", "10.90.0.0/24", "", false, false, {}, "", ""}), Error);
+  EXPECT_THROW(nets.create({"c", "10.90.0.0/24", "10.91.0.1", false, false, {}, "", ""}), Error);  // gateway outside
+  EXPECT_EQ(nets.create({"c", "10.90.0.0/24", "10.90.0.254", false, false, {}, "", ""}).gateway, "10.90.0.254");
 }
 
 TEST_F(NetworksTest, LeasesAreUniqueReleasedAndReconciled) {
-  Network n = nets.create({"n", "10.90.0.0/29", "", false, false, {}});  // hosts .1 (gateway) .. .6
+  Network n = nets.create({"n", "10.90.0.0/29", "", false, false, {}, "", ""});  // hosts .1 (gateway) .. .6
   EXPECT_EQ(nets.lease(n, "c1", ""), "10.90.0.2");
   EXPECT_EQ(nets.lease(n, "c2", ""), "10.90.0.3");
   EXPECT_EQ(nets.lease(n, "c3", "10.90.0.6"), "10.90.0.6");
@@ -64,4 +64,44 @@ TEST_F(NetworksTest, LeasesAreUniqueReleasedAndReconciled) {
   // None of c1..c6 has a container record: all are leftovers.
   nets.reconcile();
   EXPECT_TRUE(nets.leases().empty());
+}
+
+TEST_F(NetworksTest, DualStackNetworksLeaseBothFamilies) {
+  NetworkCreateRequest r{"d6", "", "", false, true, {}, "", ""};
+  r.subnet6 = "fd00:9::/120";  // 255 host addresses: small enough to fill
+  Network n = nets.create(r);
+  EXPECT_TRUE(n.ipv6);
+  EXPECT_EQ(n.subnet6, "fd00:9::/120");
+  EXPECT_EQ(n.gateway6, "fd00:9::1");
+  EXPECT_EQ(nets.get("d6").subnet6, "fd00:9::/120");  // stored
+  // docker's one --subnet flag: an IPv6 subnet in `subnet` is sorted out.
+  Network g = nets.create({"g6", "fd00:a::/64", "", false, true, {}, "", ""});
+  EXPECT_EQ(g.subnet6, "fd00:a::/64");
+  EXPECT_EQ(g.subnet, "10.89.1.0/24");
+  // Picked: a unique local /64.
+  Network u = nets.create({"u6", "", "", false, true, {}, "", ""});
+  EXPECT_EQ(u.subnet6.substr(0, 2), "fd");
+  EXPECT_EQ(u.subnet6.substr(u.subnet6.size() - 3), "/64");
+  EXPECT_THROW(nets.create({"x", "fd00:b::/64", "", false, false, {}, "", ""}), Error);  // no --ipv6
+  NetworkCreateRequest small{"x", "", "", false, true, {}, "", ""};
+  small.subnet6 = "fd00:b::/124";
+  EXPECT_THROW(nets.create(small), Error);  // too small
+  NetworkCreateRequest over{"x", "", "", false, true, {}, "", ""};
+  over.subnet6 = "fd00:9::/64";
+  EXPECT_THROW(nets.create(over), Error);  // overlaps d6
+  EXPECT_FALSE(nets.find("x"));            // nothing made by the refusals
+
+  EXPECT_EQ(nets.lease6(n, "c1", ""), "fd00:9::2");
+  EXPECT_EQ(nets.lease(n, "c1", ""), "10.89.0.2");  // the families do not collide
+  EXPECT_EQ(nets.lease6(n, "c2", "fd00:9::ff"), "fd00:9::ff");
+  EXPECT_THROW(nets.lease6(n, "c3", "fd00:9::ff"), Error);   // taken
+  EXPECT_THROW(nets.lease6(n, "c3", "fd00:9::1"), Error);    // the gateway
+  EXPECT_THROW(nets.lease6(n, "c3", "fd00:a::2"), Error);    // outside
+  EXPECT_EQ(nets.lease6(n, "c3", ""), "fd00:9::3");
+  Network v4 = nets.get("bridge");
+  EXPECT_EQ(nets.lease6(v4, "c4", ""), "");  // an IPv4 network: no IPv6 lease
+  EXPECT_THROW(nets.lease6(v4, "c4", "fd00:9::5"), Error);
+  nets.release("c1");
+  EXPECT_EQ(nets.lease6(n, "c5", ""), "fd00:9::2");
+  EXPECT_EQ(nets.leases(n.id).size(), 3u);
 }

@@ -96,3 +96,50 @@ TEST(Dns, GarbageIsNoQuestion) {
   cut.resize(cut.size() - 3);
   EXPECT_FALSE(parse_question(cut));
 }
+
+TEST(Subnet6, ParsesAndRefusesHostBits) {
+  Subnet6 s = parse_subnet6("fd00:1::/64", "t");
+  EXPECT_EQ(to_string(s), "fd00:1::/64");
+  EXPECT_EQ(to_string(s.at(1)), "fd00:1::1");
+  EXPECT_EQ(to_string(s.at(258)), "fd00:1::102");
+  EXPECT_TRUE(s.contains(parse_ipv6("fd00:1::abcd", "t")));
+  EXPECT_FALSE(s.contains(parse_ipv6("fd00:2::1", "t")));
+  EXPECT_THROW(parse_subnet6("fd00:1::1/64", "t"), Error);
+  EXPECT_THROW(parse_subnet6("fd00:1::/129", "t"), Error);
+  EXPECT_THROW(parse_subnet6("fd00:1::", "t"), Error);
+  EXPECT_THROW(parse_subnet6("10.1.0.0/16", "t"), Error);
+  EXPECT_TRUE(parse_subnet6("fd00::/48", "t").overlaps(parse_subnet6("fd00:0:0:5::/64", "t")));
+  EXPECT_FALSE(parse_subnet6("fd00:1::/64", "t").overlaps(parse_subnet6("fd00:2::/64", "t")));
+  EXPECT_EQ(to_string(unique_local_subnet("0123456789abcdef")), "fd01:2345:6789::/64");
+}
+
+TEST(Dns, AaaaOfADualStackNameIsItsIpv6Address) {
+  std::string hosts = "10.77.1.50 web\nfd00:1::32 web\n";
+  auto names = parse_hosts(hosts);
+  auto names6 = parse_hosts6(hosts);
+  auto q = query("web", 28);
+  auto a = answer(q, *parse_question(q), names, names6);
+  ASSERT_TRUE(a);
+  EXPECT_EQ((*a)[7], 1);
+  ASSERT_EQ(a->size(), q.size() + 28);
+  std::vector<uint8_t> addr(a->end() - 16, a->end());
+  EXPECT_EQ(addr, (std::vector<uint8_t>{0xfd, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x32}));
+  auto q4 = query("web", 1);
+  auto a4 = answer(q4, *parse_question(q4), names, names6);
+  ASSERT_TRUE(a4);
+  EXPECT_EQ(a4->size(), q4.size() + 16);  // the A record, not the AAAA one
+}
+
+TEST(Dns, ABigReplyIsTruncatedForUdp) {
+  auto q = query("web", 1);
+  auto names = parse_hosts("10.77.1.50 web\n");
+  auto a = *answer(q, *parse_question(q), names);
+  EXPECT_EQ(truncate_for_udp(a), a);  // fits: as it was
+  std::vector<uint8_t> big = a;
+  big.resize(700, 0);
+  auto t = truncate_for_udp(big);
+  EXPECT_EQ(t.size(), q.size());     // header and question only
+  EXPECT_EQ(t[2] & 0x02, 0x02);      // TC
+  EXPECT_EQ(t[7], 0);                // no answers
+  EXPECT_EQ(t[0], 0x12);
+}
