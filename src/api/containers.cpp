@@ -46,20 +46,14 @@ engine::HostConfig host_config(const json& hc) {
     for (auto& b : j["Binds"]) binds.push_back(engine::parse_bind_spec(b.get<std::string>()));
     h.mounts.insert(h.mounts.begin(), binds.begin(), binds.end());
   }
-  // The docker CLI sends "default"; berth's default network mode stands
-  // for docker's default bridge until networks land (branch net).
-  if (h.network_mode.empty() || h.network_mode == "default" || h.network_mode == "bridge") h.network_mode = "none";
+  // The docker CLI sends "default": docker's default bridge, which is
+  // berth's network "bridge" (berth's own CLI defaults to none instead).
+  if (h.network_mode.empty() || h.network_mode == "default") h.network_mode = engine::Networks::kDefault;
   if (j.contains("LogConfig") && j["LogConfig"].is_object()) {
     std::string type = j["LogConfig"].value("Type", "");
     if (!type.empty() && type != "json-file")
       throw Error("logging driver \"" + type + "\" is not supported by berth (json-file only)",
                   ErrorKind::InvalidArgument);
-  }
-  if (j.contains("PortBindings") && j["PortBindings"].is_object() && !j["PortBindings"].empty()) {
-    for (auto& [port, binds] : j["PortBindings"].items())
-      if (binds.is_array() && !binds.empty())
-        throw Error("publishing port " + port + ": port publishing is not implemented yet in berth (branch net)",
-                    ErrorKind::Unsupported);
   }
   return h;
 }
@@ -71,8 +65,32 @@ void create(Exchange& x) {
   if (!r.name.empty() && r.name[0] == '/') r.name.erase(0, 1);
   engine::from_json(b, r.config);
   if (r.config.image.empty()) throw Error("Config.Image is required", ErrorKind::InvalidArgument);
-  if (b.contains("HostConfig") && b["HostConfig"].is_object()) r.host = host_config(b["HostConfig"]);
-  else r.host.network_mode = "none";
+  r.host = host_config(b.contains("HostConfig") && b["HostConfig"].is_object() ? b["HostConfig"] : json::object());
+  // NetworkingConfig.EndpointsConfig: the endpoint on NetworkMode's network
+  // (aliases, IPAMConfig.IPv4Address); docker connects to the others after
+  // create, which berth leaves to /networks/{id}/connect.
+  if (b.contains("NetworkingConfig") && b["NetworkingConfig"].is_object()) {
+    const json& eps = b["NetworkingConfig"].value("EndpointsConfig", json::object());
+    if (!eps.is_object()) throw Error("NetworkingConfig.EndpointsConfig: want an object", ErrorKind::InvalidArgument);
+    if (eps.size() > 1)
+      throw Error("Container cannot be connected to network endpoints: " + eps.begin().key() + " and more",
+                  ErrorKind::InvalidArgument);
+    for (auto& [net, ep] : eps.items()) {
+      if (!ep.is_object()) continue;
+      if ((net == "default" ? engine::Networks::kDefault : net) != r.host.network_mode)
+        throw Error("NetworkingConfig.EndpointsConfig names network " + net + " but HostConfig.NetworkMode is " +
+                        r.host.network_mode, ErrorKind::InvalidArgument);
+      if (ep.contains("Aliases") && ep["Aliases"].is_array())
+        for (auto& a : ep["Aliases"]) r.endpoint.aliases.push_back(a.get<std::string>());
+      if (ep.contains("IPAMConfig") && ep["IPAMConfig"].is_object())
+        r.endpoint.ip = ep["IPAMConfig"].value("IPv4Address", "");
+    }
+  }
+  // An unknown network is 400, not the engine's 404: the docker CLI takes
+  // a 404 from create for a missing image and pulls it.
+  const std::string& mode = r.host.network_mode;
+  if (mode != "none" && mode != "host" && !mode.starts_with("container:") && !x.engine->networks().find(mode))
+    throw Error("network " + mode + " not found", ErrorKind::InvalidArgument);
   std::vector<std::string> warnings;
   std::string id = x.engine->create(r, &warnings);
   x.json(201, {{"Id", id}, {"Warnings", warnings}});

@@ -337,7 +337,8 @@ void Connection::dispatch() {
       log::warn("api: " + req.method + " " + req.path + ": " + e.what() + " (after the answer began)");
       return;
     }
-    error(status_of(e.kind()), e.what());
+    auto* se = dynamic_cast<const StatusError*>(&e);
+    error(se ? se->status() : status_of(e.kind()), e.what());
   } catch (const nlohmann::json::exception& e) {
     error(400, std::string("bad parameter: ") + e.what());
   } catch (const std::exception& e) {
