@@ -8,6 +8,8 @@
 // A client that hangs up cancels the build (the connection is the
 // builder's cancel fd).
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 #include <random>
@@ -56,6 +58,22 @@ std::map<std::string, std::string> json_map(Exchange& x, const char* key) {
   return m;
 }
 
+// The docker CLI's context tar, when it adds a Dockerfile from outside the
+// context (`-f ../x`) or a .dockerignore, ends without its last entry's
+// padding and the two zero blocks (its tar wrapper is never closed);
+// dockerd's Go reader takes that, libarchive does not. An uncompressed
+// tar ("ustar" at 257) is completed with zeros, as the writer should have.
+void complete_tar(int fd) {
+  char magic[5] = {};
+  struct stat st {};
+  if (::pread(fd, magic, sizeof magic, 257) != sizeof magic || std::string_view(magic, 5) != "ustar") return;
+  if (::fstat(fd, &st) != 0) return;
+  off_t pad = (512 - st.st_size % 512) % 512 + 1024;
+  std::string zeros(static_cast<size_t>(pad), '\0');
+  if (::pwrite(fd, zeros.data(), zeros.size(), st.st_size) != static_cast<ssize_t>(zeros.size()))
+    throw_errno("complete the build context's tar");
+}
+
 void build(Exchange& x) {
   if (!x.req.text("remote").empty())
     throw Error("remote build contexts (remote=" + x.req.text("remote") + ") are not supported by berth; send the context as a tar",
@@ -81,6 +99,7 @@ void build(Exchange& x) {
   TempContext ctx(e.images().root());
   if (x.req.body_fd >= 0) {
     try {
+      complete_tar(x.req.body_fd);
       image::unpack_layer(x.req.body_fd, ctx.dir);
     } catch (Error& err) {
       throw Error("read the build context (the request body, a tar): " + err.message(), ErrorKind::InvalidArgument);

@@ -48,7 +48,9 @@ engine::HostConfig host_config(const json& hc) {
   }
   // The docker CLI sends "default": docker's default bridge, which is
   // berth's network "bridge" (berth's own CLI defaults to none instead).
-  if (h.network_mode.empty() || h.network_mode == "default") h.network_mode = engine::Networks::kDefault;
+  // (The engine's HostConfig defaults to none: an absent NetworkMode too.)
+  std::string mode = j.contains("NetworkMode") && j["NetworkMode"].is_string() ? j["NetworkMode"].get<std::string>() : "";
+  if (mode.empty() || mode == "default") h.network_mode = engine::Networks::kDefault;
   if (j.contains("LogConfig") && j["LogConfig"].is_object()) {
     std::string type = j["LogConfig"].value("Type", "");
     if (!type.empty() && type != "json-file")

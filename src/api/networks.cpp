@@ -20,7 +20,7 @@ bool is_mode(const std::string& ref) { return ref == "host" || ref == "none"; }
 json pseudo_network(const std::string& name) {
   return json{{"Name", name},
               {"Id", name},
-              {"Created", ""},
+              {"Created", "0001-01-01T00:00:00Z"},  // a time, or the CLI fails to parse it
               {"Scope", "local"},
               {"Driver", name == "none" ? "null" : name},
               {"EnableIPv6", false},

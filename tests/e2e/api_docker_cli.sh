@@ -138,7 +138,7 @@ ip=$(d inspect -f '{{.NetworkSettings.Networks.bridge.IPAddress}}' onbridge)
 [[ $ip == 10.88.* ]] || fail "inspect .NetworkSettings.Networks.bridge.IPAddress: [$ip]"
 assert_eq "inspect Gateway" 10.88.0.1 "$(d inspect -f '{{.NetworkSettings.Networks.bridge.Gateway}}' onbridge)"
 [[ $(d inspect -f '{{.NetworkSettings.Networks.bridge.MacAddress}}' onbridge) == 02:42:* ]] || fail "no MacAddress"
-assert_eq "the host side reaches it" 0 "$(ping -c1 -W3 "$ip" >/dev/null; echo $?)"
+d run --rm busybox ping -c1 -W3 "$ip" >/dev/null || fail "a container on the bridge cannot reach $ip"
 d rm -f onbridge >/dev/null
 
 log "networks: create, ls, inspect, run on one (names resolve), connect, disconnect, rm"
@@ -167,14 +167,15 @@ assert_eq "disconnect" "apinet" "$(d inspect -f '{{range $k, $v := .NetworkSetti
 d rm -f netc >/dev/null
 d network rm apinet apinet2 >/dev/null
 assert_eq "network rm" "bridge host none" "$(d network ls --format '{{.Name}}' | sort | tr '\n' ' ' | sed 's/ $//')"
-expect_error 1 "No such network: nonet" d network inspect nonet
-expect_error 1 "network nonet not found" d network rm nonet
-expect_error 1 'plugin "overlay" not found' d network create -d overlay ov
+fails_with "network nonet not found" d network inspect nonet
+fails_with "network nonet not found" d network rm nonet
+fails_with 'plugin "overlay" not found' d network create -d overlay ov
 d network create dup >/dev/null
-expect_error 1 "network with name dup already exists" d network create dup
+fails_with "network with name dup already exists" d network create dup
 d network rm dup >/dev/null
+before=$(b ps -aq | wc -l)
 fails_with "network nonet not found" d run --rm --network nonet busybox true
-[[ -z $(b ps -aq) ]] || fail "a refused run left a container: $(b ps -a)"
+assert_eq "a refused run leaves no container" "$before" "$(b ps -aq | wc -l)"
 
 log "build (the classic builder, DOCKER_BUILDKIT=0): tags, build args, labels, target, -f, -q"
 mkdir -p "$E2E_TMP/ctx"
@@ -191,12 +192,12 @@ RUN echo final > /final.txt
 DF
 out=$(DOCKER_BUILDKIT=0 d build -t apibuilt:1 --build-arg X=arg --label team=b --target base "$E2E_TMP/ctx" 2>&1) ||
   fail "docker build failed: $out"
-assert_contains "build output: steps" "$out" "Step 5/6 : RUN echo"
+assert_contains "build output: steps" "$out" "Step 5/7 : RUN echo"
 assert_contains "build output: tagged" "$out" "Successfully tagged apibuilt:1"
 assert_eq "the built image runs" "from-context built-arg" "$(d run --rm apibuilt:1 | tr '\n' ' ' | sed 's/ $//')"
 assert_eq "labels" "base b" "$(d image inspect -f '{{.Config.Labels.stage}} {{.Config.Labels.team}}' apibuilt:1)"
-expect_error 1 "No such file" d run --rm apibuilt:1 cat /final.txt
-assert_contains "berth sees the image" "$(b images --format '{{.Repository}}:{{.Tag}}')" "apibuilt:1"
+fails_with "No such file" d run --rm apibuilt:1 cat /final.txt
+assert_contains "berth sees the image" "$(b images)" "apibuilt"
 out=$(DOCKER_BUILDKIT=0 d build -t apibuilt:1 --build-arg X=arg --label team=b --target base "$E2E_TMP/ctx" 2>&1)
 assert_contains "a rebuild uses the cache" "$out" "Using cache"
 qid=$(DOCKER_BUILDKIT=0 d build -q "$E2E_TMP/ctx")
@@ -216,7 +217,7 @@ printf 'FROM nope-no-such-image\n' >"$E2E_TMP/bad/Dockerfile"
 rc=0; DOCKER_BUILDKIT=0 d build "$E2E_TMP/bad" >"$E2E_TMP/err" 2>&1 || rc=$?
 [[ $rc != 0 ]] || fail "a build from an unknown image succeeded"
 assert_contains "a build from an unknown image" "$(cat "$E2E_TMP/err")" "nope-no-such-image"
-[[ -z $(b ps -aq) ]] || fail "builds left containers: $(b ps -a)"
+assert_eq "builds leave no container" "$before" "$(b ps -aq | wc -l)"
 [[ -z $(ls -A "$ROOT/build-tmp" 2>/dev/null) ]] || fail "builds left contexts: $(ls "$ROOT/build-tmp")"
 d rmi apibuilt:1 apibuilt:2 >/dev/null
 
@@ -233,7 +234,7 @@ assert_contains "push: the repository" "$out" "The push refers to repository [$R
 [[ $out =~ 1:\ digest:\ (sha256:[0-9a-f]{64})\ size:\ [0-9]+ ]] || fail "push printed no digest: $out"
 pushed=${BASH_REMATCH[1]}
 assert_eq "the registry has it" "$pushed" \
-  "$(curl -sS -I -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' "http://$R/v2/apitest/bb/manifests/1" | tr -d '\r' | awk -F': ' 'tolower($1)=="docker-content-digest" {print $2}')"
+  "$(curl -sS -I -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$R/v2/apitest/bb/manifests/1" | tr -d '\r' | awk -F': ' 'tolower($1)=="docker-content-digest" {print $2}')"
 d rmi "$R/apitest/bb:1" >/dev/null
 out=$(d pull "$R/apitest/bb:1" 2>&1) || fail "docker pull failed: $out"
 assert_contains "pull: digest" "$out" "Digest: $pushed"
@@ -241,7 +242,7 @@ assert_contains "pull: status" "$out" "$R/apitest/bb:1"
 assert_eq "the pulled image runs" pulled "$(d run --rm "$R/apitest/bb:1" echo pulled)"
 assert_contains "pull of what is here" "$(d pull "$R/apitest/bb:1" 2>&1)" "Image is up to date"
 fails_with "apitest/nope" d pull "$R/apitest/nope:1"
-expect_error 1 "An image does not exist locally with the tag: $R/apitest/none" d push "$R/apitest/none:1"
+fails_with "An image does not exist locally with the tag: $R/apitest/none" d push "$R/apitest/none:1"
 fails_with "invalid reference format" d pull "$R/Bad:x:y"
 d rmi "$R/apitest/bb:1" >/dev/null
 
