@@ -48,17 +48,17 @@ bool same_stat(const StatusMemo& m, const struct stat& st) {
 }
 
 std::optional<json> read_status(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) {  // one syscall when unchanged
+    std::lock_guard lock(status_memo_mu);
+    auto it = status_memo.find(path);
+    if (it != status_memo.end() && same_stat(it->second, st)) return it->second.j;
+  }
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd || ::fstat(fd.get(), &st) != 0) {  // most containers have none
     std::lock_guard lock(status_memo_mu);
     status_memo.erase(path);
     return std::nullopt;
-  }
-  {
-    std::lock_guard lock(status_memo_mu);
-    auto it = status_memo.find(path);
-    if (it != status_memo.end() && same_stat(it->second, st)) return it->second.j;
   }
   std::string text;
   try {
