@@ -221,7 +221,8 @@ void auth(Exchange& x) {
     std::string lower = m;
     for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (lower.find("401") != std::string::npos || lower.find("unauthorized") != std::string::npos ||
-        lower.find("denied") != std::string::npos)
+        lower.find("denied") != std::string::npos || lower.find("wrong user name or password") != std::string::npos ||
+        lower.find("authentication required") != std::string::npos)
       throw StatusError(401, m);
     throw;
   }

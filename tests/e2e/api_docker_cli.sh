@@ -236,6 +236,33 @@ pushed=${BASH_REMATCH[1]}
 assert_eq "the registry has it" "$pushed" \
   "$(curl -sS -I -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$R/v2/apitest/bb/manifests/1" | tr -d '\r' | awk -F': ' 'tolower($1)=="docker-content-digest" {print $2}')"
 d rmi "$R/apitest/bb:1" >/dev/null
+
+log "docker login (POST /auth), then push and pull with X-Registry-Auth, to a registry with TLS and basic auth"
+tport=$(free_port)
+registry_start "$E2E_TMP/treg" "$tport" tls
+on_exit "kill $REG_PID"
+T=127.0.0.1:$tport
+# The server's certificates: the default cert dir (as registry_tls.sh).
+certs=/etc/berth/certs.d/$T
+mkdir -p "$certs"
+on_exit "rm -rf '$certs'; rmdir /etc/berth/certs.d /etc/berth 2>/dev/null"
+cp "$E2E_TMP/treg/ca/ca.crt" "$certs/ca.crt"
+auth_dirs() { find /tmp -maxdepth 1 -name 'berth-api-auth-*' | wc -l; }
+dirs_before=$(auth_dirs)
+r=$(curl -sS --unix-socket "$API_SOCK" -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+  -d "{\"username\":\"alice\",\"password\":\"wrong\",\"serveraddress\":\"$T\"}" http://berth/auth)
+assert_eq "POST /auth with a wrong password" 401 "$r"
+fails_with "wrong user name or password" sh -c "echo wrong | DOCKER_HOST=$DOCKER_HOST DOCKER_CONFIG=$DOCKER_CONFIG timeout 60 docker login -u alice --password-stdin $T"
+assert_contains "docker login" "$(echo s3cret | d login -u alice --password-stdin "$T" 2>&1)" "Login Succeeded"
+d tag busybox:latest "$T/priv/bb:1"
+out=$(d push "$T/priv/bb:1" 2>&1) || fail "push with credentials failed: $out"
+assert_contains "push with credentials" "$out" "1: digest: sha256:"
+d rmi "$T/priv/bb:1" >/dev/null
+assert_eq "pull with credentials, and run" private "$(d pull -q "$T/priv/bb:1" >/dev/null && d run --rm "$T/priv/bb:1" echo private)"
+d rmi "$T/priv/bb:1" >/dev/null
+d logout "$T" >/dev/null
+fails_with "authentication required" d pull "$T/priv/bb:1"
+assert_eq "no request's credentials are left behind" "$dirs_before" "$(auth_dirs)"
 out=$(d pull "$R/apitest/bb:1" 2>&1) || fail "docker pull failed: $out"
 assert_contains "pull: digest" "$out" "Digest: $pushed"
 assert_contains "pull: status" "$out" "$R/apitest/bb:1"
