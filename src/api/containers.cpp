@@ -1,9 +1,13 @@
 // /containers: create, list, inspect, update and the lifecycle verbs,
 // each one engine call (the same ones `berth run/ps/stop/...` make).
+#include <ftw.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "api/router.hpp"
@@ -20,6 +24,34 @@ using engine::Container;
 namespace {
 
 bool is_running(engine::ContainerEngine& e, const std::string& ref) { return e.inspect(ref).state.running(); }
+
+// docker's SizeRw: the bytes of the files in the container's writable
+// layer (its overlay upper dir; a hard link counted once), and SizeRootFs:
+// that plus its image's.
+thread_local std::set<std::pair<dev_t, ino_t>>* seen_inodes = nullptr;
+thread_local int64_t upper_bytes = 0;
+
+int add_file(const char*, const struct stat* st, int type, struct FTW*) {
+  if (type == FTW_F || type == FTW_SL) {
+    if (st->st_nlink <= 1 || seen_inodes->insert({st->st_dev, st->st_ino}).second) upper_bytes += st->st_size;
+  }
+  return 0;
+}
+
+void add_sizes(engine::ContainerEngine& e, const Container& c, json& j) {
+  std::set<std::pair<dev_t, ino_t>> seen;
+  seen_inodes = &seen;
+  upper_bytes = 0;
+  std::string upper = e.container_dir(c.id) + "/upper";
+  if (::access(upper.c_str(), F_OK) == 0) ::nftw(upper.c_str(), add_file, 32, FTW_PHYS);
+  int64_t image = 0;
+  try {
+    if (auto img = e.images().find(c.image_id)) image = img->size;
+  } catch (const Error&) {
+  }
+  j["SizeRw"] = upper_bytes;
+  j["SizeRootFs"] = upper_bytes + image;
+}
 
 // HostConfig as docker's clients send it, into the engine's HostConfig.
 engine::HostConfig host_config(const json& hc) {
@@ -134,10 +166,7 @@ void list(Exchange& x) {
     if (!matches(c, f)) continue;
     if (limit > 0 && static_cast<int64_t>(out.size()) >= limit) break;
     json s = engine::container_summary(c, now);
-    if (x.req.flag("size")) {
-      s["SizeRw"] = 0;
-      s["SizeRootFs"] = 0;
-    }
+    if (x.req.flag("size")) add_sizes(*x.engine, c, s);
     out.push_back(s);
   }
   x.json(200, out);
@@ -147,10 +176,7 @@ void inspect(Exchange& x) {
   auto& e = *x.engine;
   Container c = e.inspect(x.req.param("id"));
   json j = engine::inspect_view(c, e.container_dir(c.id), e.state_dir(c.id), e.log_path(c.id));
-  if (x.req.flag("size")) {
-    j["SizeRw"] = 0;
-    j["SizeRootFs"] = 0;
-  }
+  if (x.req.flag("size")) add_sizes(e, c, j);
   x.json(200, j);
 }
 

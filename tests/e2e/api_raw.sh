@@ -108,6 +108,15 @@ curl -sS --unix-socket "$API_SOCK" "http://berth/containers/c1/stats?stream=fals
 jq -e '(.cpu_stats.cpu_usage.total_usage>0) and (.memory_stats.usage>0) and (.pids_stats.current>=1) and (.name=="/c1")' \
   "$E2E_TMP/stats.json" >/dev/null || fail "stats shape: $(cat "$E2E_TMP/stats.json")"
 
+log "size=1: SizeRw is the writable layer's bytes, SizeRootFs adds the image's"
+b exec c1 sh -c 'head -c 100000 /dev/zero > /big; ln /big /big.link'
+curl -sS --unix-socket "$API_SOCK" "http://berth/containers/c1/json?size=1" >"$E2E_TMP/size.json"
+jq -e '(.SizeRw >= 100000) and (.SizeRw < 150000) and (.SizeRootFs > .SizeRw + 1000000)' "$E2E_TMP/size.json" >/dev/null ||
+  fail "inspect size=1: $(jq -c '{SizeRw, SizeRootFs}' "$E2E_TMP/size.json")"
+assert_eq "ps size=1 agrees with inspect" "$(jq -r .SizeRw "$E2E_TMP/size.json")" \
+  "$(curl -sS --unix-socket "$API_SOCK" "http://berth/containers/json?size=1" | jq -r '.[] | select(.Names[0]=="/c1") | .SizeRw')"
+b exec c1 rm /big /big.link
+
 log "NetworkSettings of a container on the default bridge"
 jq -e '.NetworkSettings.Networks.bridge | (.IPAddress|startswith("10.88.")) and (.Gateway=="10.88.0.1") and (.MacAddress|test("^02:42:")) and (.IPPrefixLen==16) and (.NetworkID|length==64)' \
   "$E2E_TMP/inspect.json" >/dev/null || fail "inspect .NetworkSettings: $(jq -c .NetworkSettings "$E2E_TMP/inspect.json")"
