@@ -205,6 +205,35 @@ curl -sS --unix-socket "$API_SOCK" -X POST "http://berth/containers/c1/attach?lo
 assert_eq "attach logs=1 stream=0 replays the log, framed" "01000000000000046f75740a02000000000000046572720a" \
   "$(od -An -tx1 "$E2E_TMP/attach.bin" | tr -d ' \n')"
 
+log "attach detachKeys: the sequence ends the attach, the container runs on"
+r=$(api POST '/containers/create?name=ttyc' -H 'Content-Type: application/json' \
+  -d '{"Image":"busybox","Tty":true,"OpenStdin":true,"Cmd":["sh"],"HostConfig":{"NetworkMode":"none"}}')
+assert_eq "create a tty container" 201 "${r%% *}"
+api POST /containers/ttyc/start >/dev/null
+r=$(api POST '/containers/ttyc/attach?stream=1&stdin=1&stdout=1&detachKeys=ctrl-xx')
+assert_eq "bad detachKeys" '400 {"message":"Invalid detach keys (ctrl-xx) provided"}' "$r"
+/usr/bin/python3 - "$API_SOCK" <<'PY' || fail "detachKeys did not detach"
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(10)
+s.sendall(b"POST /containers/ttyc/attach?stream=1&stdin=1&stdout=1&detachKeys=ctrl-a,x HTTP/1.1\r\nHost: x\r\n"
+          b"Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
+buf = b""
+while b"\r\n\r\n" not in buf: buf += s.recv(4096)
+assert buf.startswith(b"HTTP/1.1 101"), buf
+# ctrl-a then y breaks the sequence: both reach the shell; echo proves it reads on
+s.sendall(b"\x01y\x15echo mark-$((6*7))\r")
+out = buf
+while b"mark-42" not in out: out += s.recv(4096)
+s.sendall(b"\x01x")
+deadline = time.time() + 10
+while time.time() < deadline:
+    d = s.recv(4096)
+    if not d: sys.exit(0)
+sys.exit("the stream did not end after the detach keys")
+PY
+assert_eq "the container runs on after a detach" true "$(curl -sS --unix-socket "$API_SOCK" http://berth/containers/ttyc/json | jq -r .State.Running)"
+api DELETE '/containers/ttyc?force=1' >/dev/null
+
 log "conflicts: removing a running container"
 r=$(api DELETE "/containers/c1")
 assert_eq "rm of a running container" 409 "${r%% *}"
