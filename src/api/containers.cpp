@@ -79,7 +79,7 @@ engine::HostConfig host_config(const json& hc) {
     h.mounts.insert(h.mounts.begin(), binds.begin(), binds.end());
   }
   // The docker CLI sends "default": docker's default bridge, which is
-  // berth's network "bridge" (berth's own CLI defaults to none instead).
+  // berth's network "bridge".
   // (The engine's HostConfig defaults to none: an absent NetworkMode too.)
   std::string mode = j.contains("NetworkMode") && j["NetworkMode"].is_string() ? j["NetworkMode"].get<std::string>() : "";
   if (mode.empty() || mode == "default") h.network_mode = engine::Networks::kDefault;

@@ -8,7 +8,7 @@
 # bridge): the test runs in a network namespace of its own, so nothing
 # touches the machine's.
 if [[ -z ${BERTH_NET_TEST_NS:-} ]]; then
-  exec env BERTH_NET_TEST_NS=1 unshare --net bash "$0" "$@"
+  exec env BERTH_NET_TEST_NS=1 E2E_IN_PRIVATE_NET_NS=1 unshare --net bash "$0" "$@"
 fi
 source "$(dirname "$0")/lib.sh"
 e2e_init
