@@ -90,10 +90,68 @@ UniqueFd wait_for_monitor(Exchange& x, const std::string& id, int client,
   }
 }
 
+// docker's detachKeys ("ctrl-p,ctrl-q", "a,ctrl-@", ...) as bytes.
+std::string parse_detach_keys(const std::string& spec) {
+  auto bad = [&] { return Error("Invalid detach keys (" + spec + ") provided", ErrorKind::InvalidArgument); };
+  std::string keys;
+  size_t start = 0;
+  while (start <= spec.size()) {
+    size_t comma = spec.find(',', start);
+    std::string k = spec.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (k.size() == 1) {
+      keys.push_back(k[0]);
+    } else if (k.size() == 6 && k.starts_with("ctrl-")) {
+      char c = k[5];
+      if (c >= 'a' && c <= 'z') keys.push_back(static_cast<char>(c - 'a' + 1));
+      else if (c == '@') keys.push_back(0);
+      else if (c >= '[' && c <= '_') keys.push_back(static_cast<char>(c - '[' + 27));
+      else throw bad();
+    } else {
+      throw bad();
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return keys;
+}
+
+// The client's stdin with docker's detach sequence taken out: bytes that
+// begin the sequence are held until it is complete (detach) or broken
+// (passed on).
+struct DetachMatcher {
+  std::string keys;
+  size_t matched = 0;
+  // Appends what goes to the container to `out`; true: detach.
+  bool feed(std::string_view in, std::string* out) {
+    for (char ch : in) {
+      if (keys.empty()) {
+        out->push_back(ch);
+        continue;
+      }
+      if (ch == keys[matched]) {
+        if (++matched == keys.size()) return true;
+        continue;
+      }
+      out->append(keys, 0, matched);
+      matched = 0;
+      if (ch == keys[0]) matched = 1;
+      else out->push_back(ch);
+      if (matched == keys.size()) return true;
+    }
+    return false;
+  }
+};
+
+enum class AttachEnd { Exited, Gone, Detached };
+
 // Copies the monitor's output frames to the client (raw for a tty) and the
 // client's bytes to the container's stdin until the monitor reports the
-// exit (true) or the client goes (false).
-bool proxy_attach(int mon, int client, bool tty, bool want_in, bool want_out, bool want_err, const std::string& early) {
+// exit, the client goes or it types the detach keys.
+AttachEnd proxy_attach(int mon, int client, bool tty, bool want_in, bool want_out, bool want_err, std::string early,
+                       DetachMatcher detach) {
+  std::string pass;
+  if (want_in && detach.feed(early, &pass)) return AttachEnd::Detached;
+  early = pass;
   if (want_in && !early.empty()) monitor::write_all(mon, monitor::encode_frame(Frame::Stdin, early));
   monitor::FrameReader fr;
   bool in_open = want_in;
@@ -102,35 +160,38 @@ bool proxy_attach(int mon, int client, bool tty, bool want_in, bool want_out, bo
     pollfd p[2] = {{mon, POLLIN, 0}, {client, static_cast<short>(in_open ? POLLIN : 0), 0}};
     if (::poll(p, 2, -1) < 0) {
       if (errno == EINTR) continue;
-      return false;
+      return AttachEnd::Gone;
     }
-    if (p[1].revents & (POLLHUP | POLLERR)) return false;  // the client is gone
+    if (p[1].revents & (POLLHUP | POLLERR)) return AttachEnd::Gone;  // the client is gone
     if (p[1].revents & POLLIN) {
       ssize_t n = ::recv(client, buf, sizeof buf, 0);
       if (n > 0) {
-        if (!monitor::write_all(mon, monitor::encode_frame(Frame::Stdin, {buf, static_cast<size_t>(n)}))) return false;
+        pass.clear();
+        bool detached = detach.feed({buf, static_cast<size_t>(n)}, &pass);
+        if (!pass.empty() && !monitor::write_all(mon, monitor::encode_frame(Frame::Stdin, pass))) return AttachEnd::Gone;
+        if (detached) return AttachEnd::Detached;
       } else if (n == 0) {  // the client closed its stdin (half-close)
         monitor::write_all(mon, monitor::encode_frame(Frame::CloseStdin, ""));
         in_open = false;
       } else if (errno != EINTR) {
-        return false;
+        return AttachEnd::Gone;
       }
     }
     if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
       ssize_t n = ::read(mon, buf, sizeof buf);
       if (n <= 0) {
         if (n < 0 && errno == EINTR) continue;
-        return false;
+        return AttachEnd::Gone;
       }
       fr.feed(buf, static_cast<size_t>(n));
       Frame type;
       std::string payload;
       while (fr.next(&type, &payload)) {
-        if (type == Frame::Exit) return true;
+        if (type == Frame::Exit) return AttachEnd::Exited;
         if ((type == Frame::Stdout && !want_out) || (type == Frame::Stderr && !want_err)) continue;
         if (type != Frame::Stdout && type != Frame::Stderr) continue;
         bool ok = tty ? send_all(client, payload) : send_frame(client, type == Frame::Stderr ? 2 : 1, payload);
-        if (!ok) return false;
+        if (!ok) return AttachEnd::Gone;
       }
     }
   }
@@ -141,6 +202,10 @@ void attach(Exchange& x) {
   engine::Container c = e.inspect(x.req.param("id"));
   bool want_in = x.req.flag("stdin"), want_out = x.req.flag("stdout"), want_err = x.req.flag("stderr");
   bool tty = c.config.tty;
+  // As dockerd: the detach keys apply to a tty's stdin (default ctrl-p,
+  // ctrl-q); a bad spec is 400 before the hijack.
+  DetachMatcher detach;
+  if (tty && want_in) detach.keys = parse_detach_keys(x.req.text("detachKeys", "ctrl-p,ctrl-q"));
   const char* type = tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream";
   // logs=1: what the container wrote so far first; stream=0: only that.
   auto replay = [&](int client) {
@@ -166,7 +231,7 @@ void attach(Exchange& x) {
   if (x.req.flag("logs") && (want_out || want_err)) replay(client);
   if (!mon) mon = wait_for_monitor(x, c.id, client, waiter);
   if (!mon) return;
-  bool exited = proxy_attach(mon.get(), client, tty, want_in, want_out, want_err, early);
+  bool exited = proxy_attach(mon.get(), client, tty, want_in, want_out, want_err, early, detach) == AttachEnd::Exited;
   // A monitor that had a client attached at the exit leaves an AutoRemove
   // to that client (as `berth run --rm` does it): remove it before the
   // stream ends, so a wait for "removed" is answered.

@@ -1,9 +1,13 @@
 // /containers: create, list, inspect, update and the lifecycle verbs,
 // each one engine call (the same ones `berth run/ps/stop/...` make).
+#include <ftw.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "api/router.hpp"
@@ -20,6 +24,34 @@ using engine::Container;
 namespace {
 
 bool is_running(engine::ContainerEngine& e, const std::string& ref) { return e.inspect(ref).state.running(); }
+
+// docker's SizeRw: the bytes of the files in the container's writable
+// layer (its overlay upper dir; a hard link counted once), and SizeRootFs:
+// that plus its image's.
+thread_local std::set<std::pair<dev_t, ino_t>>* seen_inodes = nullptr;
+thread_local int64_t upper_bytes = 0;
+
+int add_file(const char*, const struct stat* st, int type, struct FTW*) {
+  if (type == FTW_F || type == FTW_SL) {
+    if (st->st_nlink <= 1 || seen_inodes->insert({st->st_dev, st->st_ino}).second) upper_bytes += st->st_size;
+  }
+  return 0;
+}
+
+void add_sizes(engine::ContainerEngine& e, const Container& c, json& j) {
+  std::set<std::pair<dev_t, ino_t>> seen;
+  seen_inodes = &seen;
+  upper_bytes = 0;
+  std::string upper = e.container_dir(c.id) + "/upper";
+  if (::access(upper.c_str(), F_OK) == 0) ::nftw(upper.c_str(), add_file, 32, FTW_PHYS);
+  int64_t image = 0;
+  try {
+    if (auto img = e.images().find(c.image_id)) image = img->size;
+  } catch (const Error&) {
+  }
+  j["SizeRw"] = upper_bytes;
+  j["SizeRootFs"] = upper_bytes + image;
+}
 
 // HostConfig as docker's clients send it, into the engine's HostConfig.
 engine::HostConfig host_config(const json& hc) {
@@ -46,20 +78,16 @@ engine::HostConfig host_config(const json& hc) {
     for (auto& b : j["Binds"]) binds.push_back(engine::parse_bind_spec(b.get<std::string>()));
     h.mounts.insert(h.mounts.begin(), binds.begin(), binds.end());
   }
-  // The docker CLI sends "default"; berth's default network mode stands
-  // for docker's default bridge until networks land (branch net).
-  if (h.network_mode.empty() || h.network_mode == "default" || h.network_mode == "bridge") h.network_mode = "none";
+  // The docker CLI sends "default": docker's default bridge, which is
+  // berth's network "bridge".
+  // (The engine's HostConfig defaults to none: an absent NetworkMode too.)
+  std::string mode = j.contains("NetworkMode") && j["NetworkMode"].is_string() ? j["NetworkMode"].get<std::string>() : "";
+  if (mode.empty() || mode == "default") h.network_mode = engine::Networks::kDefault;
   if (j.contains("LogConfig") && j["LogConfig"].is_object()) {
     std::string type = j["LogConfig"].value("Type", "");
     if (!type.empty() && type != "json-file")
       throw Error("logging driver \"" + type + "\" is not supported by berth (json-file only)",
                   ErrorKind::InvalidArgument);
-  }
-  if (j.contains("PortBindings") && j["PortBindings"].is_object() && !j["PortBindings"].empty()) {
-    for (auto& [port, binds] : j["PortBindings"].items())
-      if (binds.is_array() && !binds.empty())
-        throw Error("publishing port " + port + ": port publishing is not implemented yet in berth (branch net)",
-                    ErrorKind::Unsupported);
   }
   return h;
 }
@@ -71,8 +99,32 @@ void create(Exchange& x) {
   if (!r.name.empty() && r.name[0] == '/') r.name.erase(0, 1);
   engine::from_json(b, r.config);
   if (r.config.image.empty()) throw Error("Config.Image is required", ErrorKind::InvalidArgument);
-  if (b.contains("HostConfig") && b["HostConfig"].is_object()) r.host = host_config(b["HostConfig"]);
-  else r.host.network_mode = "none";
+  r.host = host_config(b.contains("HostConfig") && b["HostConfig"].is_object() ? b["HostConfig"] : json::object());
+  // NetworkingConfig.EndpointsConfig: the endpoint on NetworkMode's network
+  // (aliases, IPAMConfig.IPv4Address); docker connects to the others after
+  // create, which berth leaves to /networks/{id}/connect.
+  if (b.contains("NetworkingConfig") && b["NetworkingConfig"].is_object()) {
+    const json& eps = b["NetworkingConfig"].value("EndpointsConfig", json::object());
+    if (!eps.is_object()) throw Error("NetworkingConfig.EndpointsConfig: want an object", ErrorKind::InvalidArgument);
+    if (eps.size() > 1)
+      throw Error("Container cannot be connected to network endpoints: " + eps.begin().key() + " and more",
+                  ErrorKind::InvalidArgument);
+    for (auto& [net, ep] : eps.items()) {
+      if (!ep.is_object()) continue;
+      if ((net == "default" ? engine::Networks::kDefault : net) != r.host.network_mode)
+        throw Error("NetworkingConfig.EndpointsConfig names network " + net + " but HostConfig.NetworkMode is " +
+                        r.host.network_mode, ErrorKind::InvalidArgument);
+      if (ep.contains("Aliases") && ep["Aliases"].is_array())
+        for (auto& a : ep["Aliases"]) r.endpoint.aliases.push_back(a.get<std::string>());
+      if (ep.contains("IPAMConfig") && ep["IPAMConfig"].is_object())
+        r.endpoint.ip = ep["IPAMConfig"].value("IPv4Address", "");
+    }
+  }
+  // An unknown network is 400, not the engine's 404: the docker CLI takes
+  // a 404 from create for a missing image and pulls it.
+  const std::string& mode = r.host.network_mode;
+  if (mode != "none" && mode != "host" && !mode.starts_with("container:") && !x.engine->networks().find(mode))
+    throw Error("network " + mode + " not found", ErrorKind::InvalidArgument);
   std::vector<std::string> warnings;
   std::string id = x.engine->create(r, &warnings);
   x.json(201, {{"Id", id}, {"Warnings", warnings}});
@@ -114,10 +166,7 @@ void list(Exchange& x) {
     if (!matches(c, f)) continue;
     if (limit > 0 && static_cast<int64_t>(out.size()) >= limit) break;
     json s = engine::container_summary(c, now);
-    if (x.req.flag("size")) {
-      s["SizeRw"] = 0;
-      s["SizeRootFs"] = 0;
-    }
+    if (x.req.flag("size")) add_sizes(*x.engine, c, s);
     out.push_back(s);
   }
   x.json(200, out);
@@ -127,10 +176,7 @@ void inspect(Exchange& x) {
   auto& e = *x.engine;
   Container c = e.inspect(x.req.param("id"));
   json j = engine::inspect_view(c, e.container_dir(c.id), e.state_dir(c.id), e.log_path(c.id));
-  if (x.req.flag("size")) {
-    j["SizeRw"] = 0;
-    j["SizeRootFs"] = 0;
-  }
+  if (x.req.flag("size")) add_sizes(e, c, j);
   x.json(200, j);
 }
 

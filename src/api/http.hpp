@@ -73,4 +73,15 @@ class Exchange {
 // docker's status for an error kind (404 no such object, 409 conflict, ...).
 int status_of(ErrorKind k);
 
+// An error whose status is none of status_of's: docker's 403 for a
+// network in use or a predefined one.
+class StatusError : public Error {
+ public:
+  StatusError(int status, const std::string& msg) : Error(msg, ErrorKind::FailedPrecondition), status_(status) {}
+  int status() const noexcept { return status_; }
+
+ private:
+  int status_;
+};
+
 }  // namespace berth::api

@@ -26,6 +26,7 @@
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include "engine/container_engine.hpp"
+#include "engine/process_identity.hpp"
 
 namespace berth::api {
 
@@ -337,7 +338,8 @@ void Connection::dispatch() {
       log::warn("api: " + req.method + " " + req.path + ": " + e.what() + " (after the answer began)");
       return;
     }
-    error(status_of(e.kind()), e.what());
+    auto* se = dynamic_cast<const StatusError*>(&e);
+    error(se ? se->status() : status_of(e.kind()), e.what());
   } catch (const nlohmann::json::exception& e) {
     error(400, std::string("bad parameter: ") + e.what());
   } catch (const std::exception& e) {
@@ -427,6 +429,9 @@ void on_signal(int) {
 }  // namespace
 
 Server::Server(ServeOptions o) : o_(std::move(o)) {
+  // A list checks every running container's monitor: keep pidfds of the
+  // live ones (engine/process_identity.hpp), one fd each.
+  engine::remember_live_processes(1024);
   add_system_routes(router_);
   add_container_routes(router_);
   add_container_io_routes(router_);

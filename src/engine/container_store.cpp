@@ -129,10 +129,24 @@ Container ContainerStore::get(const std::string& ref) {
   throw Error("No such container: " + ref, ErrorKind::NotFound);
 }
 
+const Container& ContainerStore::parsed(std::string text) {
+  auto it = parsed_.find(text);
+  if (it != parsed_.end()) return it->second;
+  Container c = parse(text);
+  return parsed_.emplace(std::move(text), std::move(c)).first->second;
+}
+
 std::vector<Container> ContainerStore::list() {
   std::vector<Container> out;
+  std::unordered_map<std::string, Container> seen;  // this list's records: what stays cached
   auto st = db_.prepare("SELECT record FROM containers ORDER BY created DESC");
-  while (st.step()) out.push_back(parse(st.text(0)));
+  while (st.step()) {
+    std::string text = st.text(0);
+    out.push_back(parsed(text));
+    auto node = parsed_.extract(text);
+    if (!node.empty()) seen.insert(std::move(node));
+  }
+  parsed_ = std::move(seen);
   return out;
 }
 

@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/sqlite.hpp"
@@ -30,6 +31,13 @@ class ContainerStore {
   std::optional<std::string> id_of_name(const std::string& name);
 
  private:
+  // The records as parsed, with the text each was parsed from, by text:
+  // a record whose row is unchanged is not parsed again. Parsing every
+  // record's JSON was most of a list (`berth serve` keeps its engines, and
+  // so this, across requests; a CLI run lists once and gains nothing).
+  // Keyed by the text itself, so any change by any process is seen.
+  const Container& parsed(std::string text);
+  std::unordered_map<std::string, Container> parsed_;
   Database& db_;
 };
 

@@ -8,7 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <unordered_map>
 
 #include "common/clock.hpp"
 #include "common/error.hpp"
@@ -25,15 +27,50 @@ using nlohmann::json;
 
 namespace {
 
+// status.json files as last parsed, by path, with what stat said of them:
+// the monitor writes a new file and renames it over the old (a new inode),
+// so an unchanged (inode, size, mtime, ctime) is an unchanged file. Shared
+// by the engines of one process (`berth serve` lists from many threads);
+// reading and parsing every container's file was a good part of a list.
+struct StatusMemo {
+  ino_t ino;
+  off_t size;
+  timespec mtime, ctime;
+  json j;
+};
+std::mutex status_memo_mu;
+std::unordered_map<std::string, StatusMemo> status_memo;
+
+bool same_stat(const StatusMemo& m, const struct stat& st) {
+  return m.ino == st.st_ino && m.size == st.st_size && m.mtime.tv_sec == st.st_mtim.tv_sec &&
+         m.mtime.tv_nsec == st.st_mtim.tv_nsec && m.ctime.tv_sec == st.st_ctim.tv_sec &&
+         m.ctime.tv_nsec == st.st_ctim.tv_nsec;
+}
+
 std::optional<json> read_status(const std::string& path) {
-  std::optional<std::string> text;
-  try {
-    text = fs::read_file_if_exists(path);  // most containers have none: no throw
-  } catch (const Error&) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) {  // one syscall when unchanged
+    std::lock_guard lock(status_memo_mu);
+    auto it = status_memo.find(path);
+    if (it != status_memo.end() && same_stat(it->second, st)) return it->second.j;
   }
-  if (!text) return std::nullopt;
-  json j = json::parse(*text, nullptr, false);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd || ::fstat(fd.get(), &st) != 0) {  // most containers have none
+    std::lock_guard lock(status_memo_mu);
+    status_memo.erase(path);
+    return std::nullopt;
+  }
+  std::string text;
+  try {
+    text = fs::read_all(fd.get(), path);
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  json j = json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  std::lock_guard lock(status_memo_mu);
+  if (status_memo.size() > 4096) status_memo.clear();  // removed containers' entries go some time
+  status_memo[path] = StatusMemo{st.st_ino, st.st_size, st.st_mtim, st.st_ctim, j};
   return j;
 }
 

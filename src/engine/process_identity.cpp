@@ -1,5 +1,13 @@
 #include "engine/process_identity.hpp"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <map>
+#include <mutex>
+
 #include "common/error.hpp"
 #include "common/fs.hpp"
 
@@ -37,11 +45,61 @@ std::string process_start_time(int pid) {
   return pid > 0 && stat_fields(pid, &state, &start) ? start : "";
 }
 
+namespace {
+
+// (pid, start) -> a pidfd of that process, found alive when opened. A
+// pidfd is readable once its process has exited (a zombie included), and
+// stays that process's whatever happens to the pid after.
+std::mutex live_mu;
+size_t live_max = 0;
+std::map<std::pair<int, std::string>, int> live;
+
+}  // namespace
+
+void remember_live_processes(size_t max) {
+  std::lock_guard lock(live_mu);
+  live_max = max;
+}
+
 bool process_alive(const MonitorIdentity& p) {
+  if (p.pid <= 0) return false;
+  std::pair<int, std::string> key{p.pid, p.start};
+  {
+    std::lock_guard lock(live_mu);
+    if (auto it = live.find(key); it != live.end()) {
+      pollfd f{it->second, POLLIN, 0};
+      if (::poll(&f, 1, 0) == 0) return true;
+      ::close(it->second);  // it has exited
+      live.erase(it);
+      return false;
+    }
+  }
   char state;
   std::string start;
-  if (p.pid <= 0 || !stat_fields(p.pid, &state, &start)) return false;
-  return start == p.start && state != 'Z' && state != 'X';
+  if (!stat_fields(p.pid, &state, &start)) return false;
+  bool alive = start == p.start && state != 'Z' && state != 'X';
+  std::lock_guard lock(live_mu);
+  if (alive && live.size() >= live_max && live_max > 0)
+    std::erase_if(live, [](const auto& kv) {  // processes nobody asked about since they ended
+      pollfd f{kv.second, POLLIN, 0};
+      if (::poll(&f, 1, 0) == 0) return false;
+      ::close(kv.second);
+      return true;
+    });
+  if (alive && live.size() < live_max) {
+    int fd = static_cast<int>(::syscall(SYS_pidfd_open, p.pid, 0));
+    // Opened after the check: the same process unless the pid was freed
+    // and reused in between, so the start time is checked once more.
+    if (fd >= 0) {
+      char st2;
+      std::string start2;
+      if (stat_fields(p.pid, &st2, &start2) && start2 == p.start && ::fcntl(fd, F_SETFD, FD_CLOEXEC) == 0)
+        live.emplace(key, fd);
+      else
+        ::close(fd);
+    }
+  }
+  return alive;
 }
 
 }  // namespace berth::engine

@@ -3,11 +3,18 @@
 # and error codes; bad requests (malformed JSON, a huge body, unknown
 # endpoints, a client that goes mid-stream, one that never finishes its
 # request) get the right status and leave the server serving others.
+# Containers made through the API are on docker's default network (berth's
+# bridge): the test runs in a network namespace of its own, so nothing
+# touches the machine's.
+if [[ -z ${BERTH_NET_TEST_NS:-} ]]; then
+  exec env BERTH_NET_TEST_NS=1 E2E_IN_PRIVATE_NET_NS=1 unshare --net bash "$0" "$@"
+fi
 source "$(dirname "$0")/lib.sh"
 e2e_init
 require_bin curl
 engine_init
 source "$(dirname "$0")/api_lib.bash"
+ip link set lo up
 start_serve
 
 log "listeners: the unix socket is 0660 root:root; tcp only on loopback; a bad -H leaves no socket"
@@ -63,7 +70,7 @@ r=$(api POST '/containers/create?name=c1' -H 'Content-Type: application/json' \
        "HostConfig":{"NetworkMode":"default","Memory":67108864,"RestartPolicy":{"Name":"no"},"Init":true,
                      "CapDrop":["NET_RAW"],"Ulimits":[{"Name":"nofile","Soft":1024,"Hard":1024}],
                      "LogConfig":{"Type":"json-file","Config":{"max-size":"1m"}}},
-       "NetworkingConfig":{"EndpointsConfig":{"default":{"Aliases":["x"]}}}}')
+       "NetworkingConfig":{"EndpointsConfig":{"default":{}}}}')
 assert_eq "create" 201 "${r%% *}"
 id=$(jq -r .Id "$E2E_TMP/api.body")
 r=$(api POST '/containers/create?name=c1' -H 'Content-Type: application/json' -d '{"Image":"busybox"}')
@@ -72,6 +79,14 @@ assert_contains "name conflict message" "$r" 'Conflict. The container name \"/c1
 assert_eq "start" 204 "$(api POST "/containers/$id/start" | cut -d' ' -f1)"
 assert_eq "start of a running one" 304 "$(api POST "/containers/$id/start" | cut -d' ' -f1)"
 assert_eq "the limit reached the container" 67108864 "$(b inspect -f '{{.HostConfig.Memory}}' c1)"
+assert_eq "NetworkMode default is berth's bridge network" bridge "$(b inspect -f '{{.HostConfig.NetworkMode}}' c1)"
+r=$(api POST /containers/create -H 'Content-Type: application/json' \
+  -d '{"Image":"busybox","NetworkingConfig":{"EndpointsConfig":{"default":{"Aliases":["x"]}}}}')
+assert_eq "an alias on the default bridge (docker refuses it too)" 400 "${r%% *}"
+assert_contains "an alias on the default bridge says why" "$r" "network-scoped alias is supported only for containers in user defined networks"
+r=$(api POST /containers/create -H 'Content-Type: application/json' -d '{"Image":"busybox","HostConfig":{"NetworkMode":"nonet"}}')
+assert_eq "create on an unknown network (400, not 404: the docker CLI would take a 404 for a missing image and pull)" \
+  '400 {"message":"network nonet not found"}' "$r"
 
 log "JSON shapes"
 curl -sS --unix-socket "$API_SOCK" "http://berth/containers/json" >"$E2E_TMP/ps.json"
@@ -93,6 +108,93 @@ curl -sS --unix-socket "$API_SOCK" "http://berth/containers/c1/stats?stream=fals
 jq -e '(.cpu_stats.cpu_usage.total_usage>0) and (.memory_stats.usage>0) and (.pids_stats.current>=1) and (.name=="/c1")' \
   "$E2E_TMP/stats.json" >/dev/null || fail "stats shape: $(cat "$E2E_TMP/stats.json")"
 
+log "size=1: SizeRw is the writable layer's bytes, SizeRootFs adds the image's"
+b exec c1 sh -c 'head -c 100000 /dev/zero > /big; ln /big /big.link'
+curl -sS --unix-socket "$API_SOCK" "http://berth/containers/c1/json?size=1" >"$E2E_TMP/size.json"
+jq -e '(.SizeRw >= 100000) and (.SizeRw < 150000) and (.SizeRootFs > .SizeRw + 1000000)' "$E2E_TMP/size.json" >/dev/null ||
+  fail "inspect size=1: $(jq -c '{SizeRw, SizeRootFs}' "$E2E_TMP/size.json")"
+assert_eq "ps size=1 agrees with inspect" "$(jq -r .SizeRw "$E2E_TMP/size.json")" \
+  "$(curl -sS --unix-socket "$API_SOCK" "http://berth/containers/json?size=1" | jq -r '.[] | select(.Names[0]=="/c1") | .SizeRw')"
+b exec c1 rm /big /big.link
+
+log "NetworkSettings of a container on the default bridge"
+jq -e '.NetworkSettings.Networks.bridge | (.IPAddress|startswith("10.88.")) and (.Gateway=="10.88.0.1") and (.MacAddress|test("^02:42:")) and (.IPPrefixLen==16) and (.NetworkID|length==64)' \
+  "$E2E_TMP/inspect.json" >/dev/null || fail "inspect .NetworkSettings: $(jq -c .NetworkSettings "$E2E_TMP/inspect.json")"
+jq -e '(.NetworkSettings.IPAddress|startswith("10.88.")) and (.NetworkSettings.Gateway=="10.88.0.1")' "$E2E_TMP/inspect.json" >/dev/null ||
+  fail "inspect top-level NetworkSettings.IPAddress: $(jq -c .NetworkSettings "$E2E_TMP/inspect.json")"
+
+log "/networks: docker's shapes and codes"
+r=$(api POST /networks/create -H 'Content-Type: application/json' \
+  -d '{"Name":"rawnet","CheckDuplicate":true,"Driver":"bridge","Internal":true,"Labels":{"k":"v"},"IPAM":{"Driver":"default","Config":[{"Subnet":"10.77.9.0/24","Gateway":"10.77.9.254"}]}}')
+assert_eq "network create" 201 "${r%% *}"
+nid=$(jq -r .Id "$E2E_TMP/api.body")
+[[ $nid =~ ^[0-9a-f]{64}$ ]] || fail "network create Id: $r"
+jq -e '.Warning=="" ' "$E2E_TMP/api.body" >/dev/null || fail "network create shape: $r"
+r=$(api POST /networks/create -H 'Content-Type: application/json' -d '{"Name":"rawnet"}')
+assert_eq "a network name taken" '409 {"message":"network with name rawnet already exists"}' "$r"
+r=$(api POST /networks/create -H 'Content-Type: application/json' -d '{"Name":"ov","Driver":"overlay"}')
+assert_eq "an unknown driver" '404 {"message":"plugin \"overlay\" not found"}' "$r"
+r=$(api POST /networks/create -H 'Content-Type: application/json' -d '{"Name":"bad","IPAM":{"Config":[{"Subnet":"10.77.9.0/33"}]}}')
+assert_eq "a bad subnet" 400 "${r%% *}"
+r=$(api POST /networks/create -H 'Content-Type: application/json' -d '{"Driver":"bridge"}')
+assert_eq "no name" 400 "${r%% *}"
+curl -sS --unix-socket "$API_SOCK" http://berth/networks/rawnet >"$E2E_TMP/net.json"
+jq -e '(.Name=="rawnet") and (.Driver=="bridge") and (.Internal==true) and (.Labels.k=="v") and (.Scope=="local")
+       and (.IPAM.Config[0].Subnet=="10.77.9.0/24") and (.IPAM.Config[0].Gateway=="10.77.9.254") and (.Containers=={})' \
+  "$E2E_TMP/net.json" >/dev/null || fail "network inspect shape: $(cat "$E2E_TMP/net.json")"
+assert_eq "inspect by id prefix" rawnet "$(curl -sS --unix-socket "$API_SOCK" "http://berth/networks/${nid:0:12}" | jq -r .Name)"
+assert_eq "no such network" '404 {"message":"network nonet not found"}' "$(api GET /networks/nonet)"
+assert_eq "list" "bridge host none rawnet" "$(curl -sS --unix-socket "$API_SOCK" http://berth/networks | jq -r '[.[].Name]|sort|join(" ")')"
+assert_eq "list filters=name" "rawnet" "$(curl -sS --unix-socket "$API_SOCK" -G http://berth/networks \
+  --data-urlencode 'filters={"name":["rawn"]}' | jq -r '[.[].Name]|join(" ")')"
+assert_eq "list filters=type=custom" "rawnet" "$(curl -sS --unix-socket "$API_SOCK" -G http://berth/networks \
+  --data-urlencode 'filters={"type":["custom"]}' | jq -r '[.[].Name]|join(" ")')"
+r=$(api GET /networks -G --data-urlencode 'filters={"bogus":["x"]}')
+assert_eq "an unknown filter" 400 "${r%% *}"
+r=$(api POST /networks/rawnet/connect -H 'Content-Type: application/json' -d '{"Container":"c1","EndpointConfig":{"IPAMConfig":{"IPv4Address":"10.77.9.7"},"Aliases":["cee"]}}')
+assert_eq "connect" 200 "${r%% *}"
+curl -sS --unix-socket "$API_SOCK" http://berth/containers/c1/json >"$E2E_TMP/inspect2.json"
+assert_eq "connected: inspect shows the address asked for" 10.77.9.7 "$(jq -r .NetworkSettings.Networks.rawnet.IPAddress "$E2E_TMP/inspect2.json")"
+assert_eq "connected: aliases" cee "$(jq -r '.NetworkSettings.Networks.rawnet.Aliases|join(" ")' "$E2E_TMP/inspect2.json")"
+assert_eq "network inspect lists the container" "c1 10.77.9.7/24" \
+  "$(curl -sS --unix-socket "$API_SOCK" http://berth/networks/rawnet | jq -r '.Containers[] | "\(.Name) \(.IPv4Address)"')"
+r=$(api POST /networks/rawnet/connect -H 'Content-Type: application/json' -d '{"Container":"nope"}')
+assert_eq "connect an unknown container" '404 {"message":"No such container: nope"}' "$r"
+r=$(api POST /networks/nonet/connect -H 'Content-Type: application/json' -d '{"Container":"c1"}')
+assert_eq "connect to an unknown network" 404 "${r%% *}"
+r=$(api DELETE /networks/rawnet)
+assert_eq "rm of a network in use" 403 "${r%% *}"
+assert_contains "rm of a network in use says why" "$r" "has active endpoints"
+assert_eq "disconnect" 200 "$(api POST /networks/rawnet/disconnect -H 'Content-Type: application/json' -d '{"Container":"c1"}' | cut -d' ' -f1)"
+r=$(api POST /networks/rawnet/disconnect -H 'Content-Type: application/json' -d '{"Container":"c1"}')
+assert_eq "disconnect of a container not on it" 404 "${r%% *}"
+assert_eq "rm of a predefined network" 403 "$(api DELETE /networks/bridge | cut -d' ' -f1)"
+assert_eq "rm of host" 403 "$(api DELETE /networks/host | cut -d' ' -f1)"
+assert_eq "prune removes the unused user network" '{"NetworksDeleted":["rawnet"]}' \
+  "$(curl -sS --unix-socket "$API_SOCK" -X POST http://berth/networks/prune | jq -c .)"
+assert_eq "rm of an unknown network" 404 "$(api DELETE /networks/rawnet | cut -d' ' -f1)"
+
+log "/build, /images/create, /auth: bad input"
+printf 'FROMM busybox\n' >"$E2E_TMP/Dockerfile"
+tar -C "$E2E_TMP" -cf "$E2E_TMP/ctx.tar" Dockerfile
+r=$(api POST '/build?t=broken' -H 'Content-Type: application/x-tar' --data-binary @"$E2E_TMP/ctx.tar")
+assert_eq "a broken Dockerfile" 400 "${r%% *}"
+assert_contains "a broken Dockerfile says where" "$r" "unknown instruction: FROMM"
+r=$(api POST '/build?dockerfile=../etc/passwd' -H 'Content-Type: application/x-tar' --data-binary @"$E2E_TMP/ctx.tar")
+assert_eq "a Dockerfile outside the context" 400 "${r%% *}"
+r=$(api POST '/build' -H 'Content-Type: application/x-tar' --data-binary 'not a tar at all')
+assert_eq "a body that is not a tar" 400 "${r%% *}"
+r=$(api POST '/build?buildargs=notjson' -H 'Content-Type: application/x-tar' --data-binary @"$E2E_TMP/ctx.tar")
+assert_eq "buildargs that are not JSON" 400 "${r%% *}"
+r=$(api POST '/images/create?fromImage=Bad%20Name')
+assert_eq "pull of a malformed reference" 400 "${r%% *}"
+r=$(api POST '/images/nope-not-here/push')
+assert_eq "push of an image not here" '404 {"message":"An image does not exist locally with the tag: nope-not-here"}' "$r"
+r=$(api POST /auth -H 'Content-Type: application/json' -d '{"serveraddress":"127.0.0.1:1"}')
+assert_eq "auth without credentials" 400 "${r%% *}"
+r=$(api POST '/images/create?fromImage=busybox' -H 'X-Registry-Auth: !!!')
+assert_eq "an X-Registry-Auth that is not base64" 400 "${r%% *}"
+
 log "logs without a tty: docker's 8-byte frames (1 stdout, 2 stderr)"
 wait_until 10 sh -c "curl -sS --unix-socket '$API_SOCK' 'http://berth/containers/c1/logs?stdout=1&stderr=1' | grep -q err"
 curl -sS --unix-socket "$API_SOCK" "http://berth/containers/c1/logs?stdout=1&stderr=1" -o "$E2E_TMP/logs.bin"
@@ -102,6 +204,35 @@ curl -sS --unix-socket "$API_SOCK" -X POST "http://berth/containers/c1/attach?lo
   -o "$E2E_TMP/attach.bin"
 assert_eq "attach logs=1 stream=0 replays the log, framed" "01000000000000046f75740a02000000000000046572720a" \
   "$(od -An -tx1 "$E2E_TMP/attach.bin" | tr -d ' \n')"
+
+log "attach detachKeys: the sequence ends the attach, the container runs on"
+r=$(api POST '/containers/create?name=ttyc' -H 'Content-Type: application/json' \
+  -d '{"Image":"busybox","Tty":true,"OpenStdin":true,"Cmd":["sh"],"HostConfig":{"NetworkMode":"none"}}')
+assert_eq "create a tty container" 201 "${r%% *}"
+api POST /containers/ttyc/start >/dev/null
+r=$(api POST '/containers/ttyc/attach?stream=1&stdin=1&stdout=1&detachKeys=ctrl-xx')
+assert_eq "bad detachKeys" '400 {"message":"Invalid detach keys (ctrl-xx) provided"}' "$r"
+/usr/bin/python3 - "$API_SOCK" <<'PY' || fail "detachKeys did not detach"
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(10)
+s.sendall(b"POST /containers/ttyc/attach?stream=1&stdin=1&stdout=1&detachKeys=ctrl-a,x HTTP/1.1\r\nHost: x\r\n"
+          b"Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
+buf = b""
+while b"\r\n\r\n" not in buf: buf += s.recv(4096)
+assert buf.startswith(b"HTTP/1.1 101"), buf
+# ctrl-a then y breaks the sequence: both reach the shell; echo proves it reads on
+s.sendall(b"\x01y\x15echo mark-$((6*7))\r")
+out = buf
+while b"mark-42" not in out: out += s.recv(4096)
+s.sendall(b"\x01x")
+deadline = time.time() + 10
+while time.time() < deadline:
+    d = s.recv(4096)
+    if not d: sys.exit(0)
+sys.exit("the stream did not end after the detach keys")
+PY
+assert_eq "the container runs on after a detach" true "$(curl -sS --unix-socket "$API_SOCK" http://berth/containers/ttyc/json | jq -r .State.Running)"
+api DELETE '/containers/ttyc?force=1' >/dev/null
 
 log "conflicts: removing a running container"
 r=$(api DELETE "/containers/c1")

@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # The Docker SDK for Python (Debian's python3-docker) against `berth
 # serve`: run, exec, list, stop, images, volumes.
+# Containers made through the API are on docker's default network (berth's
+# bridge): the test runs in a network namespace of its own, so nothing
+# touches the machine's.
+if [[ -z ${BERTH_NET_TEST_NS:-} ]]; then
+  exec env BERTH_NET_TEST_NS=1 E2E_IN_PRIVATE_NET_NS=1 unshare --net bash "$0" "$@"
+fi
 source "$(dirname "$0")/lib.sh"
 e2e_init
 /usr/bin/python3 -c 'import docker' 2>/dev/null || skip "python3-docker not installed (scripts/install-deps installs it)"
 engine_init
 source "$(dirname "$0")/api_lib.bash"
+ip link set lo up
 start_serve
 /usr/bin/python3 - "$API_SOCK" "$E2E_MARK" <<'PY' || fail "the SDK script failed"
 import sys
