@@ -58,7 +58,7 @@ void copy_path(const SourceTree& src, const std::string& rel, int dest_root, con
                const CopyOptions& o);
 // Writes one file (a heredoc) at dest (or dest/name when dest_is_dir).
 void write_file_in_root(int dest_root, const std::string& dest, bool dest_is_dir, const std::string& name,
-                        const std::string& content, const CopyOptions& o, mode_t mode = 0644);
+                        const std::string& content, const CopyOptions& o, mode_t mode = 0644, int64_t mtime = -1);
 // A directory in the tree, made with its missing parents (0755, owned as `o`).
 UniqueFd make_dirs_in_root(int root, const std::string& path, const CopyOptions& o);
 // Is `path` an existing directory of the tree (following symlinks inside it)?

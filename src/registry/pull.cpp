@@ -181,6 +181,7 @@ image::PullResult pull(image::ImageStore& store, const image::PullRequest& req, 
   RegistryConfig cfg(req.access.config_dir.empty() ? default_config_dir() : req.access.config_dir);
   ClientOptions opts;
   opts.cert_dir = req.access.cert_dir;
+  opts.token_dir = req.access.token_dir;
   opts.config = &cfg;
   // Stale ingest files of killed loads go first (never a live writer's).
   store.content().remove_stale_ingest();

@@ -61,6 +61,7 @@ image::PushResult push(image::ImageStore& store, const image::PushRequest& req, 
   RegistryConfig cfg(req.access.config_dir.empty() ? default_config_dir() : req.access.config_dir);
   ClientOptions opts;
   opts.cert_dir = req.access.cert_dir;
+  opts.token_dir = req.access.token_dir;
   opts.config = &cfg;
   DistributionClient client(ref.domain, opts);
   client.ping();
