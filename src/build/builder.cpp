@@ -226,7 +226,20 @@ std::vector<size_t> Builder::needed_stages() {
     for (auto* in : s.steps)
       for (auto& f : in->flags) {
         auto [k, v] = split_flag(f);
-        if (k != "from" || (in->keyword != "copy" && in->keyword != "add")) continue;
+        if (k == "mount" && in->keyword == "run") {
+          // RUN --mount=...,from=STAGE: that stage is needed too.
+          std::string from;
+          for (size_t b = 0; b <= v.size();) {
+            size_t e = v.find(',', b);
+            if (e == std::string::npos) e = v.size();
+            if (v.compare(b, 5, "from=") == 0) from = v.substr(b + 5, e - b - 5);
+            b = e + 1;
+          }
+          if (from.empty()) continue;
+          k = "from", v = from;
+        } else if (k != "from" || (in->keyword != "copy" && in->keyword != "add")) {
+          continue;
+        }
         if (v.find('$') != std::string::npos) {
           for (size_t j = 0; j < i; ++j) need.insert(j);  // a computed --from may name any earlier stage
         } else if (auto d = stage_named(v, i)) {
@@ -751,7 +764,11 @@ void Builder::do_copy(Ctx& c, const Instruction& in, bool add) {
       if (!image::is_valid_reference(from) && !eng_.images().find(from))
         throw Error("invalid from flag value " + from + ": no stage of that name and not an image reference",
                     ErrorKind::InvalidArgument);
-      from_state = state_of_image(eng_.images(), base_image(from));
+      try {
+        from_state = state_of_image(eng_.images(), base_image(from));
+      } catch (Error& e) {
+        throw e.wrap("invalid from flag value " + from);
+      }
     }
     from_key = from_state->id();
   } else if (!context_) {

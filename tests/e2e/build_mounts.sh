@@ -105,7 +105,7 @@ log "a #! heredoc runs with its interpreter"
 cat > "$ctx/Dockerfile" <<'DF'
 FROM busybox
 RUN <<EOT
-#!/bin/awk -f
+#!/usr/bin/awk -f
 BEGIN { print "awk ran me" > "/by-awk" }
 EOT
 DF
@@ -114,7 +114,7 @@ assert_eq "the script ran under awk" "awk ran me" "$(r mounts/shebang cat /by-aw
 r mounts/shebang test ! -e /dev/pipes/EOT || true
 
 log "bad --mount options: one line naming the line, nothing left behind"
-before=$(b images -q --no-trunc | sort | paste -sd' ')
+before=$(b images -q -a | sort | paste -sd' ')
 bad() {
   printf 'FROM busybox\nRUN %s true\n' "$1" > "$ctx/Dockerfile"
   expect_build_error "Dockerfile:2: $2" "$ctx"
@@ -125,9 +125,9 @@ bad "--mount=type=tmpfs" "--mount type=tmpfs: a target is required"
 bad "--mount=type=cache,target=/x,sharing=sometimes" "--mount sharing=sometimes: unknown sharing mode"
 bad "--mount=type=cache,target=/x,mode=999" "--mount mode=999: not an octal mode"
 bad "--mount=type=bind,source=../outside,target=/x" "forbidden path outside the build context"
-bad "--mount=type=bind,source=missing,target=/x" "missing"
-bad "--mount=type=bind,from=nostage,target=/x" "nostage"
-assert_eq "no image recorded by the failed builds" "$before" "$(b images -q --no-trunc | sort | paste -sd' ')"
+bad "--mount=type=bind,source=missing,target=/x" "file not found in build context or excluded by .dockerignore: missing"
+bad "--mount=type=bind,from=127.0.0.1:1/nostage,target=/x" "image 127.0.0.1:1/nostage is not in the store and could not be pulled"
+assert_eq "no image recorded by the failed builds" "$before" "$(b images -q -a | sort | paste -sd' ')"
 [[ -z $(ls "$ROOT/build-tmp" 2>/dev/null) ]] || fail "left in build-tmp: $(ls "$ROOT/build-tmp")"
 [[ -z $(ls "$ROOT/containers" 2>/dev/null) ]] || fail "containers left: $(ls "$ROOT/containers")"
 [[ -z $(awk -v r="$ROOT/" 'index($5, r) == 1' /proc/self/mountinfo) ]] || fail "mounts left under $ROOT"

@@ -41,7 +41,7 @@ expect_build_error() {
   [[ $(wc -l < "$E2E_TMP/err.err") == 1 ]] || fail "build $*: want one line on stderr, got: $(cat "$E2E_TMP/err.err")"
   assert_contains "build $*" "$(cat "$E2E_TMP/err.err")" "$pat"
 }
-images_now() { p images -q --no-trunc | sort | paste -sd' '; }
+images_now() { p images -q -a | sort | paste -sd' '; }
 nothing_left() {
   [[ -z $(ls "$PROOT/build-tmp" 2>/dev/null) ]] || fail "$1: left in build-tmp: $(ls "$PROOT/build-tmp")"
   [[ -z $(ls "$PROOT/content/download" 2>/dev/null) ]] || fail "$1: partial downloads left: $(ls "$PROOT/content/download")"
