@@ -393,7 +393,7 @@ image::ImageRecord Builder::base_image(const std::string& ref) {
     if (std::exchange(last[e.id], e.status) == e.status) return;
     say(Progress::Kind::Status, (e.id.empty() ? "" : e.id + ": ") + e.status + "\n");
   };
-  say(Progress::Kind::Status, rec ? "Pulling " + ref + " (--pull)\n" : "Unable to find image '" + ref + "' locally\n");
+  if (!rec) say(Progress::Kind::Status, "Unable to find image '" + ref + "' locally\n");
   image::PullResult res;
   try {
     res = engine::pull_image(store.root(), pr, relay);
@@ -402,9 +402,7 @@ image::ImageRecord Builder::base_image(const std::string& ref) {
   }
   pulled_.insert(ref);
   if (res.images.empty()) throw Error("pull of " + ref + " gave no image", ErrorKind::Internal);
-  auto& got = res.images[0];
-  say(Progress::Kind::Status, std::string("Status: ") + (got.downloaded ? "Downloaded newer image for " : "Image is up to date for ") +
-                                  got.reference + "\n");
+  auto& got = res.images[0];  // the helper said docker's "Status: ..." line
   auto now = store.find(got.id);
   if (!now) throw Error("pulled image " + got.id + " is not in the store", ErrorKind::Internal);
   return *now;
