@@ -7,7 +7,7 @@
 #    from=; the source's content is in the cache key;
 #  - type=tmpfs with a size; type=secret from `--secret id=,src=`: mode
 #    0400, in no layer, a missing required one an error, an optional one
-#    skipped;
+#    skipped; `--secret id=,env=VAR` too;
 #  - `RUN <<EOF` whose body starts with #! runs with that interpreter;
 #  - bad input: one line naming Dockerfile:LINE, nothing left behind.
 source "$(dirname "$0")/lib.sh"
@@ -95,6 +95,11 @@ for d in $(layers_of mounts/secret); do
   [[ ! -e $d/run/secrets && ! -e $d/etc/tok.conf ]] || fail "a secret mount point is in layer $d"
 done
 if grep -rqs -- "$secret" "$ROOT/content" "$ROOT/berth.db"; then fail "the secret is in the store"; fi
+printf 'FROM busybox\nRUN --mount=type=secret,id=fromenv,required cat /run/secrets/fromenv > /dev/null && md5sum < /run/secrets/fromenv > /env-md5\n' > "$ctx/Dockerfile"
+ENV_SECRET="env-$secret" build --secret id=fromenv,env=ENV_SECRET -t mounts/envsecret "$ctx"
+assert_eq "a secret from an environment variable" "$(printf %s "env-$secret" | md5sum)" "$(r mounts/envsecret cat /env-md5)"
+[[ -z $(ls "$ROOT/build-tmp" 2>/dev/null) ]] || fail "the env secret's file was left: $(ls "$ROOT/build-tmp")"
+expect_build_error "--secret id=fromenv: the environment variable NOT_SET_$$ is not set" --secret id=fromenv,env=NOT_SET_$$ "$ctx"
 printf 'FROM busybox\n\nRUN --mount=type=secret,id=need,required=true cat /run/secrets/need\n' > "$ctx/Dockerfile"
 expect_build_error "Dockerfile:3: secret need is required but was not given (berth build --secret id=need,src=FILE)" "$ctx"
 rc=0; b build --secret id=tok,src="$E2E_TMP/nope" "$ctx" >/dev/null 2>"$E2E_TMP/err.err" || rc=$?

@@ -94,8 +94,16 @@ void add_build(CLI::App& parent, Globals& g) {
         req.build_args[a] = v;  // docker: --build-arg NAME takes NAME from the environment
       }
     }
+    // `--secret id=X,env=VAR`: the value goes to a private file under the
+    // root for the build's length (RUN's secret mounts are file copies).
+    struct EnvSecretFiles {
+      std::vector<std::string> paths;
+      ~EnvSecretFiles() {
+        for (auto& p : paths) ::unlink(p.c_str());
+      }
+    } env_files;
     for (auto& sv : f->secrets) {
-      std::string id, src;
+      std::string id, src, env;
       size_t start = 0;
       for (;;) {
         size_t comma = sv.find(',', start);
@@ -104,13 +112,31 @@ void add_build(CLI::App& parent, Globals& g) {
         std::string k = field.substr(0, eq), v = eq == std::string::npos ? "" : field.substr(eq + 1);
         if (k == "id") id = v;
         else if (k == "src" || k == "source") src = v;
-        else if (k == "type" && v == "file") {
+        else if (k == "env") env = v;
+        else if (k == "type" && (v == "file" || v == "env")) {
         } else
-          throw Error("--secret " + sv + ": unexpected key '" + k + "' (id=ID,src=FILE)", ErrorKind::InvalidArgument);
+          throw Error("--secret " + sv + ": unexpected key '" + k + "' (id=ID,src=FILE or id=ID,env=VAR)",
+                      ErrorKind::InvalidArgument);
         if (comma == std::string::npos) break;
         start = comma + 1;
       }
-      if (id.empty() || src.empty()) throw Error("--secret " + sv + ": give id=ID,src=FILE", ErrorKind::InvalidArgument);
+      if (id.empty() || src.empty() == env.empty())
+        throw Error("--secret " + sv + ": give id=ID,src=FILE or id=ID,env=VAR", ErrorKind::InvalidArgument);
+      if (!env.empty()) {
+        const char* value = std::getenv(env.c_str());
+        if (!value)
+          throw Error("--secret id=" + id + ": the environment variable " + env + " is not set", ErrorKind::InvalidArgument);
+        std::random_device rd;
+        fs::mkdir_p(g.root + "/build-tmp", 0700);
+        std::string p = g.root + "/build-tmp/secret-" + std::to_string(rd()) + std::to_string(rd());
+        UniqueFd out(::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+        if (!out) throw_errno("create " + p);
+        env_files.paths.push_back(p);
+        std::string v(value);
+        if (::write(out.get(), v.data(), v.size()) != static_cast<ssize_t>(v.size())) throw_errno("write " + p);
+        req.secrets[id] = p;
+        continue;
+      }
       if (::access(src.c_str(), R_OK) != 0)
         throw Error("--secret id=" + id + ": cannot read " + src + ": " + std::strerror(errno), ErrorKind::InvalidArgument);
       req.secrets[id] = fs::absolute(src);
