@@ -495,6 +495,7 @@ void Builder::do_run(Ctx& c, const Instruction& in) {
   mc.store = &eng_.images();
   mc.context_dir = req_.context_dir;
   mc.secrets = &req_.secrets;
+  mc.made = &made_;
   mc.state_of = [this, &c](const std::string& from) { return state_for_from(c, from); };
   for (auto& m : mounts)
     if (m.type == "bind" && m.from.empty() && !context_) context_.emplace(open_context(req_.context_dir));

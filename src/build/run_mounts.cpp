@@ -225,7 +225,7 @@ PreparedMounts::PreparedMounts(const std::vector<RunMount>& mounts, const MountC
         std::string base = mc.context_dir;
         if (!m.from.empty()) {
           auto h = std::make_unique<Held>();
-          h->image = std::make_unique<MountedImage>(*mc.store, materialize(*mc.store, mc.state_of(m.from), {}));
+          h->image = std::make_unique<MountedImage>(*mc.store, materialize(*mc.store, mc.state_of(m.from), {}, mc.made));
           base = h->image->dir;
           held_.push_back(std::move(h));
         }

@@ -61,6 +61,7 @@ struct MountContext {
   // A stage (by name or index) or an image (pulled if the store lacks it).
   std::function<ImageState(const std::string&)> state_of;
   const std::map<std::string, std::string>* secrets = nullptr;  // id -> host file
+  std::vector<std::string>* made = nullptr;  // images recorded for a from= (forgotten when the build ends)
 };
 
 // The part of a RUN's cache key a mount makes: its description, plus the

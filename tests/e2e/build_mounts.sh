@@ -55,6 +55,7 @@ RUN --mount=target=/ctx sh -c 'touch /ctx/new 2>/dev/null && echo writable || ec
 RUN --mount=type=bind,target=/ctx,rw sh -c 'echo w > /ctx/data/x && cat /ctx/data/x' > /rw
 RUN --mount=type=bind,from=stage,source=/s,target=/m cat /m > /got
 DF
+dangling=$(b images -a | grep -c '<none>' || true)
 build -t mounts/bind "$ctx"
 assert_eq "bind of a context dir" "one $E2E_MARK" "$(r mounts/bind cat /copied)"
 assert_eq "bind is read-only by default" read-only "$(r mounts/bind cat /ro)"
@@ -62,6 +63,7 @@ assert_eq "rw: the RUN wrote" w "$(r mounts/bind cat /rw)"
 assert_eq "rw: the context is untouched" "one $E2E_MARK" "$(cat "$ctx/data/x")"
 [[ ! -e $ctx/new ]] || fail "a read-only bind let the RUN write into the context"
 assert_eq "bind from a stage" staged "$(r mounts/bind cat /got)"
+assert_eq "no untagged image left (the stage a from= mounted is forgotten)" "$dangling" "$(b images -a | grep -c '<none>' || true)"
 r mounts/bind sh -c 'test ! -e /data && test ! -e /ctx && test ! -e /m' || fail "bind mount points left in the image"
 echo "two $E2E_MARK" > "$ctx/data/x"
 build -t mounts/bind "$ctx"
