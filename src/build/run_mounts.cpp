@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/sysmacros.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -93,6 +94,55 @@ void write_private_file(const std::string& p, const std::string& content, mode_t
   }
   if (::fchown(f.get(), uid, gid) != 0) throw_errno("chown " + p);
   if (::fchmod(f.get(), mode) != 0) throw_errno("chmod " + p);
+}
+
+// What .dockerignore hides under the context's `ctx_rel` (a directory
+// open as `dirfd`): paths relative to the bind's source, `src_rel`.
+void collect_hidden(const SourceTree& t, int dirfd, const std::string& ctx_rel, const std::string& src_rel,
+                    std::vector<std::string>& out) {
+  int dup_fd = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+  DIR* d = dup_fd < 0 ? nullptr : ::fdopendir(dup_fd);
+  if (!d) {
+    if (dup_fd >= 0) ::close(dup_fd);
+    throw_errno("read the context directory " + ctx_rel);
+  }
+  std::vector<std::pair<std::string, bool>> entries;
+  while (auto* de = ::readdir(d)) {
+    if (!std::strcmp(de->d_name, ".") || !std::strcmp(de->d_name, "..")) continue;
+    struct stat st;
+    bool dir = ::fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+    entries.emplace_back(de->d_name, dir);
+  }
+  ::closedir(d);
+  for (auto& [name, dir] : entries) {
+    std::string crel = ctx_rel.empty() || ctx_rel == "." ? name : ctx_rel + "/" + name;
+    std::string srel = src_rel.empty() ? name : src_rel + "/" + name;
+    bool hide = t.excluded(crel);
+    if (hide && !(dir && t.keeps_something_below(dirfd, name, crel))) {
+      out.push_back(srel);
+      continue;
+    }
+    if (!dir) continue;
+    UniqueFd sub(::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!sub) throw_errno("open the context directory " + crel);
+    collect_hidden(t, sub.get(), crel, srel, out);
+  }
+}
+
+// A layer of overlay whiteouts (0/0 character devices) for `hidden`, the
+// directories on the way copying the source's modes and owners.
+void make_whiteouts(const std::string& layer, const std::string& src, const std::vector<std::string>& hidden) {
+  for (auto& rel : hidden) {
+    std::string dir_rel;
+    for (size_t slash = rel.find('/'); slash != std::string::npos; slash = rel.find('/', slash + 1)) {
+      dir_rel = rel.substr(0, slash);
+      struct stat st;
+      if (::stat((src + "/" + dir_rel).c_str(), &st) != 0) throw_errno("stat " + src + "/" + dir_rel);
+      make_dir(layer + "/" + dir_rel, st.st_mode & 07777, st.st_uid, st.st_gid);
+    }
+    if (::mknod((layer + "/" + rel).c_str(), S_IFCHR | 0000, makedev(0, 0)) != 0 && errno != EEXIST)
+      throw_errno("make a whiteout for " + rel);
+  }
 }
 
 }  // namespace
@@ -230,7 +280,39 @@ PreparedMounts::PreparedMounts(const std::vector<RunMount>& mounts, const MountC
           held_.push_back(std::move(h));
         }
         std::string src = real_path_in(base, m.source, "--mount source");
-        if (!m.read_only) {
+        // A bind of the context shows what COPY would: .dockerignore's
+        // exclusions are hidden by a layer of whiteouts over the source.
+        std::string hide_layer;
+        struct stat sst;
+        if (m.from.empty() && mc.context && !mc.context->ignores_nothing() && ::stat(src.c_str(), &sst) == 0 &&
+            S_ISDIR(sst.st_mode)) {
+          std::string ctx_real = real_path_in(mc.context_dir, "", "the build context");
+          std::string ctx_rel = src == ctx_real ? "" : src.substr(ctx_real.size() + 1);
+          UniqueFd sfd(::open(src.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+          if (!sfd) throw_errno("open " + src);
+          std::vector<std::string> hidden;
+          collect_hidden(*mc.context, sfd.get(), ctx_rel, "", hidden);
+          if (!hidden.empty()) {
+            hide_layer = tmp_dir_ + "/hide" + std::to_string(n);
+            fs::mkdir_p(hide_layer, 0700);
+            ::chmod(hide_layer.c_str(), sst.st_mode & 07777);
+            make_whiteouts(hide_layer, src, hidden);
+          }
+        }
+        if (!hide_layer.empty() && m.read_only) {
+          if (src.find_first_of(",:\\") != std::string::npos)
+            throw Error("--mount source " + m.source + ": a context path holding ',' or ':' with a .dockerignore is not supported",
+                        ErrorKind::Unsupported);
+          std::string merged = tmp_dir_ + "/view" + std::to_string(n);
+          fs::mkdir_p(merged, 0755);
+          std::string opts = "lowerdir=" + hide_layer + ":" + src;
+          if (::mount("overlay", merged.c_str(), "overlay", MS_RDONLY, opts.c_str()) != 0)
+            throw_errno("mount the context view of " + src);
+          auto h = std::make_unique<Held>();
+          h->overlay = merged;
+          held_.push_back(std::move(h));
+          src = merged;
+        } else if (!m.read_only) {
           // Writes are the RUN's alone: a scratch overlay over the source.
           struct stat st;
           if (::stat(src.c_str(), &st) != 0) throw_errno("stat " + src);
@@ -245,7 +327,8 @@ PreparedMounts::PreparedMounts(const std::vector<RunMount>& mounts, const MountC
               throw Error("--mount source " + m.source + ": a writable bind of a path holding ',' or ':' is not supported",
                           ErrorKind::Unsupported);
             for (const char* sub : {"/upper", "/work", "/merged"}) fs::mkdir_p(d + sub, 0755);
-            std::string opts = "lowerdir=" + src + ",upperdir=" + d + "/upper,workdir=" + d + "/work";
+            std::string opts = "lowerdir=" + (hide_layer.empty() ? src : hide_layer + ":" + src) + ",upperdir=" + d +
+                               "/upper,workdir=" + d + "/work";
             if (::mount("overlay", (d + "/merged").c_str(), "overlay", 0, opts.c_str()) != 0)
               throw_errno("mount a scratch overlay over " + src);
             auto h = std::make_unique<Held>();

@@ -27,6 +27,7 @@ class SourceTree {
   SourceTree(UniqueFd root, dockerfile::IgnoreRules ignore) : root_(std::move(root)), ignore_(std::move(ignore)) {}
   int root() const { return root_.get(); }
   bool excluded(const std::string& rel) const { return !rel.empty() && rel != "." && ignore_.excluded(rel); }
+  bool ignores_nothing() const { return ignore_.empty(); }
 
   // The relative paths a COPY source names: one, or what its glob matches
   // (sorted). InvalidArgument for a path outside the tree, NotFound for

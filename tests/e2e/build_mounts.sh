@@ -72,6 +72,16 @@ grep -q "RUN --mount=type=bind,from=stage" "$E2E_TMP/build.out" || fail "no step
 build -t mounts/bind "$ctx"
 assert_eq "unchanged: every RUN cached" 5 "$(grep -c CACHED "$E2E_TMP/build.out")"
 
+log "type=bind of the context hides what .dockerignore excludes (as COPY sees it)"
+echo "hidden $E2E_MARK" > "$ctx/data/ignored.log"
+mkdir -p "$ctx/data/logs"; echo keep > "$ctx/data/logs/keep.log"; echo drop > "$ctx/data/logs/drop.log"
+printf '**/*.log\n!data/logs/keep.log\n' > "$ctx/.dockerignore"
+printf 'FROM busybox\nRUN --mount=target=/ctx,source=data sh -c "cd /ctx && find . | sort | paste -sd, -" > /seen\nRUN --mount=target=/ctx,rw sh -c "ls /ctx/data/ignored.log 2>&1 | grep -c \\"No such\\"" > /rw-seen\n' > "$ctx/Dockerfile"
+build -t mounts/ignore "$ctx"
+assert_eq "the excluded files are not in the bind" ".,./logs,./logs/keep.log,./x" "$(r mounts/ignore cat /seen)"
+assert_eq "nor in a rw bind" 1 "$(r mounts/ignore cat /rw-seen)"
+rm -f "$ctx/.dockerignore" "$ctx/data/ignored.log"; rm -rf "$ctx/data/logs"
+
 log "type=tmpfs with a size"
 printf 'FROM busybox\nRUN --mount=type=tmpfs,target=/t,size=2m sh -c "echo x > /t/f && df -k /t | tail -n1" > /df\n' > "$ctx/Dockerfile"
 build -t mounts/tmpfs "$ctx"
