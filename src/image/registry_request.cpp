@@ -40,12 +40,13 @@ void from_json(const json& j, PullResult& r) {
 
 json to_json(const PushRequest& r) {
   return {{"reference", r.reference}, {"parallel", r.parallel}, {"chunk_size", r.chunk_size},
-          {"access", to_json(r.access)}};
+          {"all_platforms", r.all_platforms}, {"access", to_json(r.access)}};
 }
 void from_json(const json& j, PushRequest& r) {
   r.reference = j.value("reference", "");
   r.parallel = j.value("parallel", 3);
   r.chunk_size = j.value("chunk_size", int64_t{0});
+  r.all_platforms = j.value("all_platforms", false);
   if (j.contains("access")) from_json(j["access"], r.access);
 }
 

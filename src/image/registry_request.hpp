@@ -47,6 +47,9 @@ struct PushRequest {
   std::string reference;   // a local image name, which says where it goes
   int parallel = 3;        // layers uploaded at once
   int64_t chunk_size = 0;  // > 0: chunked uploads (PATCH) of this size; 0: one PUT per blob
+  // Push the multi-platform index the reference was pulled with, and each
+  // platform's image (all must be in the store), instead of one image.
+  bool all_platforms = false;
   RegistryAccess access;
 };
 

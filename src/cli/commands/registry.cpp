@@ -52,6 +52,8 @@ void add_push(CLI::App& parent, Globals& g) {
   auto quiet = std::make_shared<bool>(false);
   c->add_option("NAME", req->reference, "local image reference: [HOST[:PORT]/]REPO[:TAG]")->required();
   c->add_flag("-q,--quiet", *quiet, "print only the final line");
+  c->add_flag("--all-platforms", req->all_platforms,
+              "push the multi-platform index NAME was pulled with, and every platform's image (all must be in the store)");
   c->add_option("--chunk-size", req->chunk_size, "upload blobs in chunks of this many bytes (0: one request per blob)")
       ->group("");
   add_access_flags(c, req->access);
