@@ -12,6 +12,7 @@
 #include "build/copy_step.hpp"
 #include "build/source_tree.hpp"
 #include "build/image_state.hpp"
+#include "build/run_mounts.hpp"
 #include "build/run_step.hpp"
 #include "common/clock.hpp"
 #include "common/digest.hpp"
@@ -20,6 +21,7 @@
 #include "dockerfile/dockerfile.hpp"
 #include "dockerfile/shell_words.hpp"
 #include "engine/container_engine.hpp"
+#include "engine/registry_ops.hpp"
 #include "image/reference.hpp"
 
 namespace berth::build {
@@ -97,8 +99,10 @@ class Builder {
   void check_flags(const Instruction& in, std::initializer_list<const char*> allowed) const;
   std::string flag(const Instruction& in, const std::string& name) const;
 
+  image::ImageRecord base_image(const std::string& ref);
   void do_from(Ctx& c, const Instruction& in);
   void do_run(Ctx& c, const Instruction& in);
+  ImageState state_for_from(const Ctx& c, const std::string& from);
   void do_copy(Ctx& c, const Instruction& in, bool add);
   void do_config(Ctx& c, const Instruction& in);
   void do_arg(Ctx& c, const Instruction& in);
@@ -116,6 +120,7 @@ class Builder {
   int step_no_ = 0, step_total_ = 0;
   std::optional<SourceTree> context_;
   std::vector<std::string> made_;  // intermediate images recorded by this build
+  std::set<std::string> pulled_;    // references pulled by this build (once each)
  public:
   // Intermediate images go when the build ends (their blobs at the next GC).
   ~Builder() {
@@ -221,7 +226,20 @@ std::vector<size_t> Builder::needed_stages() {
     for (auto* in : s.steps)
       for (auto& f : in->flags) {
         auto [k, v] = split_flag(f);
-        if (k != "from" || (in->keyword != "copy" && in->keyword != "add")) continue;
+        if (k == "mount" && in->keyword == "run") {
+          // RUN --mount=...,from=STAGE: that stage is needed too.
+          std::string from;
+          for (size_t b = 0; b <= v.size();) {
+            size_t e = v.find(',', b);
+            if (e == std::string::npos) e = v.size();
+            if (v.compare(b, 5, "from=") == 0) from = v.substr(b + 5, e - b - 5);
+            b = e + 1;
+          }
+          if (from.empty()) continue;
+          k = "from", v = from;
+        } else if (k != "from" || (in->keyword != "copy" && in->keyword != "add")) {
+          continue;
+        }
         if (v.find('$') != std::string::npos) {
           for (size_t j = 0; j < i; ++j) need.insert(j);  // a computed --from may name any earlier stage
         } else if (auto d = stage_named(v, i)) {
@@ -352,6 +370,44 @@ void Builder::dispatch(Ctx& c, const Instruction& in) {
   }
 }
 
+// An image FROM or COPY --from names: the store's, pulled first when the
+// store lacks it or the build asked for --pull (once per build and
+// reference). The pull goes through the engine's registry_ops, as `berth
+// pull`, and its progress becomes status lines of the build.
+image::ImageRecord Builder::base_image(const std::string& ref) {
+  auto& store = eng_.images();
+  std::optional<image::ImageRecord> rec = store.find(ref);
+  bool by_id = ref.starts_with("sha256:") || (rec && rec->id.substr(7).starts_with(ref));
+  if ((rec && !req_.pull) || by_id || pulled_.count(ref)) {
+    if (!rec) throw Error("image " + ref + " is not in the store", ErrorKind::NotFound);
+    return *rec;
+  }
+  if (!image::is_valid_reference(ref))
+    throw Error("image " + ref + ": invalid reference format", ErrorKind::InvalidArgument);
+  image::PullRequest pr;
+  pr.reference = ref;
+  pr.access = req_.registry_access;
+  std::map<std::string, std::string> last;  // a line per layer and status, not per byte
+  auto relay = [&](const image::ProgressEvent& e) {
+    if (e.status == "Downloading" || e.status == "Extracting") return;
+    if (std::exchange(last[e.id], e.status) == e.status) return;
+    say(Progress::Kind::Status, (e.id.empty() ? "" : e.id + ": ") + e.status + "\n");
+  };
+  if (!rec) say(Progress::Kind::Status, "Unable to find image '" + ref + "' locally\n");
+  image::PullResult res;
+  try {
+    res = engine::pull_image(store.root(), pr, relay);
+  } catch (const Error& e) {
+    throw Error("image " + ref + " is not in the store and could not be pulled: " + e.message(), e.kind());
+  }
+  pulled_.insert(ref);
+  if (res.images.empty()) throw Error("pull of " + ref + " gave no image", ErrorKind::Internal);
+  auto& got = res.images[0];  // the helper said docker's "Status: ..." line
+  auto now = store.find(got.id);
+  if (!now) throw Error("pulled image " + got.id + " is not in the store", ErrorKind::Internal);
+  return *now;
+}
+
 void Builder::do_from(Ctx& c, const Instruction& in) {
   say(Progress::Kind::Step, "Step " + std::to_string(++step_no_) + "/" + std::to_string(step_total_) + " : " +
                                 in.original + "\n");
@@ -371,11 +427,7 @@ void Builder::do_from(Ctx& c, const Instruction& in) {
     } else if (lower(base) == "scratch") {
       c.state = scratch_state();
     } else {
-      auto rec = eng_.images().find(base);
-      if (!rec)
-        throw Error("image " + base + " is not in the store (berth cannot pull yet: `berth load` it first)",
-                    ErrorKind::NotFound);
-      c.state = state_of_image(eng_.images(), *rec);
+      c.state = state_of_image(eng_.images(), base_image(base));
     }
     // Global ARGs a stage may redeclare with `ARG NAME`.
   } catch (Error& e) {
@@ -410,11 +462,23 @@ void Builder::do_arg(Ctx& c, const Instruction& in) {
   step(c, text, [&](ImageState& s) { s.add_history(nop(c, " " + text), std::nullopt); });
 }
 
+// A stage (by name or index, before the current one) or an image, for
+// RUN --mount=type=bind,from=.
+ImageState Builder::state_for_from(const Ctx& c, const std::string& from) {
+  for (size_t i = 0; i < c.stage->index; ++i)
+    if (stages_[i].name == lower(from) && stages_[i].result) return *stages_[i].result;
+  if (!from.empty() && from.find_first_not_of("0123456789") == std::string::npos) {
+    size_t n = std::stoul(from);
+    if (n >= c.stage->index || !stages_[n].result)
+      throw Error("--mount from=" + from + ": refers to the current or a later build stage", ErrorKind::InvalidArgument);
+    return *stages_[n].result;
+  }
+  return state_of_image(eng_.images(), base_image(from));
+}
+
 void Builder::do_run(Ctx& c, const Instruction& in) {
   check_flags(in, {"network", "mount", "security"});
   std::string network = req_.network;
-  if (!flag(in, "mount").empty())
-    throw Error("RUN --mount is not supported yet (no cache or secret mounts)", ErrorKind::Unsupported);
   if (!flag(in, "security").empty() && flag(in, "security") != "sandbox")
     throw Error("RUN --security=" + flag(in, "security") + " is not supported", ErrorKind::Unsupported);
   if (auto n = flag(in, "network"); !n.empty()) {
@@ -423,21 +487,45 @@ void Builder::do_run(Ctx& c, const Instruction& in) {
       throw Error("RUN --network=" + n + ": only none, host and default", ErrorKind::InvalidArgument);
     network = n;
   }
+  std::string wd = c.state.run_config().value("WorkingDir", std::string("/"));
+  std::vector<RunMount> mounts;
+  for (auto& f : in.flags)
+    if (auto [k, v] = split_flag(f); k == "mount") mounts.push_back(parse_run_mount(expand(c, v), wd));
+  MountContext mc;
+  mc.store = &eng_.images();
+  mc.context_dir = req_.context_dir;
+  mc.secrets = &req_.secrets;
+  mc.made = &made_;
+  mc.state_of = [this, &c](const std::string& from) { return state_for_from(c, from); };
+  for (auto& m : mounts)
+    if (m.type == "bind" && m.from.empty() && !context_) context_.emplace(open_context(req_.context_dir));
+  mc.context = context_ ? &*context_ : nullptr;
+
   std::vector<std::string> argv;
   std::string shown;
+  std::string script_file, script;  // `RUN <<EOF` whose body starts with #!: run as a program
   if (in.json) {
     argv = in.args;
     shown = join(argv, " ");
   } else {
-    std::string script = in.rest;
+    script = in.rest;
     if (in.heredocs.size() == 1 && dockerfile::split_words(in.rest, df_.escape).size() == 1) {
       script = in.heredocs[0].content;  // `RUN <<EOF`: the body is the script
+      if (script.starts_with("#!")) {
+        // As BuildKit: the body is a file the kernel runs with its interpreter.
+        script_file = "/dev/pipes/" + in.heredocs[0].name;
+      }
     } else {
       for (auto& h : in.heredocs) script += "\n" + h.content + h.name;
     }
-    argv = c.shell;
-    argv.push_back(script);
-    shown = join(c.shell, " ") + " " + script;
+    if (script_file.empty()) {
+      argv = c.shell;
+      argv.push_back(script);
+      shown = join(c.shell, " ") + " " + script;
+    } else {
+      argv = {script_file};
+      shown = script;
+    }
   }
   std::vector<std::string> env = env_list(c);
   // docker's history shows the ARGs a RUN saw: "|2 A=1 B=2 /bin/sh -c ..."
@@ -446,8 +534,12 @@ void Builder::do_run(Ctx& c, const Instruction& in) {
     if (c.args.count(k)) args_seen.push_back(k + "=" + c.args.at(k));
   std::string created_by = args_seen.empty() ? shown : "|" + std::to_string(args_seen.size()) + " " + join(args_seen, " ") + " " + shown;
   json key = {{"run", argv}, {"env", env}, {"network", network}};
+  if (!script_file.empty()) key["script"] = script;
+  for (auto& m : mounts) key["mounts"].push_back(mount_key(m, mc));
   step(c, key.dump(), [&](ImageState& s) {
-    RunSpec spec{argv, env, network, req_.cancel_fd};
+    PreparedMounts prepared(mounts, mc);
+    if (!script_file.empty()) prepared.add_script(script_file, script);
+    RunSpec spec{argv, env, network, req_.cancel_fd, prepared.requests, prepared.targets};
     int code = 0;
     try {
       auto layer = run_in_container(eng_, s, spec, [&](const std::string& out) { say(Progress::Kind::Output, out); }, &code, &made_);
@@ -668,17 +760,20 @@ void Builder::do_copy(Ctx& c, const Instruction& in, bool add) {
     if (idx) {
       from_state = *stages_[*idx].result;
     } else {
-      auto rec = eng_.images().find(from);
-      if (!rec)
-        throw Error("invalid from flag value " + from + ": no stage of that name and no such image in the store",
-                    ErrorKind::NotFound);
-      from_state = state_of_image(eng_.images(), *rec);
+      if (!image::is_valid_reference(from) && !eng_.images().find(from))
+        throw Error("invalid from flag value " + from + ": no stage of that name and not an image reference",
+                    ErrorKind::InvalidArgument);
+      try {
+        from_state = state_of_image(eng_.images(), base_image(from));
+      } catch (Error& e) {
+        throw e.wrap("invalid from flag value " + from);
+      }
     }
     from_key = from_state->id();
   } else if (!context_) {
     context_.emplace(open_context(req_.context_dir));
   }
-  CopySources src = resolve_copy_sources(r, from_state ? nullptr : &*context_);
+  CopySources src = resolve_copy_sources(r, from_state ? nullptr : &*context_, eng_.images().root());
   std::string text = json{{"op", upper(in.keyword)}, {"from", from_key}, {"sources", src.digest},
                           {"dest", r.dest}, {"dir", r.dest_is_dir}, {"chown", r.chown}, {"chmod", r.chmod},
                           {"checksum", r.checksum}}

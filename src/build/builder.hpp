@@ -24,6 +24,8 @@
 #include <string>
 #include <vector>
 
+#include "image/registry_request.hpp"
+
 namespace berth::engine {
 class ContainerEngine;
 }
@@ -42,6 +44,15 @@ struct BuildRequest {
   // RUN's network: "" = the default of `berth run` (HostConfig's), or none / host.
   std::string network;
   std::string platform;         // "" or linux/amd64
+  // FROM and COPY --from of an image: pull it even when the store has it
+  // (docker's `build --pull`). Without it, only an image the store lacks
+  // is pulled.
+  bool pull = false;
+  // `--secret id=ID,src=FILE`: what RUN --mount=type=secret,id=ID shows
+  // (id -> the host file). Never in a layer, a cache key or the history.
+  std::map<std::string, std::string> secrets;
+  // For those pulls: cert dir, config dir (credentials, mirrors), token dir.
+  image::RegistryAccess registry_access;
   // Readable (or hung up) = stop: the CLI's signalfd for Ctrl-C, the API's
   // client connection. The build then ends with an error, after removing
   // its running container and whatever the step had made. -1: none.

@@ -50,33 +50,6 @@ struct MountedSnapshot {
   }
 };
 
-// Another image's filesystem, read-only, for COPY --from.
-struct MountedImage {
-  std::string dir;
-  bool mounted = false;
-  MountedImage(image::ImageStore& store, const image::ImageRecord& rec) {
-    dir = store.root() + "/build-tmp/" + random_hex();
-    fs::mkdir_p(dir, 0700);
-    auto chains = store.chain_ids(rec);
-    if (!chains.empty()) {
-      try {
-        image::mount_all(image::read_only_mounts(store, chains), dir);
-        mounted = true;
-      } catch (...) {
-        ::rmdir(dir.c_str());
-        throw;
-      }
-    }
-  }
-  ~MountedImage() {
-    try {
-      if (mounted) image::unmount(dir);
-      ::rmdir(dir.c_str());
-    } catch (...) {
-    }
-  }
-};
-
 CopyOptions copy_options(const CopyRequest& r, const std::string& rootfs) {
   CopyOptions o;
   if (!r.chown.empty()) {
@@ -112,6 +85,29 @@ bool is_archive(int fd) {
 
 }  // namespace
 
+MountedImage::MountedImage(image::ImageStore& store, const image::ImageRecord& rec) {
+  dir = store.root() + "/build-tmp/" + random_hex();
+  fs::mkdir_p(dir, 0700);
+  auto chains = store.chain_ids(rec);
+  if (!chains.empty()) {
+    try {
+      image::mount_all(image::read_only_mounts(store, chains), dir);
+      mounted = true;
+    } catch (...) {
+      ::rmdir(dir.c_str());
+      throw;
+    }
+  }
+}
+
+MountedImage::~MountedImage() {
+  try {
+    if (mounted) image::unmount(dir);
+    ::rmdir(dir.c_str());
+  } catch (...) {
+  }
+}
+
 SourceTree open_context(const std::string& dir) {
   UniqueFd root(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!root) throw_errno("open the build context " + dir);
@@ -124,7 +120,7 @@ SourceTree open_context(const std::string& dir) {
   return SourceTree(std::move(root), dockerfile::IgnoreRules::parse(ignore));
 }
 
-CopySources resolve_copy_sources(const CopyRequest& r, const SourceTree* context) {
+CopySources resolve_copy_sources(const CopyRequest& r, const SourceTree* context, const std::string& root) {
   CopySources s;
   Sha256 h;
   size_t count = r.inline_files.size();
@@ -133,12 +129,12 @@ CopySources resolve_copy_sources(const CopyRequest& r, const SourceTree* context
     if (is_url(src)) {
       if (!r.add) throw Error("COPY cannot copy from a URL: " + src + " (use ADD)", ErrorKind::InvalidArgument);
       // Fetched at every build, as docker does: the content is the cache key.
-      auto f = fetch_url(src, r.checksum);
+      auto f = fetch_url(root, src, r.checksum);
       if (r.dest_is_dir && f.file_name.empty())
         throw Error("ADD " + src + ": cannot determine a file name from the URL; give a destination file",
                     ErrorKind::InvalidArgument);
       h.update("url\0" + src + '\0' + sha256_digest(f.body) + '\0');
-      s.fetched.emplace_back(f.file_name, std::move(f.body));
+      s.fetched.push_back({f.file_name, std::move(f.body), f.mtime});
       ++count;
       continue;
     }
@@ -208,7 +204,7 @@ oci::Descriptor copy_into_layer(image::ImageStore& store, const ImageState& pare
     copy_path(*tree, rel, root.get(), r.dest, dest_dir, o);
   }
   for (auto& [name, content] : r.inline_files) write_file_in_root(root.get(), r.dest, dest_dir, name, content, o);
-  for (auto& [name, body] : src.fetched) write_file_in_root(root.get(), r.dest, dest_dir, name, body, o, 0600);
+  for (auto& f : src.fetched) write_file_in_root(root.get(), r.dest, dest_dir, f.name, f.body, o, 0600, f.mtime);
   root.reset();
   from_mount.reset();
   image::unmount(merged);

@@ -25,13 +25,29 @@ struct CopyRequest {
 struct CopySources {
   std::vector<std::string> rels;  // resolved in the context (empty for --from: resolved at copy time)
   std::string digest;             // what the cache key holds of the sources
-  std::vector<std::pair<std::string, std::string>> fetched;  // ADD URLs: file name, body
+  struct Fetched {
+    std::string name, body;
+    int64_t mtime = -1;  // Last-Modified; -1: none
+  };
+  std::vector<Fetched> fetched;  // ADD URLs
+};
+
+// Another image's filesystem, read-only, at `dir` (under <root>/build-tmp/)
+// while this lives: COPY --from and RUN --mount=type=bind,from=.
+struct MountedImage {
+  std::string dir;
+  bool mounted = false;
+  MountedImage(image::ImageStore& store, const image::ImageRecord& rec);
+  ~MountedImage();
+  MountedImage(const MountedImage&) = delete;
+  MountedImage& operator=(const MountedImage&) = delete;
 };
 
 // The build context: `dir` with its .dockerignore.
 SourceTree open_context(const std::string& dir);
 
-CopySources resolve_copy_sources(const CopyRequest& r, const SourceTree* context);
+// `root`: the store's, where ADD's URL downloads pass through.
+CopySources resolve_copy_sources(const CopyRequest& r, const SourceTree* context, const std::string& root);
 
 oci::Descriptor copy_into_layer(image::ImageStore& store, const ImageState& parent, const CopyRequest& r,
                                 const CopySources& src, const ImageState* from, const SourceTree* context,

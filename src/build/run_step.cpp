@@ -9,6 +9,7 @@
 
 #include <cstring>
 
+#include "build/run_mounts.hpp"
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "engine/container_engine.hpp"
@@ -73,6 +74,7 @@ std::optional<oci::Descriptor> run_in_container(engine::ContainerEngine& eng, co
   cr.config.user = cfg.value("User", std::string());
   cr.config.working_dir = cfg.value("WorkingDir", std::string());
   if (!spec.network.empty()) cr.host.network_mode = spec.network;
+  cr.host.mounts = spec.mounts;
   std::string id = eng.create(cr);
   ContainerGuard guard{eng, id};
 
@@ -114,6 +116,7 @@ std::optional<oci::Descriptor> run_in_container(engine::ContainerEngine& eng, co
   *exit_code = code;
   if (code != 0) throw Error("exit code " + std::to_string(code), ErrorKind::FailedPrecondition);
   std::string upper = image::OverlaySnapshotter(eng.images()).upper(id);
+  drop_mount_points(upper, spec.mount_targets);
   drop_mount_targets(upper);
   if (empty_dir(upper)) return std::nullopt;  // no change: no layer (docker's empty_layer)
   auto [digest, size] = image::write_diff_layer(eng.images().content(), upper);

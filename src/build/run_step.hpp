@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "build/image_state.hpp"
+#include "engine/container_spec.hpp"
 
 namespace berth::engine {
 class ContainerEngine;
@@ -21,6 +22,8 @@ struct RunSpec {
   std::vector<std::string> env;   // NAME=value, the ARGs in scope; the image's ENV wins
   std::string network;            // "" = the engine's default
   int cancel_fd = -1;             // BuildRequest::cancel_fd
+  std::vector<engine::MountRequest> mounts;  // RUN --mount (run_mounts.hpp), prepared
+  std::vector<std::string> mount_targets;    // their mount points, kept out of the layer
 };
 
 // The layer's descriptor (none if the command changed no file); throws FailedPrecondition ("exit code N") when

@@ -313,7 +313,7 @@ void copy_path(const SourceTree& src, const std::string& rel, int dest_root, con
 }
 
 void write_file_in_root(int dest_root, const std::string& dest, bool dest_is_dir, const std::string& name,
-                        const std::string& content, const CopyOptions& o, mode_t mode) {
+                        const std::string& content, const CopyOptions& o, mode_t mode, int64_t mtime) {
   std::string parent = dest, file = name;
   if (!dest_is_dir) std::tie(parent, file) = split_parent(dest);
   UniqueFd d = make_dirs_in_root(dest_root, parent, o);
@@ -329,6 +329,10 @@ void write_file_in_root(int dest_root, const std::string& dest, bool dest_is_dir
   struct stat st{};
   st.st_mode = S_IFREG | mode;
   own_and_mode(d.get(), file.c_str(), st, o, false);
+  if (mtime >= 0) {
+    timespec ts[2] = {{mtime, 0}, {mtime, 0}};
+    if (::futimens(out.get(), ts) != 0) throw_errno("set the mtime of " + file);
+  }
 }
 
 }  // namespace berth::build

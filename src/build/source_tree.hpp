@@ -27,6 +27,7 @@ class SourceTree {
   SourceTree(UniqueFd root, dockerfile::IgnoreRules ignore) : root_(std::move(root)), ignore_(std::move(ignore)) {}
   int root() const { return root_.get(); }
   bool excluded(const std::string& rel) const { return !rel.empty() && rel != "." && ignore_.excluded(rel); }
+  bool ignores_nothing() const { return ignore_.empty(); }
 
   // The relative paths a COPY source names: one, or what its glob matches
   // (sorted). InvalidArgument for a path outside the tree, NotFound for
@@ -58,7 +59,7 @@ void copy_path(const SourceTree& src, const std::string& rel, int dest_root, con
                const CopyOptions& o);
 // Writes one file (a heredoc) at dest (or dest/name when dest_is_dir).
 void write_file_in_root(int dest_root, const std::string& dest, bool dest_is_dir, const std::string& name,
-                        const std::string& content, const CopyOptions& o, mode_t mode = 0644);
+                        const std::string& content, const CopyOptions& o, mode_t mode = 0644, int64_t mtime = -1);
 // A directory in the tree, made with its missing parents (0755, owned as `o`).
 UniqueFd make_dirs_in_root(int root, const std::string& path, const CopyOptions& o);
 // Is `path` an existing directory of the tree (following symlinks inside it)?

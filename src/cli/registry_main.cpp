@@ -4,7 +4,7 @@
 // parsed outside berth, and so that berth stays one static executable that
 // starts fast (docs/architecture.md, "Registries").
 //
-//   berth-registry --root ROOT [--parent PID] pull|push|login|logout   (request JSON on stdin)
+//   berth-registry --root ROOT [--parent PID] pull|push|login|logout|fetch   (request JSON on stdin)
 //
 // stdout: one JSON object a line: {"progress":{...}} while it works, then
 // {"result":{...}} or {"error":{"message":"...","kind":"..."}}.
@@ -75,8 +75,12 @@ int main(int argc, char** argv) {
       image::LogoutRequest req;
       image::from_json(reqj, req);
       result = {{"removed", registry::logout(req)}};
+    } else if (op == "fetch") {
+      image::FetchRequest req;
+      image::from_json(reqj, req);
+      result = image::to_json(registry::fetch(req));
     } else {
-      fail("berth-registry: unknown operation \"" + op + "\" (pull, push, login, logout)");
+      fail("berth-registry: unknown operation \"" + op + "\" (pull, push, login, logout, fetch)");
     }
     emit({{"result", result}});
     return 0;

@@ -93,6 +93,12 @@ image::PushResult push_image(const std::string& root, const image::PushRequest& 
   return r;
 }
 
+image::FetchResult fetch_url(const std::string& root, const image::FetchRequest& req) {
+  image::FetchResult r;
+  image::from_json(run_helper(root, "fetch", image::to_json(req), {}), r);
+  return r;
+}
+
 void registry_login(const image::LoginRequest& req) { run_helper(/*no store*/ "", "login", image::to_json(req), {}); }
 
 bool registry_logout(const image::LogoutRequest& req) {

@@ -6,10 +6,13 @@ namespace berth::image {
 
 using nlohmann::json;
 
-json to_json(const RegistryAccess& a) { return {{"cert_dir", a.cert_dir}, {"config_dir", a.config_dir}}; }
+json to_json(const RegistryAccess& a) {
+  return {{"cert_dir", a.cert_dir}, {"config_dir", a.config_dir}, {"token_dir", a.token_dir}};
+}
 void from_json(const json& j, RegistryAccess& a) {
   a.cert_dir = j.value("cert_dir", "");
   a.config_dir = j.value("config_dir", "");
+  a.token_dir = j.value("token_dir", "");
 }
 
 json to_json(const PullRequest& r) {
@@ -37,12 +40,13 @@ void from_json(const json& j, PullResult& r) {
 
 json to_json(const PushRequest& r) {
   return {{"reference", r.reference}, {"parallel", r.parallel}, {"chunk_size", r.chunk_size},
-          {"access", to_json(r.access)}};
+          {"all_platforms", r.all_platforms}, {"access", to_json(r.access)}};
 }
 void from_json(const json& j, PushRequest& r) {
   r.reference = j.value("reference", "");
   r.parallel = j.value("parallel", 3);
   r.chunk_size = j.value("chunk_size", int64_t{0});
+  r.all_platforms = j.value("all_platforms", false);
   if (j.contains("access")) from_json(j["access"], r.access);
 }
 
@@ -70,6 +74,27 @@ json to_json(const LogoutRequest& r) { return {{"registry", r.registry}, {"acces
 void from_json(const json& j, LogoutRequest& r) {
   r.registry = j.value("registry", "");
   if (j.contains("access")) from_json(j["access"], r.access);
+}
+
+json to_json(const FetchRequest& r) {
+  return {{"url", r.url}, {"checksum", r.checksum}, {"dest", r.dest}, {"max_size", r.max_size}, {"access", to_json(r.access)}};
+}
+void from_json(const json& j, FetchRequest& r) {
+  r.url = j.value("url", "");
+  r.checksum = j.value("checksum", "");
+  r.dest = j.value("dest", "");
+  r.max_size = j.value("max_size", int64_t{1} << 30);
+  if (j.contains("access")) from_json(j["access"], r.access);
+}
+
+json to_json(const FetchResult& r) {
+  return {{"file_name", r.file_name}, {"last_modified", r.last_modified}, {"digest", r.digest}, {"size", r.size}};
+}
+void from_json(const json& j, FetchResult& r) {
+  r.file_name = j.value("file_name", "");
+  r.last_modified = j.value("last_modified", int64_t{-1});
+  r.digest = j.value("digest", "");
+  r.size = j.value("size", int64_t{0});
 }
 
 json to_json(const ProgressEvent& e) {

@@ -19,6 +19,9 @@ namespace berth::image {
 struct RegistryAccess {
   std::string cert_dir;    // "" = /etc/berth/certs.d/HOST[:PORT]
   std::string config_dir;  // "" = $BERTH_CONFIG or ~/.config/berth
+  // Where bearer tokens are kept across commands (the state dir's
+  // registry-tokens/); "" = only for the one operation.
+  std::string token_dir;
 };
 
 struct PullRequest {
@@ -44,6 +47,9 @@ struct PushRequest {
   std::string reference;   // a local image name, which says where it goes
   int parallel = 3;        // layers uploaded at once
   int64_t chunk_size = 0;  // > 0: chunked uploads (PATCH) of this size; 0: one PUT per blob
+  // Push the multi-platform index the reference was pulled with, and each
+  // platform's image (all must be in the store), instead of one image.
+  bool all_platforms = false;
   RegistryAccess access;
 };
 
@@ -63,6 +69,26 @@ struct LoginRequest {
 struct LogoutRequest {
   std::string registry;
   RegistryAccess access;
+};
+
+// ADD's remote sources (http and https URLs): berth-registry fetches the
+// URL with libcurl into `dest` (a file it creates, mode 0600, and removes
+// again on any failure), verifying `checksum` ("sha256:<hex>") if given.
+// TLS as for registries: verified, with ca.crt from the URL host's cert
+// dir (/etc/berth/certs.d/HOST[:PORT] or access.cert_dir).
+struct FetchRequest {
+  std::string url;
+  std::string checksum;
+  std::string dest;
+  int64_t max_size = int64_t{1} << 30;
+  RegistryAccess access;
+};
+
+struct FetchResult {
+  std::string file_name;      // docker's: the URL path's last element, else Content-Disposition's
+  int64_t last_modified = -1;  // seconds since the epoch from Last-Modified; -1: none
+  std::string digest;         // sha256 of the body
+  int64_t size = 0;
 };
 
 // One line of progress, as docker's JSON messages: `id` is a layer's short
@@ -86,6 +112,10 @@ nlohmann::json to_json(const PushResult&);
 nlohmann::json to_json(const LoginRequest&);
 nlohmann::json to_json(const LogoutRequest&);
 nlohmann::json to_json(const ProgressEvent&);
+nlohmann::json to_json(const FetchRequest&);
+nlohmann::json to_json(const FetchResult&);
+void from_json(const nlohmann::json&, FetchRequest&);
+void from_json(const nlohmann::json&, FetchResult&);
 void from_json(const nlohmann::json&, RegistryAccess&);
 void from_json(const nlohmann::json&, PullRequest&);
 void from_json(const nlohmann::json&, PullResult&);

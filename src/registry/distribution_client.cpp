@@ -2,11 +2,14 @@
 
 #include <arpa/inet.h>
 
+#include <ctime>
+
 #include <nlohmann/json.hpp>
 
 #include "common/digest.hpp"
 #include "common/fs.hpp"
 #include "oci/image_spec.hpp"
+#include "registry/token_cache.hpp"
 #include "registry/www_authenticate.hpp"
 
 namespace berth::registry {
@@ -234,7 +237,13 @@ std::string DistributionClient::fetch_token(const std::string& scope) {
   std::lock_guard lk(mu_);
   // Refreshed 10 s early, so a token does not expire in flight.
   auth_->tokens[scope] = {tok, Clock::now() + std::chrono::seconds(ttl - 10)};
+  TokenCache(opts_.token_dir).store(host_, token_key(scope), {tok, static_cast<int64_t>(std::time(nullptr)) + ttl - 10});
   return tok;
+}
+
+std::string DistributionClient::token_key(const std::string& scope) const {
+  return auth_->realm + "\n" + auth_->service + "\n" + scope + "\n" +
+         (opts_.credentials ? opts_.credentials->username : std::string());
 }
 
 std::string DistributionClient::authorization(const std::string& scope, bool refresh) {
@@ -259,6 +268,12 @@ std::string DistributionClient::authorization(const std::string& scope, bool ref
       std::lock_guard lk(mu_);
       auto it = auth_->tokens.find(scope);
       if (it != auth_->tokens.end() && it->second.expires > Clock::now()) return "Bearer " + it->second.value;
+      // One an earlier command got (a refresh, after a 401, skips it).
+      if (auto e = TokenCache(opts_.token_dir).load(host_, token_key(scope))) {
+        auto left = std::chrono::seconds(e->expires - static_cast<int64_t>(std::time(nullptr)));
+        auth_->tokens[scope] = {e->token, Clock::now() + left};
+        return "Bearer " + e->token;
+      }
     }
     return "Bearer " + fetch_token(scope);
   }

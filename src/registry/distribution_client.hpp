@@ -26,6 +26,7 @@ struct ClientOptions {
   std::string cert_dir;                   // "" = /etc/berth/certs.d/HOST
   std::optional<Credentials> credentials; // given (login), else from the config
   const RegistryConfig* config = nullptr;
+  std::string token_dir;                  // "" = tokens kept for this client only (token_cache.hpp)
 };
 
 struct FetchedManifest {
@@ -75,6 +76,8 @@ class DistributionClient {
   HttpResponse send(const std::string& scope, HttpRequest req);
   std::string authorization(const std::string& scope, bool refresh);
   std::string fetch_token(const std::string& scope);
+  // What a kept token is filed under: the token service, the scope and who asked.
+  std::string token_key(const std::string& scope) const;
   std::unique_ptr<HttpClient> take_client();
   void give_back(std::unique_ptr<HttpClient> c);
   std::string url(const std::string& path) const { return base_ + path; }

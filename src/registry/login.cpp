@@ -3,6 +3,7 @@
 #include "common/error.hpp"
 #include "registry/distribution_client.hpp"
 #include "registry/remote_ops.hpp"
+#include "registry/token_cache.hpp"
 
 namespace berth::registry {
 
@@ -23,6 +24,7 @@ void login(const image::LoginRequest& req) {
   RegistryConfig cfg(req.access.config_dir.empty() ? default_config_dir() : req.access.config_dir);
   ClientOptions opts;
   opts.cert_dir = req.access.cert_dir;
+  opts.token_dir = req.access.token_dir;
   opts.config = &cfg;
   opts.credentials = Credentials{req.username, req.password};
   DistributionClient client(host, opts);
@@ -33,6 +35,7 @@ void login(const image::LoginRequest& req) {
 
 bool logout(const image::LogoutRequest& req) {
   RegistryConfig cfg(req.access.config_dir.empty() ? default_config_dir() : req.access.config_dir);
+  TokenCache(req.access.token_dir).forget(registry_host(req.registry));
   return cfg.erase(registry_host(req.registry));
 }
 

@@ -9,6 +9,7 @@
 #include "image/reference.hpp"
 #include "registry/blob_download.hpp"
 #include "registry/distribution_client.hpp"
+#include "registry/kept_index.hpp"
 #include "registry/platform.hpp"
 #include "registry/remote_ops.hpp"
 
@@ -118,6 +119,12 @@ class Puller {
       own.ensure_layer(chains[i], l.digest, diffs[i]);
       emit({id, "Pull complete"});
     });
+    // The index too, and which reference it came by, so that `push
+    // --all-platforms` can send it back once its platforms are here.
+    if (oci::is_index_media_type(top.media_type)) {
+      if (!cs.has(top.digest)) cs.put(top.bytes, top.digest);
+      remember_index(store_.root(), ref.str(), top.digest);
+    }
     // The manifest last: it is what says the image is whole.
     if (!cs.has(manifest.digest)) {
       cs.put(manifest.bytes, manifest.digest);
@@ -181,6 +188,7 @@ image::PullResult pull(image::ImageStore& store, const image::PullRequest& req, 
   RegistryConfig cfg(req.access.config_dir.empty() ? default_config_dir() : req.access.config_dir);
   ClientOptions opts;
   opts.cert_dir = req.access.cert_dir;
+  opts.token_dir = req.access.token_dir;
   opts.config = &cfg;
   // Stale ingest files of killed loads go first (never a live writer's).
   store.content().remove_stale_ingest();

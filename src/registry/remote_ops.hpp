@@ -20,5 +20,7 @@ image::PushResult push(image::ImageStore& store, const image::PushRequest& req, 
 void login(const image::LoginRequest& req);
 // False if there were no credentials for that registry.
 bool logout(const image::LogoutRequest& req);
+// ADD's http(s) sources (image/registry_request.hpp's FetchRequest).
+image::FetchResult fetch(const image::FetchRequest& req);
 
 }  // namespace berth::registry

@@ -7,6 +7,8 @@
 #    back by skopeo inspect with the digest berth printed;
 #  - a multi-platform index: the host's platform by default (never the
 #    unknown/unknown attestation listed first), --platform another;
+#    push --all-platforms of it under another name (read back by skopeo
+#    and pulled back per platform), refused when a platform is missing;
 #  - bad input, one clear error each and nothing half-written in the store:
 #    an unknown tag, a blob whose content does not match its digest, a
 #    registry that drops the connection mid-blob (a proxy; the next pull
@@ -98,6 +100,27 @@ p image inspect "$H/multi@sha256:$idx" | jq -e --arg d "$H/multi@sha256:$idx" '.
   || fail "RepoDigests lacks the index digest: $(p image inspect "$H/multi@sha256:$idx" | jq -c '.[0].RepoDigests')"
 expect_error 1 "no manifest for linux/s390x (it offers linux/arm64, linux/amd64)" p pull --platform linux/s390x "$H/multi:1"
 expect_error 1 "invalid platform" p pull --platform linux "$H/multi:1"
+
+log "push --all-platforms: each platform's image by digest, then the index (attestations left out)"
+p tag "$H/multi:1" "$H/copy/multi:2"
+out=$(p push --all-platforms "$H/copy/multi:2")
+[[ $(tail -n1 <<<"$out") =~ ^2:\ digest:\ (sha256:[0-9a-f]{64})\ size:\ [0-9]+$ ]] || fail "push --all-platforms' last line: $(tail -n1 <<<"$out")"
+pushed=${BASH_REMATCH[1]}
+raw=$(skopeo inspect --raw --tls-verify=false "docker://$H/copy/multi:2")
+assert_eq "the registry's index is the digest berth printed" "$pushed" "sha256:$(printf %s "$raw" | sha256sum | cut -d' ' -f1)"
+assert_eq "the index lists both platforms, no attestation" "linux/arm64 linux/amd64" \
+  "$(jq -r '[.manifests[].platform | "\(.os)/\(.architecture)"] | join(" ")' <<<"$raw")"
+XROOT=$E2E_TMP/xroot
+timeout 60 "$BERTH" --root "$XROOT" pull -q --platform linux/arm64 "$H/copy/multi:2" >/dev/null
+assert_eq "the arm64 image pulled back from the copy" "$arm" "$(timeout 10 "$BERTH" --root "$XROOT" image inspect "$H/copy/multi:2" | jq -r '.[0].Id')"
+timeout 60 "$BERTH" --root "$XROOT" pull -q "$H/copy/multi:2" >/dev/null
+assert_eq "the amd64 image pulled back from the copy" "$amd" "$(timeout 10 "$BERTH" --root "$XROOT" image inspect "$H/copy/multi:2" | jq -r '.[0].Id')"
+YROOT=$E2E_TMP/yroot
+timeout 60 "$BERTH" --root "$YROOT" pull -q "$H/multi:1" >/dev/null
+expect_error 1 "the store lacks the image for linux/arm64 (berth pull --platform linux/arm64 $H/multi:1)" \
+  timeout 60 "$BERTH" --root "$YROOT" push --all-platforms "$H/multi:1"
+printf 'FROM %s/library/busybox:1\nLABEL single=1\n' "$H" | p build -q -t "$H/single:1" - >/dev/null
+expect_error 1 "$H/single:1 was not pulled from a multi-platform index" p push --all-platforms "$H/single:1"
 
 log "bad input: unknown tag, unknown repository"
 n=$(p images -q | wc -l)

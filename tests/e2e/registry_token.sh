@@ -5,7 +5,10 @@
 #  - without credentials: "authentication required", nothing stored;
 #  - a wrong password: the token service refuses, one clear error;
 #  - login, then pull and push: tokens asked per scope, each once per
-#    operation (cached for its lifetime), and skopeo reads berth's push.
+#    operation (cached for its lifetime), and skopeo reads berth's push;
+#  - tokens kept across commands in the state dir (0600 files in a 0700
+#    dir): a second pull asks none, an expired one is asked again, a 401
+#    with a kept token asks a new one, logout forgets them.
 if [[ -z ${REG_IN_NETNS:-} ]]; then
   exec env REG_IN_NETNS=1 unshare -n bash "$0" "$@"
 fi
@@ -63,6 +66,30 @@ p pull -q "$H/library/busybox:1" >/dev/null
 assert_eq "token requests of a pull" "ok repository:library/busybox:pull" "$(cat "$T/tokens.log")"
 assert_eq "run the pulled image" "token ok" "$(p run --rm --network none "$H/library/busybox:1" echo token ok)"
 
+log "tokens outlive the command: kept in the state dir, 0600"
+TOK=$STATE/registry-tokens
+assert_eq "token files are 0600 in 0700 dirs" "700 700 600" \
+  "$(stat -c %a "$TOK" "$TOK/127.0.0.1_5000" | paste -sd' ') $(find "$TOK" -type f -printf '%m\n' | sort -u | paste -sd' ')"
+: > "$T/tokens.log"
+p pull -q "$H/library/busybox:1" >/dev/null
+assert_eq "a second pull asks no token" "" "$(cat "$T/tokens.log")"
+log "an expired kept token is asked again; a refused one too"
+for f in $(find "$TOK" -type f); do
+  jq -c '.expires = 1' "$f" > "$f.new" && chmod 600 "$f.new" && mv "$f.new" "$f"
+done
+p pull -q "$H/library/busybox:1" >/dev/null
+assert_eq "an expired token: asked again" "ok repository:library/busybox:pull" "$(cat "$T/tokens.log")"
+for f in $(find "$TOK" -type f); do
+  jq -c '.token = "not-a-valid-token"' "$f" > "$f.new" && chmod 600 "$f.new" && mv "$f.new" "$f"
+done
+: > "$T/tokens.log"
+p pull -q "$H/library/busybox:1" >/dev/null
+assert_eq "a token the registry refuses: a new one" "ok repository:library/busybox:pull" "$(cat "$T/tokens.log")"
+chmod 644 $(find "$TOK" -type f)
+: > "$T/tokens.log"
+p pull -q "$H/library/busybox:1" >/dev/null
+assert_eq "a token file others can read is not trusted" "ok repository:library/busybox:pull" "$(cat "$T/tokens.log")"
+
 log "push: a token with push scope (and pull on the mount source)"
 p tag "$H/library/busybox:1" "$H/pushed/bb:3"
 : > "$T/tokens.log"
@@ -75,3 +102,8 @@ assert_eq "token requests of a push (each scope once)" \
   "ok repository:pushed/bb:pull,push
 ok repository:pushed/bb:pull,push repository:library/busybox:pull" "$(cat "$T/push-tokens.log")"
 assert_contains "push mounted from the source repository" "$out" "Mounted from library/busybox"
+
+log "logout forgets the kept tokens"
+p logout "$H" >/dev/null
+[[ ! -e $TOK/127.0.0.1_5000 ]] || fail "tokens kept after logout: $(ls "$TOK/127.0.0.1_5000")"
+expect_error 1 "registry $H: authentication required (berth login $H)" p pull -q "$H/library/busybox:1"

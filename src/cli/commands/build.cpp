@@ -26,7 +26,7 @@ namespace berth::cli {
 namespace {
 
 struct BuildFlags {
-  std::vector<std::string> tags, build_args, labels;
+  std::vector<std::string> tags, build_args, labels, secrets;
   std::string file, target, network, platform, context;
   bool no_cache = false, quiet = false, pull = false, rm = true, force_rm = false;
 };
@@ -66,20 +66,22 @@ void add_build(CLI::App& parent, Globals& g) {
   c->add_option("--build-arg", f->build_args, "Set build-time variables")->take_all();
   c->add_option("--label", f->labels, "Set metadata for an image")->take_all();
   c->add_option("--target", f->target, "Set the target build stage to build");
+  c->add_option("--secret", f->secrets, "A secret for RUN --mount=type=secret: id=ID,src=FILE")->take_all();
   c->add_option("--network", f->network, "Network mode for RUN instructions: default, none or host");
   c->add_option("--platform", f->platform, "Set platform (only linux/amd64)");
   c->add_flag("--no-cache", f->no_cache, "Do not use cache when building the image");
   c->add_flag("-q,--quiet", f->quiet, "Suppress the build output and print image ID on success");
-  c->add_flag("--pull", f->pull, "Always attempt to pull a newer version of the image (not supported: no registry yet)");
+  c->add_flag("--pull", f->pull, "Always attempt to pull a newer version of the image");
   c->add_flag("--rm", f->rm, "Remove intermediate containers after a successful build (always)");
   c->add_flag("--force-rm", f->force_rm, "Always remove intermediate containers (always)");
   c->add_option("context", f->context, "PATH, or - for a tar (or a Dockerfile) on stdin")->required();
   c->callback([f, &g] {
-    if (f->pull) throw Error("--pull: berth cannot pull images yet", ErrorKind::Unsupported);
     build::BuildRequest req;
     req.tags = f->tags;
     req.target = f->target;
     req.no_cache = f->no_cache;
+    req.pull = f->pull;
+    req.registry_access.token_dir = g.state + "/registry-tokens";
     req.network = f->network == "default" ? "" : f->network;
     if (!req.network.empty() && req.network != "none" && req.network != "host")
       throw Error("--network " + f->network + ": RUN can use the default, none or host network", ErrorKind::InvalidArgument);
@@ -91,6 +93,53 @@ void add_build(CLI::App& parent, Globals& g) {
       } else if (const char* v = std::getenv(a.c_str())) {
         req.build_args[a] = v;  // docker: --build-arg NAME takes NAME from the environment
       }
+    }
+    // `--secret id=X,env=VAR`: the value goes to a private file under the
+    // root for the build's length (RUN's secret mounts are file copies).
+    struct EnvSecretFiles {
+      std::vector<std::string> paths;
+      ~EnvSecretFiles() {
+        for (auto& p : paths) ::unlink(p.c_str());
+      }
+    } env_files;
+    for (auto& sv : f->secrets) {
+      std::string id, src, env;
+      size_t start = 0;
+      for (;;) {
+        size_t comma = sv.find(',', start);
+        std::string field = sv.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        auto eq = field.find('=');
+        std::string k = field.substr(0, eq), v = eq == std::string::npos ? "" : field.substr(eq + 1);
+        if (k == "id") id = v;
+        else if (k == "src" || k == "source") src = v;
+        else if (k == "env") env = v;
+        else if (k == "type" && (v == "file" || v == "env")) {
+        } else
+          throw Error("--secret " + sv + ": unexpected key '" + k + "' (id=ID,src=FILE or id=ID,env=VAR)",
+                      ErrorKind::InvalidArgument);
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+      }
+      if (id.empty() || src.empty() == env.empty())
+        throw Error("--secret " + sv + ": give id=ID,src=FILE or id=ID,env=VAR", ErrorKind::InvalidArgument);
+      if (!env.empty()) {
+        const char* value = std::getenv(env.c_str());
+        if (!value)
+          throw Error("--secret id=" + id + ": the environment variable " + env + " is not set", ErrorKind::InvalidArgument);
+        std::random_device rd;
+        fs::mkdir_p(g.root + "/build-tmp", 0700);
+        std::string p = g.root + "/build-tmp/secret-" + std::to_string(rd()) + std::to_string(rd());
+        UniqueFd out(::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+        if (!out) throw_errno("create " + p);
+        env_files.paths.push_back(p);
+        std::string v(value);
+        if (::write(out.get(), v.data(), v.size()) != static_cast<ssize_t>(v.size())) throw_errno("write " + p);
+        req.secrets[id] = p;
+        continue;
+      }
+      if (::access(src.c_str(), R_OK) != 0)
+        throw Error("--secret id=" + id + ": cannot read " + src + ": " + std::strerror(errno), ErrorKind::InvalidArgument);
+      req.secrets[id] = fs::absolute(src);
     }
     for (auto& l : f->labels) {
       auto eq = l.find('=');

@@ -22,6 +22,9 @@ namespace {
 
 using image::ProgressEvent;
 
+// Bearer tokens outlive a command there (registry/token_cache.hpp).
+std::string token_dir(const Globals& g) { return g.state + "/registry-tokens"; }
+
 void add_access_flags(CLI::App* c, image::RegistryAccess& a) {
   c->add_option("--cert-dir", a.cert_dir, "directory with ca.crt (and client.cert/client.key) for the registry");
 }
@@ -36,6 +39,7 @@ void add_pull(CLI::App& parent, Globals& g) {
   c->add_flag("-q,--quiet", *quiet, "print only the image reference");
   add_access_flags(c, req->access);
   c->callback([&g, req, quiet] {
+    req->access.token_dir = token_dir(g);
     ProgressView view(*quiet, std::cout);
     auto res = engine::pull_image(g.root, *req, [&](const ProgressEvent& e) { view(e); });
     for (auto& i : res.images) std::cout << i.reference << "\n";
@@ -48,10 +52,13 @@ void add_push(CLI::App& parent, Globals& g) {
   auto quiet = std::make_shared<bool>(false);
   c->add_option("NAME", req->reference, "local image reference: [HOST[:PORT]/]REPO[:TAG]")->required();
   c->add_flag("-q,--quiet", *quiet, "print only the final line");
+  c->add_flag("--all-platforms", req->all_platforms,
+              "push the multi-platform index NAME was pulled with, and every platform's image (all must be in the store)");
   c->add_option("--chunk-size", req->chunk_size, "upload blobs in chunks of this many bytes (0: one request per blob)")
       ->group("");
   add_access_flags(c, req->access);
   c->callback([&g, req, quiet] {
+    req->access.token_dir = token_dir(g);
     ProgressView view(*quiet, std::cout);
     auto res = engine::push_image(g.root, *req, [&](const ProgressEvent& e) { view(e); });
     std::cout << res.tag << ": digest: " << res.digest << " size: " << res.size << "\n";
@@ -76,7 +83,7 @@ std::string read_line_from_terminal(const std::string& prompt, bool echo) {
   return line;
 }
 
-void add_login(CLI::App& app) {
+void add_login(CLI::App& app, Globals& g) {
   auto* c = app.add_subcommand("login", "Log in to a registry (credentials kept in $BERTH_CONFIG/config.json)");
   auto req = std::make_shared<image::LoginRequest>();
   auto from_stdin = std::make_shared<bool>(false);
@@ -85,7 +92,8 @@ void add_login(CLI::App& app) {
   c->add_option("-p,--password", req->password, "password (prefer --password-stdin)");
   c->add_flag("--password-stdin", *from_stdin, "read the password from stdin");
   add_access_flags(c, req->access);
-  c->callback([req, from_stdin] {
+  c->callback([&g, req, from_stdin] {
+    req->access.token_dir = token_dir(g);
     if (*from_stdin) {
       if (!req->password.empty()) fail("--password and --password-stdin are exclusive");
       if (req->username.empty()) fail("--password-stdin needs a user name (-u USER)");
@@ -103,11 +111,12 @@ void add_login(CLI::App& app) {
   });
 }
 
-void add_logout(CLI::App& app) {
+void add_logout(CLI::App& app, Globals& g) {
   auto* c = app.add_subcommand("logout", "Remove the credentials of a registry");
   auto req = std::make_shared<image::LogoutRequest>();
   c->add_option("SERVER", req->registry, "registry HOST[:PORT] (default: docker.io)");
-  c->callback([req] {
+  c->callback([&g, req] {
+    req->access.token_dir = token_dir(g);
     std::string name = req->registry.empty() ? "https://index.docker.io/v1/" : req->registry;
     if (engine::registry_logout(*req))
       std::cout << "Removing login credentials for " << name << "\n";
@@ -119,8 +128,8 @@ void add_logout(CLI::App& app) {
 const bool registered = add_commands([](CLI::App& app, Globals& g) {
   add_pull(app, g);
   add_push(app, g);
-  add_login(app);
-  add_logout(app);
+  add_login(app, g);
+  add_logout(app, g);
 });
 
 // `berth image pull|push`: the `image` group is made by image.cpp.
