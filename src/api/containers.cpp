@@ -116,8 +116,10 @@ void create(Exchange& x) {
                         r.host.network_mode, ErrorKind::InvalidArgument);
       if (ep.contains("Aliases") && ep["Aliases"].is_array())
         for (auto& a : ep["Aliases"]) r.endpoint.aliases.push_back(a.get<std::string>());
-      if (ep.contains("IPAMConfig") && ep["IPAMConfig"].is_object())
+      if (ep.contains("IPAMConfig") && ep["IPAMConfig"].is_object()) {
         r.endpoint.ip = ep["IPAMConfig"].value("IPv4Address", "");
+        r.endpoint.ip6 = ep["IPAMConfig"].value("IPv6Address", "");
+      }
     }
   }
   // An unknown network is 400, not the engine's 404: the docker CLI takes

@@ -100,12 +100,18 @@ void create(Exchange& x) {
   if (b.contains("Labels") && b["Labels"].is_object())
     for (auto& [k, v] : b["Labels"].items()) r.labels[k] = v.is_string() ? v.get<std::string>() : v.dump();
   if (b.contains("IPAM") && b["IPAM"].is_object() && b["IPAM"].contains("Config") && b["IPAM"]["Config"].is_array()) {
-    const auto& cfg = b["IPAM"]["Config"];
-    if (cfg.size() > 1) throw Error("network create: one IPAM config (subnet) per network in berth", ErrorKind::Unsupported);
-    if (!cfg.empty()) {
-      r.subnet = cfg[0].value("Subnet", "");
-      r.gateway = cfg[0].value("Gateway", "");
-      if (!cfg[0].value("IPRange", "").empty())
+    // One config per family (docker's dual stack: an IPv4 and an IPv6 one).
+    bool have4 = false, have6 = false;
+    for (const auto& c : b["IPAM"]["Config"]) {
+      if (!c.is_object()) throw Error("network create: IPAM.Config holds objects", ErrorKind::InvalidArgument);
+      std::string subnet = c.value("Subnet", ""), gateway = c.value("Gateway", "");
+      bool v6 = subnet.find(':') != std::string::npos || gateway.find(':') != std::string::npos;
+      if ((v6 && have6) || (!v6 && have4))
+        throw Error("network create: one IPAM config per address family in berth", ErrorKind::Unsupported);
+      (v6 ? have6 : have4) = true;
+      (v6 ? r.subnet6 : r.subnet) = subnet;
+      (v6 ? r.gateway6 : r.gateway) = gateway;
+      if (!c.value("IPRange", "").empty())
         throw Error("network create: IPRange is not supported by berth", ErrorKind::Unsupported);
     }
   }
@@ -143,7 +149,10 @@ void connect(Exchange& x) {
     const auto& ec = b["EndpointConfig"];
     if (ec.contains("Aliases") && ec["Aliases"].is_array())
       for (auto& a : ec["Aliases"]) r.aliases.push_back(a.get<std::string>());
-    if (ec.contains("IPAMConfig") && ec["IPAMConfig"].is_object()) r.ip = ec["IPAMConfig"].value("IPv4Address", "");
+    if (ec.contains("IPAMConfig") && ec["IPAMConfig"].is_object()) {
+      r.ip = ec["IPAMConfig"].value("IPv4Address", "");
+      r.ip6 = ec["IPAMConfig"].value("IPv6Address", "");
+    }
   }
   x.engine->network_connect(ref, container, r);
   x.reply(200, "", "");

@@ -138,6 +138,16 @@ r=$(api POST /networks/create -H 'Content-Type: application/json' -d '{"Name":"b
 assert_eq "a bad subnet" 400 "${r%% *}"
 r=$(api POST /networks/create -H 'Content-Type: application/json' -d '{"Driver":"bridge"}')
 assert_eq "no name" 400 "${r%% *}"
+r=$(api POST /networks/create -H 'Content-Type: application/json' \
+  -d '{"Name":"dual","EnableIPv6":true,"IPAM":{"Config":[{"Subnet":"10.77.8.0/24"},{"Subnet":"fd00:77:8::/64","Gateway":"fd00:77:8::1"}]}}')
+assert_eq "dual-stack create (one IPAM config per family)" 201 "${r%% *}"
+curl -sS --unix-socket "$API_SOCK" http://berth/networks/dual >"$E2E_TMP/dual.json"
+jq -e '(.EnableIPv6==true) and ([.IPAM.Config[].Subnet]|sort==["10.77.8.0/24","fd00:77:8::/64"])' "$E2E_TMP/dual.json" >/dev/null ||
+  fail "dual-stack network inspect: $(cat "$E2E_TMP/dual.json")"
+assert_eq "dual-stack rm" 204 "$(api DELETE /networks/dual | cut -d' ' -f1)"
+r=$(api POST /networks/create -H 'Content-Type: application/json' \
+  -d '{"Name":"two4","IPAM":{"Config":[{"Subnet":"10.77.6.0/24"},{"Subnet":"10.77.7.0/24"}]}}')
+assert_eq "two IPv4 configs" 501 "${r%% *}"
 curl -sS --unix-socket "$API_SOCK" http://berth/networks/rawnet >"$E2E_TMP/net.json"
 jq -e '(.Name=="rawnet") and (.Driver=="bridge") and (.Internal==true) and (.Labels.k=="v") and (.Scope=="local")
        and (.IPAM.Config[0].Subnet=="10.77.9.0/24") and (.IPAM.Config[0].Gateway=="10.77.9.254") and (.Containers=={})' \
