@@ -95,6 +95,9 @@ class Vm {
   // An eventfd KVM signals on a guest write to [addr, addr+len) (KVM_IOEVENTFD).
   void add_ioeventfd(int eventfd, uint64_t addr, uint32_t len, bool pio) const;
   std::unique_ptr<Vcpu> create_vcpu(int id) const;
+  // kvmclock, the guest's nanoseconds (KVM_GET_CLOCK / KVM_SET_CLOCK).
+  uint64_t clock() const;
+  void set_clock(uint64_t ns) const;
   const Kvm& kvm() const { return kvm_; }
   void ioctl_or_throw(unsigned long req, void* arg, const char* what) const;
 

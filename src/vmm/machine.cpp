@@ -201,12 +201,19 @@ void Machine::pause() {
       pause_cv_.wait_for(l, std::chrono::milliseconds(10));
   }
   if (exit_.done()) berth::fail("the VM ended (" + exit_.detail() + ")", ErrorKind::FailedPrecondition);
+  // The guest's clock stands still while it is paused, as under qemu's
+  // stop/cont: resume() sets kvmclock back to this, and a snapshot records
+  // it, so the guest sees no jump in its monotonic time. (Its wall clock is
+  // then behind by the pause, as after a laptop's suspend; NTP or the guest
+  // agent of the user's choice corrects it.)
+  paused_clock_ = vm_.clock();
   for (auto& [name, d] : state_devices_) d->pause();
   paused_ = true;
 }
 
 void Machine::resume() {
   if (!paused_) return;
+  vm_.set_clock(paused_clock_);
   // Devices first: what they serve on resume may interrupt the guest,
   // which is fine once the vCPUs run.
   for (auto& [name, d] : state_devices_) d->resume();

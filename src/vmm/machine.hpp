@@ -151,6 +151,8 @@ class Machine {
   // Written by whoever pauses (the I/O thread, or a migration's thread
   // while the control socket refuses other requests); read by both.
   std::atomic<bool> paused_{false};
+  // kvmclock when the vCPUs were parked (pause()), for resume() and snapshots.
+  uint64_t paused_clock_ = 0;
 };
 
 // "256M", "1G", "512K" or plain bytes; InvalidArgument on anything else.
