@@ -106,4 +106,16 @@ class Vm {
   UniqueFd fd_;
 };
 
+// A KVM VM with its in-kernel irqchip and PIT: all of a machine that does
+// not depend on its config, so berth-vmm makes it while the CLI that
+// started it is still preparing the launch config (~0.3 ms off every
+// `vm run`, `vm restore` and `vm receive`).
+struct KvmVm {
+  KvmVm() : vm(kvm) { vm.create_irqchip_and_pit(); }
+  KvmVm(const KvmVm&) = delete;
+  KvmVm& operator=(const KvmVm&) = delete;
+  Kvm kvm;
+  Vm vm;
+};
+
 }  // namespace berth::vmm

@@ -78,14 +78,16 @@ void Machine::add_pio(uint64_t base, uint64_t size, std::unique_ptr<BusDevice> d
   devices_.push_back(std::move(d));
 }
 
-Machine::Machine(VmConfig cfg, Origin origin, const std::string& snapshot_memory)
-    : cfg_(std::move(cfg)), vm_(kvm_) {
+Machine::Machine(VmConfig cfg, Origin origin, const std::string& snapshot_memory, std::unique_ptr<KvmVm> early)
+    : cfg_(std::move(cfg)),
+      kvm_vm_(early ? std::move(early) : std::make_unique<KvmVm>()),
+      kvm_(kvm_vm_->kvm),
+      vm_(kvm_vm_->vm) {
   if (cfg_.cpus < 1 || cfg_.cpus > 64) berth::fail("--cpus must be between 1 and 64");
   bool boot = origin == Origin::Boot;
   mem_ = origin == Origin::Snapshot ? std::make_unique<GuestMemory>(cfg_.memory, snapshot_memory)
                                     : std::make_unique<GuestMemory>(cfg_.memory);
   vm_.set_memory(*mem_);
-  vm_.create_irqchip_and_pit();
 
   // A restored or received guest has its ACPI tables and kernel in its RAM.
   BootEntry entry;

@@ -146,7 +146,7 @@ void write_unsynced(const std::string& path, const std::string& data) {
 // goes to <vm dir>/machine.json, which the engine folds into the VM's
 // record. A failure is told to the source too.
 std::unique_ptr<Machine> accept_vm(LaunchConfig& cfg, MigrationListener& listener, int sfd,
-                                   std::optional<MigrationStream>& stream) {
+                                   std::optional<MigrationStream>& stream, std::unique_ptr<KvmVm> early) {
   for (;;) {
     pollfd p[2] = {{listener.fd(), POLLIN, 0}, {sfd, POLLIN, 0}};
     if (::poll(p, 2, -1) < 0 && errno != EINTR) throw_errno("wait for a migration on " + listener.address());
@@ -163,7 +163,7 @@ std::unique_ptr<Machine> accept_vm(LaunchConfig& cfg, MigrationListener& listene
     ms.vm.console_out = cfg.vm.console_out;
     cfg.vm = ms.vm;
     if (!cfg.vm.channel.empty()) fs::mkdir_p(dir_of(cfg.vm.channel), 0700);
-    auto m = std::make_unique<Machine>(cfg.vm, Origin::Incoming);
+    auto m = std::make_unique<Machine>(cfg.vm, Origin::Incoming, "", std::move(early));
     write_unsynced(fs::join(dir_of(cfg.exit_file), "machine.json"), record_config(ms).dump());
     stream->send_json(Frame::Answer, {{"ok", true}, {"stage", "ready"}});
     return m;
@@ -198,7 +198,8 @@ void send_report(int fd, const Report& r) {
   write_all(fd, reinterpret_cast<const uint8_t*>(line.data()), line.size());
 }
 
-int serve_vm(LaunchConfig cfg, LaunchChannel& channel, int report_fd, bool& committed) {
+int serve_vm(LaunchConfig cfg, LaunchChannel& channel, int report_fd, bool& committed,
+             std::unique_ptr<KvmVm> early) {
   // Signals become events on the I/O loop, in every thread.
   sigset_t sigs;
   sigemptyset(&sigs);
@@ -222,11 +223,11 @@ int serve_vm(LaunchConfig cfg, LaunchChannel& channel, int report_fd, bool& comm
   if (!cfg.incoming.empty()) {
     listener.emplace(parse_tcp_address(cfg.incoming, "--listen"));
   } else if (cfg.restore.empty()) {
-    m = std::make_unique<Machine>(cfg.vm);
+    m = std::make_unique<Machine>(cfg.vm, Origin::Boot, "", std::move(early));
   } else {
     try {
       SnapshotReader snap(cfg.restore);
-      m = std::make_unique<Machine>(cfg.vm, Origin::Snapshot, snap.memory_path());
+      m = std::make_unique<Machine>(cfg.vm, Origin::Snapshot, snap.memory_path(), std::move(early));
       m->load_state(snap);
     } catch (Error& e) {
       throw e.wrap("from snapshot " + cfg.restore);
@@ -252,7 +253,7 @@ int serve_vm(LaunchConfig cfg, LaunchChannel& channel, int report_fd, bool& comm
   };
   if (listener) {
     send_report(report_fd, Report::listening());
-    m = accept_vm(cfg, *listener, sfd.get(), incoming);
+    m = accept_vm(cfg, *listener, sfd.get(), incoming, std::move(early));
     listener.reset();
     if (!m) {  // stopped before a source came
       write_exit_record(cfg.exit_file, {::getpid(), "stopped", "stopped while waiting for a migration", now_rfc3339()});
