@@ -10,6 +10,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
   int config_fd = -1, report_fd = -1;
   vmm::LaunchConfig cfg;
   std::optional<vmm::LaunchChannel> channel;
+  std::unique_ptr<vmm::KvmVm> early;
   try {
     for (int i = 1; i < argc; ++i) {
       std::string a = argv[i];
@@ -45,6 +47,12 @@ int main(int argc, char** argv) {
       else fail("unknown argument '" + a + "' (usage: berth-vmm --config-fd N [--report-fd M])");
     }
     if (config_fd < 0) fail("usage: berth-vmm --config-fd N [--report-fd M] (started by 'berth vm run')");
+    // Before the config arrives (the CLI is still checking the spec); if
+    // it fails, the Machine tries again and says why, naming the VM.
+    try {
+      early = std::make_unique<vmm::KvmVm>();
+    } catch (const Error&) {
+    }
     channel.emplace(config_fd);
     auto c = channel->read_config();
     if (!c) return 0;  // the starter gave up (e.g. bad input): nothing to do
@@ -56,7 +64,7 @@ int main(int argc, char** argv) {
   }
   bool committed = false;
   try {
-    return vmm::serve_vm(cfg, *channel, report_fd, committed);
+    return vmm::serve_vm(cfg, *channel, report_fd, committed, std::move(early));
   } catch (const Error& e) {
     // The VM never ran. Tell the starter (it prints the error); once the
     // name is ours, leave a record for whoever looks later too.

@@ -128,6 +128,18 @@ void Vm::add_ioeventfd(int eventfd, uint64_t addr, uint32_t len, bool pio) const
   check(::ioctl(fd_.get(), KVM_IOEVENTFD, &f), "KVM_IOEVENTFD");
 }
 
+uint64_t Vm::clock() const {
+  kvm_clock_data c{};
+  ioctl_or_throw(KVM_GET_CLOCK, &c, "KVM_GET_CLOCK");
+  return c.clock;
+}
+
+void Vm::set_clock(uint64_t ns) const {
+  kvm_clock_data c{};
+  c.clock = ns;
+  ioctl_or_throw(KVM_SET_CLOCK, &c, "KVM_SET_CLOCK");
+}
+
 std::unique_ptr<Vcpu> Vm::create_vcpu(int id) const {
   return std::make_unique<Vcpu>(fd_.get(), id, kvm_.vcpu_mmap_size());
 }

@@ -110,7 +110,7 @@ void check_cpuid(const std::vector<kvm_cpuid_entry2>& saved, const std::vector<k
 
 }  // namespace
 
-void save_vm_state(const Vm& vm, StateJson& out) {
+void save_vm_state(const Vm& vm, uint64_t clock, StateJson& out) {
   kvm_irqchip chips[3] = {};
   for (uint32_t i = 0; i < 3; ++i) {
     chips[i].chip_id = i;
@@ -118,10 +118,8 @@ void save_vm_state(const Vm& vm, StateJson& out) {
   }
   kvm_pit_state2 pit{};
   vm.ioctl_or_throw(KVM_GET_PIT2, &pit, "KVM_GET_PIT2");
-  kvm_clock_data clock{};
-  vm.ioctl_or_throw(KVM_GET_CLOCK, &clock, "KVM_GET_CLOCK");
   out = {{"pic_master", hex_of(chips[0])}, {"pic_slave", hex_of(chips[1])}, {"ioapic", hex_of(chips[2])},
-         {"pit", hex_of(pit)}, {"clock", clock.clock}};
+         {"pit", hex_of(pit)}, {"clock", clock}};
 }
 
 void load_vm_state(const Vm& vm, const StateJson& in) {
@@ -136,9 +134,7 @@ void load_vm_state(const Vm& vm, const StateJson& in) {
   kvm_pit_state2 pit{};
   state_struct(in, "pit", who, &pit);
   vm.ioctl_or_throw(KVM_SET_PIT2, &pit, "KVM_SET_PIT2");
-  kvm_clock_data clock{};
-  clock.clock = state_uint(in, "clock", who);
-  vm.ioctl_or_throw(KVM_SET_CLOCK, &clock, "KVM_SET_CLOCK");
+  vm.set_clock(state_uint(in, "clock", who));
 }
 
 void save_vcpu_state(const Vm& vm, const Vcpu& vcpu, const std::vector<kvm_cpuid_entry2>& cpuid, StateJson& out) {

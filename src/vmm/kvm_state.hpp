@@ -21,7 +21,8 @@
 
 namespace berth::vmm {
 
-void save_vm_state(const Vm& vm, StateJson& out);
+// `clock`: kvmclock as it read when the vCPUs stopped (Machine::pause).
+void save_vm_state(const Vm& vm, uint64_t clock, StateJson& out);
 void load_vm_state(const Vm& vm, const StateJson& in);
 
 // `cpuid` is what the vCPU was given (guest_cpuid()).

@@ -78,14 +78,16 @@ void Machine::add_pio(uint64_t base, uint64_t size, std::unique_ptr<BusDevice> d
   devices_.push_back(std::move(d));
 }
 
-Machine::Machine(VmConfig cfg, Origin origin, const std::string& snapshot_memory)
-    : cfg_(std::move(cfg)), vm_(kvm_) {
+Machine::Machine(VmConfig cfg, Origin origin, const std::string& snapshot_memory, std::unique_ptr<KvmVm> early)
+    : cfg_(std::move(cfg)),
+      kvm_vm_(early ? std::move(early) : std::make_unique<KvmVm>()),
+      kvm_(kvm_vm_->kvm),
+      vm_(kvm_vm_->vm) {
   if (cfg_.cpus < 1 || cfg_.cpus > 64) berth::fail("--cpus must be between 1 and 64");
   bool boot = origin == Origin::Boot;
   mem_ = origin == Origin::Snapshot ? std::make_unique<GuestMemory>(cfg_.memory, snapshot_memory)
                                     : std::make_unique<GuestMemory>(cfg_.memory);
   vm_.set_memory(*mem_);
-  vm_.create_irqchip_and_pit();
 
   // A restored or received guest has its ACPI tables and kernel in its RAM.
   BootEntry entry;
@@ -201,12 +203,19 @@ void Machine::pause() {
       pause_cv_.wait_for(l, std::chrono::milliseconds(10));
   }
   if (exit_.done()) berth::fail("the VM ended (" + exit_.detail() + ")", ErrorKind::FailedPrecondition);
+  // The guest's clock stands still while it is paused, as under qemu's
+  // stop/cont: resume() sets kvmclock back to this, and a snapshot records
+  // it, so the guest sees no jump in its monotonic time. (Its wall clock is
+  // then behind by the pause, as after a laptop's suspend; NTP or the guest
+  // agent of the user's choice corrects it.)
+  paused_clock_ = vm_.clock();
   for (auto& [name, d] : state_devices_) d->pause();
   paused_ = true;
 }
 
 void Machine::resume() {
   if (!paused_) return;
+  vm_.set_clock(paused_clock_);
   // Devices first: what they serve on resume may interrupt the guest,
   // which is fine once the vCPUs run.
   for (auto& [name, d] : state_devices_) d->resume();

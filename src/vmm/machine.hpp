@@ -69,7 +69,9 @@ class Machine {
   // For Snapshot and Incoming, cfg names the host files, tap and sockets
   // the devices bind to, and must describe the same machine (CPUs, memory,
   // devices) as the state loaded into it before run().
-  explicit Machine(VmConfig cfg, Origin origin = Origin::Boot, const std::string& snapshot_memory = "");
+  // `early`: the KVM VM, if made before the config was known (else made here).
+  explicit Machine(VmConfig cfg, Origin origin = Origin::Boot, const std::string& snapshot_memory = "",
+                   std::unique_ptr<KvmVm> early = nullptr);
   Machine(const Machine&) = delete;
   Machine& operator=(const Machine&) = delete;
   ~Machine();
@@ -126,8 +128,9 @@ class Machine {
   std::vector<kvm_cpuid_entry2> vcpu_cpuid(int id) const;
 
   VmConfig cfg_;
-  Kvm kvm_;
-  Vm vm_;
+  std::unique_ptr<KvmVm> kvm_vm_;
+  Kvm& kvm_;
+  Vm& vm_;
   std::unique_ptr<GuestMemory> mem_;
   VmExit exit_;
   EventLoop loop_;
@@ -151,6 +154,8 @@ class Machine {
   // Written by whoever pauses (the I/O thread, or a migration's thread
   // while the control socket refuses other requests); read by both.
   std::atomic<bool> paused_{false};
+  // kvmclock when the vCPUs were parked (pause()), for resume() and snapshots.
+  uint64_t paused_clock_ = 0;
 };
 
 // "256M", "1G", "512K" or plain bytes; InvalidArgument on anything else.

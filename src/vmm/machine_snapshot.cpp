@@ -77,7 +77,7 @@ SnapshotWriter Machine::capture_state(const std::string& name) {
   SnapshotWriter w;
   w.add("machine", machine_section(cfg_, *mem_, name));
   nlohmann::json kvm;
-  save_vm_state(vm_, kvm);
+  save_vm_state(vm_, paused_clock_, kvm);
   w.add("kvm", kvm);
   for (int i = 0; i < cfg_.cpus; ++i) {
     nlohmann::json v;

@@ -125,13 +125,28 @@ void run_exit_command(const std::vector<std::string>& argv) {
 
 std::string dir_of(const std::string& path) { return path.substr(0, path.rfind('/')); }
 
+// As the exit record (write_exit_record): renamed into place so that no
+// reader sees half of it, but not synced: after a host crash the VM is gone
+// anyway, and the two fsyncs cost milliseconds of the receiver's set-up on
+// a disk (the source waits for it).
+void write_unsynced(const std::string& path, const std::string& data) {
+  std::string tmp = path + ".tmp";
+  {
+    UniqueFd f(static_cast<int>(check(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600),
+                                      "create " + tmp)));
+    if (::write(f.get(), data.data(), data.size()) != static_cast<ssize_t>(data.size())) throw_errno("write " + tmp);
+  }
+  check(::rename(tmp.c_str(), path.c_str()), "rename " + tmp + " to " + path);
+}
+
 // Waits for the source of a live migration on the listener (nullptr if a
 // signal comes first), then builds the machine it describes, named and
-// bound as this VM, and fills it with the RAM and state it sends. The
-// record config of that machine goes to <vm dir>/machine.json, which the
-// engine folds into the VM's record. A failure is told to the source too.
-std::unique_ptr<Machine> receive_vm(LaunchConfig& cfg, MigrationListener& listener, int sfd,
-                                    std::optional<MigrationStream>& stream) {
+// bound as this VM, and answers "ready": the source streams RAM into it
+// from then on (receive_incoming()). The record config of that machine
+// goes to <vm dir>/machine.json, which the engine folds into the VM's
+// record. A failure is told to the source too.
+std::unique_ptr<Machine> accept_vm(LaunchConfig& cfg, MigrationListener& listener, int sfd,
+                                   std::optional<MigrationStream>& stream, std::unique_ptr<KvmVm> early) {
   for (;;) {
     pollfd p[2] = {{listener.fd(), POLLIN, 0}, {sfd, POLLIN, 0}};
     if (::poll(p, 2, -1) < 0 && errno != EINTR) throw_errno("wait for a migration on " + listener.address());
@@ -148,14 +163,23 @@ std::unique_ptr<Machine> receive_vm(LaunchConfig& cfg, MigrationListener& listen
     ms.vm.console_out = cfg.vm.console_out;
     cfg.vm = ms.vm;
     if (!cfg.vm.channel.empty()) fs::mkdir_p(dir_of(cfg.vm.channel), 0700);
-    auto m = std::make_unique<Machine>(cfg.vm, Origin::Incoming);
-    fs::write_file_atomic(fs::join(dir_of(cfg.exit_file), "machine.json"), record_config(ms).dump(), 0600);
+    auto m = std::make_unique<Machine>(cfg.vm, Origin::Incoming, "", std::move(early));
+    write_unsynced(fs::join(dir_of(cfg.exit_file), "machine.json"), record_config(ms).dump());
     stream->send_json(Frame::Answer, {{"ok", true}, {"stage", "ready"}});
-    receive_state(*stream, *m);
     return m;
   } catch (Error& e) {
     answer_error(*stream, e.what(), static_cast<int>(e.kind()));
     throw e.wrap("from " + stream->peer());
+  }
+}
+
+// Fills the accepted machine with the RAM and state the source sends.
+void receive_incoming(MigrationStream& stream, Machine& m) {
+  try {
+    receive_state(stream, m);
+  } catch (Error& e) {
+    answer_error(stream, e.what(), static_cast<int>(e.kind()));
+    throw e.wrap("from " + stream.peer());
   }
 }
 
@@ -174,7 +198,8 @@ void send_report(int fd, const Report& r) {
   write_all(fd, reinterpret_cast<const uint8_t*>(line.data()), line.size());
 }
 
-int serve_vm(LaunchConfig cfg, LaunchChannel& channel, int report_fd, bool& committed) {
+int serve_vm(LaunchConfig cfg, LaunchChannel& channel, int report_fd, bool& committed,
+             std::unique_ptr<KvmVm> early) {
   // Signals become events on the I/O loop, in every thread.
   sigset_t sigs;
   sigemptyset(&sigs);
@@ -198,11 +223,11 @@ int serve_vm(LaunchConfig cfg, LaunchChannel& channel, int report_fd, bool& comm
   if (!cfg.incoming.empty()) {
     listener.emplace(parse_tcp_address(cfg.incoming, "--listen"));
   } else if (cfg.restore.empty()) {
-    m = std::make_unique<Machine>(cfg.vm);
+    m = std::make_unique<Machine>(cfg.vm, Origin::Boot, "", std::move(early));
   } else {
     try {
       SnapshotReader snap(cfg.restore);
-      m = std::make_unique<Machine>(cfg.vm, Origin::Snapshot, snap.memory_path());
+      m = std::make_unique<Machine>(cfg.vm, Origin::Snapshot, snap.memory_path(), std::move(early));
       m->load_state(snap);
     } catch (Error& e) {
       throw e.wrap("from snapshot " + cfg.restore);
@@ -221,9 +246,14 @@ int serve_vm(LaunchConfig cfg, LaunchChannel& channel, int report_fd, bool& comm
       ::close(log);
     }
   }
+  std::optional<VmCgroup> cgroup;
+  auto make_cgroup = [&] {
+    if (!cfg.cgroup.empty())
+      cgroup.emplace(cfg.cgroup, cfg.vm.memory, cfg.vm.cpus, [&m](const std::string& why) { m->fail(why); });
+  };
   if (listener) {
     send_report(report_fd, Report::listening());
-    m = receive_vm(cfg, *listener, sfd.get(), incoming);
+    m = accept_vm(cfg, *listener, sfd.get(), incoming, std::move(early));
     listener.reset();
     if (!m) {  // stopped before a source came
       write_exit_record(cfg.exit_file, {::getpid(), "stopped", "stopped while waiting for a migration", now_rfc3339()});
@@ -231,11 +261,28 @@ int serve_vm(LaunchConfig cfg, LaunchChannel& channel, int report_fd, bool& comm
       return 0;
     }
     machine = m.get();
+    // While the pre-copy streams in, not in the source's downtime. (The
+    // control socket waits: a client would hang on it until the VM runs.)
+    make_cgroup();
+    if (console) console->open();
+    try {
+      receive_incoming(*incoming, *m);
+    } catch (...) {
+      if (cgroup) {  // out of it and removed, as after a VM's end
+        try {
+          cgroup->join();
+        } catch (const Error&) {
+        }
+        cgroup->leave();
+        cgroup.reset();
+      }
+      throw;
+    }
   }
 
   std::unique_ptr<RawTerminal> raw;
   if (console) {
-    console->open();
+    if (cfg.incoming.empty()) console->open();  // a receiver opened it earlier
   } else {
     raw = std::make_unique<RawTerminal>(0);
     if (pollable_stdin())
@@ -265,14 +312,10 @@ int serve_vm(LaunchConfig cfg, LaunchChannel& channel, int report_fd, bool& comm
       m->stop(std::string("stopped by signal ") + strsignal(static_cast<int>(si.ssi_signo)));
   });
 
-  // The cgroup's helper thread starts once the vCPU runs: creating a thread
-  // and a memory cgroup costs ~0.5 ms here, which the guest need not wait for.
-  std::optional<VmCgroup> cgroup;
   ExitReason r = m->run([&] {
-    if (!cfg.cgroup.empty())
-      cgroup.emplace(cfg.cgroup, cfg.vm.memory, cfg.vm.cpus, [&m](const std::string& why) { m->fail(why); });
     if (incoming) {
-      // The source ends once it hears this; a source gone by now is gone.
+      // First: the source's guest is stopped until it hears this (its
+      // downtime), and ends once it has. A source gone by now is gone.
       try {
         incoming->send_json(Frame::Answer, {{"ok", true}, {"stage", "running"}});
       } catch (const Error& e) {
@@ -281,6 +324,10 @@ int serve_vm(LaunchConfig cfg, LaunchChannel& channel, int report_fd, bool& comm
       incoming.reset();
     }
     send_report(report_fd, Report::ready());
+    // The cgroup's helper thread starts once the vCPU runs and the starter
+    // knows: creating a thread and a memory cgroup costs ~0.5 ms here,
+    // which neither the guest nor `vm run`/`vm restore` need wait for.
+    if (cfg.incoming.empty()) make_cgroup();
   });
 
   // The VM has ended: free what another VM or the user may want next

@@ -19,7 +19,8 @@ namespace berth::vmm {
 // "go"). Throws if the VM could not be started; the caller reports that.
 // `committed` turns true at "go": from then on the VM's name is ours, and
 // an error must leave an exit record.
-int serve_vm(LaunchConfig cfg, LaunchChannel& channel, int report_fd, bool& committed);
+int serve_vm(LaunchConfig cfg, LaunchChannel& channel, int report_fd, bool& committed,
+             std::unique_ptr<KvmVm> early = nullptr);
 
 // Writes one report line on fd (if fd >= 0); errors are ignored: a starter
 // that went away must not stop the VM.

@@ -16,18 +16,6 @@ namespace {
 
 using nlohmann::json;
 
-// A port free on loopback now (bound once, then let go).
-std::string free_port() {
-  UniqueFd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(s.get(), reinterpret_cast<sockaddr*>(&a), &len);
-  return "tcp:127.0.0.1:" + std::to_string(ntohs(a.sin_port));
-}
-
 json inspect(VmEnv& env, const std::string& name) {
   return json::parse(env.vm({"inspect", name}).out, nullptr, false);
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -230,5 +231,18 @@ inline std::string read_line(int fd, int timeout_ms = 15000) {
     BERTH_REQUIRE_ROOT();                                                         \
     if (::access("/dev/kvm", R_OK | W_OK) != 0) GTEST_SKIP() << "no /dev/kvm";    \
   } while (0)
+
+// A loopback address with a port free now (bound once, then let go), as
+// `vm receive --listen` and `vm migrate --to` take it.
+inline std::string free_port() {
+  UniqueFd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(s.get(), reinterpret_cast<sockaddr*>(&a), &len);
+  return "tcp:127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+}
 
 }  // namespace berth::testing
