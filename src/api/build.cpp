@@ -17,6 +17,7 @@
 #include "api/json_lines.hpp"
 #include "api/router.hpp"
 #include "build/builder.hpp"
+#include "build/temp_context.hpp"
 #include "common/fs.hpp"
 #include "engine/container_engine.hpp"
 #include "image/layer_unpack.hpp"
@@ -27,22 +28,6 @@ using nlohmann::json;
 
 namespace {
 
-struct TempContext {
-  std::string dir;
-  explicit TempContext(const std::string& root) {
-    std::random_device rd;
-    char buf[40];
-    std::snprintf(buf, sizeof buf, "api-ctx-%08x%08x", rd(), rd());
-    dir = root + "/build-tmp/" + buf;
-    fs::mkdir_p(dir, 0700);
-  }
-  ~TempContext() {
-    try {
-      fs::remove_all(dir);
-    } catch (...) {
-    }
-  }
-};
 
 // buildargs and labels: a JSON object in the query ({"A":"1","B":null}).
 std::map<std::string, std::string> json_map(Exchange& x, const char* key) {
@@ -96,7 +81,7 @@ void build(Exchange& x) {
   bool quiet = x.req.flag("q");
 
   auto& e = *x.engine;
-  TempContext ctx(e.images().root());
+  build::TempContext ctx(e.images().root(), "api-ctx");
   if (x.req.body_fd >= 0) {
     try {
       complete_tar(x.req.body_fd);

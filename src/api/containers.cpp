@@ -133,13 +133,7 @@ void create(Exchange& x) {
 }
 
 bool matches(const Container& c, const std::map<std::string, std::vector<std::string>>& f) {
-  auto any = [&](const char* key, const std::function<bool(const std::string&)>& ok) {
-    auto it = f.find(key);
-    if (it == f.end()) return true;
-    for (auto& v : it->second)
-      if (ok(v)) return true;
-    return false;
-  };
+  auto any = [&](const char* key, const std::function<bool(const std::string&)>& ok) { return filter_passes(f, key, ok); };
   return any("status", [&](const std::string& v) { return c.state.status == v; }) &&
          any("id", [&](const std::string& v) { return c.id.rfind(v, 0) == 0; }) &&
          any("name", [&](const std::string& v) { return c.name.find(v.rfind('/', 0) == 0 ? v.substr(1) : v) != std::string::npos; }) &&

@@ -28,13 +28,7 @@ int64_t time_arg(const Request& r, const std::string& k) {
 bool matches(const json& e, const std::map<std::string, std::vector<std::string>>& f) {
   const json actor = e.value("Actor", json::object());
   const json attrs = actor.value("Attributes", json::object());
-  auto any = [&](const char* key, const std::function<bool(const std::string&)>& ok) {
-    auto it = f.find(key);
-    if (it == f.end()) return true;
-    for (auto& v : it->second)
-      if (ok(v)) return true;
-    return false;
-  };
+  auto any = [&](const char* key, const std::function<bool(const std::string&)>& ok) { return filter_passes(f, key, ok); };
   std::string id = actor.value("ID", "");
   return any("type", [&](const std::string& v) { return e.value("Type", "") == v; }) &&
          any("event", [&](const std::string& v) { return e.value("Action", "") == v; }) &&

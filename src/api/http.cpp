@@ -47,6 +47,15 @@ json Request::json_body() const {
   return j;
 }
 
+bool filter_passes(const std::map<std::string, std::vector<std::string>>& filters, const char* key,
+                   const std::function<bool(const std::string&)>& ok) {
+  auto it = filters.find(key);
+  if (it == filters.end()) return true;
+  for (const auto& v : it->second)
+    if (ok(v)) return true;
+  return false;
+}
+
 std::map<std::string, std::vector<std::string>> Request::filters() const {
   std::map<std::string, std::vector<std::string>> out;
   auto it = query.find("filters");

@@ -4,6 +4,7 @@
 // engine never include it, so the build stays lean.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -43,6 +44,11 @@ struct Request {
   // {"status":{"running":true}}): name -> values.
   std::map<std::string, std::vector<std::string>> filters() const;
 };
+
+// docker's filter rule: a filter KEY that was not given passes; one that
+// was passes when `ok` holds for any of its values.
+bool filter_passes(const std::map<std::string, std::vector<std::string>>& filters, const char* key,
+                   const std::function<bool(const std::string&)>& ok);
 
 class Server;
 

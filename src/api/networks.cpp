@@ -36,13 +36,7 @@ json pseudo_network(const std::string& name) {
 }
 
 bool keep(const json& n, const std::map<std::string, std::vector<std::string>>& f) {
-  auto any = [&](const char* key, const std::function<bool(const std::string&)>& ok) {
-    auto it = f.find(key);
-    if (it == f.end()) return true;
-    for (auto& v : it->second)
-      if (ok(v)) return true;
-    return false;
-  };
+  auto any = [&](const char* key, const std::function<bool(const std::string&)>& ok) { return filter_passes(f, key, ok); };
   std::string name = n["Name"], id = n["Id"];
   bool builtin = name == "bridge" || is_mode(name);
   return any("name", [&](const std::string& v) { return name.find(v) != std::string::npos; }) &&

@@ -14,6 +14,7 @@
 #include <random>
 
 #include "build/builder.hpp"
+#include "build/temp_context.hpp"
 #include "cli/command_registry.hpp"
 #include "common/error.hpp"
 #include "common/fd.hpp"
@@ -40,23 +41,6 @@ bool looks_like_archive(const std::string& b) {
   return b.size() >= 512 && b.compare(257, 5, "ustar") == 0;
 }
 
-// A temporary dir under the root for a context read from stdin; removed on exit.
-struct TempContext {
-  std::string dir;
-  explicit TempContext(const std::string& root) {
-    std::random_device rd;
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "ctx-%08x%08x", rd(), rd());
-    dir = root + "/build-tmp/" + buf;
-    fs::mkdir_p(dir, 0700);
-  }
-  ~TempContext() {
-    try {
-      fs::remove_all(dir);
-    } catch (...) {
-    }
-  }
-};
 
 void add_build(CLI::App& parent, Globals& g) {
   auto f = std::make_shared<BuildFlags>();
@@ -145,12 +129,12 @@ void add_build(CLI::App& parent, Globals& g) {
       auto eq = l.find('=');
       req.labels[l.substr(0, eq)] = eq == std::string::npos ? "" : l.substr(eq + 1);
     }
-    std::optional<TempContext> tmp;
+    std::optional<build::TempContext> tmp;
     if (f->context == "-") {
       if (f->file == "-") throw Error("invalid argument: can't use stdin for both build context and dockerfile",
                                       ErrorKind::InvalidArgument);
       std::string in = read_stdin();
-      tmp.emplace(g.root);
+      tmp.emplace(g.root, "ctx");
       if (looks_like_archive(in)) {
         std::string tar = tmp->dir + ".tar";
         fs::write_file(tar, in);
