@@ -63,11 +63,13 @@ engine::HostConfig host_config(const json& hc) {
       if (m.value("Type", "") != "tmpfs" || !m.contains("TmpfsOptions") || !m["TmpfsOptions"].is_object()) continue;
       std::string opts;
       const auto& t = m["TmpfsOptions"];
-      if (t.contains("SizeBytes") && t["SizeBytes"].is_number() && t["SizeBytes"].get<int64_t>() > 0)
+      // Integers only: get<int64_t>() of a float like 1e300 is undefined
+      // behaviour (seen while writing the fuzz target api_request).
+      if (t.contains("SizeBytes") && t["SizeBytes"].is_number_integer() && t["SizeBytes"].get<int64_t>() > 0)
         opts = "size=" + std::to_string(t["SizeBytes"].get<int64_t>());
-      if (t.contains("Mode") && t["Mode"].is_number()) {
+      if (t.contains("Mode") && t["Mode"].is_number_integer()) {
         std::ostringstream o;
-        o << std::oct << t["Mode"].get<int>();
+        o << std::oct << (t["Mode"].get<int64_t>() & 07777);
         opts += (opts.empty() ? "" : ",") + std::string("mode=") + o.str();
       }
       m["Options"] = opts;
@@ -92,10 +94,12 @@ engine::HostConfig host_config(const json& hc) {
   return h;
 }
 
-void create(Exchange& x) {
-  json b = x.req.json_body();
+}  // namespace
+
+engine::CreateRequest parse_create_request(const Request& req) {
+  json b = req.json_body();
   engine::CreateRequest r;
-  r.name = x.req.text("name");
+  r.name = req.text("name");
   if (!r.name.empty() && r.name[0] == '/') r.name.erase(0, 1);
   engine::from_json(b, r.config);
   if (r.config.image.empty()) throw Error("Config.Image is required", ErrorKind::InvalidArgument);
@@ -122,6 +126,13 @@ void create(Exchange& x) {
       }
     }
   }
+  return r;
+}
+
+namespace {
+
+void create(Exchange& x) {
+  engine::CreateRequest r = parse_create_request(x.req);
   // An unknown network is 400, not the engine's 404: the docker CLI takes
   // a 404 from create for a missing image and pulls it.
   const std::string& mode = r.host.network_mode;

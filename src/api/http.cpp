@@ -1,6 +1,8 @@
 #include "api/http.hpp"
 
+#include <cctype>
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 namespace berth::api {
 
@@ -73,6 +75,64 @@ std::map<std::string, std::vector<std::string>> Request::filters() const {
     }
   }
   return out;
+}
+
+namespace {
+
+std::string url_decode(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out += ' ';
+    } else if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+               std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+void parse_target(const std::string& target, Request& req) {
+  auto q = target.find('?');
+  std::string path = url_decode(target.substr(0, q));
+  if (q != std::string::npos) {
+    std::string qs = target.substr(q + 1);
+    size_t i = 0;
+    while (i <= qs.size()) {
+      size_t amp = qs.find('&', i);
+      if (amp == std::string::npos) amp = qs.size();
+      std::string kv = qs.substr(i, amp - i);
+      if (!kv.empty()) {
+        auto eq = kv.find('=');
+        std::string k = url_decode(kv.substr(0, eq)), v = eq == std::string::npos ? "" : url_decode(kv.substr(eq + 1));
+        req.query[k] = v;
+        req.query_list.emplace_back(k, v);
+      }
+      i = amp + 1;
+    }
+  }
+  if (path.size() > 2 && path[0] == '/' && path[1] == 'v' && std::isdigit(static_cast<unsigned char>(path[2]))) {
+    auto slash = path.find('/', 1);
+    req.api_version = path.substr(2, slash == std::string::npos ? std::string::npos : slash - 2);
+    path = slash == std::string::npos ? "/" : path.substr(slash);
+  }
+  req.path = path;
+}
+
+int version_number(const std::string& v) {
+  // Digits only, and few: atoi of "/v99999999999.1" overflowed, and * 1000 then too.
+  auto dot = v.find('.');
+  auto digits = [](std::string_view s) {
+    return !s.empty() && s.size() <= 6 && s.find_first_not_of("0123456789") == std::string_view::npos;
+  };
+  if (dot == std::string::npos || !digits(std::string_view(v).substr(0, dot)) || !digits(std::string_view(v).substr(dot + 1)))
+    return -1;
+  return std::atoi(v.c_str()) * 1000 + std::atoi(v.c_str() + dot + 1);
 }
 
 void Exchange::json(int status, const nlohmann::json& j) { reply(status, "application/json", j.dump() + "\n"); }

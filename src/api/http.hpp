@@ -49,6 +49,14 @@ struct Request {
 // was passes when `ok` holds for any of its values.
 bool filter_passes(const std::map<std::string, std::vector<std::string>>& filters, const char* key,
                    const std::function<bool(const std::string&)>& ok);
+// The request target ("/v1.43/containers/json?all=1&filters=..."), as the
+// client wrote it, into req: path (decoded, the /vX.Y prefix cut off into
+// api_version), query and query_list. Pure (the fuzz target api_request
+// feeds it bytes).
+void parse_target(const std::string& target, Request& req);
+// "1.43" -> 1043, for comparisons; -1 when it is not N.N (each part at
+// most 6 digits).
+int version_number(const std::string& v);
 
 class Server;
 

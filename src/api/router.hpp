@@ -9,6 +9,10 @@
 
 #include "api/http.hpp"
 
+namespace berth::engine {
+struct CreateRequest;  // engine/container_engine.hpp
+}
+
 namespace berth::api {
 
 // How a route's request body is read before the handler runs.
@@ -56,5 +60,9 @@ void add_distribution_routes(Router& r);
 // POST /images/create?fromImage=... (a pull), which shares its path with
 // the import (images.cpp): distribution.cpp answers it.
 void pull_image(Exchange& x);
+// POST /containers/create: the query's name and the JSON body into the
+// engine's request, nothing made yet (containers.cpp; pure, so the fuzz
+// target api_request reaches it without an engine or a socket).
+engine::CreateRequest parse_create_request(const Request& req);
 
 }  // namespace berth::api

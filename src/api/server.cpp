@@ -98,29 +98,6 @@ class FdStream {
   int fd_;
 };
 
-std::string url_decode(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-               std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
-// "1.43" -> 1043, for comparisons
-int version_number(const std::string& v) {
-  auto dot = v.find('.');
-  if (dot == std::string::npos) return -1;
-  return std::atoi(v.c_str()) * 1000 + std::atoi(v.c_str() + dot + 1);
-}
-
 class Connection final : public Exchange {
  public:
   Connection(int fd, Server& s) : stream_(fd), fd_(fd) { server = &s; }
@@ -235,31 +212,7 @@ bool Connection::read_request() {
     req.headers[name] = std::string(f.value());
   }
   keep_alive_ = h.keep_alive();
-  std::string target(h.target());
-  auto q = target.find('?');
-  std::string path = url_decode(target.substr(0, q));
-  if (q != std::string::npos) {
-    std::string qs = target.substr(q + 1);
-    size_t i = 0;
-    while (i <= qs.size()) {
-      size_t amp = qs.find('&', i);
-      if (amp == std::string::npos) amp = qs.size();
-      std::string kv = qs.substr(i, amp - i);
-      if (!kv.empty()) {
-        auto eq = kv.find('=');
-        std::string k = url_decode(kv.substr(0, eq)), v = eq == std::string::npos ? "" : url_decode(kv.substr(eq + 1));
-        req.query[k] = v;
-        req.query_list.emplace_back(k, v);
-      }
-      i = amp + 1;
-    }
-  }
-  if (path.size() > 2 && path[0] == '/' && path[1] == 'v' && std::isdigit(static_cast<unsigned char>(path[2]))) {
-    auto slash = path.find('/', 1);
-    req.api_version = path.substr(2, slash == std::string::npos ? std::string::npos : slash - 2);
-    path = slash == std::string::npos ? "/" : path.substr(slash);
-  }
-  req.path = path;
+  parse_target(std::string(h.target()), req);
 
   // The body: small JSON into memory, uploads into a temp file; either
   // way read now, so the handler sees a whole request.

@@ -1,6 +1,8 @@
 #include "dockerfile/patterns.hpp"
 
 #include <cctype>
+#include <cstdint>
+#include <unordered_set>
 
 namespace berth::dockerfile {
 
@@ -37,58 +39,82 @@ int class_match(std::string_view p, char c, size_t* consumed) {
   return matched != negate ? 1 : 0;
 }
 
-bool match_here(std::string_view p, std::string_view s, bool ds) {
-  while (!p.empty()) {
-    char c = p[0];
-    if (c == '*') {
-      if (ds && p.size() > 1 && p[1] == '*') {
-        std::string_view rest = p.substr(2);
-        if (!rest.empty() && rest[0] == '/') rest.remove_prefix(1);
-        if (rest.empty()) return true;  // "**" at the end: everything
-        // "**/": zero or more whole directories
-        if (match_here(rest, s, ds)) return true;
-        for (size_t i = 0; i < s.size(); ++i)
-          if (s[i] == '/' && match_here(rest, s.substr(i + 1), ds)) return true;
-        return false;
-      }
-      std::string_view rest = p.substr(1);
-      for (size_t i = 0;; ++i) {
-        if (match_here(rest, s.substr(i), ds)) return true;
-        if (i >= s.size() || s[i] == '/') return false;
-      }
-    }
-    if (s.empty()) return false;
-    if (c == '?') {
-      if (s[0] == '/') return false;
-      p.remove_prefix(1);
-      s.remove_prefix(1);
-      continue;
-    }
-    if (c == '[') {
-      if (s[0] == '/') return false;
-      size_t n = 0;
-      int m = class_match(p, s[0], &n);
-      if (m <= 0) return false;
-      p.remove_prefix(n);
-      s.remove_prefix(1);
-      continue;
-    }
-    if (c == '\\') {
-      if (p.size() < 2) return false;
-      p.remove_prefix(1);
-      c = p[0];
-    }
-    if (c != s[0]) return false;
-    p.remove_prefix(1);
-    s.remove_prefix(1);
+// Backtracking over suffixes of the pattern and the path, remembering the
+// pairs (pattern at, path at) that failed: without it, "**********x" or
+// "*a*a*a*a*b" against a long name took exponential time (the fuzz target
+// dockerignore hung on a .dockerignore line of stars: a build context's
+// .dockerignore could stall the builder). With it, each pair is tried once.
+class Matcher {
+ public:
+  Matcher(std::string_view p, std::string_view s, bool ds) : p0_(p), s0_(s), ds_(ds) {}
+  bool match(std::string_view p, std::string_view s) {
+    uint64_t key = (static_cast<uint64_t>(p0_.size() - p.size()) << 32) | (s0_.size() - s.size());
+    if (failed_.count(key)) return false;
+    bool m = match_here(p, s);
+    if (!m) failed_.insert(key);
+    return m;
   }
-  return s.empty();
-}
+
+ private:
+  bool match_here(std::string_view p, std::string_view s) {
+    while (!p.empty()) {
+      char c = p[0];
+      if (c == '*') {
+        if (ds_ && p.size() > 1 && p[1] == '*') {
+          std::string_view rest = p.substr(2);
+          if (!rest.empty() && rest[0] == '/') rest.remove_prefix(1);
+          if (rest.empty()) return true;  // "**" at the end: everything
+          // "**/": zero or more whole directories
+          if (match(rest, s)) return true;
+          for (size_t i = 0; i < s.size(); ++i)
+            if (s[i] == '/' && match(rest, s.substr(i + 1))) return true;
+          return false;
+        }
+        std::string_view rest = p.substr(1);
+        for (size_t i = 0;; ++i) {
+          if (match(rest, s.substr(i))) return true;
+          if (i >= s.size() || s[i] == '/') return false;
+        }
+      }
+      if (s.empty()) return false;
+      if (c == '?') {
+        if (s[0] == '/') return false;
+        p.remove_prefix(1);
+        s.remove_prefix(1);
+        continue;
+      }
+      if (c == '[') {
+        if (s[0] == '/') return false;
+        size_t n = 0;
+        int m = class_match(p, s[0], &n);
+        if (m <= 0) return false;
+        p.remove_prefix(n);
+        s.remove_prefix(1);
+        continue;
+      }
+      if (c == '\\') {
+        if (p.size() < 2) return false;
+        p.remove_prefix(1);
+        c = p[0];
+      }
+      if (c != s[0]) return false;
+      p.remove_prefix(1);
+      s.remove_prefix(1);
+    }
+    return s.empty();
+  }
+
+  std::string_view p0_, s0_;
+  bool ds_;
+  std::unordered_set<uint64_t> failed_;
+};
 
 }  // namespace
 
 bool glob_match(std::string_view pattern, std::string_view path, bool double_star) {
-  return match_here(pattern, path, double_star);
+  // Offsets are keyed in 32 bits each: longer inputs match nothing.
+  if (pattern.size() > UINT32_MAX || path.size() > UINT32_MAX) return false;
+  return Matcher(pattern, path, double_star).match(pattern, path);
 }
 
 bool has_glob(std::string_view s) { return s.find_first_of("*?[") != std::string_view::npos; }

@@ -12,6 +12,7 @@
 #include "common/fs.hpp"
 #include "engine/container_engine.hpp"
 #include "engine/events.hpp"
+#include "engine/image_config_use.hpp"
 #include "engine/in_root.hpp"
 #include "engine/names.hpp"
 #include "engine/oci_config.hpp"
@@ -116,23 +117,12 @@ std::string ContainerEngine::create(const CreateRequest& req, std::vector<std::s
       throw Error("No such image: " + c.config.image, ErrorKind::NotFound);
     throw;
   }
-  json image_config = images_->config(img).raw.value("config", json::object());
-  std::vector<std::string> args = process_args(c.config, image_config);
+  // Its types checked first (image_config_use.hpp): an image is anyone's.
+  json image_config = checked_image_config(images_->config(img).raw.value("config", json::object()));
+  std::vector<std::string> args = apply_image_config(c.config, image_config);
   c.path = args[0];
   c.args.assign(args.begin() + 1, args.end());
-  merge_image_config(c.config, image_config);
   c.image_id = img.id;
-  if (c.config.stop_signal.empty()) c.config.stop_signal = image_config.value("StopSignal", std::string());
-  if (!c.config.healthcheck && image_config.contains("Healthcheck") && image_config["Healthcheck"].is_object()) {
-    ContainerConfig tmp;
-    from_json(json{{"Healthcheck", image_config["Healthcheck"]}}, tmp);
-    c.config.healthcheck = tmp.healthcheck;
-  }
-  if (image_config.contains("ExposedPorts") && image_config["ExposedPorts"].is_object())
-    for (auto& [p, v] : image_config["ExposedPorts"].items())
-      if (std::find(c.config.exposed_ports.begin(), c.config.exposed_ports.end(), p) == c.config.exposed_ports.end())
-        c.config.exposed_ports.push_back(p);
-  if (c.config.stop_signal.size()) parse_signal(c.config.stop_signal);
 
   // Mounts: resolve sources now; a bind source must exist (Docker's -v
   // makes it, but --mount does not; we refuse both rather than create host dirs).

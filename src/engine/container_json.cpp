@@ -1,5 +1,9 @@
 // Docker's JSON names for the container types (container_spec.hpp).
+#include <limits>
 #include <nlohmann/json.hpp>
+#include <type_traits>
+
+#include "common/error.hpp"
 
 #include "engine/container_spec.hpp"
 #include "engine/user_namespace.hpp"
@@ -10,10 +14,32 @@ using nlohmann::json;
 
 namespace {
 
+// An integer field from a number that is an integer in T's range: nlohmann's
+// get<int>() of 1e300 is a float-to-int cast out of range (undefined
+// behaviour; seen while writing the fuzz target api_request).
+template <typename T>
+T checked_int(const json& v, const char* key) {
+  if (!v.is_number_integer()) fail(std::string(key) + ": want an integer, not " + v.dump());
+  bool in_range;
+  if (v.is_number_unsigned()) {
+    in_range = v.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max());
+  } else {
+    int64_t x = v.get<int64_t>();
+    in_range = x < 0 ? std::is_signed_v<T> && x >= static_cast<int64_t>(std::numeric_limits<T>::min())
+                     : static_cast<uint64_t>(x) <= static_cast<uint64_t>(std::numeric_limits<T>::max());
+  }
+  if (!in_range) fail(std::string(key) + ": " + v.dump() + " is out of range");
+  return v.get<T>();
+}
+
 template <typename T>
 void get(const json& j, const char* key, T& out) {
   auto it = j.find(key);
-  if (it != j.end() && !it->is_null()) it->get_to(out);
+  if (it == j.end() || it->is_null()) return;
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
+    out = checked_int<T>(*it, key);
+  else
+    it->get_to(out);
 }
 
 json string_set(const std::vector<std::string>& keys) {
@@ -82,7 +108,7 @@ void from_json(const json& j, ContainerConfig& c) {
   get(j, "WorkingDir", c.working_dir);
   get(j, "Labels", c.labels);
   get(j, "StopSignal", c.stop_signal);
-  if (j.contains("StopTimeout") && !j["StopTimeout"].is_null()) c.stop_timeout = j["StopTimeout"].get<int>();
+  if (j.contains("StopTimeout") && !j["StopTimeout"].is_null()) c.stop_timeout = checked_int<int>(j["StopTimeout"], "StopTimeout");
   c.exposed_ports = set_keys(j, "ExposedPorts");
   get(j, "MacAddress", c.mac_address);
   c.volumes = set_keys(j, "Volumes");
@@ -181,8 +207,12 @@ void from_json(const json& j, HostConfig& h) {
   get(j, "CpuShares", h.cpu_shares);
   get(j, "PidsLimit", h.pids_limit);
   if (j.contains("Ulimits") && j["Ulimits"].is_array())
-    for (const auto& u : j["Ulimits"])
-      h.ulimits.push_back({u.value("Name", ""), u.value("Soft", int64_t{0}), u.value("Hard", int64_t{0})});
+    for (const auto& u : j["Ulimits"]) {
+      int64_t soft = 0, hard = 0;
+      get(u, "Soft", soft);
+      get(u, "Hard", hard);
+      h.ulimits.push_back({u.value("Name", ""), soft, hard});
+    }
   get(j, "UsernsMode", h.userns_mode);
   if (j.contains("IDMappings") && j["IDMappings"].is_object()) {
     std::vector<std::string> uids, gids;

@@ -24,6 +24,7 @@
 #include "common/userns.hpp"
 #include "engine/container_engine.hpp"
 #include "engine/events.hpp"
+#include "engine/image_config_use.hpp"
 #include "engine/in_root.hpp"
 #include "engine/names.hpp"
 #include "engine/oci_config.hpp"
@@ -143,7 +144,8 @@ void ContainerEngine::prepare_rootfs(Container& c, const std::string& netns) {
   }
   try {
     auto img = images_->resolve(c.image_id);
-    json image_config = images_->config(img).raw.value("config", json::object());
+    // Checked as create did (null as {}): build_oci_config reads it unchecked.
+    json image_config = checked_image_config(images_->config(img).raw.value("config", json::object()));
     bool changed = false;
     for (auto& m : c.mounts)
       if (m.copy_up) {

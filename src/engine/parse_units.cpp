@@ -45,7 +45,8 @@ int64_t parse_time_bound(const std::string& v, const std::string& flag) {
 int parse_signal(const std::string& text) {
   std::string s = text;
   for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  if (!s.empty() && s.find_first_not_of("0123456789") == std::string::npos) {
+  // At most 2 digits: atoi of a longer number overflows.
+  if (!s.empty() && s.size() <= 2 && s.find_first_not_of("0123456789") == std::string::npos) {
     int n = std::atoi(s.c_str());
     if (n > 0 && n < 65) return n;
   }
@@ -54,9 +55,13 @@ int parse_signal(const std::string& text) {
     const char* abbrev = sigabbrev_np(i);
     if (abbrev && s == abbrev) return i;
   }
-  if (s.rfind("RTMIN", 0) == 0) {
-    int off = s.size() > 5 ? std::atoi(s.c_str() + 6) : 0;
-    return SIGRTMIN + off;
+  // RTMIN, RTMIN+N: N digits only, and no further than SIGRTMAX (an image's
+  // StopSignal "RTMIN+2147483647" overflowed the sum).
+  if (s == "RTMIN") return SIGRTMIN;
+  if (s.rfind("RTMIN+", 0) == 0 && s.size() > 6 && s.size() <= 8 &&
+      s.find_first_not_of("0123456789", 6) == std::string::npos) {
+    int off = std::atoi(s.c_str() + 6);
+    if (off <= SIGRTMAX - SIGRTMIN) return SIGRTMIN + off;
   }
   throw Error("invalid signal: " + text, ErrorKind::InvalidArgument);
 }

@@ -223,17 +223,9 @@ std::string DistributionClient::fetch_token(const std::string& scope) {
                            : "registry " + host_ + ": authentication required (berth login " + host_ + ")",
          ErrorKind::FailedPrecondition);
   if (r.status / 100 != 2) fail_response(r, "registry " + host_ + " token service");
-  json j;
-  try {
-    j = json::parse(r.body);
-  } catch (const json::exception&) {
-    fail("registry " + host_ + ": token service answered something that is not JSON", ErrorKind::Corrupt);
-  }
-  std::string tok = j.value("token", std::string());
-  if (tok.empty()) tok = j.value("access_token", std::string());
-  if (tok.empty()) fail("registry " + host_ + ": token service gave no token", ErrorKind::Corrupt);
-  int64_t ttl = j.contains("expires_in") && j["expires_in"].is_number_integer() ? j["expires_in"].get<int64_t>() : 60;
-  if (ttl < 60) ttl = 60;  // the spec's minimum
+  auto answer = parse_token_answer(r.body, host_);
+  std::string tok = answer.token;
+  int64_t ttl = answer.expires_in;
   std::lock_guard lk(mu_);
   // Refreshed 10 s early, so a token does not expire in flight.
   auth_->tokens[scope] = {tok, Clock::now() + std::chrono::seconds(ttl - 10)};

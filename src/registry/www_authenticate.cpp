@@ -1,5 +1,9 @@
 #include "registry/www_authenticate.hpp"
 
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+
 namespace berth::registry {
 namespace {
 
@@ -93,6 +97,31 @@ std::vector<AuthChallenge> parse_www_authenticate(std::string_view header) {
     c.skip_ows_commas();
   }
   return out;
+}
+
+TokenAnswer parse_token_answer(std::string_view body, const std::string& host) {
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    fail("registry " + host + ": token service answered something that is not a JSON object", ErrorKind::Corrupt);
+  // Fields of another type read as absent: a token that is a number is no
+  // token (j.value() would throw nlohmann's type_error past the caller).
+  auto text = [&](const char* k) {
+    auto it = j.find(k);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  TokenAnswer a;
+  a.token = text("token");
+  if (a.token.empty()) a.token = text("access_token");
+  if (a.token.empty()) fail("registry " + host + ": token service gave no token", ErrorKind::Corrupt);
+  if (auto it = j.find("expires_in"); it != j.end() && it->is_number_integer()) {
+    // A huge unsigned value reads as a negative int64: clamp, as too short.
+    a.expires_in = it->is_number_unsigned() && it->get<uint64_t>() > uint64_t{INT64_MAX} ? INT64_MAX
+                                                                                       : it->get<int64_t>();
+  }
+  if (a.expires_in < 60) a.expires_in = 60;  // the spec's minimum
+  // Bounded, so now() + seconds(ttl) cannot overflow the clock (a year).
+  if (a.expires_in > 365 * 24 * 3600) a.expires_in = 365 * 24 * 3600;
+  return a;
 }
 
 }  // namespace berth::registry

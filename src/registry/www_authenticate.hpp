@@ -6,6 +6,7 @@
 // read it leaves out, and the caller says "no challenge it can answer".
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
@@ -25,5 +26,16 @@ struct AuthChallenge {
 // Every challenge of one header value (a server may offer several, comma
 // separated). Malformed parts are skipped.
 std::vector<AuthChallenge> parse_www_authenticate(std::string_view header);
+
+// The token service's answer to a bearer challenge: {"token": T} or
+// {"access_token": T}, "expires_in" seconds (at least 60, the spec's
+// minimum; 60 when absent). Corrupt naming `host` for anything else (not
+// JSON, not an object, no token, a token that is not a string). Pure (a
+// fuzz target feeds it arbitrary bytes).
+struct TokenAnswer {
+  std::string token;
+  int64_t expires_in = 60;
+};
+TokenAnswer parse_token_answer(std::string_view body, const std::string& host);
 
 }  // namespace berth::registry
