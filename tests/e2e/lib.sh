@@ -217,6 +217,37 @@ runtime_on_busybox() {
   [[ -d $ROOTFS ]] || fail "$ROOTFS missing (run scripts/make-base-image $BERTH_BUILD_DIR/images)"
 }
 
+# ------------------------------------------------------------- networks
+
+# net_test_init : how a network test starts, after e2e_init (the test
+# already runs in a network namespace of its own: see the top of this file).
+net_test_init() {
+  engine_init
+  [[ -x $BERTH_BUILD_DIR/bin/berth-network ]] || fail "berth-network missing (ninja berth-network)"
+  ip link set lo up
+}
+# What must be as before once a test removed its containers and networks.
+links() { ip -o link show | awk -F': ' '{print $2}' | grep -v '^ext0\|^lan0' | sort; }
+leases() { sqlite3 "$ROOT/berth.db" 'SELECT count(*) FROM leases' 2>/dev/null || echo 0; }
+
+# in_other_netns PID : PID (already) has a network namespace other than ours.
+in_other_netns() { [[ $(readlink "/proc/$1/ns/net") != "$(readlink /proc/$$/ns/net)" ]]; }
+
+# outside_ns HOSTIF PEERIF HOSTADDR PEERSETUP : an "outside" network
+# namespace behind a veth pair: HOSTIF here with HOSTADDR, PEERIF there,
+# set up by the shell commands PEERSETUP (its addresses and routes). Sets
+# OUTSIDE_PID (for nsenter -t "$OUTSIDE_PID" -n ...); killed on exit.
+outside_ns() {
+  unshare --net sleep 1000 &
+  OUTSIDE_PID=$!
+  on_exit "kill $OUTSIDE_PID"
+  wait_until 5 in_other_netns "$OUTSIDE_PID" || fail "outside namespace for $1 not made"
+  ip link add "$1" type veth peer name "$2" netns "$OUTSIDE_PID"
+  ip addr add $3 dev "$1"
+  ip link set "$1" up
+  nsenter -t "$OUTSIDE_PID" -n sh -c "ip link set lo up; $4"
+}
+
 # in_private_mount_ns "$@" : re-runs the calling test, once, in a private
 # mount namespace of its own, so that it may change what the host mounts
 # (the cgroup views of runtime_cgroup1/2). Call before e2e_init.

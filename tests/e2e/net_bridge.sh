@@ -8,29 +8,15 @@
 # other and --internal has no way out; bad input gets one clear error;
 # after rm and network rm, `ip link`, `nft list ruleset` and the lease
 # table are what they were.
-if [[ -z ${BERTH_NET_TEST_NS:-} ]]; then
-  exec env BERTH_NET_TEST_NS=1 unshare --net bash "$0" "$@"
-fi
 source "$(dirname "$0")/lib.sh"
 e2e_init
 require_bin nft iptables sqlite3 cc curl python3
-engine_init
-[[ -x $BERTH_BUILD_DIR/bin/berth-network ]] || fail "berth-network missing (ninja berth-network)"
-ip link set lo up
-
-links() { ip -o link show | awk -F': ' '{print $2}' | sort; }
-leases() { sqlite3 "$ROOT/berth.db" 'SELECT count(*) FROM leases' 2>/dev/null || echo 0; }
+net_test_init
 
 # An "outside" beyond the host: a namespace of its own behind a veth, so
 # that traffic leaving the containers is forwarded (and masqueraded).
-unshare --net sleep 1000 &
-ext_pid=$!
-on_exit "kill $ext_pid"
-sleep 0.2
-ip link add ext0 type veth peer name ext1 netns "$ext_pid"
-ip addr add 192.168.77.1/24 dev ext0
-ip link set ext0 up
-nsenter -t "$ext_pid" -n sh -c 'ip link set lo up; ip addr add 192.168.77.2/24 dev ext1; ip link set ext1 up'
+outside_ns ext0 ext1 192.168.77.1/24 'ip addr add 192.168.77.2/24 dev ext1; ip link set ext1 up'
+ext_pid=$OUTSIDE_PID
 iptables -P FORWARD DROP   # docker's policy: berth must still forward its own traffic
 links_before=$(links)
 rules_before=$(nft list ruleset)

@@ -9,35 +9,16 @@
 # replies all pass; the firewall still drops what is not Berth's; networks
 # stay isolated; after rm and network rm the firewall's table is exactly
 # as it was.
-if [[ -z ${BERTH_NET_TEST_NS:-} ]]; then
-  exec env BERTH_NET_TEST_NS=1 unshare --net bash "$0" "$@"
-fi
 source "$(dirname "$0")/lib.sh"
 e2e_init
 require_bin nft curl
-engine_init
-[[ -x $BERTH_BUILD_DIR/bin/berth-network ]] || fail "berth-network missing (ninja berth-network)"
-ip link set lo up
+net_test_init
 
-links() { ip -o link show | awk -F': ' '{print $2}' | sort; }
-
-unshare --net sleep 1000 &
-ext_pid=$!
-on_exit "kill $ext_pid"
-sleep 0.2
-ip link add ext0 type veth peer name ext1 netns "$ext_pid"
-ip addr add 192.168.77.1/24 dev ext0
-ip link set ext0 up
-nsenter -t "$ext_pid" -n sh -c 'ip link set lo up; ip addr add 192.168.77.2/24 dev ext1; ip link set ext1 up; ip route add 10.77.0.0/16 via 192.168.77.1'
+outside_ns ext0 ext1 192.168.77.1/24 'ip addr add 192.168.77.2/24 dev ext1; ip link set ext1 up; ip route add 10.77.0.0/16 via 192.168.77.1'
+ext_pid=$OUTSIDE_PID
 # A second "inside" link the firewall has no business forwarding to.
-unshare --net sleep 1000 &
-lan_pid=$!
-on_exit "kill $lan_pid"
-sleep 0.2
-ip link add lan0 type veth peer name lan1 netns "$lan_pid"
-ip addr add 192.168.78.1/24 dev lan0
-ip link set lan0 up
-nsenter -t "$lan_pid" -n sh -c 'ip link set lo up; ip addr add 192.168.78.2/24 dev lan1; ip link set lan1 up; ip route add default via 192.168.78.1'
+outside_ns lan0 lan1 192.168.78.1/24 'ip addr add 192.168.78.2/24 dev lan1; ip link set lan1 up; ip route add default via 192.168.78.1'
+lan_pid=$OUTSIDE_PID
 echo 1 > /proc/sys/net/ipv4/ip_forward
 nft -f - <<'EOF'
 table inet filter {

@@ -9,30 +9,16 @@
 # without --ipv6, too small, overlapping, host bits set, --ip6 where there
 # is no IPv6) gets one clear line and leaves no bridge, rule or lease; after
 # rm and network rm, links, nft ruleset, ip6tables and leases are as before.
-if [[ -z ${BERTH_NET_TEST_NS:-} ]]; then
-  exec env BERTH_NET_TEST_NS=1 unshare --net bash "$0" "$@"
-fi
 source "$(dirname "$0")/lib.sh"
 e2e_init
 require_bin nft iptables ip6tables sqlite3 curl
-engine_init
-[[ -x $BERTH_BUILD_DIR/bin/berth-network ]] || fail "berth-network missing (ninja berth-network)"
+net_test_init
 [[ $(cat /proc/sys/net/ipv6/conf/all/disable_ipv6 2>/dev/null) == 0 ]] || skip "IPv6 is disabled on this host"
-ip link set lo up
-
-links() { ip -o link show | awk -F': ' '{print $2}' | sort; }
-leases() { sqlite3 "$ROOT/berth.db" 'SELECT count(*) FROM leases' 2>/dev/null || echo 0; }
 
 # An "outside" beyond the host, IPv6 only (fd99::/64): it has no route to
 # the containers' subnets, so an answer proves the masquerade.
-unshare --net sleep 1000 &
-ext_pid=$!
-on_exit "kill $ext_pid"
-sleep 0.2
-ip link add ext0 type veth peer name ext1 netns "$ext_pid"
-ip addr add fd99::1/64 dev ext0 nodad
-ip link set ext0 up
-nsenter -t "$ext_pid" -n sh -c 'ip link set lo up; ip addr add fd99::2/64 dev ext1 nodad; ip link set ext1 up'
+outside_ns ext0 ext1 "fd99::1/64 nodad" 'ip addr add fd99::2/64 dev ext1 nodad; ip link set ext1 up'
+ext_pid=$OUTSIDE_PID
 iptables -P FORWARD DROP    # docker's policy, for both families: berth must still forward
 ip6tables -P FORWARD DROP
 links_before=$(links)

@@ -45,14 +45,8 @@ port=$(b port pub 8080/tcp)
 curl -s -o /dev/null --max-time 5 "http://127.0.0.1:${port#*:}/" || [[ $? == 22 ]] || fail "-P port ${port#*:} does not answer"
 
 log "a user network forwards names it does not know to the host's resolvers"
-unshare --net sleep 1000 &
-ext_pid=$!
-on_exit "kill $ext_pid"
-sleep 0.2
-ip link add ext0 type veth peer name ext1 netns "$ext_pid"
-ip addr add 192.168.78.1/24 dev ext0
-ip link set ext0 up
-nsenter -t "$ext_pid" -n sh -c 'ip link set lo up; ip addr add 192.168.78.2/24 dev ext1; ip link set ext1 up'
+outside_ns ext0 ext1 192.168.78.1/24 'ip addr add 192.168.78.2/24 dev ext1; ip link set ext1 up'
+ext_pid=$OUTSIDE_PID
 # The upstream: a responder of the same kind, serving one name, outside.
 echo "203.0.113.7 outside.example" > "$E2E_TMP/upstream.hosts"
 nsenter -t "$ext_pid" -n "$BERTH_BUILD_DIR/bin/berth-network" dns 192.168.78.2 "$E2E_TMP/upstream.hosts" upstream &

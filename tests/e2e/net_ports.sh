@@ -6,17 +6,10 @@
 # leave nothing behind; the responder answers a query over TCP (2-byte
 # length prefix) as it does over UDP, a name it knows with its address, and
 # keeps its UDP answers within 512 bytes.
-if [[ -z ${BERTH_NET_TEST_NS:-} ]]; then
-  exec env BERTH_NET_TEST_NS=1 unshare --net bash "$0" "$@"
-fi
 source "$(dirname "$0")/lib.sh"
 e2e_init
 require_bin nft sqlite3 curl python3 cc
-engine_init
-[[ -x $BERTH_BUILD_DIR/bin/berth-network ]] || fail "berth-network missing (ninja berth-network)"
-ip link set lo up
-links() { ip -o link show | awk -F': ' '{print $2}' | sort; }
-leases() { sqlite3 "$ROOT/berth.db" 'SELECT count(*) FROM leases' 2>/dev/null || echo 0; }
+net_test_init
 links_before=$(links)
 rules_before=$(nft list ruleset)
 
