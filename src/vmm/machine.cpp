@@ -88,6 +88,7 @@ Machine::Machine(VmConfig cfg, Origin origin, const std::string& snapshot_memory
   mem_ = origin == Origin::Snapshot ? std::make_unique<GuestMemory>(cfg_.memory, snapshot_memory)
                                     : std::make_unique<GuestMemory>(cfg_.memory);
   vm_.set_memory(*mem_);
+  vm_.create_irqchip_and_pit();
 
   // A restored or received guest has its ACPI tables and kernel in its RAM.
   BootEntry entry;

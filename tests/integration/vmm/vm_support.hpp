@@ -150,7 +150,9 @@ struct Count {
 // The "count N ap1 M" lines of a console log, in order.
 inline std::vector<Count> counts(const std::string& log) {
   std::vector<Count> out;
-  std::istringstream in(log);
+  // Whole lines only: a VM paused or stopped while printing leaves its
+  // last line unfinished ("count 320 ap"), which is not a count yet.
+  std::istringstream in(log.substr(0, log.rfind('\n') + 1));
   for (std::string line; std::getline(in, line);) {
     if (line.rfind("count ", 0) != 0) continue;
     std::istringstream words(line.substr(6));
