@@ -3,6 +3,8 @@
 // the real build/bin/berth-runtime binary with a private --root.
 #pragma once
 
+#include <sstream>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/wait.h>
@@ -85,6 +87,19 @@ class Bundle {
 class Runtime {
  public:
   std::string binary = build_dir() + "/bin/berth-runtime";
+
+  Runtime() = default;
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+  // A test that failed midway (an ASSERT returns early) leaves its
+  // containers running, with their cgroups: end them with the root, so no
+  // process or cgroup outlives the test.
+  ~Runtime() {
+    auto r = (*this)({"list", "-q"});
+    std::istringstream ids(r.out);
+    for (std::string id; std::getline(ids, id);)
+      if (!id.empty()) (*this)({"delete", "--force", id});
+  }
 
   RunResult operator()(std::vector<std::string> args, const std::string& input = "") const {
     std::vector<std::string> argv = {binary, "--root", root_.path()};
