@@ -233,6 +233,14 @@ void Networks::remove(const std::string& id) {
   t.commit();
 }
 
+void Networks::record_lease(const std::string& network_id, const std::string& address, const std::string& container_id) {
+  db_.prepare("INSERT INTO leases (network_id, address, container_id) VALUES (?, ?, ?)")
+      .bind(1, network_id)
+      .bind(2, address)
+      .bind(3, container_id)
+      .run();
+}
+
 std::string Networks::lease(const Network& n, const std::string& container_id, const std::string& requested) {
   net::Subnet s = net::parse_subnet(n.subnet, "network " + n.name);
   net::Ipv4 gw = net::parse_ipv4(n.gateway, "network " + n.name);
@@ -259,11 +267,7 @@ std::string Networks::lease(const Network& n, const std::string& container_id, c
     if (!found) throw Error("network " + n.name + " has no free address left (" + n.subnet + ")", ErrorKind::FailedPrecondition);
   }
   std::string a = net::to_string(pick);
-  db_.prepare("INSERT INTO leases (network_id, address, container_id) VALUES (?, ?, ?)")
-      .bind(1, n.id)
-      .bind(2, a)
-      .bind(3, container_id)
-      .run();
+  record_lease(n.id, a, container_id);
   t.commit();
   return a;
 }
@@ -300,11 +304,7 @@ std::string Networks::lease6(const Network& n, const std::string& container_id, 
       throw Error("network " + n.name + " has no free IPv6 address left (" + n.subnet6 + ")", ErrorKind::FailedPrecondition);
   }
   std::string a = net::to_string(pick);
-  db_.prepare("INSERT INTO leases (network_id, address, container_id) VALUES (?, ?, ?)")
-      .bind(1, n.id)
-      .bind(2, a)
-      .bind(3, container_id)
-      .run();
+  record_lease(n.id, a, container_id);
   t.commit();
   return a;
 }

@@ -78,6 +78,9 @@ class Networks {
   static constexpr const char* kDefault = "bridge";
 
  private:
+  // Records ADDRESS as CONTAINER_ID's on network NETWORK_ID (inside the
+  // caller's transaction, which chose it): lease() and lease6() share it.
+  void record_lease(const std::string& network_id, const std::string& address, const std::string& container_id);
   Network make_default();
   std::vector<Network> stored();
   Database& db_;

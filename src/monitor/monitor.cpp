@@ -367,13 +367,15 @@ void Monitor::on_client(uint64_t key) {
 void Monitor::request_stop() {
   stop_requested_ = true;
   int sig = o_.stop_signal, timeout = o_.stop_timeout;
+  std::optional<std::string> stop_file;  // "SIGNAL TIMEOUT" from `berth stop`
   try {
-    auto f = fs::read_file_if_exists("stop");
-    std::string s = f.value_or(std::to_string(sig) + " " + std::to_string(timeout));
-    char* end = nullptr;
-    sig = static_cast<int>(std::strtol(s.c_str(), &end, 10));
-    timeout = static_cast<int>(std::strtol(end, nullptr, 10));
+    stop_file = fs::read_file_if_exists("stop");
   } catch (const Error&) {
+  }
+  if (stop_file) {
+    char* end = nullptr;
+    sig = static_cast<int>(std::strtol(stop_file->c_str(), &end, 10));
+    timeout = static_cast<int>(std::strtol(end, nullptr, 10));
   }
   if (st_.status == "restarting") {  // nothing runs: just do not come back
     arm(restart_timer_.get(), 0);
