@@ -14,14 +14,26 @@
 
 namespace berth::cli {
 
-static std::vector<std::pair<bool, Registration>>& registrations() {
-  static std::vector<std::pair<bool, Registration>> r;
+struct Registered {
+  std::vector<std::string> words;
+  Registration add;
+  bool after_groups;
+};
+
+static std::vector<Registered>& registrations() {
+  static std::vector<Registered> r;
   return r;
 }
 
-bool add_commands(Registration r, bool after_groups) {
-  registrations().emplace_back(after_groups, std::move(r));
+bool add_commands(std::initializer_list<const char*> words, Registration r, bool after_groups) {
+  registrations().push_back({std::vector<std::string>(words.begin(), words.end()), std::move(r), after_groups});
   return true;
+}
+
+CLI::App* find_subcommand(CLI::App& app, const char* name) {
+  for (CLI::App* s : app.get_subcommands([](CLI::App*) { return true; }))
+    if (s->get_name() == name) return s;
+  return nullptr;
 }
 
 static std::vector<const CLI::App*>& positional_stoppers() {
@@ -42,6 +54,12 @@ static bool have_command_line = false;
 
 void set_command_line_words(int argc, char** argv) {
   have_command_line = true;
+  bool any = false;
+  for (int i = 1; i < argc; ++i) any = any || (argv[i][0] && argv[i][0] != '-');
+  if (!any) {  // no verb: the usage lists them all
+    have_command_line = false;
+    return;
+  }
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     if (a == "-h" || a == "--help") {  // help of a group lists its verbs' usage
@@ -151,8 +169,21 @@ int main(int argc, char** argv) {
   });
   cli::set_command_line_words(argc, argv);
   for (bool late : {false, true})
-    for (auto& [after, r] : cli::registrations())
-      if (after == late) r(app, g);
+    for (auto& reg : cli::registrations()) {
+      if (reg.after_groups != late) continue;
+      bool named = false;
+      for (const auto& w : reg.words) named = named || cli::named_on_command_line({w.c_str()});
+      if (!named) continue;
+      auto before = app.get_subcommands([](CLI::App*) { return true; });
+      reg.add(app, g);
+      for (CLI::App* s : app.get_subcommands([](CLI::App*) { return true; }))
+        if (std::find(before.begin(), before.end(), s) == before.end() &&
+            std::find(reg.words.begin(), reg.words.end(), s->get_name()) == reg.words.end()) {
+          std::cerr << "berth: internal: a command registration adds '" << s->get_name()
+                    << "' without declaring it (add_commands)\n";
+          return 70;
+        }
+    }
 
   try {
     std::vector<std::string> args = cli::mark_command_start(app, argc, argv);

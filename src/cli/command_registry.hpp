@@ -36,9 +36,17 @@ struct ExitStatus {
   std::string message;
 };
 
-// `after_groups`: run after every plain registration, for verbs that add
-// themselves to groups other files make (`container cp`, `image import`).
-bool add_commands(Registration r, bool after_groups = false);
+// `words`: every top-level word the registration adds or extends (its
+// verbs and groups). It runs only when the command line names one of them
+// (or asks for help): a verb the line does not name need not exist for
+// CLI11 to parse it, and defining all of them was a sixth of a `berth ps`.
+// `berth --help`, which runs all of them, fails if one adds a word it did
+// not declare. `after_groups`: run after every plain registration, for
+// verbs that add themselves to groups other files make (`container cp`,
+// `image import`); find such a group with find_subcommand, which is null
+// when this command line does not name it.
+bool add_commands(std::initializer_list<const char*> words, Registration r, bool after_groups = false);
+CLI::App* find_subcommand(CLI::App& app, const char* name);
 
 // For verbs whose arguments end in a command of the container's own
 // (`run IMAGE CMD -flags`, `exec ID CMD -flags`): option parsing stops at

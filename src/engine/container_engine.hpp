@@ -72,6 +72,9 @@ struct CreateRequest {
 struct ListOptions {
   bool all = false;
   int last = -1;  // -n: the newest N (all states)
+  // Rows from the store's listing columns (Container::listing_only): what
+  // `ps` shows, without parsing each container's record.
+  bool listing = false;
 };
 
 struct ExecRequest {

@@ -518,7 +518,7 @@ Container ContainerEngine::inspect(const std::string& ref) {
 
 std::vector<Container> ContainerEngine::list(const ListOptions& o) {
   std::vector<Container> out;
-  for (auto& c : store_->list()) {
+  for (auto& c : o.listing ? store_->listing() : store_->list()) {
     try {
       sync(c);
     } catch (const Error& e) {

@@ -172,6 +172,12 @@ struct Container {
   std::vector<PortBinding> ports;
   int creator_pid = 0;        // while status is "creating": the CLI making it,
   std::string creator_start;  // and its start time (process_identity.hpp)
+  // Read from the store's listing columns (ContainerStore::listing), not
+  // from its record: only what `ps` shows and sync folds is filled in
+  // (network names, no Config or HostConfig beyond Image, Labels, Init and
+  // NetworkMode). Never stored; the engine reads the record before any
+  // change.
+  bool listing_only = false;
 };
 
 void to_json(nlohmann::json& j, const ContainerConfig& c);

@@ -55,6 +55,79 @@ std::string encode(const Container& c) {
   return text;
 }
 
+// The listing columns, in the order every write binds them and listing()
+// reads them (after id, name, created): the record's scalars that `ps`
+// shows or sync folds, then `listing`, the few non-scalar ones as a small
+// JSON object in the record's own shape (NULL when they are all empty,
+// which is most containers), read back with the record's from_json.
+constexpr const char* kListingColumns =
+    "image, image_id, path, init, network_mode, status, pid, exit_code, oom_killed, error, started_at, "
+    "finished_at, restart_count, creator_pid, creator_start, listing";
+constexpr int kListingCount = 16;
+
+std::string listing_json(const Container& c) {
+  nlohmann::json x = nlohmann::json::object();
+  if (!c.args.empty()) x["Args"] = c.args;
+  if (!c.config.labels.empty()) x["Config"]["Labels"] = c.config.labels;
+  if (!c.mounts.empty()) x["Mounts"] = c.mounts;
+  for (const auto& e : c.networks) x["BerthNetworks"].push_back({{"Network", e.network}});
+  for (const auto& p : c.ports)
+    x["BerthPorts"].push_back({{"ContainerPort", p.container_port}, {"HostIp", p.host_ip}, {"HostPort", p.host_port}});
+  if (c.state.health) x["State"]["Health"] = nlohmann::json(c.state)["Health"];
+  return x.empty() ? std::string() : x.dump();
+}
+
+// Binds the listing columns from parameter `i` on.
+void bind_listing(Statement& st, int i, const Container& c) {
+  const ContainerState& s = c.state;
+  st.bind(i, c.config.image).bind(i + 1, c.image_id).bind(i + 2, c.path).bind(i + 3, int64_t{c.host.init});
+  st.bind(i + 4, c.host.network_mode).bind(i + 5, s.status).bind(i + 6, int64_t{s.pid});
+  st.bind(i + 7, int64_t{s.exit_code}).bind(i + 8, int64_t{s.oom_killed}).bind(i + 9, s.error);
+  st.bind(i + 10, s.started_at).bind(i + 11, s.finished_at).bind(i + 12, int64_t{c.restart_count});
+  st.bind(i + 13, int64_t{c.creator_pid}).bind(i + 14, c.creator_start);
+  if (std::string x = listing_json(c); x.empty())
+    st.bind_null(i + 15);
+  else
+    st.bind(i + 15, x);
+}
+
+// A row of `SELECT id, name, created, <kListingColumns>`.
+Container read_listing(const Statement& st) {
+  Container c;
+  if (!st.is_null(18)) {
+    auto x = nlohmann::json::parse(st.text(18), nullptr, false);
+    if (!x.is_object()) throw Error("container listing is not a JSON object", ErrorKind::Corrupt);
+    from_json(x, c);
+  }
+  c.id = st.text(0);
+  c.name = st.text(1);
+  c.created = st.text(2);
+  c.config.image = st.text(3);
+  c.image_id = st.text(4);
+  c.path = st.text(5);
+  c.host.init = st.integer(6) != 0;
+  c.host.network_mode = st.text(7);
+  c.state.status = st.text(8);
+  c.state.pid = static_cast<int>(st.integer(9));
+  c.state.exit_code = static_cast<int>(st.integer(10));
+  c.state.oom_killed = st.integer(11) != 0;
+  c.state.error = st.text(12);
+  c.state.started_at = st.text(13);
+  c.state.finished_at = st.text(14);
+  c.restart_count = static_cast<int>(st.integer(15));
+  c.creator_pid = static_cast<int>(st.integer(16));
+  c.creator_start = st.text(17);
+  c.listing_only = true;
+  return c;
+}
+
+// "?, ?, ..." for n parameters.
+std::string params(int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) out += i ? ", ?" : "?";
+  return out;
+}
+
 }  // namespace
 
 ContainerStore::ContainerStore(Database& db) : db_(db) {
@@ -63,7 +136,42 @@ ContainerStore::ContainerStore(Database& db) : db_(db) {
       " id TEXT PRIMARY KEY,"
       " name TEXT NOT NULL UNIQUE,"
       " created TEXT NOT NULL,"
-      " record TEXT NOT NULL)");
+      " record TEXT NOT NULL,"
+      " image TEXT, image_id TEXT, path TEXT, init INTEGER, network_mode TEXT, status TEXT, pid INTEGER,"
+      " exit_code INTEGER, oom_killed INTEGER, error TEXT, started_at TEXT, finished_at TEXT,"
+      " restart_count INTEGER, creator_pid INTEGER, creator_start TEXT, listing TEXT)");
+  add_listing_columns();
+}
+
+bool ContainerStore::has_listing_columns() {
+  auto st = db_.prepare("SELECT count(*) FROM pragma_table_info('containers') WHERE name = 'listing'");
+  return st.step() && st.integer(0) == 1;
+}
+
+// A berth.db from before the listing columns: they are added and filled
+// from each record, once, in one transaction (a second CLI doing the same
+// at once finds them there after its BEGIN IMMEDIATE).
+void ContainerStore::add_listing_columns() {
+  if (has_listing_columns()) return;
+  Transaction t(db_);
+  if (has_listing_columns()) return;
+  for (const char* col : {"image TEXT", "image_id TEXT", "path TEXT", "init INTEGER", "network_mode TEXT",
+                          "status TEXT", "pid INTEGER", "exit_code INTEGER", "oom_killed INTEGER", "error TEXT",
+                          "started_at TEXT", "finished_at TEXT", "restart_count INTEGER", "creator_pid INTEGER",
+                          "creator_start TEXT", "listing TEXT"})
+    db_.exec(std::string("ALTER TABLE containers ADD COLUMN ") + col);
+  std::vector<Container> all;
+  {
+    auto st = db_.prepare("SELECT record FROM containers");
+    while (st.step()) all.push_back(parse(st.text(0)));
+  }
+  for (const auto& c : all) {
+    auto st = db_.prepare(std::string("UPDATE containers SET (") + kListingColumns + ") = (" +
+                          params(kListingCount) + ") WHERE id = ?");
+    bind_listing(st, 1, c);
+    st.bind(kListingCount + 1, c.id).run();
+  }
+  t.commit();
 }
 
 void ContainerStore::insert(const Container& c) {
@@ -72,26 +180,26 @@ void ContainerStore::insert(const Container& c) {
     throw Error("Conflict. The container name \"/" + c.name + "\" is already in use by container \"" + *other +
                     "\". You have to remove (or rename) that container to be able to reuse that name.",
                 ErrorKind::AlreadyExists);
-  db_.prepare("INSERT INTO containers (id, name, created, record) VALUES (?, ?, ?, ?)")
-      .bind(1, c.id)
-      .bind(2, c.name)
-      .bind(3, c.created)
-      .bind(4, encode(c))
-      .run();
+  auto st = db_.prepare(std::string("INSERT INTO containers (id, name, created, record, ") + kListingColumns +
+                        ") VALUES (?, ?, ?, ?, " + params(kListingCount) + ")");
+  st.bind(1, c.id).bind(2, c.name).bind(3, c.created).bind(4, encode(c));
+  bind_listing(st, 5, c);
+  st.run();
   t.commit();
 }
 
 void ContainerStore::update(const Container& c) {
+  if (c.listing_only) throw Error("internal: container " + c.id + ": a listing row is not a whole record");
   Transaction t(db_);
   if (auto other = id_of_name(c.name); other && *other != c.id)
     throw Error("Conflict. The container name \"/" + c.name + "\" is already in use by container \"" + *other +
                     "\". You have to remove (or rename) that container to be able to reuse that name.",
                 ErrorKind::AlreadyExists);
-  db_.prepare("UPDATE containers SET name = ?, record = ? WHERE id = ?")
-      .bind(1, c.name)
-      .bind(2, encode(c))
-      .bind(3, c.id)
-      .run();
+  auto st = db_.prepare(std::string("UPDATE containers SET name = ?, record = ?, (") + kListingColumns +
+                        ") = (" + params(kListingCount) + ") WHERE id = ?");
+  st.bind(1, c.name).bind(2, encode(c));
+  bind_listing(st, 3, c);
+  st.bind(3 + kListingCount, c.id).run();
   t.commit();
 }
 
@@ -134,6 +242,14 @@ const Container& ContainerStore::parsed(std::string text) {
   if (it != parsed_.end()) return it->second;
   Container c = parse(text);
   return parsed_.emplace(std::move(text), std::move(c)).first->second;
+}
+
+std::vector<Container> ContainerStore::listing() {
+  std::vector<Container> out;
+  auto st = db_.prepare(std::string("SELECT id, name, created, ") + kListingColumns +
+                        " FROM containers ORDER BY created DESC");
+  while (st.step()) out.push_back(read_listing(st));
+  return out;
 }
 
 std::vector<Container> ContainerStore::list() {

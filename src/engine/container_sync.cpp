@@ -49,22 +49,31 @@ bool same_stat(const StatusMemo& m, const struct stat& st) {
 
 std::optional<json> read_status(const std::string& path) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) == 0) {  // one syscall when unchanged
+  bool there = ::stat(path.c_str(), &st) == 0;  // one syscall when unchanged, or missing
+  if (there) {
     std::lock_guard lock(status_memo_mu);
     auto it = status_memo.find(path);
     if (it != status_memo.end() && same_stat(it->second, st)) return it->second.j;
   }
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd || ::fstat(fd.get(), &st) != 0) {  // most containers have none
+  UniqueFd fd(there ? ::open(path.c_str(), O_RDONLY | O_CLOEXEC) : -1);
+  if (!fd) {  // most containers that never started have none
     std::lock_guard lock(status_memo_mu);
     status_memo.erase(path);
     return std::nullopt;
   }
-  std::string text;
-  try {
-    text = fs::read_all(fd.get(), path);
-  } catch (const Error&) {
-    return std::nullopt;
+  // The monitor replaces the file whole (rename), so what is read is one
+  // version of it; the stat above may be of the one before, which only
+  // means a read again next time. One read when the size was right.
+  std::string text(static_cast<size_t>(st.st_size) + 1, '\0');
+  ssize_t n = ::read(fd.get(), text.data(), text.size());
+  if (n < 0) return std::nullopt;
+  text.resize(static_cast<size_t>(n));
+  if (static_cast<size_t>(n) == static_cast<size_t>(st.st_size) + 1) {
+    try {
+      text += fs::read_all(fd.get(), path);
+    } catch (const Error&) {
+      return std::nullopt;
+    }
   }
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return std::nullopt;
@@ -174,6 +183,7 @@ void ContainerEngine::release_unowned(const Container& c) {
   bool in_runtime = ::lstat((state_ + "/runtime/" + c.id).c_str(), &r) == 0;
   bool has_netns = !c.networks.empty() && ::lstat(netns_path(c.id).c_str(), &r) == 0;
   if ((!mounted && !in_runtime && !has_netns) || owned(dir)) return;
+  if (c.listing_only) return release_unowned(store_->get(c.id));  // teardown needs the whole record
   if (has_netns) {
     try {
       teardown_network(c);
@@ -192,10 +202,18 @@ void ContainerEngine::sync(Container& c) {
   // every record twice was a fifth of `ps`).
   const ContainerState before = c.state;
   const int restarts_before = c.restart_count;
+  // A listing row (`ps`) is folded as it is while nothing needs writing or
+  // settling, which is nearly always; otherwise the record is read and
+  // synced instead.
+  auto on_record = [&] {
+    c = store_->get(c.id);
+    sync(c);
+  };
   if (c.state.status == "creating") {
     // Still being made, unless its CLI is gone (a zombie is gone: a killed
     // CLI whose parent died may never be reaped).
     if (process_alive({c.creator_pid, c.creator_start})) return;
+    if (c.listing_only) return on_record();
     release_resources(c);
     remove_anonymous_volumes(c);
     store_->remove(c.id);
@@ -208,6 +226,7 @@ void ContainerEngine::sync(Container& c) {
     } else if (!owned(container_dir(c.id))) {
       // Running, says the record, but no monitor wrote or holds anything:
       // its files went with an rm that was killed before the record did.
+      if (c.listing_only) return on_record();
       mark_dead_monitor(c);
       store_->update(c);
     }
@@ -231,7 +250,11 @@ void ContainerEngine::sync(Container& c) {
   }
   c.state.status = status == "running" && was_paused ? "paused" : status;
   bool live = status == "running" || status == "restarting" || status == "starting";
-  if (live && !process_alive({s->value("monitorPid", 0), s->value("monitorStart", std::string())}))
+  bool changed = !(c.state == before) || c.restart_count != restarts_before;
+  bool dead_monitor =
+      live && !process_alive({s->value("monitorPid", 0), s->value("monitorStart", std::string())});
+  if (c.listing_only && (changed || dead_monitor)) return on_record();
+  if (dead_monitor)
     mark_dead_monitor(c);
   else if (!live)
     release_unowned(c);

@@ -62,41 +62,49 @@ std::string command_text(const Container& c, bool no_trunc) {
   return "\"" + cmd + "\"";
 }
 
-json ps_row(const Container& c, bool no_trunc, int64_t now) {
-  std::string labels, mounts, volumes;
-  for (const auto& [k, v] : c.config.labels) labels += (labels.empty() ? "" : ",") + k + "=" + v;
-  int local_volumes = 0;
-  for (const auto& m : c.mounts) {
-    std::string n = m.type == "volume" ? m.name : m.source;
-    if (!no_trunc && n.size() > 15 && m.type == "volume") n = n.substr(0, 15) + "…";
-    mounts += (mounts.empty() ? "" : ",") + n;
-    if (m.type == "volume") ++local_volumes;
-  }
-  int64_t created = image::parse_rfc3339(c.created);
-  std::string created_at;
-  {
+json ps_row(const Container& c, bool no_trunc, int64_t now, const std::function<bool(std::string_view)>& wanted) {
+  json row = json::object();
+  auto add = [&](const char* key, auto&& make) {
+    if (!wanted || wanted(key)) row[key] = make();
+  };
+  add("ID", [&] { return no_trunc ? c.id : c.id.substr(0, 12); });
+  add("Image", [&] { return c.config.image; });
+  add("Command", [&] { return command_text(c, no_trunc); });
+  add("CreatedAt", [&] {
     // Docker: "2006-01-02 15:04:05 -0700 MST"
-    time_t t = static_cast<time_t>(created);
+    time_t t = static_cast<time_t>(image::parse_rfc3339(c.created));
     tm tmv{};
     gmtime_r(&t, &tmv);
     char buf[64];
     strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S +0000 UTC", &tmv);
-    created_at = buf;
-  }
-  return json{{"ID", no_trunc ? c.id : c.id.substr(0, 12)},
-              {"Image", c.config.image},
-              {"Command", command_text(c, no_trunc)},
-              {"CreatedAt", created_at},
-              {"RunningFor", human_duration(now - created) + " ago"},
-              {"Status", status_text(c.state, now)},
-              {"State", c.state.status},
-              {"Names", c.name},
-              {"Labels", labels},
-              {"Mounts", mounts},
-              {"Ports", ports_text(c)},
-              {"Networks", networks_text(c)},
-              {"Size", "0B"},
-              {"LocalVolumes", std::to_string(local_volumes)}};
+    return std::string(buf);
+  });
+  add("RunningFor", [&] { return human_duration(now - image::parse_rfc3339(c.created)) + " ago"; });
+  add("Status", [&] { return status_text(c.state, now); });
+  add("State", [&] { return c.state.status; });
+  add("Names", [&] { return c.name; });
+  add("Labels", [&] {
+    std::string labels;
+    for (const auto& [k, v] : c.config.labels) labels += (labels.empty() ? "" : ",") + k + "=" + v;
+    return labels;
+  });
+  add("Mounts", [&] {
+    std::string mounts;
+    for (const auto& m : c.mounts) {
+      std::string n = m.type == "volume" ? m.name : m.source;
+      if (!no_trunc && n.size() > 15 && m.type == "volume") n = n.substr(0, 15) + "…";
+      mounts += (mounts.empty() ? "" : ",") + n;
+    }
+    return mounts;
+  });
+  add("Ports", [&] { return ports_text(c); });
+  add("Networks", [&] { return networks_text(c); });
+  add("Size", [] { return std::string("0B"); });
+  add("LocalVolumes", [&] {
+    return std::to_string(std::count_if(c.mounts.begin(), c.mounts.end(),
+                                        [](const MountPoint& m) { return m.type == "volume"; }));
+  });
+  return row;
 }
 
 std::string ports_text(const Container& c) {

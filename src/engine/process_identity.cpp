@@ -7,8 +7,10 @@
 
 #include <map>
 #include <mutex>
+#include <string_view>
 
 #include "common/error.hpp"
+#include "common/fd.hpp"
 #include "common/fs.hpp"
 
 namespace berth::engine {
@@ -18,12 +20,14 @@ namespace {
 // Fields 3 (state) and 22 (start time), counted after the ")" that ends
 // the command name (which may itself hold spaces and parentheses).
 bool stat_fields(int pid, char* state, std::string* start) {
-  std::string s;
-  try {
-    s = fs::read_file("/proc/" + std::to_string(pid) + "/stat");
-  } catch (const Error&) {
-    return false;
-  }
+  // One read: the file is made whole at each read and is far shorter than
+  // the buffer (`ps` asks this of every running container's monitor).
+  char buf[2048];
+  UniqueFd fd(::open(("/proc/" + std::to_string(pid) + "/stat").c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return false;
+  ssize_t n = ::read(fd.get(), buf, sizeof buf);
+  if (n <= 0 || static_cast<size_t>(n) == sizeof buf) return false;
+  std::string_view s(buf, static_cast<size_t>(n));
   auto p = s.rfind(')');
   if (p == std::string::npos || p + 2 >= s.size()) return false;
   *state = s[p + 2];
@@ -33,7 +37,7 @@ bool stat_fields(int pid, char* state, std::string* start) {
     if (s[i] == ' ') ++field;
     ++i;
   }
-  *start = s.substr(i, s.find(' ', i) - i);
+  *start = std::string(s.substr(i, s.find(' ', i) - i));
   return true;
 }
 

@@ -465,9 +465,22 @@ std::string human_size(int64_t bytes) {
 }
 
 int64_t parse_rfc3339(const std::string& s) {
-  struct tm tm {};
+  // Fixed positions, digits only (not sscanf: `ps` parses two per row).
+  auto num = [&](size_t at, size_t n, int& out) {
+    if (at + n > s.size()) return false;
+    out = 0;
+    for (size_t i = at; i < at + n; ++i) {
+      if (s[i] < '0' || s[i] > '9') return false;
+      out = out * 10 + (s[i] - '0');
+    }
+    return true;
+  };
+  auto sep = [&](size_t at, char c) { return at < s.size() && s[at] == c; };
   int y, mo, d, h, mi, sec;
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &sec) != 6) return -1;
+  if (!num(0, 4, y) || !sep(4, '-') || !num(5, 2, mo) || !sep(7, '-') || !num(8, 2, d) || !sep(10, 'T') ||
+      !num(11, 2, h) || !sep(13, ':') || !num(14, 2, mi) || !sep(16, ':') || !num(17, 2, sec))
+    return -1;
+  struct tm tm {};
   tm.tm_year = y - 1900;
   tm.tm_mon = mo - 1;
   tm.tm_mday = d;
@@ -479,10 +492,9 @@ int64_t parse_rfc3339(const std::string& s) {
   if (p < s.size() && s[p] == '.')
     while (++p < s.size() && std::isdigit(static_cast<unsigned char>(s[p]))) {
     }
-  if (p < s.size() && (s[p] == '+' || s[p] == '-')) {
-    int oh = 0, om = 0;
-    if (std::sscanf(s.c_str() + p + 1, "%2d:%2d", &oh, &om) == 2) t -= (s[p] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
-  }
+  int oh, om;
+  if (p < s.size() && (s[p] == '+' || s[p] == '-') && num(p + 1, 2, oh) && sep(p + 3, ':') && num(p + 4, 2, om))
+    t -= (s[p] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
   return t;
 }
 

@@ -267,10 +267,11 @@ void add_history(CLI::App& parent, Globals& g) {
 }
 
 const bool registered = add_commands(
+    {"build", "history", "image"},
     [](CLI::App& app, Globals& g) {
       add_build(app, g);
       add_history(app, g);
-      if (CLI::App* img = app.get_subcommand("image")) {
+      if (CLI::App* img = find_subcommand(app, "image")) {
         add_build(*img, g);
         add_history(*img, g);
       }

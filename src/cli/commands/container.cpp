@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <iostream>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "cli/command_registry.hpp"
@@ -348,7 +349,17 @@ void add_ps(CLI::App& parent, Globals& g, const char* name) {
     engine::ListOptions lo;
     lo.all = f->all;
     lo.last = f->latest ? 1 : f->last;
+    lo.listing = true;
     auto list = eng.list(lo);
+    TableSpec spec{"table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}",
+                   {{"ID", "CONTAINER ID"}, {"Image", "IMAGE"}, {"Command", "COMMAND"}, {"RunningFor", "CREATED"},
+                    {"CreatedAt", "CREATED AT"}, {"Status", "STATUS"}, {"Ports", "PORTS"}, {"Names", "NAMES"},
+                    {"State", "STATE"}, {"Labels", "LABELS"}, {"Mounts", "MOUNTS"}, {"Networks", "NETWORKS"},
+                    {"Size", "SIZE"}, {"LocalVolumes", "LOCAL VOLUMES"}}};
+    std::set<std::string, std::less<>> used;  // the fields the output shows (spec.headers names them all)
+    for (const auto& [key, header] : spec.headers)
+      if (f->quiet ? key == "ID" : format_uses_field(f->format, spec, key)) used.insert(key);
+    auto wanted = [&](std::string_view key) { return used.count(key) > 0; };
     std::vector<json> rows;
     int64_t now = now_s();
     for (auto& ct : list) {
@@ -380,18 +391,13 @@ void add_ps(CLI::App& parent, Globals& g, const char* name) {
           throw ExitStatus{1, "Invalid filter '" + k + "'"};
         }
       }
-      if (keep) rows.push_back(engine::ps_row(ct, f->no_trunc, now));
+      if (keep) rows.push_back(engine::ps_row(ct, f->no_trunc, now, wanted));
     }
     if (f->quiet) {
       for (auto& r : rows) std::cout << r["ID"].get<std::string>() << "\n";
       return;
     }
-    TableSpec spec{"table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}",
-                   {{"ID", "CONTAINER ID"}, {"Image", "IMAGE"}, {"Command", "COMMAND"}, {"RunningFor", "CREATED"},
-                    {"CreatedAt", "CREATED AT"}, {"Status", "STATUS"}, {"Ports", "PORTS"}, {"Names", "NAMES"},
-                    {"State", "STATE"}, {"Labels", "LABELS"}, {"Mounts", "MOUNTS"}, {"Networks", "NETWORKS"},
-                    {"Size", "SIZE"}, {"LocalVolumes", "LOCAL VOLUMES"}}};
-    std::cout << format_rows(f->format, rows, spec);
+    std::cout << format_rows(f->format, std::move(rows), spec);
   });
 }
 
@@ -518,7 +524,9 @@ void add_container_commands(CLI::App& app, Globals& g) {
   add_cleanup(*ct, g);
 }
 
-const bool registered = add_commands(add_container_commands);
+const bool registered = add_commands({"run", "create", "start", "stop", "restart", "kill", "rm", "pause", "unpause",
+                                      "rename", "wait", "top", "attach", "exec", "ps", "logs", "inspect", "container"},
+                                     add_container_commands);
 
 }  // namespace
 }  // namespace berth::cli

@@ -270,16 +270,17 @@ void add_file_commands(CLI::App& app, Globals& g) {
   add_export(app);
   add_commit(app);
   add_import(app);
-  CLI::App* ct = app.get_subcommand("container");
-  add_cp(*ct);
-  add_diff(*ct);
-  add_export(*ct);
-  add_commit(*ct);
-  CLI::App* img = app.get_subcommand("image");
-  add_import(*img);
+  if (CLI::App* ct = find_subcommand(app, "container")) {
+    add_cp(*ct);
+    add_diff(*ct);
+    add_export(*ct);
+    add_commit(*ct);
+  }
+  if (CLI::App* img = find_subcommand(app, "image")) add_import(*img);
 }
 
-const bool registered = add_commands(add_file_commands, true);
+const bool registered =
+    add_commands({"cp", "diff", "export", "commit", "import", "container", "image"}, add_file_commands, true);
 
 }  // namespace
 }  // namespace berth::cli

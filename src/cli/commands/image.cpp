@@ -332,7 +332,7 @@ void add_hidden(CLI::App& img, Globals& g) {
   });
 }
 
-const bool registered = add_commands([](CLI::App& app, Globals& g) {
+const bool registered = add_commands({"load", "save", "images", "tag", "rmi", "image"}, [](CLI::App& app, Globals& g) {
   add_load(app, g);
   add_save(app, g);
   add_images(app, g, "images");

@@ -218,7 +218,7 @@ void add_port_command(CLI::App& app, Globals& g) {
   });
 }
 
-const bool registered = add_commands(add_network_commands) && add_commands(add_port_command);
+const bool registered = add_commands({"network"}, add_network_commands) && add_commands({"port"}, add_port_command);
 
 }  // namespace
 }  // namespace berth::cli

@@ -6,6 +6,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -17,7 +18,12 @@ struct TableSpec {
   std::map<std::string, std::string> headers;  // field -> header ("ID" -> "CONTAINER ID")
 };
 
-std::string format_rows(const std::string& format, const std::vector<nlohmann::json>& rows, const TableSpec& spec);
+std::string format_rows(const std::string& format, std::vector<nlohmann::json> rows, const TableSpec& spec);
+// Whether a row's field `key` can be seen through `format` (the default
+// table when ""): named as `.Key` (or a prefix of it, for methods such as
+// `.Label "k"`) in a template that reaches fields no other way. A row
+// builder makes only those.
+bool format_uses_field(const std::string& format, const TableSpec& spec, std::string_view key);
 // inspect -f: the template over each object, or the JSON array when empty.
 std::string format_objects(const std::string& format, const std::vector<nlohmann::json>& objects);
 

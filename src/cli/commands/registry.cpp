@@ -125,7 +125,7 @@ void add_logout(CLI::App& app, Globals& g) {
   });
 }
 
-const bool registered = add_commands([](CLI::App& app, Globals& g) {
+const bool registered = add_commands({"pull", "push", "login", "logout"}, [](CLI::App& app, Globals& g) {
   add_pull(app, g);
   add_push(app, g);
   add_login(app, g);
@@ -134,8 +134,9 @@ const bool registered = add_commands([](CLI::App& app, Globals& g) {
 
 // `berth image pull|push`: the `image` group is made by image.cpp.
 const bool registered_in_group = add_commands(
+    {"image"},
     [](CLI::App& app, Globals& g) {
-      auto* img = app.get_subcommand("image");
+      auto* img = find_subcommand(app, "image");
       add_pull(*img, g);
       add_push(*img, g);
     },

@@ -12,7 +12,7 @@
 namespace berth::cli {
 namespace {
 
-const bool registered = add_commands([](CLI::App& app, Globals& g) {
+const bool registered = add_commands({"serve"}, [](CLI::App& app, Globals& g) {
   auto* c = app.add_subcommand("serve", "Serve the Docker Engine API (docker CLI and SDKs: DOCKER_HOST=unix://...)");
   auto hosts = std::make_shared<std::vector<std::string>>();
   auto group = std::make_shared<std::string>();

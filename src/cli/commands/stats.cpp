@@ -139,12 +139,13 @@ void add_update(CLI::App& parent, Globals& g) {
 void add_stats_commands(CLI::App& app, Globals& g) {
   add_stats(app, g);
   add_update(app, g);
-  CLI::App* ct = app.get_subcommand("container");
-  add_stats(*ct, g);
-  add_update(*ct, g);
+  if (CLI::App* ct = find_subcommand(app, "container")) {
+    add_stats(*ct, g);
+    add_update(*ct, g);
+  }
 }
 
-const bool registered = add_commands(add_stats_commands, true);
+const bool registered = add_commands({"stats", "update", "container"}, add_stats_commands, true);
 
 }  // namespace
 }  // namespace berth::cli

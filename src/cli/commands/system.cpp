@@ -301,7 +301,7 @@ void add_system_commands(CLI::App& app, Globals& g) {
   });
 }
 
-const bool registered = add_commands(add_system_commands);
+const bool registered = add_commands({"system", "info", "version", "events"}, add_system_commands);
 
 }  // namespace
 }  // namespace berth::cli

@@ -249,6 +249,6 @@ void add_vm_commands(CLI::App& app, Globals& g) {
   });
 }
 
-const bool registered = berth::cli::add_commands(add_vm_commands);
+const bool registered = berth::cli::add_commands({"vm"}, add_vm_commands);
 
 }  // namespace

@@ -140,7 +140,7 @@ void add_volume_commands(CLI::App& app, Globals& g) {
   }
 }
 
-const bool registered = add_commands(add_volume_commands);
+const bool registered = add_commands({"volume"}, add_volume_commands);
 
 }  // namespace
 }  // namespace berth::cli

@@ -82,5 +82,9 @@ TEST(Presentation, DockerStyleSizesAndTimes) {
   EXPECT_EQ(berth::image::parse_rfc3339("1970-01-01T00:00:00Z"), 0);
   EXPECT_EQ(berth::image::parse_rfc3339("2024-01-01T02:00:00.5+02:00"), 1704067200);
   EXPECT_EQ(berth::image::parse_rfc3339("garbage"), -1);
+  EXPECT_EQ(berth::image::parse_rfc3339("2024-01-01T00:00:00-05:30"), 1704087000);
+  EXPECT_EQ(berth::image::parse_rfc3339("2024-1-01T00:00:00Z"), -1);     // two digits each, as RFC 3339
+  EXPECT_EQ(berth::image::parse_rfc3339("2024-01-01T00:00"), -1);        // cut short
+  EXPECT_EQ(berth::image::parse_rfc3339("2024-01-01 00:00:00Z"), -1);
   EXPECT_EQ(berth::image::short_id("sha256:442cf33ed81f71b43aad7c0e01d653408e48ccf20d0296c761e42f11f082653e"), "442cf33ed81f");
 }
