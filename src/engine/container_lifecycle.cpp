@@ -517,8 +517,11 @@ Container ContainerEngine::inspect(const std::string& ref) {
 }
 
 std::vector<Container> ContainerEngine::list(const ListOptions& o) {
-  std::vector<Container> out;
-  for (auto& c : o.listing ? store_->listing() : store_->list()) {
+  // Filtered in place: a second vector of records was a fifth of the
+  // memory `ps` touched (each new page a fault).
+  std::vector<Container> all = o.listing ? store_->listing() : store_->list();
+  size_t kept = 0;
+  for (auto& c : all) {
     try {
       sync(c);
     } catch (const Error& e) {
@@ -527,10 +530,12 @@ std::vector<Container> ContainerEngine::list(const ListOptions& o) {
     }
     if (c.state.status == "creating") continue;
     if (!o.all && o.last < 0 && !c.state.running()) continue;
-    out.push_back(std::move(c));
-    if (o.last >= 0 && static_cast<int>(out.size()) >= o.last) break;
+    if (&all[kept] != &c) all[kept] = std::move(c);
+    ++kept;
+    if (o.last >= 0 && static_cast<int>(kept) >= o.last) break;
   }
-  return out;
+  all.erase(all.begin() + static_cast<std::ptrdiff_t>(kept), all.end());
+  return all;
 }
 
 std::string ContainerEngine::top(const std::string& ref, const std::vector<std::string>& ps_args) {

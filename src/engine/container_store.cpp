@@ -246,6 +246,10 @@ const Container& ContainerStore::parsed(std::string text) {
 
 std::vector<Container> ContainerStore::listing() {
   std::vector<Container> out;
+  {
+    auto n = db_.prepare("SELECT count(*) FROM containers");
+    if (n.step()) out.reserve(static_cast<size_t>(n.integer(0)));  // grown, its copies would be faulted in too
+  }
   auto st = db_.prepare(std::string("SELECT id, name, created, ") + kListingColumns +
                         " FROM containers ORDER BY created DESC");
   while (st.step()) out.push_back(read_listing(st));

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
@@ -36,7 +37,7 @@ struct StatusMemo {
   ino_t ino;
   off_t size;
   timespec mtime, ctime;
-  json j;
+  std::shared_ptr<const json> j;  // shared, not copied, with each caller
 };
 std::mutex status_memo_mu;
 std::unordered_map<std::string, StatusMemo> status_memo;
@@ -47,7 +48,7 @@ bool same_stat(const StatusMemo& m, const struct stat& st) {
          m.ctime.tv_nsec == st.st_ctim.tv_nsec;
 }
 
-std::optional<json> read_status(const std::string& path) {
+std::shared_ptr<const json> read_status(const std::string& path) {
   struct stat st {};
   bool there = ::stat(path.c_str(), &st) == 0;  // one syscall when unchanged, or missing
   if (there) {
@@ -59,24 +60,24 @@ std::optional<json> read_status(const std::string& path) {
   if (!fd) {  // most containers that never started have none
     std::lock_guard lock(status_memo_mu);
     status_memo.erase(path);
-    return std::nullopt;
+    return nullptr;
   }
   // The monitor replaces the file whole (rename), so what is read is one
   // version of it; the stat above may be of the one before, which only
   // means a read again next time. One read when the size was right.
   std::string text(static_cast<size_t>(st.st_size) + 1, '\0');
   ssize_t n = ::read(fd.get(), text.data(), text.size());
-  if (n < 0) return std::nullopt;
+  if (n < 0) return nullptr;
   text.resize(static_cast<size_t>(n));
   if (static_cast<size_t>(n) == static_cast<size_t>(st.st_size) + 1) {
     try {
       text += fs::read_all(fd.get(), path);
     } catch (const Error&) {
-      return std::nullopt;
+      return nullptr;
     }
   }
-  json j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  auto j = std::make_shared<const json>(json::parse(text, nullptr, false));
+  if (j->is_discarded() || !j->is_object()) return nullptr;
   std::lock_guard lock(status_memo_mu);
   if (status_memo.size() > 4096) status_memo.clear();  // removed containers' entries go some time
   status_memo[path] = StatusMemo{st.st_ino, st.st_size, st.st_mtim, st.st_ctim, j};
@@ -157,7 +158,8 @@ void ContainerEngine::mark_dead_monitor(Container& c) {
   c.state.finished_at = now_rfc3339();
   if (c.state.health) c.state.health->status = "unhealthy";
   // status.json says so too, so this is done once.
-  json j = read_status(container_dir(c.id) + "/status.json").value_or(json::object());
+  auto old = read_status(container_dir(c.id) + "/status.json");
+  json j = old ? *old : json::object();
   j["status"] = "exited";
   j["pid"] = 0;
   j["exitCode"] = c.state.exit_code;
