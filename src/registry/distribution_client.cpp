@@ -9,6 +9,7 @@
 #include "common/digest.hpp"
 #include "common/fs.hpp"
 #include "oci/image_spec.hpp"
+#include "registry/registry_answers.hpp"
 #include "registry/token_cache.hpp"
 #include "registry/www_authenticate.hpp"
 
@@ -322,16 +323,7 @@ HttpResponse DistributionClient::send(const std::string& scope, HttpRequest req)
 }
 
 void DistributionClient::fail_response(const HttpResponse& r, const std::string& what) {
-  std::string msg;
-  try {
-    auto j = json::parse(r.body);
-    if (j.contains("errors") && j["errors"].is_array())
-      for (auto& e : j["errors"]) {
-        if (!msg.empty()) msg += "; ";
-        msg += e.value("message", e.value("code", std::string("error")));
-      }
-  } catch (const json::exception&) {
-  }
+  std::string msg = error_message(r.body);
   if (msg.empty()) msg = "HTTP " + std::to_string(r.status);
   ErrorKind kind = r.status == 404 ? ErrorKind::NotFound
                    : r.status == 400 ? ErrorKind::InvalidArgument
@@ -359,19 +351,9 @@ FetchedManifest DistributionClient::get_manifest(const std::string& repo, const 
   FetchedManifest m;
   m.bytes = std::move(r.body);
   m.digest = sha256_digest(m.bytes);
-  m.media_type = r.header("content-type");
-  if (auto semi = m.media_type.find(';'); semi != std::string::npos) m.media_type.resize(semi);
-  int schema = 0;
-  try {
-    auto j = json::parse(m.bytes);
-    if (j.is_object()) {
-      schema = j.value("schemaVersion", 0);
-      if (j.contains("mediaType") && j["mediaType"].is_string()) m.media_type = j["mediaType"].get<std::string>();
-    }
-  } catch (const json::exception&) {
-    fail(what + ": manifest is not JSON", ErrorKind::Corrupt);
-  }
-  if (schema == 1 || m.media_type == kSchema1 || m.media_type == kSchema1Signed)
+  ManifestKind kind = sniff_manifest(m.bytes, r.header("content-type"), what);
+  m.media_type = kind.media_type;
+  if (kind.schema_version == 1 || m.media_type == kSchema1 || m.media_type == kSchema1Signed)
     fail(what + ": a docker schema 1 manifest, which berth does not pull (schema 1 is deprecated; push the image "
                 "again with a current tool to get schema 2 or OCI)",
          ErrorKind::Unsupported);
@@ -424,20 +406,9 @@ std::vector<std::string> DistributionClient::list_tags(const std::string& repo) 
     auto r = send(pull_scope(repo), req);
     if (r.status == 404) fail(host_ + "/" + repo + ": repository unknown to the registry", ErrorKind::NotFound);
     if (r.status / 100 != 2) fail_response(r, "list tags of " + host_ + "/" + repo);
-    try {
-      auto j = json::parse(r.body);
-      if (j.contains("tags") && j["tags"].is_array())
-        for (auto& t : j["tags"])
-          if (t.is_string()) tags.push_back(t.get<std::string>());
-    } catch (const json::exception&) {
-      fail("list tags of " + host_ + "/" + repo + ": the answer is not JSON", ErrorKind::Corrupt);
-    }
-    // Link: </v2/REPO/tags/list?last=x&n=100>; rel="next"
-    next.clear();
-    std::string link = r.header("link");
-    if (auto b = link.find('<'), e = link.find('>'); b != std::string::npos && e != std::string::npos && e > b &&
-                                                   link.find("rel=\"next\"") != std::string::npos)
-      next = link.substr(b + 1, e - b - 1);
+    std::string what = "list tags of " + host_ + "/" + repo;
+    for (auto& t : parse_tags(r.body, what)) tags.push_back(std::move(t));
+    next = next_link(r.header("link"), base_, what);
   }
   return tags;
 }
