@@ -117,6 +117,20 @@ static std::vector<std::string> mark_command_start(CLI::App& app, int argc, char
   return args;
 }
 
+// The first word of a command line that is not a global flag or its value:
+// the verb or group.
+static std::string first_word(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--root" || a == "--state") {
+      ++i;
+      continue;
+    }
+    if (!a.empty() && a[0] != '-') return std::string(a);
+  }
+  return "";
+}
+
 // The verb a command line names (`container run` -> "run").
 static std::string verb_of(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
@@ -185,6 +199,16 @@ int main(int argc, char** argv) {
         }
     }
 
+  // docker's words for a verb it does not have (CLI11 would say that a
+  // subcommand is required: the verbs not named were never defined).
+  if (std::string v = cli::first_word(argc, argv); !v.empty() && !cli::find_subcommand(app, v.c_str())) {
+    bool alias = false;
+    for (CLI::App* s : app.get_subcommands([](CLI::App*) { return true; })) alias = alias || s->check_name(v);
+    if (!alias) {
+      std::cerr << "berth: '" << v << "' is not a berth command (see 'berth --help')\n";
+      return 1;
+    }
+  }
   try {
     std::vector<std::string> args = cli::mark_command_start(app, argc, argv);
     std::reverse(args.begin(), args.end());  // CLI11 takes them last first

@@ -72,3 +72,15 @@ refused 1 "includes invalid characters" b volume create 'bad*name'
 
 assert_eq "the created container is untouched" "created $taken_id" "$(b inspect -f '{{.State.Status}} {{.Id}}' taken)"
 container_pid running >/dev/null
+
+# The CLI defines only the verbs a command line names (add_commands'
+# declared words); help defines them all, and a registration that adds a
+# word it did not declare fails every command line that runs it (exit 70).
+log "help lists every verb; an unknown verb is one line"
+assert_exit "berth --help" 0 b --help
+for verb in run create ps exec logs inspect rm cp images build pull push login network volume vm system serve stats port; do
+  grep -qE "^  $verb( |$)" "$E2E_TMP/stdout" || fail "berth --help does not list $verb: $(cat "$E2E_TMP/stdout")"
+done
+refused 1 "'pss' is not a berth command" b pss
+refused 1 "'pss' is not a berth command" b --root "$ROOT" pss -a
+assert_exit "berth (no verb)" 2 b
