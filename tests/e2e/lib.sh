@@ -741,6 +741,9 @@ lose_state_dir() {
   m=$(monitor_pids)
   [[ -z $m ]] || kill -KILL $m
   wait_until 5 no_monitors || fail "monitors survived SIGKILL: $(monitor_pids)"
+  # A reboot takes the mounts under the state dir too (the containers'
+  # network namespace files).
+  awk -v s="$STATE/" 'index($5, s) == 1 { print $5 }' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l
   rm -rf "$STATE"
 }
 

@@ -20,7 +20,7 @@ struct RunFlags {
   bool read_only = false, privileged = false, init = false, no_healthcheck = false;
   bool sig_proxy = true;
   std::string name, workdir, user, hostname, entrypoint, memory, memory_swap, cpus, restart = "no";
-  std::string stop_signal, network = "none", userns, pull = "missing", runtime, detach_keys;
+  std::string stop_signal, network, userns, pull = "missing", runtime, detach_keys;
   std::string health_cmd, health_interval, health_timeout, health_start_period;
   int health_retries = 0;
   int stop_timeout = -1;
