@@ -102,6 +102,19 @@ Network Networks::make_default() {
   n.gateway = net::to_string(s.at(1));
   n.bridge = "berth0";
   Transaction t(db_);
+  // Dual stack only when asked, as docker's daemon-wide --ipv6 with
+  // --fixed-cidr-v6: the default network is made once, so this is read
+  // when it is first made (like BERTH_BRIDGE_SUBNET).
+  if (const char* v6 = std::getenv("BERTH_BRIDGE_SUBNET6"); v6 && *v6) {
+    NetworkCreateRequest r;
+    r.ipv6 = true;
+    r.subnet6 = v6;
+    try {
+      plan_ipv6(n, r, stored());
+    } catch (Error& e) {
+      throw e.wrap("BERTH_BRIDGE_SUBNET6");
+    }
+  }
   // Another CLI may have made it first: theirs stands.
   auto st = db_.prepare("SELECT record FROM networks WHERE name = ?");
   st.bind(1, n.name);
@@ -326,7 +339,16 @@ std::vector<Lease> Networks::leases(const std::string& network_id) {
 }
 
 void Networks::reconcile() {
-  db_.exec("DELETE FROM leases WHERE container_id NOT IN (SELECT id FROM containers)");
+  // A VM's lease (owner vm:NAME, engine/vm_network.hpp) lives as long as
+  // the VM's record; table vms is made by the first `berth vm` command.
+  bool vms = false;
+  {
+    auto st = db_.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'vms'");
+    vms = st.step();
+  }
+  db_.exec(vms ? "DELETE FROM leases WHERE container_id NOT IN (SELECT id FROM containers)"
+                 " AND container_id NOT IN (SELECT 'vm:' || name FROM vms)"
+               : "DELETE FROM leases WHERE container_id NOT IN (SELECT id FROM containers)");
 }
 
 }  // namespace berth::engine

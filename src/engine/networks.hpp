@@ -72,7 +72,8 @@ class Networks {
   // The container's leases on `network_id` ("" = on every network).
   void release(const std::string& container_id, const std::string& network_id = "");
   std::vector<Lease> leases(const std::string& network_id = "");
-  // Drops leases whose container has no record (table containers).
+  // Drops leases whose container has no record (table containers), nor
+  // VM ("vm:NAME", table vms).
   void reconcile();
 
   static constexpr const char* kDefault = "bridge";
