@@ -91,6 +91,10 @@ Network Networks::get(const std::string& ref) {
   throw Error("network " + ref + " not found", ErrorKind::NotFound);
 }
 
+namespace {
+void plan_ipv6(Network& n, const NetworkCreateRequest& r, const std::vector<Network>& others);
+}  // namespace
+
 Network Networks::make_default() {
   Network n;
   n.id = random_id();

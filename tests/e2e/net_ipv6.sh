@@ -156,7 +156,7 @@ b2 load -i "$BUSYBOX_ARCHIVE" >/dev/null
 expect_error 1 "too small for IPv6" env BERTH_BRIDGE_SUBNET6=fd00:88::/125 "$BERTH" --root "$E2E_TMP/root3" network ls
 assert_eq "the default network's IPv6 subnet" "fd00:88::/64" \
   "$(b2 network inspect bridge | jq -r '.[0].IPAM.Config[] | select(.Subnet | contains(":")) | .Subnet')"
-b2 run -d --name d6 -p 18095:8080 -v "$E2E_TMP/www:/www:ro" busybox sh -c "$MK exec httpd -f -p 8080 -h /www" >/dev/null
+b2 run -d --name d6 --network bridge -p 18095:8080 -v "$E2E_TMP/www:/www:ro" busybox sh -c "$MK exec httpd -f -p 8080 -h /www" >/dev/null
 assert_eq "eth0's IPv6 address on the default bridge" "fd00:88::2/64" \
   "$(b2 exec d6 ip -o -6 addr show dev eth0 | awk '$4 !~ /^fe80/ {print $4}')"
 assert_eq "its port over IPv6" hello-over-v6 "$(curl -sS -g --max-time 5 'http://[fd00:88::1]:18095/')"
