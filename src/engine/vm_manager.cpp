@@ -473,8 +473,16 @@ void VmManager::attach_network(Prepared& p) {
 
 void VmManager::detach_network(const std::string& name, bool release) {
   VmNetworks nets(db(), root_, state_);
-  if (!release && !nets.has_tap(name)) return;  // the common case: no network, nothing to open
-  nets.detach(name, release);
+  bool tap = nets.has_tap(name);
+  if (!tap && release) {
+    // A lease only if the record says the VM was on a network: a VM
+    // without one costs no write to the leases table here.
+    auto st = db().prepare("SELECT config FROM vms WHERE name = ?");
+    st.bind(1, name);
+    json cfg = st.step() ? json::parse(st.text(0), nullptr, false) : json();
+    release = cfg.is_object() && cfg.contains("network");
+  }
+  if (tap || release) nets.detach(name, release);
 }
 
 bool VmManager::vmm_alive(pid_t pid, const std::string& start) {

@@ -92,6 +92,18 @@ b vm ls >/dev/null
 b vm rm v2 >/dev/null
 [[ -z $(vm_leases v2) ]] || fail "lease of v2 left after vm rm"
 
+log "the default bridge network (made on first use by the VM), with --mac and --rm"
+b vm run -d --rm --name v3 --net bridge --mac 02:00:00:00:00:33 --memory 32M --kernel "$guest" >/dev/null
+wait_guest_up v3
+assert_eq "the guest's MAC" "net-responder up ip=10.88.0.2 mac=02:00:00:00:00:33" \
+  "$(b vm logs v3 | grep -m1 'net-responder up' | tr -d '\r')"
+assert_contains "no DNS on the default bridge" "$(b vm inspect v3 | jq -r '.Config.cmdline')" "ip=10.88.0.2::10.88.0.1:255.255.0.0:v3:eth0:off"
+busybox ping -c 1 -W 5 10.88.0.2 >/dev/null || fail "the host could not ping the VM on bridge"
+b vm stop v3 >/dev/null   # --rm: record, tap and lease go at once
+[[ -z $(b vm ls | awk 'NR > 1') ]] || fail "v3's record stayed (--rm)"
+[[ -z $(vm_leases v3) ]] || fail "v3's lease stayed (--rm)"
+! ip link show berth0 >/dev/null 2>&1 || fail "berth0 stayed after its only VM ended"
+
 log "bad input: one line, nothing left behind"
 taps() { ip -o link show | awk -F': ' '{print $2}' | grep '^vt' || true; }
 expect_error 3 "network nosuch not found" b vm run -d --name bad --net nosuch --kernel "$guest"

@@ -44,7 +44,7 @@ int guest_main(uint8_t* bp) {
   const char* cmdline = (const char*)(uintptr_t)*(uint32_t*)(bp + 0x228);
   const char* ip = 0;
   for (const char* c = cmdline; c && *c; ++c)
-    if ((c == cmdline || c[-1] == ' ') && c[0] == 'i' && c[1] == 'p' && c[2] == '=') { ip = c + 3; break; }
+    if ((c == cmdline || c[-1] == ' ') && c[0] == 'i' && c[1] == 'p' && c[2] == '=') ip = c + 3; /* the last, as Linux */
   uint8_t me[4];
   if (!ip || !parse_ip(ip, me)) { gprintf("no ip=ADDR:... on the command line [%s]\n", cmdline ? cmdline : ""); return 1; }
 
