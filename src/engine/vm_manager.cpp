@@ -317,6 +317,7 @@ VmManager::Started VmManager::start(const VmSpec& spec, bool detached) {
   }
   try {
     s.p = prepare(spec, detached);
+    if (!spec.restore_from.empty()) find_network_of_restore(s.p);
     s.p.made_dir = !fs::exists(s.p.dir);
     fs::mkdir_p(s.p.dir, 0700);
     // On a network the name is claimed first: the tap is named after the
@@ -458,13 +459,34 @@ void VmManager::reconcile(const std::string& name) {
   if (rec && rec->pid == pid) finish(name, pid, rec->reason, rec->detail, rec->finished);
 }
 
+// A snapshot of a VM that was on a network names its old tap and has its
+// address in the ip= it booted with: the restored VM goes back on the
+// network holding that address, with that address (the guest has it
+// configured), on a tap of its own name.
+void VmManager::find_network_of_restore(Prepared& p) {
+  const vmm::VmConfig& vm = p.launch.vm;
+  if (!VmNetworks::is_network_tap(vm.tap)) return;
+  std::string addr = VmNetworks::address_in_cmdline(vm.boot.cmdline);
+  std::string net = addr.empty() ? "" : VmNetworks(db(), root_, state_).network_holding(addr);
+  if (net.empty())
+    throw Error("restore vm " + p.name + ": the snapshot's VM was on a network (tap " + vm.tap + ", address " +
+                    (addr.empty() ? "unknown" : addr) + ") and no network of this root holds " +
+                    (addr.empty() ? "it" : addr) + " (create one whose subnet does)",
+                ErrorKind::FailedPrecondition);
+  p.network = net;
+  p.address = addr;
+  p.mac = vm.mac;
+}
+
 void VmManager::attach_network(Prepared& p) {
-  VmNetwork n = VmNetworks(db(), root_, state_).attach(p.name, p.network, p.mac);
+  VmNetwork n = VmNetworks(db(), root_, state_).attach(p.name, p.network, p.mac, p.address);
   vmm::VmConfig& vm = p.launch.vm;
   vm.tap = n.tap;
   vm.mac = n.mac;
-  // Linux's ip= option: a Linux guest configures eth0 from it as is.
-  vm.boot.cmdline += (vm.boot.cmdline.empty() ? "" : " ") + VmNetworks::kernel_ip_arg(n, p.name);
+  // Linux's ip= option: a Linux guest configures eth0 from it as is. A
+  // restored guest booted with it already.
+  if (p.address.empty())
+    vm.boot.cmdline += (vm.boot.cmdline.empty() ? "" : " ") + VmNetworks::kernel_ip_arg(n, p.name);
   p.config["tap"] = n.tap;
   p.config["cmdline"] = vm.boot.cmdline;
   p.config["network"] = to_json(n);

@@ -125,6 +125,7 @@ class VmManager {
     bool made_dir = false;        // <root>/vms/NAME, likewise
     std::string network;          // --net NETWORK: attached after the name is claimed
     std::string mac;
+    std::string address;          // restore: the address the guest has (its network's, again)
   };
   struct Spawned {
     pid_t pid = -1;
@@ -170,6 +171,8 @@ class VmManager {
   // --net NETWORK: the lease and the tap, into the launch config and the
   // record (claimed already: the tap's name is the VM's).
   void attach_network(Prepared& p);
+  // restore: p.network/address/mac if the snapshot's VM was on a network.
+  void find_network_of_restore(Prepared& p);
   // The VM's tap goes (the VM has ended); with release, its lease too.
   void detach_network(const std::string& name, bool release);
   bool monitor_alive(const std::string& name);

@@ -84,7 +84,26 @@ net::Endpoint tap_plan(const Network& n, const std::string& tap, const std::stri
 
 }  // namespace
 
-VmNetwork VmNetworks::attach(const std::string& vm, const std::string& ref, const std::string& mac) {
+bool VmNetworks::is_network_tap(const std::string& tap) {
+  return tap.size() == 12 && tap.rfind("vt", 0) == 0 && tap.find_first_not_of("0123456789abcdef", 2) == std::string::npos;
+}
+
+std::string VmNetworks::address_in_cmdline(const std::string& cmdline) {
+  std::string addr;
+  for (size_t at = 0; (at = cmdline.find("ip=", at)) != std::string::npos; at += 3)
+    if (at == 0 || cmdline[at - 1] == ' ') addr = cmdline.substr(at + 3, cmdline.find_first_of(": ", at + 3) - at - 3);
+  return net::is_ipv4(addr) ? addr : "";
+}
+
+std::string VmNetworks::network_holding(const std::string& address) {
+  net::Ipv4 a = net::parse_ipv4(address, "address");
+  for (const auto& n : Networks(db_).list())
+    if (!n.subnet.empty() && net::parse_subnet(n.subnet, "network " + n.name).contains(a)) return n.name;
+  return "";
+}
+
+VmNetwork VmNetworks::attach(const std::string& vm, const std::string& ref, const std::string& mac,
+                             const std::string& address) {
   if (!mac.empty() && !valid_mac(mac)) fail("--mac " + mac + ": not a unicast MAC address (like 02:42:0a:00:00:02)");
   Networks networks(db_);
   auto found = networks.find(ref);
@@ -98,7 +117,11 @@ VmNetwork VmNetworks::attach(const std::string& vm, const std::string& ref, cons
   VmNetwork v;
   v.network = n.name;
   v.network_id = n.id;
-  v.address = networks.lease(n, owner, "");
+  try {
+    v.address = networks.lease(n, owner, address);
+  } catch (Error& e) {
+    throw e.wrap("--net " + ref);
+  }
   try {
     v.prefix = net::parse_subnet(n.subnet, "network " + n.name).prefix;
     v.gateway = n.internal ? "" : n.gateway;

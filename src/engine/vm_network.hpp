@@ -37,7 +37,11 @@ class VmNetworks {
   // Leases an address of network `ref` for VM `vm` and makes its tap on
   // the network's bridge (the bridge too, if no container made it yet).
   // `mac` "": 02:42 + the address, as a container's. All or nothing.
-  VmNetwork attach(const std::string& vm, const std::string& ref, const std::string& mac);
+  // `address` "": the lowest free one (else that one, or AlreadyExists).
+  VmNetwork attach(const std::string& vm, const std::string& ref, const std::string& mac,
+                   const std::string& address = "");
+  // The network of this root whose subnet holds `address`, or "".
+  std::string network_holding(const std::string& address);
   // The VM's tap goes (if it is there), and its bridge with it if nothing
   // else is on it; with `release`, its lease too. Never throws for what is
   // already gone.
@@ -55,6 +59,10 @@ class VmNetworks {
   static std::string kernel_ip_arg(const VmNetwork& n, const std::string& hostname);
 
   static std::string lease_owner(const std::string& vm) { return "vm:" + vm; }
+  // Whether `tap` has the shape of tap_name(): a VM that was on a network.
+  static bool is_network_tap(const std::string& tap);
+  // The address of the last ip= option of a kernel command line, or "".
+  static std::string address_in_cmdline(const std::string& cmdline);
 
  private:
   Database& db_;

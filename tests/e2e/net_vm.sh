@@ -66,6 +66,18 @@ b vm logs v1 | grep -q "echo reply sent to 10.77.5.1" || fail "the guest did not
 assert_eq "a container's address after the VM's" "10.77.5.3/24" \
   "$(b run --rm --network mynet busybox ip -o -4 addr show eth0 | awk '{print $4}')"
 
+log "snapshot, rm, restore: the VM is back on mynet with its address, on a tap of its own"
+b vm snapshot --stop v1 "$E2E_TMP/snap" >/dev/null
+! ip link show "$tap" >/dev/null 2>&1 || fail "tap $tap left after snapshot --stop"
+b vm rm v1 >/dev/null
+b vm restore -d "$E2E_TMP/snap" >/dev/null
+assert_eq "the restored VM's address" "10.77.5.2" "$(b vm inspect v1 | jq -r '.NetworkSettings.IPAddress')"
+ip -o link show "$tap" | grep -q "master $bridge " || fail "the restored VM's tap is not on $bridge"
+b run --rm --network mynet busybox ping -c 2 -W 5 10.77.5.2 >/dev/null || fail "the container could not ping the restored VM"
+# Its address is taken: a second restore of the same snapshot is refused, and leaves nothing.
+expect_error 4 "already in use on network mynet" b vm restore -d --name v1b "$E2E_TMP/snap"
+assert_eq "leases after the refused restore" "1" "$(sqlite3 "$ROOT/berth.db" "SELECT count(*) FROM leases WHERE container_id LIKE 'vm:%'")"
+
 log "network rm is refused while the VM holds a lease"
 expect_error 1 "has active endpoints (vm v1)" b network rm mynet
 
