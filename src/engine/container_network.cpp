@@ -28,6 +28,7 @@
 #include "engine/container_engine.hpp"
 #include "engine/in_root.hpp"
 #include "engine/network_helper.hpp"
+#include "engine/vm_network.hpp"
 #include "engine/process_identity.hpp"
 #include "net/ip6_address.hpp"
 #include "net/ip_address.hpp"
@@ -329,6 +330,8 @@ void ContainerEngine::write_dns_hosts(const std::string& network_id, const Conta
   for (const auto& c : store_->list())
     if (c.id != removing && (!adding || c.id != adding->id) && c.state.running()) add(c);
   if (adding) add(*adding);
+  // Running VMs on the network (`vm run --net`) are names too.
+  text += VmNetworks(images_->db(), root_, state_).dns_lines(network_id);
   fs::mkdir_p(state_ + "/netns", 0700);
   fs::write_file_atomic(state_ + "/netns/dns-" + network_id + ".hosts", text);
 }

@@ -102,6 +102,30 @@ std::string VmNetworks::network_holding(const std::string& address) {
   return "";
 }
 
+std::string VmNetworks::dns_lines(const std::string& network_id) {
+  std::string out;
+  for (const auto& l : Networks(db_).leases(network_id))
+    if (l.container_id.rfind("vm:", 0) == 0 && has_tap(l.container_id.substr(3)))
+      out += l.address + " " + l.container_id.substr(3) + "\n";
+  return out;
+}
+
+void VmNetworks::publish_name(const std::string& network_id, const std::string& network_name, const std::string& vm,
+                              const std::string& address, bool add) {
+  if (network_name == Networks::kDefault) return;  // no names there, as docker's
+  std::string path = state_ + "/netns/dns-" + network_id + ".hosts";
+  std::string line = address + " " + vm, text, old = fs::exists(path) ? fs::read_file(path) : "";
+  for (size_t at = 0; at < old.size();) {
+    size_t nl = old.find('\n', at);
+    std::string l = old.substr(at, nl == std::string::npos ? std::string::npos : nl - at);
+    if (!l.empty() && l != line) text += l + "\n";
+    at = nl == std::string::npos ? old.size() : nl + 1;
+  }
+  if (add) text += line + "\n";
+  fs::mkdir_p(state_ + "/netns", 0700);
+  fs::write_file_atomic(path, text);
+}
+
 VmNetwork VmNetworks::attach(const std::string& vm, const std::string& ref, const std::string& mac,
                              const std::string& address) {
   if (!mac.empty() && !valid_mac(mac)) fail("--mac " + mac + ": not a unicast MAC address (like 02:42:0a:00:00:02)");
@@ -138,14 +162,25 @@ VmNetwork VmNetworks::attach(const std::string& vm, const std::string& ref, cons
     }
     json req = {{"lock", state_ + "/netns/.lock"}, {"netns", ""}, {"endpoints", {p}}};
     run_network_helper("setup", req.dump());
+    publish_name(n.id, n.name, vm, v.address, true);
   } catch (Error& e) {
-    networks.release(owner);
+    undo_attach(vm);
     throw e.wrap("--net " + ref);
   } catch (...) {
-    networks.release(owner);
+    undo_attach(vm);
     throw;
   }
   return v;
+}
+
+// Whatever of attach() was done: the tap (a failed setup removed its own),
+// the name, the lease.
+void VmNetworks::undo_attach(const std::string& vm) {
+  try {
+    detach(vm, true);
+  } catch (...) {  // the attach's own error says more
+    Networks(db_).release(lease_owner(vm));
+  }
 }
 
 void VmNetworks::detach(const std::string& vm, bool release) {
@@ -155,7 +190,10 @@ void VmNetworks::detach(const std::string& vm, bool release) {
     Network n;  // no lease (cannot be): the tap still goes
     for (const auto& l : networks.leases())
       if (l.container_id == owner)
-        if (auto f = networks.find(l.network_id)) n = *f;
+        if (auto f = networks.find(l.network_id)) {
+          n = *f;
+          publish_name(n.id, n.name, vm, l.address, false);
+        }
     json req = {{"lock", state_ + "/netns/.lock"}, {"netns", ""}, {"endpoints", {tap_plan(n, tap_name(vm), state_)}}};
     fs::mkdir_p(state_ + "/netns", 0700);
     run_network_helper("teardown", req.dump());

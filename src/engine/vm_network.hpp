@@ -53,6 +53,11 @@ class VmNetworks {
   // most 15 bytes (IFNAMSIZ), recomputable from the record alone.
   std::string tap_name(const std::string& vm) const;
 
+  // The name lines ("ADDR NAME") of the VMs running on network
+  // `network_id`, for its responder's names file: the engine rewrites that
+  // file whole from container records and adds these.
+  std::string dns_lines(const std::string& network_id);
+
   // Linux's `ip=` option (Documentation/admin-guide/nfs/nfsroot.rst):
   // ip=ADDR::GATEWAY:NETMASK:HOSTNAME:eth0:off[:DNS], which a Linux guest
   // applies as is and tests/guests/net_responder.c parses.
@@ -65,6 +70,11 @@ class VmNetworks {
   static std::string address_in_cmdline(const std::string& cmdline);
 
  private:
+  // Adds (or removes) VM `vm`'s line in the names file of user network
+  // `n`, so containers resolve the VM by name.
+  void publish_name(const std::string& network_id, const std::string& network_name, const std::string& vm,
+                    const std::string& address, bool add);
+  void undo_attach(const std::string& vm);
   Database& db_;
   std::string root_, state_;
 };

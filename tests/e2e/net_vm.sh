@@ -59,6 +59,7 @@ assert_eq "the VM's lease" "$(b network inspect mynet | jq -r '.[0].Id') 10.77.5
 log "a container on mynet pings the VM; so does the host"
 b run --rm --network mynet busybox ping -c 2 -W 5 10.77.5.2 >/dev/null || fail "the container could not ping the VM"
 busybox ping -c 2 -W 5 10.77.5.2 >/dev/null || fail "the host could not ping the VM"
+b run --rm --network mynet busybox ping -c 1 -W 5 v1 >/dev/null || fail "the container could not ping the VM by name (v1)"
 # The answers came from the guest (its console says so), to both peers.
 b vm logs v1 | grep -q "echo reply sent to 10.77.5.3" || fail "the guest did not answer the container: $(b vm logs v1 | tail -5)"
 b vm logs v1 | grep -q "echo reply sent to 10.77.5.1" || fail "the guest did not answer the host: $(b vm logs v1 | tail -5)"
@@ -73,7 +74,7 @@ b vm rm v1 >/dev/null
 b vm restore -d "$E2E_TMP/snap" >/dev/null
 assert_eq "the restored VM's address" "10.77.5.2" "$(b vm inspect v1 | jq -r '.NetworkSettings.IPAddress')"
 ip -o link show "$tap" | grep -q "master $bridge " || fail "the restored VM's tap is not on $bridge"
-b run --rm --network mynet busybox ping -c 2 -W 5 10.77.5.2 >/dev/null || fail "the container could not ping the restored VM"
+b run --rm --network mynet busybox ping -c 2 -W 5 v1 >/dev/null || fail "the container could not ping the restored VM by name"
 # Its address is taken: a second restore of the same snapshot is refused, and leaves nothing.
 expect_error 4 "already in use on network mynet" b vm restore -d --name v1b "$E2E_TMP/snap"
 assert_eq "leases after the refused restore" "1" "$(sqlite3 "$ROOT/berth.db" "SELECT count(*) FROM leases WHERE container_id LIKE 'vm:%'")"
