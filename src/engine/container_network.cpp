@@ -42,20 +42,6 @@ namespace {
 
 bool is_user_network(const Network& n) { return n.name != Networks::kDefault; }
 
-std::string mac_of(const std::string& ip) {
-  uint32_t v = net::parse_ipv4(ip, "address").value;
-  char buf[18];
-  std::snprintf(buf, sizeof buf, "02:42:%02x:%02x:%02x:%02x", v >> 24, (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff);
-  return buf;
-}
-
-bool valid_mac(const std::string& m) {
-  if (m.size() != 17) return false;
-  for (size_t i = 0; i < m.size(); ++i)
-    if (i % 3 == 2 ? m[i] != ':' : !std::isxdigit(static_cast<unsigned char>(m[i]))) return false;
-  return true;
-}
-
 struct PortSpec {
   int port = 0;
   std::string proto;
@@ -198,7 +184,7 @@ EndpointSettings ContainerEngine::lease_endpoint(const Container& c, const Netwo
     e.ipv6_prefix_len = net::parse_subnet6(n.subnet6, "network " + n.name).prefix;
     e.ipv6_gateway = n.gateway6;
   }
-  e.mac_address = index == 0 && !c.config.mac_address.empty() ? c.config.mac_address : mac_of(e.ip_address);
+  e.mac_address = index == 0 && !c.config.mac_address.empty() ? c.config.mac_address : mac_for_address(e.ip_address);
   e.ifname = "eth" + std::to_string(index);
   return e;
 }

@@ -1,5 +1,7 @@
 #include "engine/networks.hpp"
 
+#include <cctype>
+#include <cstdio>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -57,6 +59,20 @@ void check_name(const std::string& n) {
 }
 
 }  // namespace
+
+std::string mac_for_address(const std::string& ipv4) {
+  uint32_t v = net::parse_ipv4(ipv4, "address").value;
+  char buf[18];
+  std::snprintf(buf, sizeof buf, "02:42:%02x:%02x:%02x:%02x", v >> 24, (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff);
+  return buf;
+}
+
+bool valid_mac(const std::string& m) {
+  if (m.size() != 17) return false;
+  for (size_t i = 0; i < m.size(); ++i)
+    if (i % 3 == 2 ? m[i] != ':' : !std::isxdigit(static_cast<unsigned char>(m[i]))) return false;
+  return true;
+}
 
 Networks::Networks(Database& db) : db_(db) {
   db_.exec(

@@ -47,6 +47,11 @@ struct NetworkCreateRequest {
   std::string subnet6, gateway6;
 };
 
+// docker's MAC for an address: 02:42 and the address's four bytes.
+std::string mac_for_address(const std::string& ipv4);
+// "aa:bb:cc:dd:ee:ff", hex digits, any case.
+bool valid_mac(const std::string& mac);
+
 struct Lease {
   std::string network_id, address, container_id;
 };

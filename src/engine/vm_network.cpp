@@ -17,20 +17,9 @@ using nlohmann::json;
 
 namespace {
 
-std::string mac_of(const std::string& ip) {
-  uint32_t v = net::parse_ipv4(ip, "address").value;
-  char buf[18];
-  std::snprintf(buf, sizeof buf, "02:42:%02x:%02x:%02x:%02x", v >> 24, (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff);
-  return buf;
-}
-
-bool valid_mac(const std::string& m) {
-  if (m.size() != 17) return false;
-  for (size_t i = 0; i < m.size(); ++i)
-    if (i % 3 == 2 ? m[i] != ':' : !std::isxdigit(static_cast<unsigned char>(m[i]))) return false;
-  // A multicast MAC (low bit of the first byte) is no NIC's.
-  return (std::stoi(m.substr(0, 2), nullptr, 16) & 1) == 0;
-}
+// A NIC's MAC: well-formed and unicast (the low bit of the first byte
+// marks a multicast address).
+bool unicast_mac(const std::string& m) { return valid_mac(m) && (std::stoi(m.substr(0, 2), nullptr, 16) & 1) == 0; }
 
 std::string netmask(int prefix) {
   uint32_t m = prefix == 0 ? 0 : ~0u << (32 - prefix);
@@ -128,7 +117,7 @@ void VmNetworks::publish_name(const std::string& network_id, const std::string& 
 
 VmNetwork VmNetworks::attach(const std::string& vm, const std::string& ref, const std::string& mac,
                              const std::string& address) {
-  if (!mac.empty() && !valid_mac(mac)) fail("--mac " + mac + ": not a unicast MAC address (like 02:42:0a:00:00:02)");
+  if (!mac.empty() && !unicast_mac(mac)) fail("--mac " + mac + ": not a unicast MAC address (like 02:42:0a:00:00:02)");
   Networks networks(db_);
   auto found = networks.find(ref);
   if (!found && ref == Networks::kDefault) found = networks.get(ref);  // made on first use
@@ -149,7 +138,7 @@ VmNetwork VmNetworks::attach(const std::string& vm, const std::string& ref, cons
   try {
     v.prefix = net::parse_subnet(n.subnet, "network " + n.name).prefix;
     v.gateway = n.internal ? "" : n.gateway;
-    v.mac = mac.empty() ? mac_of(v.address) : mac;
+    v.mac = mac.empty() ? mac_for_address(v.address) : mac;
     v.tap = tap_name(vm);
     v.bridge = n.bridge;
     net::Endpoint p = tap_plan(n, v.tap, state_);
