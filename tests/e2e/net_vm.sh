@@ -121,6 +121,10 @@ log "bad input: one line, nothing left behind"
 taps() { ip -o link show | awk -F': ' '{print $2}' | grep '^vt' || true; }
 expect_error 3 "network nosuch not found" b vm run -d --name bad --net nosuch --kernel "$guest"
 expect_error 2 "--mac 01:00:00:00:00:01" b vm run -d --name bad --net mynet --mac 01:00:00:00:00:01 --kernel "$guest"
+# The VMM refuses the kernel after the tap and lease were made: both go.
+echo "not a kernel" > "$E2E_TMP/junk.bzimage"
+err=$(b vm run -d --name bad --net mynet --kernel "$E2E_TMP/junk.bzimage" 2>&1 >/dev/null) && fail "a junk kernel booted"
+[[ $(wc -l <<<"$err") == 1 ]] || fail "want one line for a junk kernel, got: $err"
 # A link that is not a bridge holds the name of mynet's bridge.
 ip link add "$bridge" type veth peer name bvpeer0
 expect_error 5 "exists and is not a bridge" b vm run -d --name bad --net mynet --kernel "$guest"
