@@ -27,6 +27,8 @@
 #include "common/subprocess.hpp"
 #include "engine/container_engine.hpp"
 #include "engine/in_root.hpp"
+#include "engine/network_helper.hpp"
+#include "engine/vm_network.hpp"
 #include "engine/process_identity.hpp"
 #include "net/ip6_address.hpp"
 #include "net/ip_address.hpp"
@@ -39,20 +41,6 @@ using nlohmann::json;
 namespace {
 
 bool is_user_network(const Network& n) { return n.name != Networks::kDefault; }
-
-std::string mac_of(const std::string& ip) {
-  uint32_t v = net::parse_ipv4(ip, "address").value;
-  char buf[18];
-  std::snprintf(buf, sizeof buf, "02:42:%02x:%02x:%02x:%02x", v >> 24, (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff);
-  return buf;
-}
-
-bool valid_mac(const std::string& m) {
-  if (m.size() != 17) return false;
-  for (size_t i = 0; i < m.size(); ++i)
-    if (i % 3 == 2 ? m[i] != ':' : !std::isxdigit(static_cast<unsigned char>(m[i]))) return false;
-  return true;
-}
 
 struct PortSpec {
   int port = 0;
@@ -82,23 +70,37 @@ int parse_host_port(const std::string& text) {
 // Binds host_ip:port/proto for a moment: the kernel says whether a
 // program holds it. Port 0 picks a free one; returns the port.
 int probe_port(const std::string& host_ip, int port, const std::string& proto) {
-  UniqueFd s(::socket(AF_INET, (proto == "udp" ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0));
+  bool v6 = host_ip.find(':') != std::string::npos;
+  UniqueFd s(::socket(v6 ? AF_INET6 : AF_INET, (proto == "udp" ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0));
   if (!s) throw_errno("socket");
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(host_ip.empty() ? INADDR_ANY : net::parse_ipv4(host_ip, "host ip").value);
-  std::string where = (host_ip.empty() ? "0.0.0.0" : host_ip) + ":" + std::to_string(port) + "/" + proto;
-  if (::bind(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+  sockaddr_storage ss{};
+  socklen_t alen = 0;
+  if (v6) {
+    int one = 1;  // [::] is IPv6's every address, not IPv4's too
+    ::setsockopt(s.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    auto* a6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    a6->sin6_family = AF_INET6;
+    a6->sin6_port = htons(static_cast<uint16_t>(port));
+    if (::inet_pton(AF_INET6, host_ip.c_str(), &a6->sin6_addr) != 1) fail("invalid IPv6 host address " + host_ip);
+    alen = sizeof *a6;
+  } else {
+    auto* a4 = reinterpret_cast<sockaddr_in*>(&ss);
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons(static_cast<uint16_t>(port));
+    a4->sin_addr.s_addr = htonl(host_ip.empty() ? INADDR_ANY : net::parse_ipv4(host_ip, "host ip").value);
+    alen = sizeof *a4;
+  }
+  std::string where = (host_ip.empty() ? "0.0.0.0" : v6 ? "[" + host_ip + "]" : host_ip) + ":" + std::to_string(port) + "/" + proto;
+  if (::bind(s.get(), reinterpret_cast<sockaddr*>(&ss), alen) != 0) {
     if (errno == EADDRINUSE)
       throw Error("publish " + where + ": the port is already in use by another program", ErrorKind::AlreadyExists);
     if (errno == EADDRNOTAVAIL)
       throw Error("publish " + where + ": " + host_ip + " is not an address of this host", ErrorKind::InvalidArgument);
     throw_errno("publish " + where);
   }
-  socklen_t len = sizeof a;
-  ::getsockname(s.get(), reinterpret_cast<sockaddr*>(&a), &len);
-  return ntohs(a.sin_port);
+  socklen_t len = sizeof ss;
+  ::getsockname(s.get(), reinterpret_cast<sockaddr*>(&ss), &len);
+  return ntohs(v6 ? reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port : reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
 }
 
 }  // namespace
@@ -114,7 +116,18 @@ void ContainerEngine::plan_network(Container& c, const EndpointRequest& r) {
   for (const auto& b : c.host.port_bindings) {
     parse_container_port(b.container_port);
     if (!b.host_port.empty()) parse_host_port(b.host_port);
-    if (!b.host_ip.empty() && b.host_ip != "0.0.0.0") net::parse_ipv4(b.host_ip, "-p " + b.host_ip);
+    if (b.host_ip.find(':') != std::string::npos) {
+      net::parse_ipv6(b.host_ip, "-p [" + b.host_ip + "]");
+      // A DNATed packet from ::1 cannot leave the host: IPv6 has no
+      // route_localnet, and the container's kernel drops a loopback
+      // source arriving on eth0 (RFC 4291 2.5.3).
+      if (net::parse_ipv6(b.host_ip, "-p") == net::parse_ipv6("::1", "-p"))
+        fail("-p [::1]:" + b.host_port + ":" + b.container_port +
+             ": IPv6 loopback cannot be published (a packet from ::1 may not leave the host); publish on "
+             "127.0.0.1, on every address, or on a host IPv6 address");
+    } else if (!b.host_ip.empty() && b.host_ip != "0.0.0.0") {
+      net::parse_ipv4(b.host_ip, "-p " + b.host_ip);
+    }
   }
   for (const auto& h : c.host.extra_hosts) {
     auto colon = h.find(':');
@@ -143,6 +156,10 @@ void ContainerEngine::plan_network(Container& c, const EndpointRequest& r) {
     fail("network-scoped alias is supported only for containers in user defined networks");
   if (!r.ip6.empty() && n.subnet6.empty())
     fail("--ip6 " + r.ip6 + ": network " + n.name + " has no IPv6 subnet (network create --ipv6)");
+  for (const auto& b : c.host.port_bindings)
+    if (b.host_ip.find(':') != std::string::npos && n.subnet6.empty())
+      fail("-p [" + b.host_ip + "]:" + b.host_port + ":" + b.container_port + ": network " + n.name +
+           " has no IPv6 subnet, so nothing would answer there (network create --ipv6)");
   mode = n.name;
 }
 
@@ -167,7 +184,7 @@ EndpointSettings ContainerEngine::lease_endpoint(const Container& c, const Netwo
     e.ipv6_prefix_len = net::parse_subnet6(n.subnet6, "network " + n.name).prefix;
     e.ipv6_gateway = n.gateway6;
   }
-  e.mac_address = index == 0 && !c.config.mac_address.empty() ? c.config.mac_address : mac_of(e.ip_address);
+  e.mac_address = index == 0 && !c.config.mac_address.empty() ? c.config.mac_address : mac_for_address(e.ip_address);
   e.ifname = "eth" + std::to_string(index);
   return e;
 }
@@ -194,38 +211,7 @@ net::Endpoint endpoint_plan(const Container& c, const EndpointSettings& e, const
 }  // namespace
 
 void ContainerEngine::run_network_helper(const std::string& verb, const std::string& request) const {
-  std::string exe = executable_dir() + "/berth-network";
-  if (::access(exe.c_str(), X_OK) != 0)
-    throw Error("network helper " + exe + " not found (build it: ninja berth-network)", ErrorKind::NotFound);
-  // The request is in the pipe before the helper starts: a helper that
-  // dies at once cannot make this write raise SIGPIPE (we hold the read
-  // end while writing), and the helper needs no writer to wait for.
-  int in[2], err[2];
-  check(::pipe2(in, O_CLOEXEC), "pipe");
-  UniqueFd in_rd(in[0]), in_wr(in[1]);
-  if (request.size() >= 65536 && ::fcntl(in_wr.get(), F_SETPIPE_SZ, static_cast<int>(request.size() + 4096)) < 0)
-    throw_errno("network request of " + std::to_string(request.size()) + " bytes");
-  size_t off = 0;
-  while (off < request.size()) {
-    ssize_t n = ::write(in_wr.get(), request.data() + off, request.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw_errno("write the network request");
-    off += static_cast<size_t>(n);
-  }
-  in_wr.reset();
-  check(::pipe2(err, O_CLOEXEC), "pipe");
-  UniqueFd err_rd(err[0]), err_wr(err[1]);
-  pid_t pid = spawn_process({exe, verb}, {in_rd.get(), -1, err_wr.get()});
-  in_rd.reset();
-  err_wr.reset();
-  std::string msg = fs::read_all(err_rd.get(), "berth-network's errors");
-  int rc = wait_process(pid);
-  if (rc != 0) {
-    while (!msg.empty() && msg.back() == '\n') msg.pop_back();
-    if (auto nl = msg.rfind('\n'); nl != std::string::npos) msg = msg.substr(nl + 1);
-    throw Error(msg.empty() ? "berth-network " + verb + " failed (exit " + std::to_string(rc) + ")" : msg,
-                ErrorKind::FailedPrecondition);
-  }
+  engine::run_network_helper(verb, request);
 }
 
 std::string ContainerEngine::setup_network(Container& c) {
@@ -248,7 +234,7 @@ std::string ContainerEngine::setup_network(Container& c) {
     PortSpec cp = parse_container_port(b.container_port);
     std::string ip = b.host_ip == "0.0.0.0" ? "" : b.host_ip;
     int hp = b.host_port.empty() ? probe_port(ip, 0, cp.proto) : parse_host_port(b.host_port);
-    std::string where = (ip.empty() ? "0.0.0.0" : ip) + ":" + std::to_string(hp);
+    std::string where = (ip.empty() ? "0.0.0.0" : ip.find(':') != std::string::npos ? "[" + ip + "]" : ip) + ":" + std::to_string(hp);
     for (const auto& o : others)
       for (const auto& op : o.ports) {
         std::string oip = op.host_ip == "0.0.0.0" ? "" : op.host_ip;
@@ -330,6 +316,8 @@ void ContainerEngine::write_dns_hosts(const std::string& network_id, const Conta
   for (const auto& c : store_->list())
     if (c.id != removing && (!adding || c.id != adding->id) && c.state.running()) add(c);
   if (adding) add(*adding);
+  // Running VMs on the network (`vm run --net`) are names too.
+  text += VmNetworks(images_->db(), root_, state_).dns_lines(network_id);
   fs::mkdir_p(state_ + "/netns", 0700);
   fs::write_file_atomic(state_ + "/netns/dns-" + network_id + ".hosts", text);
 }
@@ -357,6 +345,11 @@ void ContainerEngine::network_remove(const std::string& ref) {
     throw Error("error while removing network: network " + n.name + " id " + n.id + " has active endpoints (container " +
                     users[0].name + ")",
                 ErrorKind::FailedPrecondition);
+  for (const auto& l : networks_->leases(n.id))
+    if (l.container_id.rfind("vm:", 0) == 0)
+      throw Error("error while removing network: network " + n.name + " id " + n.id + " has active endpoints (vm " +
+                      l.container_id.substr(3) + ")",
+                  ErrorKind::FailedPrecondition);
   fs::mkdir_p(state_ + "/netns", 0700);
   json req = {{"lock", state_ + "/netns/.lock"},
               {"endpoints", json::array()},
@@ -369,7 +362,9 @@ void ContainerEngine::network_remove(const std::string& ref) {
 std::vector<std::string> ContainerEngine::network_prune() {
   std::vector<std::string> removed;
   for (const auto& n : networks_->list()) {
-    if (!is_user_network(n) || !network_containers(n).empty()) continue;
+    auto leases = networks_->leases(n.id);
+    bool vm_on_it = std::any_of(leases.begin(), leases.end(), [](const Lease& l) { return l.container_id.rfind("vm:", 0) == 0; });
+    if (!is_user_network(n) || !network_containers(n).empty() || vm_on_it) continue;
     network_remove(n.id);
     removed.push_back(n.name);
   }

@@ -1,5 +1,7 @@
 #include "engine/networks.hpp"
 
+#include <cctype>
+#include <cstdio>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -58,6 +60,20 @@ void check_name(const std::string& n) {
 
 }  // namespace
 
+std::string mac_for_address(const std::string& ipv4) {
+  uint32_t v = net::parse_ipv4(ipv4, "address").value;
+  char buf[18];
+  std::snprintf(buf, sizeof buf, "02:42:%02x:%02x:%02x:%02x", v >> 24, (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff);
+  return buf;
+}
+
+bool valid_mac(const std::string& m) {
+  if (m.size() != 17) return false;
+  for (size_t i = 0; i < m.size(); ++i)
+    if (i % 3 == 2 ? m[i] != ':' : !std::isxdigit(static_cast<unsigned char>(m[i]))) return false;
+  return true;
+}
+
 Networks::Networks(Database& db) : db_(db) {
   db_.exec(
       "CREATE TABLE IF NOT EXISTS networks (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, record TEXT NOT NULL);"
@@ -91,6 +107,10 @@ Network Networks::get(const std::string& ref) {
   throw Error("network " + ref + " not found", ErrorKind::NotFound);
 }
 
+namespace {
+void plan_ipv6(Network& n, const NetworkCreateRequest& r, const std::vector<Network>& others);
+}  // namespace
+
 Network Networks::make_default() {
   Network n;
   n.id = random_id();
@@ -102,6 +122,19 @@ Network Networks::make_default() {
   n.gateway = net::to_string(s.at(1));
   n.bridge = "berth0";
   Transaction t(db_);
+  // Dual stack only when asked, as docker's daemon-wide --ipv6 with
+  // --fixed-cidr-v6: the default network is made once, so this is read
+  // when it is first made (like BERTH_BRIDGE_SUBNET).
+  if (const char* v6 = std::getenv("BERTH_BRIDGE_SUBNET6"); v6 && *v6) {
+    NetworkCreateRequest r;
+    r.ipv6 = true;
+    r.subnet6 = v6;
+    try {
+      plan_ipv6(n, r, stored());
+    } catch (Error& e) {
+      throw e.wrap("BERTH_BRIDGE_SUBNET6");
+    }
+  }
   // Another CLI may have made it first: theirs stands.
   auto st = db_.prepare("SELECT record FROM networks WHERE name = ?");
   st.bind(1, n.name);
@@ -326,7 +359,16 @@ std::vector<Lease> Networks::leases(const std::string& network_id) {
 }
 
 void Networks::reconcile() {
-  db_.exec("DELETE FROM leases WHERE container_id NOT IN (SELECT id FROM containers)");
+  // A VM's lease (owner vm:NAME, engine/vm_network.hpp) lives as long as
+  // the VM's record; table vms is made by the first `berth vm` command.
+  bool vms = false;
+  {
+    auto st = db_.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'vms'");
+    vms = st.step();
+  }
+  db_.exec(vms ? "DELETE FROM leases WHERE container_id NOT IN (SELECT id FROM containers)"
+                 " AND container_id NOT IN (SELECT 'vm:' || name FROM vms)"
+               : "DELETE FROM leases WHERE container_id NOT IN (SELECT id FROM containers)");
 }
 
 }  // namespace berth::engine

@@ -47,6 +47,11 @@ struct NetworkCreateRequest {
   std::string subnet6, gateway6;
 };
 
+// docker's MAC for an address: 02:42 and the address's four bytes.
+std::string mac_for_address(const std::string& ipv4);
+// "aa:bb:cc:dd:ee:ff", hex digits, any case.
+bool valid_mac(const std::string& mac);
+
 struct Lease {
   std::string network_id, address, container_id;
 };
@@ -72,7 +77,8 @@ class Networks {
   // The container's leases on `network_id` ("" = on every network).
   void release(const std::string& container_id, const std::string& network_id = "");
   std::vector<Lease> leases(const std::string& network_id = "");
-  // Drops leases whose container has no record (table containers).
+  // Drops leases whose container has no record (table containers), nor
+  // VM ("vm:NAME", table vms).
   void reconcile();
 
   static constexpr const char* kDefault = "bridge";

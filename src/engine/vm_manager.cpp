@@ -34,6 +34,7 @@
 #include "common/log.hpp"
 #include "common/raw_terminal.hpp"
 #include "engine/vm_channel.hpp"
+#include "engine/vm_network.hpp"
 #include "image/image_store.hpp"
 #include "image/overlay_snapshotter.hpp"
 #include "vmm/launch.hpp"
@@ -183,8 +184,10 @@ VmManager::Prepared VmManager::prepare(const VmSpec& s, bool detached) {
   }
   if (s.net == "tap") vm.tap = ("bt-" + p.name).substr(0, 15);
   else if (s.net.rfind("tap:", 0) == 0) vm.tap = s.net.substr(4);
-  else if (s.net != "none" && !s.net.empty()) fail("--net must be none, tap or tap:NAME, not '" + s.net + "'");
+  else if (s.net != "none" && !s.net.empty()) p.network = s.net;  // a network: attach_network()
+  if (s.net == "tap:") fail("--net tap: needs a tap name (tap:NAME)");
   vm.mac = s.mac;
+  p.mac = s.mac;
   vm.rng = s.rng;
   vm.channel = resolve_channel(s.channel, fs::join(p.state_dir, "channel.sock"));
   p.config = {{"kernel", vm.boot.kernel}, {"initrd", vm.boot.initrd},
@@ -234,6 +237,7 @@ void VmManager::forget(const std::string& name) {
 }
 
 void VmManager::discard(const std::string& name) {
+  detach_network(name, true);
   forget(name);
   vmm::VmCgroup::remove_stale({cgroup_name(name)});
   remove_dirs(name);
@@ -305,6 +309,7 @@ VmManager::Spawned VmManager::spawn(bool detached) {
 VmManager::Started VmManager::start(const VmSpec& spec, bool detached) {
   ::signal(SIGPIPE, SIG_IGN);  // a VMM that failed has closed its end
   Started s;
+  bool claimed = false;
   try {
     s.vmm = spawn(detached);
   } catch (Error& e) {
@@ -312,16 +317,32 @@ VmManager::Started VmManager::start(const VmSpec& spec, bool detached) {
   }
   try {
     s.p = prepare(spec, detached);
+    if (!spec.restore_from.empty()) find_network_of_restore(s.p);
     s.p.made_dir = !fs::exists(s.p.dir);
     fs::mkdir_p(s.p.dir, 0700);
+    // On a network the name is claimed first: the tap is named after the
+    // VM, and a start that lost the name must not touch the tap of the VM
+    // that has it.
+    if (!s.p.network.empty()) {
+      claim(s.p, s.vmm.pid);
+      claimed = true;
+      attach_network(s.p);
+    }
     std::string config = vmm::to_json(s.p.launch) + "\n";
     if (::write(s.vmm.go.get(), config.data(), config.size()) != static_cast<ssize_t>(config.size()) &&
         errno != EPIPE)  // EPIPE: the VMM failed; it reports why
       throw_errno("pass the launch config of vm " + s.p.name);
-    claim(s.p, s.vmm.pid);
+    if (!claimed) claim(s.p, s.vmm.pid);
   } catch (...) {
     s.vmm.go.reset();
     while (::waitpid(s.vmm.pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    if (claimed) {
+      try {
+        detach_network(s.p.name, true);
+      } catch (...) {
+      }
+      forget(s.p.name);
     }
     // Not ours if the name was taken: only a directory this start made,
     // and only while empty, goes.
@@ -349,6 +370,10 @@ std::string describe_status(int status) {
                                           const std::optional<vmm::Report>& r) {
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  try {
+    detach_network(name, true);
+  } catch (...) {  // the start's own error says more
   }
   forget(name);
   remove_dirs(name);
@@ -390,6 +415,7 @@ int VmManager::run_foreground(const VmSpec& spec) {
       // needs to wait for that (it is reaped as an orphan).
       finish(p.name, vmm.pid, r->reason, r->detail);
       if (spec.remove) discard(p.name);
+      else detach_network(p.name, false);
       return vmm::exit_code(r->reason);
     }
     if (r && r->event == "error") failed_start(verb(spec), p.name, vmm.pid, r);
@@ -402,6 +428,7 @@ int VmManager::run_foreground(const VmSpec& spec) {
     std::string reason = WIFSIGNALED(status) ? "killed" : "error", why = describe_status(status);
     finish(p.name, vmm.pid, reason, why);
     if (spec.remove) discard(p.name);
+    else detach_network(p.name, false);
     std::cerr << "berth: vm " << p.name << " ended: " << reason << " (" << why << ")\n";
     return 1;
   }
@@ -421,12 +448,63 @@ std::string VmManager::run_detached(const VmSpec& spec) {
 // there to hear it end (a detached VM, or a foreground CLI that was killed).
 void VmManager::reconcile(const std::string& name) {
   fold_incoming(name);
+  // A tap whose VM has ended (nobody saw it end: detached, or its VMM was
+  // killed) goes now; its lease stays until rm.
+  if (VmNetworks(db(), root_, state_).has_tap(name) && !monitor_alive(name)) detach_network(name, false);
   auto st = db().prepare("SELECT pid FROM vms WHERE name = ? AND state = 'running'");
   st.bind(1, name);
   if (!st.step() || st.is_null(0)) return;
   auto pid = static_cast<pid_t>(st.integer(0));
   auto rec = vmm::read_exit_record(exit_file(name));
   if (rec && rec->pid == pid) finish(name, pid, rec->reason, rec->detail, rec->finished);
+}
+
+// A snapshot of a VM that was on a network names its old tap and has its
+// address in the ip= it booted with: the restored VM goes back on the
+// network holding that address, with that address (the guest has it
+// configured), on a tap of its own name.
+void VmManager::find_network_of_restore(Prepared& p) {
+  const vmm::VmConfig& vm = p.launch.vm;
+  if (!VmNetworks::is_network_tap(vm.tap)) return;
+  std::string addr = VmNetworks::address_in_cmdline(vm.boot.cmdline);
+  std::string net = addr.empty() ? "" : VmNetworks(db(), root_, state_).network_holding(addr);
+  if (net.empty())
+    throw Error("restore vm " + p.name + ": the snapshot's VM was on a network (tap " + vm.tap + ", address " +
+                    (addr.empty() ? "unknown" : addr) + ") and no network of this root holds " +
+                    (addr.empty() ? "it" : addr) + " (create one whose subnet does)",
+                ErrorKind::FailedPrecondition);
+  p.network = net;
+  p.address = addr;
+  p.mac = vm.mac;
+}
+
+void VmManager::attach_network(Prepared& p) {
+  VmNetwork n = VmNetworks(db(), root_, state_).attach(p.name, p.network, p.mac, p.address);
+  vmm::VmConfig& vm = p.launch.vm;
+  vm.tap = n.tap;
+  vm.mac = n.mac;
+  // Linux's ip= option: a Linux guest configures eth0 from it as is. A
+  // restored guest booted with it already.
+  if (p.address.empty())
+    vm.boot.cmdline += (vm.boot.cmdline.empty() ? "" : " ") + VmNetworks::kernel_ip_arg(n, p.name);
+  p.config["tap"] = n.tap;
+  p.config["cmdline"] = vm.boot.cmdline;
+  p.config["network"] = to_json(n);
+  db().prepare("UPDATE vms SET config = ? WHERE name = ?").bind(1, p.config.dump()).bind(2, p.name).run();
+}
+
+void VmManager::detach_network(const std::string& name, bool release) {
+  VmNetworks nets(db(), root_, state_);
+  bool tap = nets.has_tap(name);
+  if (!tap && release) {
+    // A lease only if the record says the VM was on a network: a VM
+    // without one costs no write to the leases table here.
+    auto st = db().prepare("SELECT config FROM vms WHERE name = ?");
+    st.bind(1, name);
+    json cfg = st.step() ? json::parse(st.text(0), nullptr, false) : json();
+    release = cfg.is_object() && cfg.contains("network");
+  }
+  if (tap || release) nets.detach(name, release);
 }
 
 bool VmManager::vmm_alive(pid_t pid, const std::string& start) {
@@ -470,6 +548,7 @@ std::vector<VmRecord> VmManager::list() {
     if (cfg.is_object()) {
       rec.cpus = cfg.value("cpus", 0);
       rec.memory = cfg.value("memory", uint64_t{0});
+      if (cfg.contains("network") && cfg["network"].is_object()) rec.address = cfg["network"].value("IPAddress", "");
     }
     rec.created = st.text(3);
     out.push_back(std::move(rec));
@@ -500,6 +579,7 @@ std::string VmManager::inspect(const std::string& name) {
             {"ConsoleLog", opt(9)},
             {"ConsoleSocket", opt(10)},
             {"Cgroup", "berth/vm-" + cgroup_name(name)}};
+  if (j["Config"].is_object() && j["Config"].contains("network")) j["NetworkSettings"] = j["Config"]["network"];
   return j.dump(2);
 }
 
@@ -547,6 +627,7 @@ void VmManager::remove(const std::string& name) {
   if (!st.step()) throw Error("vm " + name + " not found", ErrorKind::NotFound);
   if (st.text(0) == "running" && monitor_alive(name))
     throw Error("vm " + name + " is running; stop it first", ErrorKind::FailedPrecondition);
+  detach_network(name, true);
   forget(name);
   vmm::VmCgroup::remove_stale({cgroup_name(name)});
   remove_dirs(name);

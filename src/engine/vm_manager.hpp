@@ -34,7 +34,7 @@ struct VmSpec {
   int cpus = 1;
   std::string memory = "256M";
   std::vector<std::string> disks;  // PATH[,ro]
-  std::string net = "none";        // none | tap | tap:NAME
+  std::string net = "none";        // none | tap | tap:NAME | NETWORK (engine/vm_network.hpp)
   std::string mac;
   bool rng = true;
   std::string channel;             // "" | unix | unix:PATH (virtio-console)
@@ -56,6 +56,7 @@ struct VmRecord {
   uint64_t memory = 0;
   pid_t pid = 0;      // 0 unless running or paused
   std::string created;
+  std::string address;  // on a network (--net NETWORK), else ""
 };
 
 struct VmMigrateOptions {
@@ -122,6 +123,9 @@ class VmManager {
     std::string state_dir;        // <state>/vms/NAME: sockets
     bool made_state_dir = false;  // by this start (removed if it fails)
     bool made_dir = false;        // <root>/vms/NAME, likewise
+    std::string network;          // --net NETWORK: attached after the name is claimed
+    std::string mac;
+    std::string address;          // restore: the address the guest has (its network's, again)
   };
   struct Spawned {
     pid_t pid = -1;
@@ -164,6 +168,13 @@ class VmManager {
               const std::string& finished = "");
   void forget(const std::string& name);
   void reconcile(const std::string& name);
+  // --net NETWORK: the lease and the tap, into the launch config and the
+  // record (claimed already: the tap's name is the VM's).
+  void attach_network(Prepared& p);
+  // restore: p.network/address/mac if the snapshot's VM was on a network.
+  void find_network_of_restore(Prepared& p);
+  // The VM's tap goes (the VM has ended); with release, its lease too.
+  void detach_network(const std::string& name, bool release);
   bool monitor_alive(const std::string& name);
   // VMM `pid` is still the process started at `start` (not a recycled pid) and not a zombie.
   static bool vmm_alive(pid_t pid, const std::string& start);

@@ -4,6 +4,8 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "common/fs.hpp"
@@ -13,6 +15,7 @@
 #include "net/ip_address.hpp"
 #include "net/netlink.hpp"
 #include "net/netns.hpp"
+#include "net/tap.hpp"
 
 namespace berth::net {
 
@@ -73,7 +76,9 @@ void release_network_if_unused(Netlink& nl, Firewall& fw, const BridgeNetwork& n
   auto index = nl.ifindex(n.bridge);
   if (index && nl.has_ports(*index)) return;
   stop_dns_responder(dir, n.bridge);
-  if (index) nl.delete_link(n.bridge);
+  // A link of another kind under the bridge's name (ensure_bridge refused
+  // it) is not ours to delete.
+  if (index && nl.link_kind(n.bridge) == "bridge") nl.delete_link(n.bridge);
   fw.remove_network(n);
   Firewall::forward_unallow(n.bridge);
   fw.foreign_forward_unallow(n.bridge);
@@ -102,12 +107,26 @@ void setup_one(Netlink& nl, Firewall& fw, int nsfd, Netlink& inside, const Endpo
   }
 }
 
+// A VM's tap: made persistent here, enslaved and up; the VMM attaches to
+// it by name and the guest sets its own address.
+void setup_tap(Netlink& nl, Firewall& fw, const Endpoint& ep, const std::string& dir) {
+  int bridge = ensure_network(nl, fw, ep.network, dir);
+  nl.delete_link(ep.host_ifname);  // a leftover of a VM whose end nobody saw
+  create_persistent_tap(ep.host_ifname);
+  auto index = nl.ifindex(ep.host_ifname);
+  if (!index) throw Error("tap " + ep.host_ifname + " did not appear");
+  nl.set_master(*index, bridge);
+  nl.set_up(*index);
+}
+
 }  // namespace
 
 void setup_endpoints(const std::string& lock_path, const std::string& netns, const std::vector<Endpoint>& eps) {
   UniqueFd lock = take_lock(lock_path);
   bool made_ns = false;
-  if (!is_netns(netns)) {
+  // Only taps (a VM's): no namespace to make or enter.
+  bool taps_only = std::all_of(eps.begin(), eps.end(), [](const Endpoint& e) { return e.tap; });
+  if (!taps_only && !is_netns(netns)) {
     create_netns(netns);
     made_ns = true;
   }
@@ -117,12 +136,20 @@ void setup_endpoints(const std::string& lock_path, const std::string& netns, con
   size_t done = 0;
   try {
     Firewall fw(nft);
-    UniqueFd nsfd = open_netns(netns);
-    Netlink inside = Netlink::open_in(nsfd.get());
-    if (auto lo = inside.ifindex("lo")) inside.set_up(*lo);
-    for (const auto& ep : eps) {
-      setup_one(nl, fw, nsfd.get(), inside, ep, added, dir_of(lock_path));
-      ++done;
+    if (taps_only) {
+      for (const auto& ep : eps) {
+        setup_tap(nl, fw, ep, dir_of(lock_path));
+        ++done;
+      }
+    } else {
+      UniqueFd nsfd = open_netns(netns);
+      Netlink inside = Netlink::open_in(nsfd.get());
+      if (auto lo = inside.ifindex("lo")) inside.set_up(*lo);
+      for (const auto& ep : eps) {
+        if (ep.tap) fail("a tap endpoint cannot share a request with a container's");
+        setup_one(nl, fw, nsfd.get(), inside, ep, added, dir_of(lock_path));
+        ++done;
+      }
     }
   } catch (...) {
     try {

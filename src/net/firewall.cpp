@@ -73,7 +73,8 @@ std::string port_element(const PortForward& p, bool v6, bool with_value) {
   bool host_v6 = p.host_ip.find(':') != std::string::npos;
   const std::string& to = v6 ? p.container_ip6 : p.container_ip;
   if (to.empty() || (!any_address(p.host_ip) && host_v6 != v6)) return "";
-  bool any = any_address(p.host_ip);
+  // [::]: every IPv6 address (and, by the test above, no IPv4 one).
+  bool any = any_address(p.host_ip) || p.host_ip == "::";
   std::string map = std::string(v6 ? "publish6_" : "publish_") + (any ? "" : "ip_") + p.proto;
   std::string key = any ? std::to_string(p.host_port) : p.host_ip + " . " + std::to_string(p.host_port);
   std::string value = with_value ? " : " + to + " . " + std::to_string(p.container_port) : "";

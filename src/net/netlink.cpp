@@ -126,6 +126,11 @@ bool Netlink::ensure_bridge(const std::string& name) {
   mnl_attr_nest_end(nlh, info);
   int e = request(nlh);
   if (e == EEXIST) {
+    // Not ours to enslave to, nor to delete later.
+    if (std::string kind = link_kind(name); kind != "bridge")
+      throw Error("link " + name + " exists and is not a bridge (" + (kind.empty() ? "no kind" : "a " + kind) +
+                      "): remove it or pick another network",
+                  ErrorKind::FailedPrecondition);
     set_up(*ifindex(name));
     return false;
   }
@@ -168,6 +173,15 @@ void Netlink::set_up(int index) {
   ifm->ifi_index = index;
   ifm->ifi_flags = ifm->ifi_change = IFF_UP;
   if (int e = request(nlh)) throw_errno("set link " + std::to_string(index) + " up", e);
+}
+
+void Netlink::set_master(int index, int master) {
+  std::vector<char> buf;
+  nlmsghdr* nlh = header(buf, RTM_NEWLINK, 0);
+  ifinfomsg* ifm = put_ifinfo(nlh);
+  ifm->ifi_index = index;
+  mnl_attr_put_u32(nlh, IFLA_MASTER, static_cast<uint32_t>(master));
+  if (int e = request(nlh)) throw_errno("enslave link " + std::to_string(index) + " to " + std::to_string(master), e);
 }
 
 void Netlink::add_address(int index, Ipv4 address, int prefix) {
@@ -240,6 +254,32 @@ bool Netlink::delete_link(const std::string& name) {
   if (e == ENODEV) return false;
   if (e) throw_errno("delete link " + name, e);
   return true;
+}
+
+std::string Netlink::link_kind(const std::string& name) {
+  std::vector<char> buf;
+  nlmsghdr* nlh = header(buf, RTM_GETLINK, 0);
+  put_ifinfo(nlh);
+  mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
+  std::string kind;
+  auto cb = [](const nlmsghdr* m, void* d) -> int {
+    if (m->nlmsg_type != RTM_NEWLINK) return MNL_CB_OK;
+    auto attr = [](const nlattr* a, void* d) -> int {
+      if (mnl_attr_get_type(a) != IFLA_LINKINFO) return MNL_CB_OK;
+      auto info = [](const nlattr* i, void* d) -> int {
+        if (mnl_attr_get_type(i) == IFLA_INFO_KIND) *static_cast<std::string*>(d) = mnl_attr_get_str(i);
+        return MNL_CB_OK;
+      };
+      mnl_attr_parse_nested(a, info, d);
+      return MNL_CB_OK;
+    };
+    mnl_attr_parse(m, sizeof(ifinfomsg), attr, d);
+    return MNL_CB_OK;
+  };
+  int e = request(nlh, cb, &kind);
+  if (e == ENODEV) return "";
+  if (e) throw_errno("look up link " + name, e);
+  return kind;
 }
 
 bool Netlink::has_ports(int master) {

@@ -35,6 +35,8 @@ class Netlink {
   void create_veth(const std::string& host_name, int master, const std::string& peer_name, int peer_netns_fd,
                    const std::string& peer_mac);
   void set_up(int ifindex);
+  // Enslaves link `ifindex` to `master` (a tap to its bridge).
+  void set_master(int ifindex, int master);
   // EEXIST is fine: the address is what was asked.
   void add_address(int ifindex, Ipv4 address, int prefix);
   void add_default_route(Ipv4 gateway, int oif);
@@ -45,6 +47,9 @@ class Netlink {
   void add_default_route(const Ipv6& gateway, int oif);
   // false if there was no such link.
   bool delete_link(const std::string& name);
+  // The link's kind (IFLA_INFO_KIND: "bridge", "veth", "tun"...); "" if
+  // there is no such link or it has none.
+  std::string link_kind(const std::string& name);
   // Whether any link is enslaved to `master` (a bridge still in use).
   bool has_ports(int master);
 

@@ -39,7 +39,7 @@ void from_json(const json& j, PortForward& p) {
 void to_json(json& j, const Endpoint& e) {
   j = {{"network", e.network}, {"netns", e.netns},     {"hostIfname", e.host_ifname},     {"ifname", e.ifname},
        {"address", e.address}, {"mac", e.mac},         {"defaultRoute", e.default_route}, {"ports", e.ports},
-       {"address6", e.address6}};
+       {"address6", e.address6}, {"tap", e.tap}};
 }
 void from_json(const json& j, Endpoint& e) {
   e.network = j.value("network", BridgeNetwork{});
@@ -51,6 +51,7 @@ void from_json(const json& j, Endpoint& e) {
   e.default_route = j.value("defaultRoute", true);
   e.ports = j.value("ports", std::vector<PortForward>{});
   e.address6 = j.value("address6", "");
+  e.tap = j.value("tap", false);
 }
 
 }  // namespace berth::net

@@ -46,6 +46,9 @@ struct Endpoint {
   std::string address6;     // "fd00:1::2" on a dual-stack network, else ""
   bool default_route = true;  // the first non-internal network carries the default route
   std::vector<PortForward> ports;
+  // A micro-VM's persistent tap (host_ifname) on the bridge instead of a
+  // veth: no netns, no address here (the guest sets its own), no ports.
+  bool tap = false;
 };
 
 void to_json(nlohmann::json& j, const BridgeNetwork& n);

@@ -40,6 +40,13 @@ b network create v4only >/dev/null
 expect_error 125 "has no IPv6 subnet" b run --network v4only --ip6 fd00:1::9 busybox true
 b network rm v4only >/dev/null
 expect_error 125 "not a free host address" b run --network v6net --ip6 fd00:2::9 busybox true
+expect_error 125 "IPv6 loopback cannot be published" b run --network v6net -p '[::1]:18093:80' busybox true
+expect_error 125 "no ] after the IPv6 address" b run --network v6net -p '[fd00:1::1:18093:80' busybox true
+expect_error 125 "goes in brackets" b run --network v6net -p 'fd00:1::1:18093:80' busybox true
+expect_error 125 "is not an IPv6 address" b run --network v6net -p '[10.0.0.1]:18093:80' busybox true
+expect_error 125 "want [IPv6]:hostPort:containerPort" b run --network v6net -p '[fd00:1::1]18093:80' busybox true
+expect_error 125 "want [IPv6]:hostPort:containerPort" b run --network v6net -p '[fd00:1::1]:80' busybox true
+expect_error 125 "network bridge has no IPv6 subnet" b run --network bridge -p '[fd00:1::1]:18093:80' busybox true
 assert_eq "network ls after bad input" "bridge host none v6net" \
   "$(b network ls --format '{{.Name}}' | sort | tr '\n' ' ' | sed 's/ $//')"
 assert_eq "links after bad input" "$links_before" "$(links)"
@@ -98,6 +105,23 @@ assert_eq "curl [fd99::1]:18080 from outside" hello-over-v6 \
   "$(nsenter -t "$ext_pid" -n curl -sS -g --max-time 5 'http://[fd99::1]:18080/')"
 assert_eq "and IPv4 still" hello-over-v6 "$(curl -sS --max-time 5 http://10.77.1.1:18080/)"
 
+log "-p [IPv6]:PORT: that address only; [::]: every IPv6 address, no IPv4 one"
+b run -d --name web6 --network v6net -v "$E2E_TMP/www:/www:ro" -p '[fd00:1::1]:18090:8080' -p '[::]:18091:8080' \
+  -p '[fd00:1::1]:18092:8081/udp' busybox sh -c "$MK exec httpd -f -p 8080 -h /www" >/dev/null
+assert_eq "berth port web6 8080" "[fd00:1::1]:18090
+[::]:18091" "$(b port web6 8080)"
+assert_eq "curl [fd00:1::1]:18090" hello-over-v6 "$(curl -sS -g --max-time 5 'http://[fd00:1::1]:18090/')"
+if curl -sS --max-time 2 http://10.77.1.1:18090/ >/dev/null 2>&1; then fail "[fd00:1::1]:18090 answered on IPv4"; fi
+assert_eq "curl [fd99::1]:18091 from outside" hello-over-v6 \
+  "$(nsenter -t "$ext_pid" -n curl -sS -g --max-time 5 'http://[fd99::1]:18091/')"
+if curl -sS --max-time 2 http://10.77.1.1:18091/ >/dev/null 2>&1; then fail "[::]:18091 answered on IPv4"; fi
+nft list map inet berth publish6_ip_udp | grep -q 'fd00:1::1 . 18092 : fd00:1::' ||
+  fail "no IPv6 UDP element for [fd00:1::1]:18092: $(nft list map inet berth publish6_ip_udp)"
+expect_error 125 "port is already allocated" b run --network v6net -p '[fd00:1::1]:18090:80' busybox true
+b rm -f web6 >/dev/null
+b rm -f $(b ps -aq --filter status=created) >/dev/null 2>&1 || true
+if nft list map inet berth publish6_ip_udp | grep -q 18092; then fail "the UDP element stayed after rm"; fi
+
 log "outbound IPv6 is masqueraded past ip6tables' FORWARD DROP"
 nsenter -t "$ext_pid" -n busybox httpd -f -p 8090 -h "$E2E_TMP/www" &
 on_exit "kill $!"
@@ -125,4 +149,18 @@ assert_eq "links" "$links_before" "$(links)"
 assert_eq "nft ruleset" "$rules_before" "$(nft list ruleset)"
 assert_eq "ip6tables" "$ipt6_before" "$(ip6tables -S)"
 assert_eq "leases" 0 "$(leases)"
+
+log "the default bridge, dual stack with BERTH_BRIDGE_SUBNET6 when it is first made (a root of its own)"
+b2() { timeout 60 env BERTH_BRIDGE_SUBNET6=fd00:88::/64 "$BERTH" --root "$E2E_TMP/root2" --state "$E2E_TMP/state2" "$@"; }
+b2 load -i "$BUSYBOX_ARCHIVE" >/dev/null
+expect_error 1 "too small for IPv6" env BERTH_BRIDGE_SUBNET6=fd00:88::/125 "$BERTH" --root "$E2E_TMP/root3" network ls
+assert_eq "the default network's IPv6 subnet" "fd00:88::/64" \
+  "$(b2 network inspect bridge | jq -r '.[0].IPAM.Config[] | select(.Subnet | contains(":")) | .Subnet')"
+b2 run -d --name d6 --network bridge -p 18095:8080 -v "$E2E_TMP/www:/www:ro" busybox sh -c "$MK exec httpd -f -p 8080 -h /www" >/dev/null
+assert_eq "eth0's IPv6 address on the default bridge" "fd00:88::2/64" \
+  "$(b2 exec d6 ip -o -6 addr show dev eth0 | awk '$4 !~ /^fe80/ {print $4}')"
+assert_eq "its port over IPv6" hello-over-v6 "$(curl -sS -g --max-time 5 'http://[fd00:88::1]:18095/')"
+b2 rm -f d6 >/dev/null
+assert_eq "links after the default bridge" "$links_before" "$(links)"
+assert_eq "nft ruleset after the default bridge" "$rules_before" "$(nft list ruleset)"
 log "ok"

@@ -211,7 +211,7 @@ void add_port_command(CLI::App& app, Globals& g) {
       if (!want.empty() && p.container_port != want) continue;
       any = true;
       if (want.empty()) std::cout << p.container_port << " -> ";
-      std::cout << p.host_ip << ":" << p.host_port << "\n";
+      std::cout << (p.host_ip.find(':') != std::string::npos ? "[" + p.host_ip + "]" : p.host_ip) << ":" << p.host_port << "\n";
     }
     if (!want.empty() && !any)
       throw Error("No public port '" + want + "' published for " + *container, ErrorKind::NotFound);

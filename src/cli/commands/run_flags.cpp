@@ -12,6 +12,7 @@
 #include "common/fs.hpp"
 #include "engine/mount_spec.hpp"
 #include "engine/user_namespace.hpp"
+#include "net/ip6_address.hpp"
 
 namespace berth::cli {
 
@@ -292,6 +293,21 @@ engine::CreateRequest to_create_request(const RunFlags& f) {
     std::string rest = p.substr(0, slash);
     std::vector<std::string> parts;
     size_t start = 0;
+    // An IPv6 host address is bracketed, as docker's: [fd00::1]:8080:80.
+    if (!rest.empty() && rest[0] == '[') {
+      auto close = rest.find(']');
+      if (close == std::string::npos) bad("--publish", p, "no ] after the IPv6 address: want [IPv6]:hostPort:containerPort");
+      std::string ip6 = rest.substr(1, close - 1);
+      if (!net::is_ipv6(ip6)) bad("--publish", p, "[" + ip6 + "] is not an IPv6 address");
+      if (rest.compare(close + 1, 1, ":") != 0)
+        bad("--publish", p, "want [IPv6]:hostPort:containerPort (a : and the ports after the ])");
+      parts.push_back(ip6);
+      start = close + 2;
+      if (rest.find(':', start) == std::string::npos)
+        bad("--publish", p, "want [IPv6]:hostPort:containerPort, or [IPv6]::containerPort for a free host port");
+    } else if (std::count(rest.begin(), rest.end(), ':') > 2) {
+      bad("--publish", p, "an IPv6 host address goes in brackets: [IPv6]:hostPort:containerPort");
+    }
     for (size_t colon; (colon = rest.find(':', start)) != std::string::npos; start = colon + 1)
       parts.push_back(rest.substr(start, colon - start));
     parts.push_back(rest.substr(start));

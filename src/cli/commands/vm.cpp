@@ -38,11 +38,11 @@ void run_vm(const berth::engine::VmSpec& s, bool detach, Globals& g) {
 }
 
 void print_list(const std::vector<berth::engine::VmRecord>& vms) {
-  std::printf("%-20s %-18s %-5s %-8s %-8s %s\n", "NAME", "STATE", "CPUS", "MEMORY", "PID", "CREATED");
+  std::printf("%-20s %-18s %-5s %-8s %-8s %-25s %s\n", "NAME", "STATE", "CPUS", "MEMORY", "PID", "CREATED", "ADDRESS");
   for (const auto& v : vms)
-    std::printf("%-20s %-18s %-5d %-8s %-8s %s\n", v.name.c_str(), v.state.c_str(), v.cpus,
+    std::printf("%-20s %-18s %-5d %-8s %-8s %-25s %s\n", v.name.c_str(), v.state.c_str(), v.cpus,
                 (std::to_string(v.memory >> 20) + "M").c_str(), v.pid ? std::to_string(v.pid).c_str() : "-",
-                v.created.c_str());
+                v.created.c_str(), v.address.empty() ? "-" : v.address.c_str());
 }
 
 // "50ms", "0.2s" or plain milliseconds.
@@ -84,8 +84,9 @@ void add_vm_commands(CLI::App& app, Globals& g) {
   run->add_option("--cpus", ra->cpus, "number of vCPUs")->capture_default_str();
   run->add_option("--memory,-m", ra->memory, "guest RAM (e.g. 256M, 1G)")->capture_default_str();
   run->add_option("--disk", ra->disks, "raw disk image, PATH[,ro] (repeatable)");
-  run->add_option("--net", ra->net, "none, tap (a new tap bt-<name>) or tap:NAME")->capture_default_str();
-  run->add_option("--mac", ra->mac, "guest MAC address for --net");
+  run->add_option("--net", ra->net,
+                  "none, tap (a new tap bt-<name>), tap:NAME, or a network (its bridge and an address of it)")->capture_default_str();
+  run->add_option("--mac", ra->mac, "guest MAC address for --net (on a network: 02:42 + the address)");
   run->add_option("--name", ra->name, "VM name (default: generated)");
   run->add_flag("--no-rng", ra->no_rng, "no virtio-rng device");
   run->add_option("--channel", ra->channel,

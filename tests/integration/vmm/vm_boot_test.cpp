@@ -237,9 +237,10 @@ TEST(VmBadInput, ClearErrors) {
   EXPECT_EQ(r.status, 3);
   EXPECT_TRUE(has(r.err, "disk " + env.path("missing.img") + " not found")) << r.err;
 
+  // Not none, tap or tap:NAME: a network, which must exist.
   r = env.vm({"run", "--kernel", guest("boot_params"), "--net", "bogus"});
-  EXPECT_EQ(r.status, 2);
-  EXPECT_TRUE(has(r.err, "--net must be none, tap or tap:NAME")) << r.err;
+  EXPECT_EQ(r.status, 3);
+  EXPECT_TRUE(has(r.err, "--net bogus: network bogus not found (none, tap, tap:NAME, or a network")) << r.err;
 
   // None of the failed runs left a record behind.
   CmdResult ls = env.vm({"ls"});

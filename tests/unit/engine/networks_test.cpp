@@ -7,6 +7,7 @@
 #include "common/sqlite.hpp"
 #include "engine/container_store.hpp"
 #include "engine/networks.hpp"
+#include "engine/vm_network.hpp"
 #include "test_support.hpp"
 
 using namespace berth;
@@ -104,4 +105,52 @@ TEST_F(NetworksTest, DualStackNetworksLeaseBothFamilies) {
   nets.release("c1");
   EXPECT_EQ(nets.lease6(n, "c5", ""), "fd00:9::2");
   EXPECT_EQ(nets.leases(n.id).size(), 3u);
+}
+
+// A VM's lease (owner vm:NAME) lives while the VM's record does.
+TEST_F(NetworksTest, ReconcileKeepsLeasesOfVmsThatHaveARecord) {
+  Network n = nets.create({"vmnet", "10.91.0.0/24", "", false, false, {}, "", ""});
+  nets.lease(n, "vm:kept", "");
+  nets.lease(n, "vm:gone", "");
+  nets.reconcile();  // no table vms yet: no VM has a record
+  EXPECT_TRUE(nets.leases(n.id).empty());
+  db.exec("CREATE TABLE vms (name TEXT PRIMARY KEY, config TEXT NOT NULL, state TEXT NOT NULL)");
+  db.exec("INSERT INTO vms VALUES ('kept', '{}', 'running')");
+  EXPECT_EQ(nets.lease(n, "vm:kept", ""), "10.91.0.2");
+  nets.lease(n, "vm:gone", "");
+  nets.reconcile();
+  auto left = nets.leases(n.id);
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].container_id, "vm:kept");
+}
+
+TEST_F(NetworksTest, DefaultNetworkIsDualStackWithBridgeSubnet6) {
+  ::setenv("BERTH_BRIDGE_SUBNET6", "fd00:88::/64", 1);
+  Network d = nets.get("bridge");
+  ::unsetenv("BERTH_BRIDGE_SUBNET6");
+  EXPECT_TRUE(d.ipv6);
+  EXPECT_EQ(d.subnet6, "fd00:88::/64");
+  EXPECT_EQ(d.gateway6, "fd00:88::1");
+  EXPECT_EQ(nets.get("bridge").subnet6, "fd00:88::/64");  // recorded: read once
+}
+
+TEST(VmNetworkArgs, KernelIpOptionAndTapName) {
+  VmNetwork n;
+  n.address = "10.77.5.2";
+  n.gateway = "10.77.5.1";
+  n.prefix = 24;
+  n.dns = "10.77.5.1";
+  EXPECT_EQ(VmNetworks::kernel_ip_arg(n, "v1"), "ip=10.77.5.2::10.77.5.1:255.255.255.0:v1:eth0:off:10.77.5.1");
+  n.gateway = n.dns = "";  // --internal, default bridge: no way out, no responder
+  n.prefix = 16;
+  EXPECT_EQ(VmNetworks::kernel_ip_arg(n, "v1"), "ip=10.77.5.2:::255.255.0.0:v1:eth0:off");
+  berth::testing::TempDir dir;
+  Database db{dir.path() + "/berth.db"};
+  VmNetworks a(db, "/r1", "/s"), b(db, "/r2", "/s");
+  std::string t = a.tap_name("a-very-long-vm-name-indeed");
+  EXPECT_EQ(t.size(), 12u);
+  EXPECT_EQ(t.rfind("vt", 0), 0u);
+  EXPECT_EQ(t, a.tap_name("a-very-long-vm-name-indeed"));  // recomputable
+  EXPECT_NE(t, b.tap_name("a-very-long-vm-name-indeed"));  // per root
+  EXPECT_NE(t, a.tap_name("another"));
 }
