@@ -221,6 +221,28 @@ assert_eq "builds leave no container" "$before" "$(b ps -aq | wc -l)"
 [[ -z $(ls -A "$ROOT/build-tmp" 2>/dev/null) ]] || fail "builds left contexts: $(ls "$ROOT/build-tmp")"
 d rmi apibuilt:1 apibuilt:2 >/dev/null
 
+log "builder prune (POST /build/prune): the step cache and the layers only it held go"
+cached=$(sqlite3 "$ROOT/berth.db" 'SELECT count(*) FROM build_cache')
+[[ $cached -gt 0 ]] || fail "the builds left no step cache"
+r=$(api POST '/build/prune?keep-storage=1000')
+assert_eq "build prune with keep-storage" \
+  '400 {"message":"build prune: keep-storage is not supported by berth (it prunes the whole step cache)"}' "$r"
+r=$(api POST '/build/prune?filters=%7B%22until%22%3A%5B%2224h%22%5D%7D')
+assert_eq "build prune with a filter" 400 "${r%% *}"
+r=$(api POST '/build/prune?all=1')
+assert_eq "build prune" 200 "${r%% *}"
+assert_eq "build prune: the entries deleted" "$cached" "$(jq '.CachesDeleted | length' <<<"${r#* }")"
+[[ $(jq '.CachesDeleted[0]' <<<"${r#* }") =~ ^\"[0-9a-f]{64}\"$ ]] || fail "build prune: odd cache ids: $r"
+[[ $(jq .SpaceReclaimed <<<"${r#* }") -gt 0 ]] || fail "build prune reclaimed nothing: $r"
+assert_eq "no step cache left" 0 "$(sqlite3 "$ROOT/berth.db" 'SELECT count(*) FROM build_cache')"
+out=$(d builder prune -f 2>&1) || fail "docker builder prune: $out"
+assert_contains "docker builder prune" "$out" "Total reclaimed space: 0B"
+out=$(DOCKER_BUILDKIT=0 d build -t apibuilt:1 --build-arg X=arg --label team=b --target base "$E2E_TMP/ctx" 2>&1) ||
+  fail "a build after prune: $out"
+[[ $out != *"Using cache"* ]] || fail "a build after prune used a cache: $out"
+assert_eq "the rebuilt image runs" "from-context built-arg" "$(d run --rm apibuilt:1 | tr '\n' ' ' | sed 's/ $//')"
+d rmi apibuilt:1 >/dev/null
+
 log "push and pull through Debian's docker-registry on loopback (this namespace's)"
 source "$(dirname "$0")/registry_env.bash"
 command -v docker-registry >/dev/null || fail "docker-registry not installed (scripts/install-deps)"
@@ -236,6 +258,24 @@ pushed=${BASH_REMATCH[1]}
 assert_eq "the registry has it" "$pushed" \
   "$(curl -sS -I -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$R/v2/apitest/bb/manifests/1" | tr -d '\r' | awk -F': ' 'tolower($1)=="docker-content-digest" {print $2}')"
 d rmi "$R/apitest/bb:1" >/dev/null
+
+log "GET /distribution/{name}/json: the manifest's descriptor and platforms, nothing pulled"
+r=$(api GET "/distribution/$R/apitest/bb:1/json")
+assert_eq "distribution inspect" 200 "${r%% *}"
+j=${r#* }
+assert_eq "its digest is the pushed one" "$pushed" "$(jq -r .Descriptor.digest <<<"$j")"
+[[ $(jq -r .Descriptor.mediaType <<<"$j") == application/vnd.*manifest* ]] || fail "distribution inspect: mediaType: $j"
+assert_eq "its size is the manifest's" \
+  "$(curl -sS -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$R/v2/apitest/bb/manifests/1" | wc -c)" \
+  "$(jq .Descriptor.size <<<"$j")"
+assert_eq "its platform" '[{"architecture":"amd64","os":"linux"}]' "$(jq -c .Platforms <<<"$j")"
+assert_eq "by digest" "$pushed" "$(api GET "/distribution/$R/apitest/bb@$pushed/json" | cut -d' ' -f2- | jq -r .Descriptor.digest)"
+[[ -z $(d images -q "$R/apitest/bb") ]] || fail "distribution inspect pulled the image"
+r=$(api GET "/distribution/$R/apitest/bb:nope/json")
+assert_eq "an unknown tag" 404 "${r%% *}"
+assert_contains "an unknown tag says so" "$r" "nope"
+r=$(api GET "/distribution/$R/Bad:x:y/json")
+assert_eq "a malformed name" 400 "${r%% *}"
 
 log "docker login (POST /auth), then push and pull with X-Registry-Auth, to a registry with TLS and basic auth"
 tport=$(free_port)
@@ -260,6 +300,11 @@ assert_contains "push with credentials" "$out" "1: digest: sha256:"
 d rmi "$T/priv/bb:1" >/dev/null
 assert_eq "pull with credentials, and run" private "$(d pull -q "$T/priv/bb:1" >/dev/null && d run --rm "$T/priv/bb:1" echo private)"
 d rmi "$T/priv/bb:1" >/dev/null
+xauth=$(printf '{"username":"alice","password":"s3cret","serveraddress":"%s"}' "$T" | base64 -w0 | tr '+/' '-_')
+r=$(api GET "/distribution/$T/priv/bb:1/json" -H "X-Registry-Auth: $xauth")
+assert_eq "distribution inspect with X-Registry-Auth" "200 linux" "${r%% *} $(jq -r '.Platforms[0].os' <<<"${r#* }")"
+r=$(api GET "/distribution/$T/priv/bb:1/json")
+[[ ${r%% *} == 4* ]] || fail "distribution inspect without credentials: $r"
 d logout "$T" >/dev/null
 fails_with "authentication required" d pull "$T/priv/bb:1"
 assert_eq "no request's credentials are left behind" "$dirs_before" "$(auth_dirs)"
