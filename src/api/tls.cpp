@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -117,8 +118,9 @@ bool handshake(SSL* ssl, int fd, const std::string& peer) {
     }
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     pollfd p{fd, ev, 0};
-    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) {
-      if (errno == EINTR) continue;
+    int r2 = left.count() > 0 ? ::poll(&p, 1, static_cast<int>(left.count())) : 0;
+    if (r2 < 0 && errno == EINTR) continue;
+    if (r2 <= 0) {
       log::warn("tls: " + peer + ": handshake not finished within " + std::to_string(kHandshakeMs / 1000) + " s");
       return false;
     }
@@ -156,11 +158,17 @@ void pump(SSL* ssl, int net, int app) {
       else return;  // reset, or a broken record: the connection is gone
       break;
     }
-    // to_app -> app
-    if (!to_app.empty() && app_out) {
+    // to_app -> app, until it is empty or the app end is full (then
+    // POLLOUT below)
+    while (!to_app.empty() && app_out) {
       ssize_t n = ::send(app, to_app.data(), to_app.size(), MSG_NOSIGNAL);
-      if (n > 0) to_app.erase(0, static_cast<size_t>(n));
-      else if (n < 0 && errno != EAGAIN && errno != EINTR) app_out = false;
+      if (n > 0) {
+        to_app.erase(0, static_cast<size_t>(n));
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno != EAGAIN) app_out = false;
+      break;
     }
     if (!app_out) to_app.clear();
     if (!net_in && to_app.empty() && !app_shut) {
@@ -177,18 +185,21 @@ void pump(SSL* ssl, int net, int app) {
       if (n == 0 || (errno != EAGAIN && errno != EINTR)) app_in = false;
       break;
     }
-    // to_net -> client
-    if (!to_net.empty()) {
+    // to_net -> client, until it is empty or OpenSSL waits for the socket:
+    // a partial write that left bytes here without a WANT_* would have
+    // nothing to wake this loop for them.
+    while (!to_net.empty()) {
       ERR_clear_error();
       int n = SSL_write(ssl, to_net.data(), static_cast<int>(to_net.size()));
       if (n > 0) {
         to_net.erase(0, static_cast<size_t>(n));
-      } else {
-        int e = SSL_get_error(ssl, n);
-        if (e == SSL_ERROR_WANT_WRITE) want_net_write = true;
-        else if (e == SSL_ERROR_WANT_READ) want_net_read = true;
-        else return;
+        continue;
       }
+      int e = SSL_get_error(ssl, n);
+      if (e == SSL_ERROR_WANT_WRITE) want_net_write = true;
+      else if (e == SSL_ERROR_WANT_READ) want_net_read = true;
+      else return;
+      break;
     }
     if (!app_in && to_net.empty() && !closed_net) {
       // The answer is complete: close_notify, then FIN (the client reads
@@ -244,8 +255,14 @@ TlsContext::TlsContext(const TlsOptions& o) : impl_(std::make_unique<Impl>()) {
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   if (SSL_CTX_use_certificate_chain_file(ctx, o.cert.c_str()) != 1)
     fail("--tlscert " + o.cert + ": not a PEM certificate: " + ssl_errors());
-  if (SSL_CTX_use_PrivateKey_file(ctx, o.key.c_str(), SSL_FILETYPE_PEM) != 1)
+  if (SSL_CTX_use_PrivateKey_file(ctx, o.key.c_str(), SSL_FILETYPE_PEM) != 1) {
+    // OpenSSL compares the key with the certificate as it loads it.
+    if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
+      ERR_clear_error();
+      fail("--tlskey " + o.key + ": does not match the certificate " + o.cert);
+    }
     fail("--tlskey " + o.key + ": not a PEM private key: " + ssl_errors());
+  }
   if (SSL_CTX_check_private_key(ctx) != 1)
     fail("--tlskey " + o.key + ": does not match the certificate " + o.cert + ": " + ssl_errors());
   if (o.verify) {
