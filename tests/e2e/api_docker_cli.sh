@@ -41,6 +41,13 @@ assert_eq "run --rm stdout" hello "$out"
 assert_eq "run --rm stderr" oops "$(cat "$E2E_TMP/err")"
 wait_until 10 test -z "$(b ps -aq)" || fail "run --rm left a container: $(b ps -a)"
 assert_eq "run --rm, stdin piped (-i)" "piped" "$(echo piped | d run --rm -i busybox cat)"
+# More than the pipes hold: the monitor keeps reading cat's output while
+# cat's stdin is full (a blocking stdin write there deadlocked, then
+# dropped input after 5 s).
+head -c 3000000 /dev/urandom | base64 -w 0 >"$E2E_TMP/big"
+for i in 1 2 3; do
+  assert_eq "run -i of 4 MB both ways ($i)" "$(md5sum <"$E2E_TMP/big")" "$(d run --rm -i busybox cat <"$E2E_TMP/big" | md5sum)"
+done
 
 log "run -d --name; ps; berth sees it"
 id=$(d run -d --name web busybox sh -c "i=0; while true; do echo tick \$i; i=\$((i+1)); sleep 0.2; done; : $E2E_MARK")
@@ -60,6 +67,7 @@ rc=0; d exec web sh -c 'exit 5' || rc=$?
 assert_eq "exec exit code" 5 "$rc"
 assert_eq "exec -e" "bar" "$(d exec -e FOO=bar web sh -c 'echo $FOO')"
 assert_eq "exec -i stdin" "to-exec" "$(echo to-exec | d exec -i web cat)"
+assert_eq "exec -i of 4 MB both ways" "$(md5sum <"$E2E_TMP/big")" "$(d exec -i web cat <"$E2E_TMP/big" | md5sum)"
 out=$(timeout 30 script -qec "docker exec -it web sh -c 'tty; stty size'" /dev/null | tr -d '\r')
 assert_contains "exec -it has a terminal" "$out" "/dev/pts/"
 rc=0; d exec web /no/such/thing 2>"$E2E_TMP/err" || rc=$?
