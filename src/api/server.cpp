@@ -347,26 +347,44 @@ UniqueFd listen_unix(const std::string& path, const std::string& group) {
   return fd;
 }
 
+// HOST:PORT, HOST an IPv4 address or a bracketed IPv6 one ([::1]:2376).
 UniqueFd listen_tcp(const std::string& addr, const TlsOptions& tls) {
   auto colon = addr.rfind(':');
   if (colon == std::string::npos) fail("-H tcp://" + addr + ": want HOST:PORT");
-  std::string host = addr.substr(0, colon);
-  int port = std::atoi(addr.c_str() + colon + 1);
-  in_addr ia{};
-  if (::inet_pton(AF_INET, host.c_str(), &ia) != 1) fail("-H tcp://" + addr + ": want an IPv4 address");
+  std::string host = addr.substr(0, colon), port_text = addr.substr(colon + 1);
+  if (port_text.empty() || port_text.size() > 5 || port_text.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(port_text) < 1 || std::stoi(port_text) > 65535)
+    fail("-H tcp://" + addr + ": want a port number (1-65535) after the last ':'");
+  auto port = htons(static_cast<uint16_t>(std::stoi(port_text)));
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  bool loopback = false;
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    auto* sa = reinterpret_cast<sockaddr_in6*>(&ss);
+    sa->sin6_family = AF_INET6;
+    sa->sin6_port = port;
+    if (::inet_pton(AF_INET6, host.substr(1, host.size() - 2).c_str(), &sa->sin6_addr) != 1)
+      fail("-H tcp://" + addr + ": " + host + " is not an IPv6 address");
+    loopback = IN6_IS_ADDR_LOOPBACK(&sa->sin6_addr);
+    len = sizeof *sa;
+  } else {
+    auto* sa = reinterpret_cast<sockaddr_in*>(&ss);
+    sa->sin_family = AF_INET;
+    sa->sin_port = port;
+    if (::inet_pton(AF_INET, host.c_str(), &sa->sin_addr) != 1)
+      fail("-H tcp://" + addr + ": want an IPv4 address or a bracketed IPv6 one ([::1]:PORT)");
+    loopback = (ntohl(sa->sin_addr.s_addr) >> 24) == 127;
+    len = sizeof *sa;
+  }
   // Without TLS client certificates anyone who reaches the port is root
   // on this host: only loopback.
-  if ((ntohl(ia.s_addr) >> 24) != 127 && !tls.verify)
-    fail("-H tcp://" + addr + ": a tcp port off loopback (127.0.0.0/8) needs TLS with client certificates "
+  if (!loopback && !tls.verify)
+    fail("-H tcp://" + addr + ": a tcp port off loopback (127.0.0.0/8, ::1) needs TLS with client certificates "
          "(--tlsverify --tlscacert CA --tlscert CERT --tlskey KEY): whoever reaches it is root on this host");
-  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  UniqueFd fd(::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
   int one = 1;
   ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(static_cast<uint16_t>(port));
-  sa.sin_addr = ia;
-  check(::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa), "bind tcp " + addr);
+  check(::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len), "bind tcp " + addr);
   check(::listen(fd.get(), 256), "listen on tcp " + addr);
   return fd;
 }
@@ -499,7 +517,7 @@ void Server::run() {
         listeners.push_back(listen_tcp(t, o_.tls));
         tls_listener.push_back(o_.tls.enabled());
       } else {
-        fail("-H " + h + ": want unix:///PATH, tcp://127.0.0.1:PORT or fd://");
+        fail("-H " + h + ": want unix:///PATH, tcp://HOST:PORT or fd://");
       }
       names.push_back(h);
     }

@@ -35,7 +35,7 @@ mkcert() { # mkcert NAME CA EXTENSIONS
 }
 mkca ca
 mkca otherca
-mkcert server ca "subjectAltName=IP:$ADDR,IP:127.0.0.1,DNS:localhost
+mkcert server ca "subjectAltName=IP:$ADDR,IP:127.0.0.1,IP:::1,DNS:localhost
 extendedKeyUsage=serverAuth"
 mkcert client ca "extendedKeyUsage=clientAuth"
 mkcert intruder otherca "extendedKeyUsage=clientAuth"
@@ -55,6 +55,10 @@ expect_error 1 "--tlskey $C/client-key.pem: does not match the certificate" \
 expect_error 1 "--tlscert $C/ca.key: not a PEM certificate" \
   b serve -H "tcp://$ADDR:$port" --tlsverify --tlscacert "$C/ca.pem" --tlscert "$C/ca.key" --tlskey "$C/server-key.pem"
 expect_error 1 "given without --tls or --tlsverify" b serve -H "tcp://127.0.0.1:$port" --tlscert "$C/server.pem"
+expect_error 1 "want a port number (1-65535)" b serve -H "tcp://127.0.0.1:http"
+expect_error 1 "want a port number (1-65535)" b serve -H "tcp://127.0.0.1:70000"
+expect_error 1 "needs TLS with client certificates" b serve -H "tcp://[fd00::1]:$port"
+expect_error 1 "is not an IPv6 address" b serve -H "tcp://[nope]:$port"
 
 log "serve --tlsverify on $ADDR:$port"
 "$BERTH" --root "$ROOT" --state "$STATE" serve -H "tcp://$ADDR:$port" "${TLS[@]}" >"$E2E_TMP/serve.log" 2>&1 &
@@ -138,12 +142,13 @@ assert_eq "rm -f over TLS" "" "$(dt ps -aq)"
 kill_pid_bounded "$SERVE_PID" 5
 
 log "--tls without --tlsverify: loopback only, no client certificate asked"
-"$BERTH" --root "$ROOT" --state "$STATE" serve -H "tcp://127.0.0.1:$port" --tls --tlscert "$C/server.pem" \
-  --tlskey "$C/server-key.pem" >"$E2E_TMP/serve2.log" 2>&1 &
+"$BERTH" --root "$ROOT" --state "$STATE" serve -H "tcp://127.0.0.1:$port" -H "tcp://[::1]:$port" --tls \
+  --tlscert "$C/server.pem" --tlskey "$C/server-key.pem" >"$E2E_TMP/serve2.log" 2>&1 &
 SERVE_PID=$!
 on_exit kill_pid_bounded "$SERVE_PID" 5
 wait_until 10 curl -sf --cacert "$C/ca.pem" "https://127.0.0.1:$port/_ping" ||
   fail "--tls: no answer: $(cat "$E2E_TMP/serve2.log")"
+assert_eq "IPv6 loopback, --tls" OK "$(curl -sS -g --max-time 20 --cacert "$C/ca.pem" "https://[::1]:$port/_ping")"
 assert_eq "docker over --tls" "ok" "$(timeout -k 5 60 docker --tlsverify --tlscacert "$C/ca.pem" -H "tcp://127.0.0.1:$port" run --rm busybox echo ok)"
 kill_pid_bounded "$SERVE_PID" 5
 

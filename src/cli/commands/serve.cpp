@@ -19,7 +19,8 @@ const bool registered = add_commands([](CLI::App& app, Globals& g) {
   auto group = std::make_shared<std::string>();
   auto max_conn = std::make_shared<int>(512);
   c->add_option("-H,--host", *hosts,
-                "where to listen: unix:///PATH (default unix:///run/berth/berth.sock), tcp://127.0.0.1:PORT, "
+                "where to listen: unix:///PATH (default unix:///run/berth/berth.sock), tcp://HOST:PORT ([::1]:PORT; off "
+                "loopback only with --tlsverify), "
                 "fd:// (systemd socket activation); repeatable");
   c->add_option("-G,--group", *group, "group that may use the unix sockets (mode 0660; default root only)");
   c->add_option("--max-connections", *max_conn, "connections served at once (others get 503)");
