@@ -94,7 +94,11 @@ ticks() { dt logs web 2>/dev/null | grep -q 'tick 2'; }
 wait_until 10 ticks || fail "no logs: $(dt logs web 2>&1 | head -3)"
 got=$(timeout 10 docker "${CLIENT[@]}" logs -f web | head -n 5 | tail -n 1) || true
 [[ $got =~ ^tick\ [0-9]+$ ]] || fail "logs -f over TLS: got [$got]"
-assert_eq "exec" "hi there" "$(dt exec web echo hi there)"
+assert_eq "stats --no-stream over TLS" "web" "$(dt stats --no-stream --format '{{.Name}}' web)"
+# (the streamed table redraws with terminal escapes: count the rows)
+got=$(timeout -k 5 10 docker "${CLIENT[@]}" stats --format '{{.Name}}' web | head -n 2 | grep -o web | wc -l) || true
+assert_eq "stats streamed over TLS: two rows" 2 "$got"
+assert_contains "events over TLS" "$(dt events --since 1m --until 0s --filter container=web --format '{{.Action}}')" "start"
 rc=0; dt exec web sh -c 'exit 5' || rc=$?
 assert_eq "exec exit code" 5 "$rc"
 q() { printf '%q ' "$@"; }
