@@ -17,6 +17,7 @@
 #include "api/json_lines.hpp"
 #include "api/router.hpp"
 #include "build/builder.hpp"
+#include "build/image_state.hpp"
 #include "build/temp_context.hpp"
 #include "common/fs.hpp"
 #include "engine/container_engine.hpp"
@@ -121,14 +122,34 @@ void build(Exchange& x) {
   }
 }
 
+// docker's POST /build/prune: the builder's step cache (build::BuildCache),
+// then the store's GC, which removes the layers and blobs only the cache
+// held (SpaceReclaimed). RUN cache mounts (<root>/build-cache) stay: a
+// shared one may be in use by a running build, and nothing says so.
+void build_prune(Exchange& x) {
+  // docker's parameters: `all` is what berth does anyway (its cache has no
+  // "in use" entries to keep); a size to keep or filters would need the
+  // cache's sizes and ages, which berth does not track per entry.
+  for (const char* p : {"keep-storage", "reserved-space", "max-used-space", "min-free-space"})
+    if (x.req.number(p, 0) != 0)
+      throw Error(std::string("build prune: ") + p + " is not supported by berth (it prunes the whole step cache)",
+                  ErrorKind::InvalidArgument);
+  if (!x.req.filters().empty())
+    throw Error("build prune: filters are not supported by berth (it prunes the whole step cache)",
+                ErrorKind::InvalidArgument);
+  auto& store = x.engine->images();
+  auto keys = build::BuildCache(store).clear();
+  auto gc = store.gc();
+  json deleted = json::array();
+  for (auto& k : keys) deleted.push_back(k);
+  x.json(200, {{"CachesDeleted", deleted}, {"SpaceReclaimed", gc.bytes}});
+}
+
 }  // namespace
 
 void add_build_routes(Router& r) {
   r.add("POST", "/build", build, BodyKind::Upload);
-  r.add("POST", "/build/prune", [](Exchange&) {
-    throw Error("not implemented yet in berth: build cache prune (berth image prune removes unused cache)",
-                ErrorKind::Unsupported);
-  });
+  r.add("POST", "/build/prune", build_prune);
 }
 
 }  // namespace berth::api

@@ -151,27 +151,35 @@ AttachEnd proxy_attach(int mon, int client, bool tty, bool want_in, bool want_ou
                        DetachMatcher detach) {
   std::string pass;
   if (want_in && detach.feed(early, &pass)) return AttachEnd::Detached;
-  early = pass;
-  if (want_in && !early.empty()) monitor::write_all(mon, monitor::encode_frame(Frame::Stdin, early));
+  // Stdin goes to the monitor without blocking: the monitor may be
+  // waiting for this loop to read the output it is sending meanwhile.
+  Outbox to_mon(mon);
+  if (want_in && !pass.empty()) to_mon.push(monitor::encode_frame(Frame::Stdin, pass));
+  if (!to_mon.flush()) return AttachEnd::Gone;
   monitor::FrameReader fr;
   bool in_open = want_in;
   char buf[65536];
   for (;;) {
-    pollfd p[2] = {{mon, POLLIN, 0}, {client, static_cast<short>(in_open ? POLLIN : 0), 0}};
+    // The client is read only when what it sent before has gone on.
+    pollfd p[2] = {{mon, static_cast<short>(POLLIN | (to_mon.empty() ? 0 : POLLOUT)), 0},
+                   {client, static_cast<short>(in_open && to_mon.empty() ? POLLIN : 0), 0}};
     if (::poll(p, 2, -1) < 0) {
       if (errno == EINTR) continue;
       return AttachEnd::Gone;
     }
     if (p[1].revents & (POLLHUP | POLLERR)) return AttachEnd::Gone;  // the client is gone
+    if ((p[0].revents & POLLOUT) && !to_mon.flush()) return AttachEnd::Gone;
     if (p[1].revents & POLLIN) {
       ssize_t n = ::recv(client, buf, sizeof buf, 0);
       if (n > 0) {
         pass.clear();
         bool detached = detach.feed({buf, static_cast<size_t>(n)}, &pass);
-        if (!pass.empty() && !monitor::write_all(mon, monitor::encode_frame(Frame::Stdin, pass))) return AttachEnd::Gone;
+        if (!pass.empty()) to_mon.push(monitor::encode_frame(Frame::Stdin, pass));
+        if (!to_mon.flush()) return AttachEnd::Gone;
         if (detached) return AttachEnd::Detached;
       } else if (n == 0) {  // the client closed its stdin (half-close)
-        monitor::write_all(mon, monitor::encode_frame(Frame::CloseStdin, ""));
+        to_mon.push(monitor::encode_frame(Frame::CloseStdin, ""));
+        if (!to_mon.flush()) return AttachEnd::Gone;
         in_open = false;
       } else if (errno != EINTR) {
         return AttachEnd::Gone;
@@ -180,7 +188,7 @@ AttachEnd proxy_attach(int mon, int client, bool tty, bool want_in, bool want_ou
     if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
       ssize_t n = ::read(mon, buf, sizeof buf);
       if (n <= 0) {
-        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
         return AttachEnd::Gone;
       }
       fr.feed(buf, static_cast<size_t>(n));

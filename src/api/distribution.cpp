@@ -1,4 +1,5 @@
-// Registries: pull (POST /images/create?fromImage=), push, /auth, through
+// Registries: pull (POST /images/create?fromImage=), push, /auth,
+// /distribution/{name}/json, through
 // engine/registry_ops.hpp (the berth-registry helper), the same calls as
 // `berth pull/push/login`. Progress is docker's JSON lines; credentials
 // come in the X-Registry-Auth header (base64url of {"username",
@@ -229,15 +230,34 @@ void auth(Exchange& x) {
   x.json(200, {{"Status", "Login Succeeded"}, {"IdentityToken", ""}});
 }
 
+// docker's GET /distribution/{name}/json: the descriptor of the manifest
+// (or index) the name points at in its registry, and its platforms.
+void distribution_inspect(Exchange& x) {
+  std::string name = x.req.param("name");
+  image::Reference r = image::parse_reference(name);  // 400 for a malformed one
+  image::InspectRequest req;
+  req.reference = name;
+  auto auth = header_auth(x, r.domain);
+  req.access.config_dir = auth->dir();
+  auto d = engine::inspect_remote(req);
+  json platforms = json::array();
+  for (auto& p : d.platforms) {
+    // "os/arch[/variant]"
+    auto a = p.find('/'), v = p.find('/', a == std::string::npos ? a : a + 1);
+    json j = {{"os", p.substr(0, a)}, {"architecture", a == std::string::npos ? "" : p.substr(a + 1, v - a - 1)}};
+    if (v != std::string::npos) j["variant"] = p.substr(v + 1);
+    platforms.push_back(j);
+  }
+  x.json(200, {{"Descriptor", {{"mediaType", d.media_type}, {"digest", d.digest}, {"size", d.size}}},
+               {"Platforms", platforms}});
+}
+
 }  // namespace
 
 void add_distribution_routes(Router& r) {
   r.add("POST", "/images/{name*}/push", push);
   r.add("POST", "/auth", auth);
-  r.add("GET", "/distribution/{name*}/json", [](Exchange&) {
-    throw Error("not implemented yet in berth: registry lookups (GET /distribution/{name}/json)",
-                ErrorKind::Unsupported);
-  });
+  r.add("GET", "/distribution/{name*}/json", distribution_inspect);
 }
 
 }  // namespace berth::api

@@ -123,17 +123,30 @@ void start_pipes(Exchange& x, const ExecInstance& in) {
     err_w.reset();
     in_r.reset();
   });
-  if (in_w && !early.empty()) monitor::write_all(in_w.get(), early);
+  // Stdin without blocking: the process may be waiting for this loop to
+  // read its output. The client is read only when what it sent before
+  // has gone on; its half-close closes the pipe once that is written.
+  Outbox to_in(in_w.get());
+  bool close_in = false;
+  auto flush_in = [&] {
+    if (!in_w) return;
+    if (!to_in.flush() || (close_in && to_in.empty())) in_w.reset();
+  };
+  if (in_w && !early.empty()) to_in.push(early);
+  flush_in();
   bool out_open = true, err_open = true;
   char buf[65536];
   while (out_open || err_open) {
-    pollfd pf[3] = {{out_open ? out_r.get() : -1, POLLIN, 0},
+    bool waiting = in_w && !to_in.empty();
+    pollfd pf[4] = {{out_open ? out_r.get() : -1, POLLIN, 0},
                     {err_open ? err_r.get() : -1, POLLIN, 0},
-                    {in_w ? client : -1, POLLIN, 0}};
-    if (::poll(pf, 3, -1) < 0) {
+                    {in_w && !close_in && !waiting ? client : -1, POLLIN, 0},
+                    {waiting ? in_w.get() : -1, POLLOUT, 0}};
+    if (::poll(pf, 4, -1) < 0) {
       if (errno == EINTR) continue;
       break;
     }
+    if (pf[3].revents) flush_in();
     for (int i = 0; i < 2; ++i) {
       if (!(pf[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       ssize_t n = ::read(pf[i].fd, buf, sizeof buf);
@@ -146,8 +159,9 @@ void start_pipes(Exchange& x, const ExecInstance& in) {
     }
     if (pf[2].revents & (POLLIN | POLLHUP | POLLERR)) {
       ssize_t n = ::recv(client, buf, sizeof buf, 0);
-      if (n > 0) monitor::write_all(in_w.get(), {buf, static_cast<size_t>(n)});
-      else in_w.reset();  // stdin closed (half-close) or the client went
+      if (n > 0) to_in.push({buf, static_cast<size_t>(n)});
+      else if (n == 0 || errno != EINTR) close_in = true;  // stdin closed (half-close) or the client went
+      flush_in();
     }
   }
   worker.join();

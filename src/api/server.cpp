@@ -347,28 +347,63 @@ UniqueFd listen_unix(const std::string& path, const std::string& group) {
   return fd;
 }
 
-UniqueFd listen_tcp(const std::string& addr) {
+// HOST:PORT, HOST an IPv4 address or a bracketed IPv6 one ([::1]:2376).
+UniqueFd listen_tcp(const std::string& addr, const TlsOptions& tls) {
   auto colon = addr.rfind(':');
   if (colon == std::string::npos) fail("-H tcp://" + addr + ": want HOST:PORT");
-  std::string host = addr.substr(0, colon);
-  int port = std::atoi(addr.c_str() + colon + 1);
-  in_addr ia{};
-  if (::inet_pton(AF_INET, host.c_str(), &ia) != 1) fail("-H tcp://" + addr + ": want an IPv4 address");
+  std::string host = addr.substr(0, colon), port_text = addr.substr(colon + 1);
+  if (port_text.empty() || port_text.size() > 5 || port_text.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(port_text) < 1 || std::stoi(port_text) > 65535)
+    fail("-H tcp://" + addr + ": want a port number (1-65535) after the last ':'");
+  auto port = htons(static_cast<uint16_t>(std::stoi(port_text)));
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  bool loopback = false;
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    auto* sa = reinterpret_cast<sockaddr_in6*>(&ss);
+    sa->sin6_family = AF_INET6;
+    sa->sin6_port = port;
+    if (::inet_pton(AF_INET6, host.substr(1, host.size() - 2).c_str(), &sa->sin6_addr) != 1)
+      fail("-H tcp://" + addr + ": " + host + " is not an IPv6 address");
+    loopback = IN6_IS_ADDR_LOOPBACK(&sa->sin6_addr);
+    len = sizeof *sa;
+  } else {
+    auto* sa = reinterpret_cast<sockaddr_in*>(&ss);
+    sa->sin_family = AF_INET;
+    sa->sin_port = port;
+    if (::inet_pton(AF_INET, host.c_str(), &sa->sin_addr) != 1)
+      fail("-H tcp://" + addr + ": want an IPv4 address or a bracketed IPv6 one ([::1]:PORT)");
+    loopback = (ntohl(sa->sin_addr.s_addr) >> 24) == 127;
+    len = sizeof *sa;
+  }
   // Without TLS client certificates anyone who reaches the port is root
   // on this host: only loopback.
-  if ((ntohl(ia.s_addr) >> 24) != 127)
-    fail("-H tcp://" + addr + ": only loopback addresses (127.0.0.0/8) are served; TLS with client certificates "
-         "is not implemented yet in berth");
-  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!loopback && !tls.verify)
+    fail("-H tcp://" + addr + ": a tcp port off loopback (127.0.0.0/8, ::1) needs TLS with client certificates "
+         "(--tlsverify --tlscacert CA --tlscert CERT --tlskey KEY): whoever reaches it is root on this host");
+  UniqueFd fd(::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
   int one = 1;
   ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(static_cast<uint16_t>(port));
-  sa.sin_addr = ia;
-  check(::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa), "bind tcp " + addr);
+  check(::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len), "bind tcp " + addr);
   check(::listen(fd.get(), 256), "listen on tcp " + addr);
   return fd;
+}
+
+bool is_tcp(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  return ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0 &&
+         (ss.ss_family == AF_INET || ss.ss_family == AF_INET6);
+}
+
+bool is_loopback(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) < 0) return false;
+  if (ss.ss_family == AF_INET)
+    return (ntohl(reinterpret_cast<sockaddr_in*>(&ss)->sin_addr.s_addr) >> 24) == 127;
+  if (ss.ss_family == AF_INET6) return IN6_IS_ADDR_LOOPBACK(&reinterpret_cast<sockaddr_in6*>(&ss)->sin6_addr);
+  return false;
 }
 
 std::atomic<bool> g_stop{false};
@@ -416,7 +451,7 @@ void Server::return_engine(std::unique_ptr<engine::ContainerEngine> e) {
   if (idle_engines_.size() < 16) idle_engines_.push_back(std::move(e));
 }
 
-void Server::serve_connection(int fd) {
+void Server::serve_connection(int fd, bool tls) {
   UniqueFd owned(fd);
   if (++connections_ > o_.max_connections) {
     --connections_;
@@ -424,6 +459,19 @@ void Server::serve_connection(int fd) {
         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: 48\r\n"
         "Connection: close\r\n\r\n{\"message\":\"too many connections, try again\"}\n  ";
     [[maybe_unused]] auto n = ::send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL);
+    return;
+  }
+  if (tls) {
+    // This thread holds the TLS session; the plain connection runs on a
+    // socket pair beside it (api/tls.hpp). One connection of the limit.
+    std::thread([this, c = std::move(owned)]() mutable {
+      tls_->serve(c.release(), [this](int plain) {
+        UniqueFd p(plain);
+        Connection conn(plain, *this);
+        conn.run();
+      });
+      --connections_;
+    }).detach();
     return;
   }
   std::thread([this, c = std::move(owned)]() mutable {
@@ -439,6 +487,8 @@ void Server::serve_connection(int fd) {
 void Server::run() {
   std::vector<UniqueFd> listeners;
   std::vector<std::string> names;
+  std::vector<bool> tls_listener;  // per listener: its connections speak TLS
+  if (o_.tls.enabled()) tls_ = std::make_unique<TlsContext>(o_.tls);
   // systemd socket activation: LISTEN_FDS from fd 3.
   if (const char* pid = std::getenv("LISTEN_PID"); pid && std::atoi(pid) == ::getpid()) {
     int n = std::atoi(std::getenv("LISTEN_FDS") ? std::getenv("LISTEN_FDS") : "0");
@@ -446,6 +496,11 @@ void Server::run() {
       ::fcntl(3 + i, F_SETFD, FD_CLOEXEC);
       listeners.emplace_back(3 + i);
       names.push_back("fd://" + std::to_string(3 + i));
+      bool tcp = is_tcp(3 + i);
+      if (tcp && !o_.tls.verify && !is_loopback(3 + i))
+        fail("fd://" + std::to_string(3 + i) + " (from systemd): a tcp socket off loopback needs TLS with client "
+             "certificates (--tlsverify --tlscacert CA --tlscert CERT --tlskey KEY)");
+      tls_listener.push_back(tcp && o_.tls.enabled());
     }
     ::unsetenv("LISTEN_PID");
     ::unsetenv("LISTEN_FDS");
@@ -456,11 +511,13 @@ void Server::run() {
       if (h == "fd://" || h.rfind("fd://", 0) == 0) continue;  // the activated ones above
       if (auto p = strip_scheme(h, "unix://"); !p.empty()) {
         listeners.push_back(listen_unix(p, o_.socket_group));
+        tls_listener.push_back(false);
         made.push_back(p);
       } else if (auto t = strip_scheme(h, "tcp://"); !t.empty()) {
-        listeners.push_back(listen_tcp(t));
+        listeners.push_back(listen_tcp(t, o_.tls));
+        tls_listener.push_back(o_.tls.enabled());
       } else {
-        fail("-H " + h + ": want unix:///PATH, tcp://127.0.0.1:PORT or fd://");
+        fail("-H " + h + ": want unix:///PATH, tcp://HOST:PORT or fd://");
       }
       names.push_back(h);
     }
@@ -477,7 +534,8 @@ void Server::run() {
   ::sigaction(SIGTERM, &sa, nullptr);
   ::sigaction(SIGINT, &sa, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
-  for (auto& n : names) log::info("listening on " + n);
+  for (size_t i = 0; i < names.size(); ++i)
+    log::info("listening on " + names[i] + (!tls_listener[i] ? "" : o_.tls.verify ? " (TLS, client certificates required)" : " (TLS)"));
   std::vector<pollfd> pfds;
   for (auto& l : listeners) pfds.push_back({l.get(), POLLIN, 0});
   pfds.push_back({g_wake[0], POLLIN, 0});
@@ -490,7 +548,7 @@ void Server::run() {
       if (!(pfds[i].revents & POLLIN)) continue;
       int c = ::accept4(pfds[i].fd, nullptr, nullptr, SOCK_CLOEXEC);
       if (c < 0) continue;
-      serve_connection(c);
+      serve_connection(c, tls_listener[i]);
     }
   }
   // Streams in flight end with the process; containers live on.

@@ -21,6 +21,7 @@
 #include "api/attach_broker.hpp"
 #include "api/exec_registry.hpp"
 #include "api/router.hpp"
+#include "api/tls.hpp"
 
 namespace berth::engine {
 class ContainerEngine;
@@ -40,6 +41,8 @@ struct ServeOptions {
   std::string socket_group;  // "" : root only (0660 root:root)
   int max_connections = 512;
   std::string version = "0.0.0";
+  // On the tcp listeners (unix sockets stay plain, as dockerd's).
+  TlsOptions tls;
 };
 
 class Server {
@@ -60,11 +63,13 @@ class Server {
   void return_engine(std::unique_ptr<engine::ContainerEngine> e);
 
  private:
-  void serve_connection(int fd);
+  // tls: a tcp listener's connection when TLS is on (tls_ is set).
+  void serve_connection(int fd, bool tls);
   ServeOptions o_;
   Router router_;
   AttachBroker attaches_;
   ExecRegistry execs_;
+  std::unique_ptr<TlsContext> tls_;
   std::atomic<int> connections_{0};
   std::mutex idle_m_;
   std::vector<std::unique_ptr<engine::ContainerEngine>> idle_engines_;

@@ -134,4 +134,13 @@ void BuildCache::put(const std::string& key, const ImageState& s) {
       .run();
 }
 
+std::vector<std::string> BuildCache::clear() {
+  std::vector<std::string> keys;
+  // One statement: an entry a running build puts meanwhile is either
+  // dropped and listed, or kept.
+  auto st = store_.db().prepare("DELETE FROM build_cache RETURNING key");
+  while (st.step()) keys.push_back(st.text(0));
+  return keys;
+}
+
 }  // namespace berth::build

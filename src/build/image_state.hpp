@@ -47,6 +47,9 @@ class BuildCache {
   explicit BuildCache(image::ImageStore& store);
   std::optional<ImageState> find(const std::string& key);
   void put(const std::string& key, const ImageState& s);
+  // Drops every entry (docker's POST /build/prune); returns their keys.
+  // The blobs only the cache held go at the store's next GC.
+  std::vector<std::string> clear();
 
  private:
   image::ImageStore& store_;

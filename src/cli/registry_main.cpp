@@ -4,7 +4,7 @@
 // parsed outside berth, and so that berth stays one static executable that
 // starts fast (docs/architecture.md, "Registries").
 //
-//   berth-registry --root ROOT [--parent PID] pull|push|login|logout|fetch   (request JSON on stdin)
+//   berth-registry --root ROOT [--parent PID] pull|push|inspect|login|logout|fetch   (request JSON on stdin)
 //
 // stdout: one JSON object a line: {"progress":{...}} while it works, then
 // {"result":{...}} or {"error":{"message":"...","kind":"..."}}.
@@ -66,6 +66,10 @@ int main(int argc, char** argv) {
       image::from_json(reqj, req);
       image::ImageStore store(root);
       result = image::to_json(registry::push(store, req, progress));
+    } else if (op == "inspect") {
+      image::InspectRequest req;
+      image::from_json(reqj, req);
+      result = image::to_json(registry::inspect(req));
     } else if (op == "login") {
       image::LoginRequest req;
       image::from_json(reqj, req);
@@ -80,7 +84,7 @@ int main(int argc, char** argv) {
       image::from_json(reqj, req);
       result = image::to_json(registry::fetch(req));
     } else {
-      fail("berth-registry: unknown operation \"" + op + "\" (pull, push, login, logout, fetch)");
+      fail("berth-registry: unknown operation \"" + op + "\" (pull, push, inspect, login, logout, fetch)");
     }
     emit({{"result", result}});
     return 0;

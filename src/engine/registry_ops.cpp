@@ -99,6 +99,12 @@ image::FetchResult fetch_url(const std::string& root, const image::FetchRequest&
   return r;
 }
 
+image::RemoteDescriptor inspect_remote(const image::InspectRequest& req) {
+  image::RemoteDescriptor d;
+  image::from_json(run_helper(/*no store*/ "", "inspect", image::to_json(req), {}), d);
+  return d;
+}
+
 void registry_login(const image::LoginRequest& req) { run_helper(/*no store*/ "", "login", image::to_json(req), {}); }
 
 bool registry_logout(const image::LogoutRequest& req) {

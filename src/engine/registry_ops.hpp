@@ -16,6 +16,8 @@ image::PullResult pull_image(const std::string& root, const image::PullRequest& 
 image::PushResult push_image(const std::string& root, const image::PushRequest& req,
                              const image::ProgressFn& progress = {});
 void registry_login(const image::LoginRequest& req);
+// What a reference names in its registry, without pulling.
+image::RemoteDescriptor inspect_remote(const image::InspectRequest& req);
 // ADD's http(s) sources: the body lands in req.dest (nothing there on failure).
 image::FetchResult fetch_url(const std::string& root, const image::FetchRequest& req);
 bool registry_logout(const image::LogoutRequest& req);

@@ -38,6 +38,22 @@ void from_json(const json& j, PullResult& r) {
     r.images.push_back({i.value("reference", ""), i.value("id", ""), i.value("digest", ""), i.value("downloaded", false)});
 }
 
+json to_json(const InspectRequest& r) { return {{"reference", r.reference}, {"access", to_json(r.access)}}; }
+void from_json(const json& j, InspectRequest& r) {
+  r.reference = j.value("reference", "");
+  if (j.contains("access")) from_json(j["access"], r.access);
+}
+
+json to_json(const RemoteDescriptor& d) {
+  return {{"media_type", d.media_type}, {"digest", d.digest}, {"size", d.size}, {"platforms", d.platforms}};
+}
+void from_json(const json& j, RemoteDescriptor& d) {
+  d.media_type = j.value("media_type", "");
+  d.digest = j.value("digest", "");
+  d.size = j.value("size", int64_t{0});
+  d.platforms = j.value("platforms", std::vector<std::string>{});
+}
+
 json to_json(const PushRequest& r) {
   return {{"reference", r.reference}, {"parallel", r.parallel}, {"chunk_size", r.chunk_size},
           {"all_platforms", r.all_platforms}, {"access", to_json(r.access)}};

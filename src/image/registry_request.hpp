@@ -91,6 +91,21 @@ struct FetchResult {
   int64_t size = 0;
 };
 
+// GET /distribution/{name}/json: what a reference names in its registry,
+// looked up without pulling anything but the manifest (and, for a single
+// image, its small config, which says its platform).
+struct InspectRequest {
+  std::string reference;
+  RegistryAccess access;
+};
+
+struct RemoteDescriptor {
+  std::string media_type;  // of the manifest or index the reference names
+  std::string digest;
+  int64_t size = 0;
+  std::vector<std::string> platforms;  // "os/arch[/variant]": an index's entries, or the image's
+};
+
 // One line of progress, as docker's JSON messages: `id` is a layer's short
 // digest (or "" for the image), `status` docker's words ("Pulling fs
 // layer", "Downloading", "Download complete", "Extracting", "Pull
@@ -114,6 +129,10 @@ nlohmann::json to_json(const LogoutRequest&);
 nlohmann::json to_json(const ProgressEvent&);
 nlohmann::json to_json(const FetchRequest&);
 nlohmann::json to_json(const FetchResult&);
+nlohmann::json to_json(const InspectRequest&);
+nlohmann::json to_json(const RemoteDescriptor&);
+void from_json(const nlohmann::json&, InspectRequest&);
+void from_json(const nlohmann::json&, RemoteDescriptor&);
 void from_json(const nlohmann::json&, FetchRequest&);
 void from_json(const nlohmann::json&, FetchResult&);
 void from_json(const nlohmann::json&, RegistryAccess&);

@@ -110,7 +110,7 @@ class Monitor {
     bool sent_stdin = false;
   };
   enum Tag : uint64_t { kSignal = 1, kListener, kStdout, kStderr, kPty, kStopTimer, kRestartTimer, kHealthTimer,
-                        kHealthOut, kClientBase = 1000 };
+                        kHealthOut, kStdin, kClientBase = 1000 };
 
   void setup();
   bool start_container();  // false: the start failed (status says why)
@@ -123,6 +123,8 @@ class Monitor {
   void drop_client(uint64_t key);
   void request_stop();
   void write_stdin(std::string_view data);
+  void flush_stdin();
+  void pause_clients(bool paused);
   void close_stdin();
   void save();
   void watch(int fd, uint64_t tag, uint32_t events = EPOLLIN);
@@ -149,6 +151,15 @@ class Monitor {
   int64_t started_ms_ = 0;
   bool stop_requested_ = false;
   bool stdin_closed_ = false;
+  // Client bytes for the container's stdin pipe that it has not read yet.
+  // Written as the pipe takes them (EPOLLOUT), never blocking: a blocking
+  // write deadlocked `cat` with a full stdout pipe (the monitor stopped
+  // reading it), and the write's timeout then dropped input.
+  std::string stdin_pending_;
+  bool stdin_watched_ = false;
+  bool stdin_close_after_ = false;  // stdin closed by a client: close the pipe once pending is written
+  bool clients_paused_ = false;
+  static constexpr size_t kStdinMax = 16u << 20;  // then clients are not read until the container catches up
   bool done_ = false;
   bool had_clients_at_exit_ = false;
 };
@@ -291,7 +302,52 @@ void Monitor::read_output(Tag which) {
 void Monitor::write_stdin(std::string_view data) {
   int fd = o_.tty ? pty_.get() : in_.get();
   if (fd < 0 || stdin_closed_) return;
-  write_all(fd, data);
+  if (o_.tty) {
+    write_all(fd, data);
+    return;
+  }
+  stdin_pending_.append(data);
+  flush_stdin();
+}
+
+void Monitor::flush_stdin() {
+  while (in_ && !stdin_pending_.empty()) {
+    ssize_t w = ::write(in_.get(), stdin_pending_.data(), stdin_pending_.size());
+    if (w > 0) {
+      stdin_pending_.erase(0, static_cast<size_t>(w));
+      continue;
+    }
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && errno == EAGAIN) break;
+    stdin_pending_.clear();  // EPIPE: the container closed its stdin
+  }
+  if (!in_) stdin_pending_.clear();
+  bool want = !stdin_pending_.empty();
+  if (want != stdin_watched_) {
+    if (want) {
+      watch(in_.get(), kStdin, EPOLLOUT);
+    } else {
+      ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, in_.get(), nullptr);
+    }
+    stdin_watched_ = want;
+  }
+  if (stdin_pending_.size() >= kStdinMax) pause_clients(true);
+  else if (stdin_pending_.size() < kStdinMax / 2) pause_clients(false);
+  if (stdin_pending_.empty() && stdin_close_after_) {
+    stdin_close_after_ = false;
+    in_.reset();
+  }
+}
+
+void Monitor::pause_clients(bool paused) {
+  if (paused == clients_paused_) return;
+  clients_paused_ = paused;
+  for (auto& [key, c] : clients_) {
+    epoll_event ev{};
+    ev.events = paused ? 0 : EPOLLIN | EPOLLRDHUP;
+    ev.data.u64 = key;
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, c.fd.get(), &ev);
+  }
 }
 
 void Monitor::close_stdin() {
@@ -299,6 +355,8 @@ void Monitor::close_stdin() {
   stdin_closed_ = true;
   if (o_.tty) {
     if (pty_) write_all(pty_.get(), "\x04");  // EOF on a terminal is ^D
+  } else if (!stdin_pending_.empty()) {
+    stdin_close_after_ = true;  // flush_stdin closes it
   } else {
     in_.reset();
   }
@@ -418,7 +476,11 @@ void Monitor::on_container_exit(int ws) {
     if (*fd) ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd->get(), nullptr);
     fd->reset();
   }
+  if (stdin_watched_) ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, in_.get(), nullptr);
   in_.reset();
+  stdin_pending_.clear();
+  stdin_watched_ = stdin_close_after_ = false;
+  pause_clients(false);
   int64_t kills = oom_kills(o_.cgroup_path);
   runtime_delete(o_);
   if (health_) health_->container_stopped();
@@ -500,7 +562,7 @@ int Monitor::run() {
             uint64_t key = next_client_++;
             int fd = c.get();
             clients_[key].fd = std::move(c);
-            watch(fd, key, EPOLLIN | EPOLLRDHUP);
+            watch(fd, key, clients_paused_ ? 0 : EPOLLIN | EPOLLRDHUP);
           }
           break;
         case kStdout:
@@ -536,6 +598,7 @@ int Monitor::run() {
         case kHealthOut:
           if (health_) health_->on_output();
           break;
+        case kStdin: flush_stdin(); break;
         default: on_client(tag); break;
       }
     }

@@ -16,6 +16,9 @@ image::PullResult pull(image::ImageStore& store, const image::PullRequest& req, 
 // of the same registry when one of the store's images came from there),
 // uploaded in parallel, then the manifest.
 image::PushResult push(image::ImageStore& store, const image::PushRequest& req, const image::ProgressFn& progress);
+// The descriptor of what a reference names, and its platforms, without
+// pulling (GET /distribution/{name}/json).
+image::RemoteDescriptor inspect(const image::InspectRequest& req);
 // Checks the credentials against the registry, then stores them.
 void login(const image::LoginRequest& req);
 // False if there were no credentials for that registry.

@@ -41,6 +41,13 @@ assert_eq "run --rm stdout" hello "$out"
 assert_eq "run --rm stderr" oops "$(cat "$E2E_TMP/err")"
 wait_until 10 test -z "$(b ps -aq)" || fail "run --rm left a container: $(b ps -a)"
 assert_eq "run --rm, stdin piped (-i)" "piped" "$(echo piped | d run --rm -i busybox cat)"
+# More than the pipes hold: the monitor keeps reading cat's output while
+# cat's stdin is full (a blocking stdin write there deadlocked, then
+# dropped input after 5 s).
+head -c 3000000 /dev/urandom | base64 -w 0 >"$E2E_TMP/big"
+for i in 1 2 3; do
+  assert_eq "run -i of 4 MB both ways ($i)" "$(md5sum <"$E2E_TMP/big")" "$(d run --rm -i busybox cat <"$E2E_TMP/big" | md5sum)"
+done
 
 log "run -d --name; ps; berth sees it"
 id=$(d run -d --name web busybox sh -c "i=0; while true; do echo tick \$i; i=\$((i+1)); sleep 0.2; done; : $E2E_MARK")
@@ -60,6 +67,7 @@ rc=0; d exec web sh -c 'exit 5' || rc=$?
 assert_eq "exec exit code" 5 "$rc"
 assert_eq "exec -e" "bar" "$(d exec -e FOO=bar web sh -c 'echo $FOO')"
 assert_eq "exec -i stdin" "to-exec" "$(echo to-exec | d exec -i web cat)"
+assert_eq "exec -i of 4 MB both ways" "$(md5sum <"$E2E_TMP/big")" "$(d exec -i web cat <"$E2E_TMP/big" | md5sum)"
 out=$(timeout 30 script -qec "docker exec -it web sh -c 'tty; stty size'" /dev/null | tr -d '\r')
 assert_contains "exec -it has a terminal" "$out" "/dev/pts/"
 rc=0; d exec web /no/such/thing 2>"$E2E_TMP/err" || rc=$?
@@ -221,6 +229,29 @@ assert_eq "builds leave no container" "$before" "$(b ps -aq | wc -l)"
 [[ -z $(ls -A "$ROOT/build-tmp" 2>/dev/null) ]] || fail "builds left contexts: $(ls "$ROOT/build-tmp")"
 d rmi apibuilt:1 apibuilt:2 >/dev/null
 
+log "builder prune (POST /build/prune): the step cache and the layers only it held go"
+cached=$(sqlite3 "$ROOT/berth.db" 'SELECT count(*) FROM build_cache')
+[[ $cached -gt 0 ]] || fail "the builds left no step cache"
+r=$(api POST '/build/prune?keep-storage=1000')
+assert_eq "build prune with keep-storage" \
+  '400 {"message":"build prune: keep-storage is not supported by berth (it prunes the whole step cache)"}' "$r"
+r=$(api POST '/build/prune?filters=%7B%22until%22%3A%5B%2224h%22%5D%7D')
+assert_eq "build prune with a filter" 400 "${r%% *}"
+r=$(api POST '/build/prune?all=1')
+assert_eq "build prune" 200 "${r%% *}"
+assert_eq "build prune: the entries deleted" "$cached" "$(jq '.CachesDeleted | length' <<<"${r#* }")"
+[[ $(jq '.CachesDeleted[0]' <<<"${r#* }") =~ ^\"sha256:[0-9a-f]{64}\"$ ]] || fail "build prune: odd cache ids: $r"
+# (rmi collected the built layers already: the GC after it finds what is left, maybe nothing.)
+[[ $(jq .SpaceReclaimed <<<"${r#* }") =~ ^[0-9]+$ ]] || fail "build prune: SpaceReclaimed: $r"
+assert_eq "no step cache left" 0 "$(sqlite3 "$ROOT/berth.db" 'SELECT count(*) FROM build_cache')"
+out=$(d builder prune -f 2>&1) || fail "docker builder prune: $out"
+assert_contains "docker builder prune" "$out" "Total reclaimed space: 0B"
+out=$(DOCKER_BUILDKIT=0 d build -t apibuilt:1 --build-arg X=arg --label team=b --target base "$E2E_TMP/ctx" 2>&1) ||
+  fail "a build after prune: $out"
+[[ $out != *"Using cache"* ]] || fail "a build after prune used a cache: $out"
+assert_eq "the rebuilt image runs" "from-context built-arg" "$(d run --rm apibuilt:1 | tr '\n' ' ' | sed 's/ $//')"
+d rmi apibuilt:1 >/dev/null
+
 log "push and pull through Debian's docker-registry on loopback (this namespace's)"
 source "$(dirname "$0")/registry_env.bash"
 command -v docker-registry >/dev/null || fail "docker-registry not installed (scripts/install-deps)"
@@ -236,6 +267,24 @@ pushed=${BASH_REMATCH[1]}
 assert_eq "the registry has it" "$pushed" \
   "$(curl -sS -I -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$R/v2/apitest/bb/manifests/1" | tr -d '\r' | awk -F': ' 'tolower($1)=="docker-content-digest" {print $2}')"
 d rmi "$R/apitest/bb:1" >/dev/null
+
+log "GET /distribution/{name}/json: the manifest's descriptor and platforms, nothing pulled"
+r=$(api GET "/distribution/$R/apitest/bb:1/json")
+assert_eq "distribution inspect" 200 "${r%% *}"
+j=${r#* }
+assert_eq "its digest is the pushed one" "$pushed" "$(jq -r .Descriptor.digest <<<"$j")"
+[[ $(jq -r .Descriptor.mediaType <<<"$j") == application/vnd.*manifest* ]] || fail "distribution inspect: mediaType: $j"
+assert_eq "its size is the manifest's" \
+  "$(curl -sS -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$R/v2/apitest/bb/manifests/1" | wc -c)" \
+  "$(jq .Descriptor.size <<<"$j")"
+assert_eq "its platform" '[{"architecture":"amd64","os":"linux"}]' "$(jq -c .Platforms <<<"$j")"
+assert_eq "by digest" "$pushed" "$(api GET "/distribution/$R/apitest/bb@$pushed/json" | cut -d' ' -f2- | jq -r .Descriptor.digest)"
+[[ -z $(d images -q "$R/apitest/bb") ]] || fail "distribution inspect pulled the image"
+r=$(api GET "/distribution/$R/apitest/bb:nope/json")
+assert_eq "an unknown tag" 404 "${r%% *}"
+assert_contains "an unknown tag says so" "$r" "nope"
+r=$(api GET "/distribution/$R/Bad:x:y/json")
+assert_eq "a malformed name" 400 "${r%% *}"
 
 log "docker login (POST /auth), then push and pull with X-Registry-Auth, to a registry with TLS and basic auth"
 tport=$(free_port)
@@ -260,6 +309,11 @@ assert_contains "push with credentials" "$out" "1: digest: sha256:"
 d rmi "$T/priv/bb:1" >/dev/null
 assert_eq "pull with credentials, and run" private "$(d pull -q "$T/priv/bb:1" >/dev/null && d run --rm "$T/priv/bb:1" echo private)"
 d rmi "$T/priv/bb:1" >/dev/null
+xauth=$(printf '{"username":"alice","password":"s3cret","serveraddress":"%s"}' "$T" | base64 -w0 | tr '+/' '-_')
+r=$(api GET "/distribution/$T/priv/bb:1/json" -H "X-Registry-Auth: $xauth")
+assert_eq "distribution inspect with X-Registry-Auth" "200 linux" "${r%% *} $(jq -r '.Platforms[0].os' <<<"${r#* }")"
+r=$(api GET "/distribution/$T/priv/bb:1/json")
+[[ ${r%% *} == 4* ]] || fail "distribution inspect without credentials: $r"
 d logout "$T" >/dev/null
 fails_with "authentication required" d pull "$T/priv/bb:1"
 assert_eq "no request's credentials are left behind" "$dirs_before" "$(auth_dirs)"

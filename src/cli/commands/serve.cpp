@@ -1,5 +1,5 @@
 // `berth serve`: the Docker Engine API (src/api/) on unix sockets or
-// loopback tcp, over the same engine and records as the other verbs.
+// tcp (loopback, or anywhere with TLS client certificates), over the same engine and records as the other verbs.
 #include <CLI/CLI.hpp>
 #include <unistd.h>
 
@@ -7,6 +7,7 @@
 
 #include "api/server.hpp"
 #include "cli/command_registry.hpp"
+#include "common/error.hpp"
 #include "common/log.hpp"
 
 namespace berth::cli {
@@ -18,11 +19,21 @@ const bool registered = add_commands({"serve"}, [](CLI::App& app, Globals& g) {
   auto group = std::make_shared<std::string>();
   auto max_conn = std::make_shared<int>(512);
   c->add_option("-H,--host", *hosts,
-                "where to listen: unix:///PATH (default unix:///run/berth/berth.sock), tcp://127.0.0.1:PORT, "
+                "where to listen: unix:///PATH (default unix:///run/berth/berth.sock), tcp://HOST:PORT ([::1]:PORT; off "
+                "loopback only with --tlsverify), "
                 "fd:// (systemd socket activation); repeatable");
   c->add_option("-G,--group", *group, "group that may use the unix sockets (mode 0660; default root only)");
   c->add_option("--max-connections", *max_conn, "connections served at once (others get 503)");
-  c->callback([&g, hosts, group, max_conn] {
+  auto tls = std::make_shared<api::TlsOptions>();
+  c->add_flag("--tls", tls->tls, "serve TLS on the tcp listeners (--tlscert, --tlskey)");
+  c->add_flag("--tlsverify", tls->verify,
+              "serve TLS and require client certificates signed by --tlscacert (needed for tcp off loopback)");
+  c->add_option("--tlscacert", tls->ca, "CA that signs the client certificates (PEM)");
+  c->add_option("--tlscert", tls->cert, "the server's certificate (PEM, may carry its chain)");
+  c->add_option("--tlskey", tls->key, "the server's private key (PEM)");
+  c->callback([&g, hosts, group, max_conn, tls] {
+    if (!tls->enabled() && (!tls->ca.empty() || !tls->cert.empty() || !tls->key.empty()))
+      fail("--tlscacert/--tlscert/--tlskey given without --tls or --tlsverify");
     api::ServeOptions o;
     o.root = g.root;
     o.state = g.state;
@@ -31,6 +42,7 @@ const bool registered = add_commands({"serve"}, [](CLI::App& app, Globals& g) {
     o.socket_group = *group;
     o.max_connections = *max_conn;
     o.version = BERTH_VERSION;
+    o.tls = *tls;
     log::configure("berth serve", "", log::Format::Text, log::Level::Info);
     api::Server server(o);
     server.run();
