@@ -137,6 +137,11 @@ Machine::Machine(VmConfig cfg, Origin origin, const std::string& snapshot_memory
     if (boot) {
       setup_vcpu(*v, supported_cpuid_, cfg_.cpus);
       if (i == 0) setup_boot_cpu_registers(*v, entry);
+    } else {
+      // Now, not in load_state(): KVM_SET_CPUID2 takes ~0.1 ms here, which
+      // a receiver would otherwise spend in the migration's downtime.
+      // load_state() checks the snapshot's CPUID against it.
+      set_vcpu_cpuid(*v, vcpu_cpuid(i));
     }
     vcpus_.push_back(std::move(v));
   }
@@ -233,10 +238,15 @@ void Machine::resume() {
 // KVM_RUN, so registers read before that would miss it. With immediate_exit
 // set, KVM_RUN completes it and returns at once (EINTR): then the vCPU is
 // in a state that can be saved, and waits here until resumed or ended.
-void Machine::park(Vcpu& vcpu) {
+// A KVM_RUN that returned EINTR (the kick's signal) left nothing to
+// complete, so a vCPU kicked out of guest code or HLT, the usual case,
+// skips that extra KVM_RUN (tens of us of the pause under PVM).
+void Machine::park(Vcpu& vcpu, bool settled) {
   kvm_run* r = vcpu.run_state();
-  r->immediate_exit = 1;
-  vcpu.run();
+  if (!settled) {
+    r->immediate_exit = 1;
+    vcpu.run();
+  }
   r->immediate_exit = 0;
   std::unique_lock<std::mutex> l(pause_mu_);
   ++parked_;
@@ -245,7 +255,8 @@ void Machine::park(Vcpu& vcpu) {
   --parked_;
 }
 
-ExitReason Machine::run(const std::function<void()>& started) {
+void Machine::spawn_vcpus() {
+  if (!threads_.empty()) return;
   install_kick_handler();
   // vCPU threads take the kick signal; the I/O thread never does.
   sigset_t kick;
@@ -259,6 +270,10 @@ ExitReason Machine::run(const std::function<void()>& started) {
       sigemptyset(&s);
       sigaddset(&s, kKickSignal);
       pthread_sigmask(SIG_UNBLOCK, &s, nullptr);
+      {
+        std::unique_lock<std::mutex> l(pause_mu_);
+        pause_cv_.wait(l, [&] { return released_ || exit_.done(); });
+      }
       try {
         vcpu_loop(*vp);
       } catch (const Error& e) {
@@ -266,6 +281,19 @@ ExitReason Machine::run(const std::function<void()>& started) {
       }
     });
   }
+}
+
+void Machine::start_vcpus() {
+  spawn_vcpus();
+  {
+    std::lock_guard<std::mutex> l(pause_mu_);
+    released_ = true;
+  }
+  pause_cv_.notify_all();
+}
+
+ExitReason Machine::run(const std::function<void()>& started) {
+  start_vcpus();
   bool exited = false;
   loop_.add(exit_.fd(), [&] { exited = true; });
   if (started) started();
@@ -288,12 +316,15 @@ void Machine::handle_io(Vcpu& vcpu) {
 
 void Machine::vcpu_loop(Vcpu& vcpu) {
   kvm_run* r = vcpu.run_state();
+  bool settled = true;  // no exit whose I/O KVM has yet to complete
   while (!exit_.done()) {
     if (pause_flag_.load(std::memory_order_acquire)) {
-      park(vcpu);
+      park(vcpu, settled);
+      settled = true;
       continue;
     }
-    if (!vcpu.run()) {
+    settled = !vcpu.run();
+    if (settled) {
       r->immediate_exit = 0;
       continue;
     }

@@ -40,6 +40,7 @@ uint64_t cap_of(Frame t) {
     case Frame::State:
       return kMaxStateBytes;
     case Frame::Done:
+    case Frame::Sync:
       return 0;
   }
   return 0;
@@ -218,7 +219,7 @@ MigrationStream::Header MigrationStream::next(const char* expected) {
   WireHeader h{};
   read(&h, sizeof h);
   auto t = static_cast<Frame>(h.type);
-  if (h.type < 1 || h.type > 6 || h.reserved != 0)
+  if (h.type < 1 || h.type > 7 || h.reserved != 0)
     fail("migration stream from " + peer_ + " is garbage (frame type " + std::to_string(h.type) + " where " +
              expected + " was expected)",
          ErrorKind::Corrupt);
