@@ -131,7 +131,7 @@ Machine::Machine(VmConfig cfg, Origin origin, const std::string& snapshot_memory
     state_devices_.emplace_back(name, d);
   }
 
-  supported_cpuid_ = kvm_.supported_cpuid();
+  supported_cpuid_ = kvm_vm_->supported_cpuid();
   for (int i = 0; i < cfg_.cpus; ++i) {
     auto v = vm_.create_vcpu(i);
     if (boot) {

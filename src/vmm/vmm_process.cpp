@@ -235,9 +235,11 @@ int serve_vm(LaunchConfig cfg, LaunchChannel& channel, int report_fd, bool& comm
     }
   }
   machine = m.get();
+  trace("V built");
   // Their ~50 us while the CLI claims the name (a receiver: below).
   if (m) m->spawn_vcpus();
   if (!channel.wait_go()) return 0;
+  trace("V go");
   committed = true;
   if (!cfg.vmm_log.empty()) {
     // Until now stderr was the starter's; never keep it (a caller reading
@@ -334,6 +336,7 @@ int serve_vm(LaunchConfig cfg, LaunchChannel& channel, int report_fd, bool& comm
 
   ExitReason r = m->run([&] {
     send_report(report_fd, Report::ready());
+    trace("V ready");
     // The cgroup's helper thread starts once the vCPU runs and the starter
     // knows: creating a thread and a memory cgroup costs ~0.5 ms here,
     // which neither the guest nor `vm run`/`vm restore` need wait for.
