@@ -27,7 +27,11 @@ struct MigrationOptions {
 struct MigrationStats {
   double total_ms = 0;
   double setup_ms = 0;     // until the target had built its VM
-  double downtime_ms = 0;  // paused here until the target ran
+  // Paused here until the target let its vCPUs go: by the target's clock
+  // when both run on one boot of one host (CLOCK_MONOTONIC is the same
+  // clock there), else until the source heard "running".
+  double downtime_ms = 0;
+  double heard_ms = 0;     // paused here until the source heard "running"
   double sent_ms = 0;      // paused here until the last byte was sent (what qemu calls downtime)
   uint64_t bytes = 0;      // sent on the stream
   int rounds = 0;          // of memory, the stop-and-copy one included

@@ -98,6 +98,12 @@ class MigrationStream {
   int64_t rate_start_ns_ = 0;
 };
 
+// This boot of this host (/proc/sys/kernel/random/boot_id; "" if it
+// cannot be read): two VMMs that see the same one share CLOCK_MONOTONIC.
+const std::string& host_boot_id();
+// CLOCK_MONOTONIC (steady_clock) in nanoseconds.
+uint64_t monotonic_ns();
+
 // Constant-time comparison of tokens, so a wrong one tells nothing by its timing.
 bool same_token(const std::string& a, const std::string& b);
 

@@ -273,21 +273,27 @@ int serve_vm(LaunchConfig cfg, LaunchChannel& channel, int report_fd, bool& comm
     if (console) console->open();
     try {
       receive_incoming(*incoming, *m);
-      // The source's guest is stopped until it hears "running" (its
-      // downtime), and ends once it has. Everything is loaded and the
-      // disks are locked: the answer goes, then the vCPUs (their threads
-      // wait, made already), then all else (the control socket, reports).
-      // In the other order a woken vCPU thread of a busy guest can take
-      // the CPU from this one for a scheduler slice (~3 ms were seen here)
-      // before the answer leaves.
+      // The source's guest is stopped until the vCPUs go here (its
+      // downtime), and it ends once it hears "running". Everything is
+      // loaded and the disks are locked: the vCPUs go (their threads were
+      // made and wait), then the answer, with the moment they went by a
+      // clock the source shares on one host (host_boot_id()): a woken
+      // vCPU thread of a busy guest can take the CPU from this thread, or
+      // the source's thread wait for one, for a scheduler slice (~3-4 ms
+      // were seen here) while the guest already runs; the downtime is not
+      // that wait. Then all else (the control socket, reports).
+      m->start_vcpus();
+      uint64_t resumed = monotonic_ns();
+      trace("T started");
       try {
-        incoming->send_json(Frame::Answer, {{"ok", true}, {"stage", "running"}});
+        incoming->send_json(Frame::Answer, {{"ok", true},
+                                            {"stage", "running"},
+                                            {"boot_id", host_boot_id()},
+                                            {"resumed_ns", resumed}});
       } catch (const Error& e) {  // a source gone by now is gone
         log::warn(e.what());
       }
       trace("T answered");
-      m->start_vcpus();
-      trace("T started");
       incoming.reset();
     } catch (...) {
       if (cgroup) {  // out of it and removed, as after a VM's end
