@@ -1,6 +1,7 @@
 #include "vmm/machine.hpp"
 
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 
@@ -48,6 +49,12 @@ std::string hex_port(uint64_t p) {
 }
 
 const uint8_t kPciIrqs[] = {5, 10, 11, 12, 14, 15};
+
+uint64_t steady_ns() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+          .count());
+}
 
 }  // namespace
 
@@ -283,6 +290,12 @@ void Machine::spawn_vcpus() {
   }
 }
 
+uint64_t Machine::first_run_ns(int timeout_ms) const {
+  uint64_t until = steady_ns() + static_cast<uint64_t>(timeout_ms) * 1000000;
+  while (!first_run_ns_ && !exit_.done() && steady_ns() < until) sched_yield();  // a vCPU thread's wake-up: us
+  return first_run_ns_;
+}
+
 void Machine::start_vcpus() {
   spawn_vcpus();
   {
@@ -317,6 +330,8 @@ void Machine::handle_io(Vcpu& vcpu) {
 void Machine::vcpu_loop(Vcpu& vcpu) {
   kvm_run* r = vcpu.run_state();
   bool settled = true;  // no exit whose I/O KVM has yet to complete
+  uint64_t none = 0;
+  first_run_ns_.compare_exchange_strong(none, steady_ns());
   while (!exit_.done()) {
     if (pause_flag_.load(std::memory_order_acquire)) {
       park(vcpu, settled);

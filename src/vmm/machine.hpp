@@ -88,6 +88,10 @@ class Machine {
   // loaded before start_vcpus(). Both are no-ops the second time.
   void spawn_vcpus();
   void start_vcpus();
+  // When a vCPU thread first entered KVM_RUN (steady_clock, i.e.
+  // CLOCK_MONOTONIC, in ns): waits for it up to timeout_ms after
+  // start_vcpus(); 0 if none did by then (or the VM ended first).
+  uint64_t first_run_ns(int timeout_ms) const;
   // Thread-safe; the VM ends with ExitReason::Stopped (fail: Error).
   void stop(std::string why);
   void fail(std::string why);
@@ -160,6 +164,7 @@ class Machine {
   bool pause_wanted_ = false;
   int parked_ = 0;
   bool released_ = false;  // start_vcpus() was called
+  std::atomic<uint64_t> first_run_ns_{0};
   std::atomic<bool> pause_flag_{false};
   // Written by whoever pauses (the I/O thread, or a migration's thread
   // while the control socket refuses other requests); read by both.

@@ -273,17 +273,19 @@ int serve_vm(LaunchConfig cfg, LaunchChannel& channel, int report_fd, bool& comm
     if (console) console->open();
     try {
       receive_incoming(*incoming, *m);
-      // The source's guest is stopped until the vCPUs go here (its
+      // The source's guest is stopped until a vCPU runs here (its
       // downtime), and it ends once it hears "running". Everything is
       // loaded and the disks are locked: the vCPUs go (their threads were
-      // made and wait), then the answer, with the moment they went by a
-      // clock the source shares on one host (host_boot_id()): a woken
-      // vCPU thread of a busy guest can take the CPU from this thread, or
-      // the source's thread wait for one, for a scheduler slice (~3-4 ms
-      // were seen here) while the guest already runs; the downtime is not
-      // that wait. Then all else (the control socket, reports).
+      // made and wait), then the answer, with the moment the first entered
+      // KVM_RUN by a clock the source shares on one host (host_boot_id()):
+      // a woken vCPU thread of a busy guest can take the CPU from this
+      // thread, or the source's thread wait for one, for a scheduler slice
+      // (~3-4 ms were seen here) while the guest already runs; the
+      // downtime is not that wait. Then all else (the control socket,
+      // reports).
       m->start_vcpus();
-      uint64_t resumed = monotonic_ns();
+      uint64_t resumed = m->first_run_ns(1000);
+      if (!resumed) resumed = monotonic_ns();
       trace("T started");
       try {
         incoming->send_json(Frame::Answer, {{"ok", true},
