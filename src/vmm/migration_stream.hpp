@@ -15,7 +15,9 @@
 //   State    source -> target  a state in format 2 (snapshot_file.hpp: CBOR
 //                              payloads), then the last dirty pages
 //   Done     source -> target  empty: the source has let go of its disks
-//   Answer   target -> source  {"ok":true,"stage":"running"}
+//   Answer   target -> source  {"ok":true,"stage":"running","boot_id":ID,
+//                              "resumed_ns":T}: its first vCPU entered
+//                              KVM_RUN at T (CLOCK_MONOTONIC of boot ID)
 //
 // A target that gives up answers {"ok":false,"error":...,"kind":N} at
 // once and reads on until the source closes, so the source, still
