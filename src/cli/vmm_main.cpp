@@ -18,6 +18,7 @@
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "vmm/launch.hpp"
+#include "vmm/trace.hpp"
 #include "vmm/vmm_process.hpp"
 
 using namespace berth;
@@ -34,6 +35,7 @@ int parse_fd(const char* flag, const char* v) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  vmm::trace("V main");
   log::configure("berth-vmm", "", log::Format::Text, log::Level::Warn);
   int config_fd = -1, report_fd = -1;
   vmm::LaunchConfig cfg;
@@ -54,7 +56,9 @@ int main(int argc, char** argv) {
     } catch (const Error&) {
     }
     channel.emplace(config_fd);
+    vmm::trace("V early vm");
     auto c = channel->read_config();
+    vmm::trace("V config");
     if (!c) return 0;  // the starter gave up (e.g. bad input): nothing to do
     cfg = std::move(*c);
   } catch (const Error& e) {

@@ -71,6 +71,7 @@ struct VmMigrateResult {
   double total_ms = 0, downtime_ms = 0;
   double setup_ms = 0;  // until the receiver had built the VM
   double sent_ms = 0;   // paused until the last byte left (qemu's "downtime")
+  double heard_ms = 0;  // paused until the source heard "running" (>= downtime)
   uint64_t bytes = 0;
   int rounds = 0;
 };

@@ -209,6 +209,7 @@ VmMigrateResult VmManager::migrate(const std::string& name, const VmMigrateOptio
   r.downtime_ms = a.value("downtime_ms", 0.0);
   r.setup_ms = a.value("setup_ms", 0.0);
   r.sent_ms = a.value("sent_ms", 0.0);
+  r.heard_ms = a.value("heard_ms", 0.0);
   r.bytes = a.value("bytes", uint64_t{0});
   r.rounds = a.value("rounds", 0);
   return r;

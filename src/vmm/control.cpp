@@ -186,7 +186,7 @@ void ControlServer::start_migration(int fd, const json& req) {
     try {
       MigrationStats st = migrate(machine_, name_, o, m->cancel);
       a = {{"ok", true},          {"total_ms", st.total_ms}, {"setup_ms", st.setup_ms},
-           {"downtime_ms", st.downtime_ms}, {"sent_ms", st.sent_ms},  {"bytes", st.bytes},
+           {"downtime_ms", st.downtime_ms}, {"heard_ms", st.heard_ms}, {"sent_ms", st.sent_ms},  {"bytes", st.bytes},
            {"rounds", st.rounds}};
     } catch (const Error& e) {
       a = failure("migrate to " + o.to.text + ": " + e.what(), e.kind());

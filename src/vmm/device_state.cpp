@@ -82,7 +82,34 @@ std::string to_hex(const void* data, size_t len) {
   return out;
 }
 
+StateJson state_blob(const void* data, size_t len) {
+  const auto* p = static_cast<const uint8_t*>(data);
+  return StateJson::binary(std::vector<uint8_t>(p, p + len));
+}
+
+StateJson state_text(const StateJson& j) {
+  if (j.is_binary()) return to_hex(j.get_binary().data(), j.get_binary().size());
+  if (j.is_object()) {
+    StateJson out = StateJson::object();
+    for (auto it = j.begin(); it != j.end(); ++it) out[it.key()] = state_text(it.value());
+    return out;
+  }
+  if (j.is_array()) {
+    StateJson out = StateJson::array();
+    for (const auto& e : j) out.push_back(state_text(e));
+    return out;
+  }
+  return j;
+}
+
 std::vector<uint8_t> state_bytes(const StateJson& s, const char* key, const std::string& who, size_t max_len) {
+  const StateJson& v = field(s, key, who);
+  if (v.is_binary()) {
+    const auto& b = v.get_binary();
+    if (b.size() > max_len)
+      state_error(who, std::string("field ") + key + " is longer than " + std::to_string(max_len) + " bytes");
+    return {b.begin(), b.end()};
+  }
   std::string hex = state_string(s, key, who, 2 * max_len);
   if (hex.size() % 2) state_error(who, std::string("field ") + key + " is not hex bytes (odd length)");
   std::vector<uint8_t> out(hex.size() / 2);

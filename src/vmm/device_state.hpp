@@ -9,8 +9,9 @@
 // device sits (port, PCI slot and ids); a restore with a section too many or
 // too few fails, naming the device.
 //
-// State is JSON: device state is small, and named fields let a loader check
-// each one. Snapshots are input like any other: load() validates every field
+// State is a JSON tree: device state is small, and named fields let a loader
+// check each one. It is written as JSON text to snapshot files and as CBOR
+// to the migration stream (snapshot_file.hpp). Snapshots are input like any other: load() validates every field
 // (type, range) and throws ErrorKind::Corrupt naming the device and field,
 // before anything of it takes effect where it could hurt the VMM (sizes,
 // indices); addresses of guest memory need no check, GuestMemory::ptr does.
@@ -52,8 +53,14 @@ const StateJson& state_array(const StateJson& s, const char* key, const std::str
 // A JSON integer >= 0 (parsed ones are unsigned, built ones may be signed).
 bool state_is_uint(const StateJson& v);
 
-// Bytes as hex (binary state: KVM structs, a UART FIFO, a console backlog).
+// Binary state (KVM structs, a UART FIFO, a console backlog) is a JSON
+// binary value: a state file holds it as a hex string (state_text()), the
+// migration stream's binary encoding as raw bytes. state_bytes() reads
+// either.
+StateJson state_blob(const void* data, size_t len);
 std::string to_hex(const void* data, size_t len);
+// j with every binary value turned into its hex string, for JSON text.
+StateJson state_text(const StateJson& j);
 std::vector<uint8_t> state_bytes(const StateJson& s, const char* key, const std::string& who, size_t max_len);
 // A fixed-size struct, which must have exactly sizeof(T) bytes.
 void state_exact(const StateJson& s, const char* key, const std::string& who, void* out, size_t len);

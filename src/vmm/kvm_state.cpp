@@ -24,16 +24,16 @@ std::string hex32(uint32_t v) {
 }
 
 template <class T>
-std::string hex_of(const T& v) {
-  return to_hex(&v, sizeof v);
+StateJson blob_of(const T& v) {
+  return state_blob(&v, sizeof v);
 }
 
-// A fixed-size KVM struct of the vCPU, as hex; and back.
+// A fixed-size KVM struct of the vCPU, as bytes; and back.
 template <class T>
-std::string get_hex(const Vcpu& vcpu, unsigned long req, const char* what) {
+StateJson get_blob(const Vcpu& vcpu, unsigned long req, const char* what) {
   T v{};
   vcpu.ioctl_or_throw(req, &v, what);
-  return hex_of(v);
+  return blob_of(v);
 }
 template <class T>
 void set_from(const Vcpu& vcpu, const StateJson& in, const char* key, const std::string& who, unsigned long req,
@@ -118,8 +118,8 @@ void save_vm_state(const Vm& vm, uint64_t clock, StateJson& out) {
   }
   kvm_pit_state2 pit{};
   vm.ioctl_or_throw(KVM_GET_PIT2, &pit, "KVM_GET_PIT2");
-  out = {{"pic_master", hex_of(chips[0])}, {"pic_slave", hex_of(chips[1])}, {"ioapic", hex_of(chips[2])},
-         {"pit", hex_of(pit)}, {"clock", clock}};
+  out = {{"pic_master", blob_of(chips[0])}, {"pic_slave", blob_of(chips[1])}, {"ioapic", blob_of(chips[2])},
+         {"pit", blob_of(pit)}, {"clock", clock}};
 }
 
 void load_vm_state(const Vm& vm, const StateJson& in) {
@@ -140,25 +140,25 @@ void load_vm_state(const Vm& vm, const StateJson& in) {
 void save_vcpu_state(const Vm& vm, const Vcpu& vcpu, const std::vector<kvm_cpuid_entry2>& cpuid, StateJson& out) {
   kvm_mp_state mp{};
   vcpu.ioctl_or_throw(KVM_GET_MP_STATE, &mp, "KVM_GET_MP_STATE");
-  out = {{"regs", get_hex<kvm_regs>(vcpu, KVM_GET_REGS, "KVM_GET_REGS")},
-         {"sregs", get_hex<kvm_sregs>(vcpu, KVM_GET_SREGS, "KVM_GET_SREGS")},
-         {"lapic", get_hex<kvm_lapic_state>(vcpu, KVM_GET_LAPIC, "KVM_GET_LAPIC")},
-         {"events", get_hex<kvm_vcpu_events>(vcpu, KVM_GET_VCPU_EVENTS, "KVM_GET_VCPU_EVENTS")},
-         {"debugregs", get_hex<kvm_debugregs>(vcpu, KVM_GET_DEBUGREGS, "KVM_GET_DEBUGREGS")},
+  out = {{"regs", get_blob<kvm_regs>(vcpu, KVM_GET_REGS, "KVM_GET_REGS")},
+         {"sregs", get_blob<kvm_sregs>(vcpu, KVM_GET_SREGS, "KVM_GET_SREGS")},
+         {"lapic", get_blob<kvm_lapic_state>(vcpu, KVM_GET_LAPIC, "KVM_GET_LAPIC")},
+         {"events", get_blob<kvm_vcpu_events>(vcpu, KVM_GET_VCPU_EVENTS, "KVM_GET_VCPU_EVENTS")},
+         {"debugregs", get_blob<kvm_debugregs>(vcpu, KVM_GET_DEBUGREGS, "KVM_GET_DEBUGREGS")},
          {"mp_state", mp.mp_state},
-         {"cpuid", to_hex(cpuid.data(), cpuid.size() * sizeof(kvm_cpuid_entry2))}};
+         {"cpuid", state_blob(cpuid.data(), cpuid.size() * sizeof(kvm_cpuid_entry2))}};
 
   if (size_t xs = xsave_size(vm)) {
     std::vector<uint8_t> area(xs);
     vcpu.ioctl_or_throw(xs > sizeof(KvmXsaveRegion) ? kKvmGetXsave2 : kKvmGetXsave, area.data(), "KVM_GET_XSAVE");
-    out["xsave"] = to_hex(area.data(), area.size());
+    out["xsave"] = state_blob(area.data(), area.size());
   } else {
-    out["fpu"] = get_hex<kvm_fpu>(vcpu, KVM_GET_FPU, "KVM_GET_FPU");
+    out["fpu"] = get_blob<kvm_fpu>(vcpu, KVM_GET_FPU, "KVM_GET_FPU");
   }
   if (vm.kvm().check_extension(KVM_CAP_XCRS) > 0) {
     kvm_xcrs xcrs{};
     vcpu.ioctl_or_throw(KVM_GET_XCRS, &xcrs, "KVM_GET_XCRS");
-    out["xcrs"] = hex_of(xcrs);
+    out["xcrs"] = blob_of(xcrs);
   }
   std::vector<kvm_msr_entry> msrs = get_msrs(vcpu, vm.kvm().msr_index_list());
   StateJson m = StateJson::array();
@@ -174,7 +174,6 @@ void load_vcpu_state(const Vm& vm, const Vcpu& vcpu, const std::vector<kvm_cpuid
   std::vector<kvm_cpuid_entry2> saved(raw.size() / sizeof(kvm_cpuid_entry2));
   std::memcpy(saved.data(), raw.data(), raw.size());
   check_cpuid(saved, cpuid, vcpu.id());
-  set_vcpu_cpuid(vcpu, cpuid);
 
   set_from<kvm_sregs>(vcpu, in, "sregs", who, KVM_SET_SREGS, "KVM_SET_SREGS");
   set_from<kvm_regs>(vcpu, in, "regs", who, KVM_SET_REGS, "KVM_SET_REGS");

@@ -8,8 +8,9 @@
 //    waiting for SIPI), debug registers, and the CPUID it was given.
 // Saved while the vCPUs are parked with no I/O pending (Machine::pause).
 // Loaded into a freshly built VM before any vCPU runs, in the order KVM
-// needs (CPUID before anything; MSRs before the LAPIC, whose load resets
-// its timer; the TSC-deadline MSR after it).
+// needs (CPUID before anything: the Machine sets it when it makes the
+// vCPU, out of a migration's downtime; MSRs before the LAPIC, whose load
+// resets its timer; the TSC-deadline MSR after it).
 #pragma once
 
 #include <linux/kvm.h>
@@ -27,9 +28,9 @@ void load_vm_state(const Vm& vm, const StateJson& in);
 
 // `cpuid` is what the vCPU was given (guest_cpuid()).
 void save_vcpu_state(const Vm& vm, const Vcpu& vcpu, const std::vector<kvm_cpuid_entry2>& cpuid, StateJson& out);
-// Unsupported if the snapshot's CPUID is not `cpuid`, what this host gives
-// the same vCPU: a guest that saw other CPU features may use ones this host
-// lacks.
+// `cpuid` was set on the vCPU already (set_vcpu_cpuid). Unsupported if the
+// snapshot's CPUID is not `cpuid`, what this host gives the same vCPU: a
+// guest that saw other CPU features may use ones this host lacks.
 void load_vcpu_state(const Vm& vm, const Vcpu& vcpu, const std::vector<kvm_cpuid_entry2>& cpuid,
                      const StateJson& in);
 

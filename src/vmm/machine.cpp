@@ -1,6 +1,7 @@
 #include "vmm/machine.hpp"
 
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 
@@ -48,6 +49,12 @@ std::string hex_port(uint64_t p) {
 }
 
 const uint8_t kPciIrqs[] = {5, 10, 11, 12, 14, 15};
+
+uint64_t steady_ns() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+          .count());
+}
 
 }  // namespace
 
@@ -131,12 +138,17 @@ Machine::Machine(VmConfig cfg, Origin origin, const std::string& snapshot_memory
     state_devices_.emplace_back(name, d);
   }
 
-  supported_cpuid_ = kvm_.supported_cpuid();
+  supported_cpuid_ = kvm_vm_->supported_cpuid();
   for (int i = 0; i < cfg_.cpus; ++i) {
     auto v = vm_.create_vcpu(i);
     if (boot) {
       setup_vcpu(*v, supported_cpuid_, cfg_.cpus);
       if (i == 0) setup_boot_cpu_registers(*v, entry);
+    } else {
+      // Now, not in load_state(): KVM_SET_CPUID2 takes ~0.1 ms here, which
+      // a receiver would otherwise spend in the migration's downtime.
+      // load_state() checks the snapshot's CPUID against it.
+      set_vcpu_cpuid(*v, vcpu_cpuid(i));
     }
     vcpus_.push_back(std::move(v));
   }
@@ -233,10 +245,15 @@ void Machine::resume() {
 // KVM_RUN, so registers read before that would miss it. With immediate_exit
 // set, KVM_RUN completes it and returns at once (EINTR): then the vCPU is
 // in a state that can be saved, and waits here until resumed or ended.
-void Machine::park(Vcpu& vcpu) {
+// A KVM_RUN that returned EINTR (the kick's signal) left nothing to
+// complete, so a vCPU kicked out of guest code or HLT, the usual case,
+// skips that extra KVM_RUN (tens of us of the pause under PVM).
+void Machine::park(Vcpu& vcpu, bool settled) {
   kvm_run* r = vcpu.run_state();
-  r->immediate_exit = 1;
-  vcpu.run();
+  if (!settled) {
+    r->immediate_exit = 1;
+    vcpu.run();
+  }
   r->immediate_exit = 0;
   std::unique_lock<std::mutex> l(pause_mu_);
   ++parked_;
@@ -245,7 +262,8 @@ void Machine::park(Vcpu& vcpu) {
   --parked_;
 }
 
-ExitReason Machine::run(const std::function<void()>& started) {
+void Machine::spawn_vcpus() {
+  if (!threads_.empty()) return;
   install_kick_handler();
   // vCPU threads take the kick signal; the I/O thread never does.
   sigset_t kick;
@@ -259,6 +277,10 @@ ExitReason Machine::run(const std::function<void()>& started) {
       sigemptyset(&s);
       sigaddset(&s, kKickSignal);
       pthread_sigmask(SIG_UNBLOCK, &s, nullptr);
+      {
+        std::unique_lock<std::mutex> l(pause_mu_);
+        pause_cv_.wait(l, [&] { return released_ || exit_.done(); });
+      }
       try {
         vcpu_loop(*vp);
       } catch (const Error& e) {
@@ -266,6 +288,25 @@ ExitReason Machine::run(const std::function<void()>& started) {
       }
     });
   }
+}
+
+uint64_t Machine::first_run_ns(int timeout_ms) const {
+  uint64_t until = steady_ns() + static_cast<uint64_t>(timeout_ms) * 1000000;
+  while (!first_run_ns_ && !exit_.done() && steady_ns() < until) sched_yield();  // a vCPU thread's wake-up: us
+  return first_run_ns_;
+}
+
+void Machine::start_vcpus() {
+  spawn_vcpus();
+  {
+    std::lock_guard<std::mutex> l(pause_mu_);
+    released_ = true;
+  }
+  pause_cv_.notify_all();
+}
+
+ExitReason Machine::run(const std::function<void()>& started) {
+  start_vcpus();
   bool exited = false;
   loop_.add(exit_.fd(), [&] { exited = true; });
   if (started) started();
@@ -288,12 +329,17 @@ void Machine::handle_io(Vcpu& vcpu) {
 
 void Machine::vcpu_loop(Vcpu& vcpu) {
   kvm_run* r = vcpu.run_state();
+  bool settled = true;  // no exit whose I/O KVM has yet to complete
+  uint64_t none = 0;
+  first_run_ns_.compare_exchange_strong(none, steady_ns());
   while (!exit_.done()) {
     if (pause_flag_.load(std::memory_order_acquire)) {
-      park(vcpu);
+      park(vcpu, settled);
+      settled = true;
       continue;
     }
-    if (!vcpu.run()) {
+    settled = !vcpu.run();
+    if (settled) {
       r->immediate_exit = 0;
       continue;
     }

@@ -76,10 +76,22 @@ class Machine {
   Machine& operator=(const Machine&) = delete;
   ~Machine();
 
-  // Starts the vCPUs and serves I/O until the VM ends; returns why.
-  // `started` runs on this thread once the vCPU threads exist (for work
-  // that should not delay the guest's start).
+  // Starts the vCPUs (start_vcpus()) and serves I/O until the VM ends;
+  // returns why. `started` runs on this thread once the vCPUs run (for
+  // work that should not delay the guest's start).
   ExitReason run(const std::function<void()>& started = {});
+  // From the thread that will call run(), before it. spawn_vcpus() makes
+  // the vCPU threads, which wait before their first KVM_RUN (a thread
+  // costs ~50 us here: a receiver makes them before the migration's
+  // downtime, a restore while the CLI claims the name); start_vcpus()
+  // lets them run (and spawns them first if need be). The state must be
+  // loaded before start_vcpus(). Both are no-ops the second time.
+  void spawn_vcpus();
+  void start_vcpus();
+  // When a vCPU thread first entered KVM_RUN (steady_clock, i.e.
+  // CLOCK_MONOTONIC, in ns): waits for it up to timeout_ms after
+  // start_vcpus(); 0 if none did by then (or the VM ended first).
+  uint64_t first_run_ns(int timeout_ms) const;
   // Thread-safe; the VM ends with ExitReason::Stopped (fail: Error).
   void stop(std::string why);
   void fail(std::string why);
@@ -120,7 +132,8 @@ class Machine {
 
  private:
   void vcpu_loop(Vcpu& vcpu);
-  void park(Vcpu& vcpu);
+  // `settled`: KVM has no I/O of the last exit left to complete.
+  void park(Vcpu& vcpu, bool settled);
   void handle_io(Vcpu& vcpu);
   void kick_vcpus();
   // A device on a port range, and in the state registry.
@@ -150,6 +163,8 @@ class Machine {
   std::condition_variable pause_cv_;
   bool pause_wanted_ = false;
   int parked_ = 0;
+  bool released_ = false;  // start_vcpus() was called
+  std::atomic<uint64_t> first_run_ns_{0};
   std::atomic<bool> pause_flag_{false};
   // Written by whoever pauses (the I/O thread, or a migration's thread
   // while the control socket refuses other requests); read by both.

@@ -78,16 +78,16 @@ SnapshotWriter Machine::capture_state(const std::string& name) {
   w.add("machine", machine_section(cfg_, *mem_, name));
   nlohmann::json kvm;
   save_vm_state(vm_, paused_clock_, kvm);
-  w.add("kvm", kvm);
+  w.add("kvm", std::move(kvm));
   for (int i = 0; i < cfg_.cpus; ++i) {
     nlohmann::json v;
     save_vcpu_state(vm_, *vcpus_[static_cast<size_t>(i)], vcpu_cpuid(i), v);
-    w.add(vcpu_section(i), v);
+    w.add(vcpu_section(i), std::move(v));
   }
   for (auto& [section, d] : state_devices_) {
     nlohmann::json j;
     d->save(j);
-    w.add(section, j);
+    w.add(section, std::move(j));
   }
   return w;
 }

@@ -2,8 +2,8 @@
 // pre-copy of guest RAM while the guest runs, in rounds over KVM's dirty
 // log (and the pages devices wrote, which KVM does not see), until what is
 // left fits the downtime budget at the bandwidth measured, or the rounds
-// run out; then stop-and-copy: the VM pauses, the last dirty pages and the
-// state of everything else (capture_state()) go over, the source lets go
+// run out; then stop-and-copy: the VM pauses, the state of everything
+// else (capture_state()) and the last dirty pages go over, the source lets go
 // of its disks and the target resumes the VM. Only once the target says it
 // runs does the source end (ExitReason::Migrated).
 #pragma once
@@ -27,7 +27,11 @@ struct MigrationOptions {
 struct MigrationStats {
   double total_ms = 0;
   double setup_ms = 0;     // until the target had built its VM
-  double downtime_ms = 0;  // paused here until the target ran
+  // Paused here until the target's first vCPU entered KVM_RUN: by the
+  // target's clock when both run on one boot of one host (CLOCK_MONOTONIC
+  // is the same clock there), else until the source heard "running".
+  double downtime_ms = 0;
+  double heard_ms = 0;     // paused here until the source heard "running"
   double sent_ms = 0;      // paused here until the last byte was sent (what qemu calls downtime)
   uint64_t bytes = 0;      // sent on the stream
   int rounds = 0;          // of memory, the stop-and-copy one included

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "common/error.hpp"
+#include "common/fs.hpp"
 #include "vmm/snapshot_file.hpp"
 
 namespace berth::vmm {
@@ -40,6 +41,7 @@ uint64_t cap_of(Frame t) {
     case Frame::State:
       return kMaxStateBytes;
     case Frame::Done:
+    case Frame::Sync:
       return 0;
   }
   return 0;
@@ -218,7 +220,7 @@ MigrationStream::Header MigrationStream::next(const char* expected) {
   WireHeader h{};
   read(&h, sizeof h);
   auto t = static_cast<Frame>(h.type);
-  if (h.type < 1 || h.type > 6 || h.reserved != 0)
+  if (h.type < 1 || h.type > 7 || h.reserved != 0)
     fail("migration stream from " + peer_ + " is garbage (frame type " + std::to_string(h.type) + " where " +
              expected + " was expected)",
          ErrorKind::Corrupt);
@@ -255,6 +257,24 @@ nlohmann::json MigrationStream::receive_answer(const char* stage) {
   throw Error("the receiver at " + peer_ + " refused: " +
                   (e != a.end() && e->is_string() ? e->get<std::string>() : std::string("no reason given")),
               static_cast<ErrorKind>(kind));
+}
+
+const std::string& host_boot_id() {
+  static const std::string id = [] {
+    try {
+      std::string s = fs::read_file("/proc/sys/kernel/random/boot_id");
+      return s.substr(0, s.find('\n'));
+    } catch (const Error&) {
+      return std::string();
+    }
+  }();
+  return id;
+}
+
+uint64_t monotonic_ns() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+          .count());
 }
 
 bool same_token(const std::string& a, const std::string& b) {

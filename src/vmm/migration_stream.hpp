@@ -3,14 +3,21 @@
 //
 //   u32 type, u32 reserved (0), u64 payload length, payload
 //
-//   Hello    source -> target  JSON {"format":1,"berth":VERSION,"token":T}
+//   Hello    source -> target  JSON {"format":2,"berth":VERSION,"token":T}
 //   Answer   target -> source  {"ok":true,"stage":"hello"}
 //   Machine  source -> target  JSON, the machine section (machine_section.hpp)
 //   Answer   target -> source  {"ok":true,"stage":"ready"}: its VM is built
 //   Pages    source -> target  u64 guest-physical address, then whole pages
-//   State    source -> target  a state file's bytes (snapshot_file.hpp)
+//   Sync     source -> target  empty, after each pre-copy round
+//   Answer   target -> source  {"ok":true,"stage":"sync"}: it has read all
+//                              before (so the source measures the rate the
+//                              target takes pages at, not its socket buffer's)
+//   State    source -> target  a state in format 2 (snapshot_file.hpp: CBOR
+//                              payloads), then the last dirty pages
 //   Done     source -> target  empty: the source has let go of its disks
-//   Answer   target -> source  {"ok":true,"stage":"running"}
+//   Answer   target -> source  {"ok":true,"stage":"running","boot_id":ID,
+//                              "resumed_ns":T}: its first vCPU entered
+//                              KVM_RUN at T (CLOCK_MONOTONIC of boot ID)
 //
 // A target that gives up answers {"ok":false,"error":...,"kind":N} at
 // once and reads on until the source closes, so the source, still
@@ -33,9 +40,11 @@
 
 namespace berth::vmm {
 
-inline constexpr uint32_t kMigrationFormat = 1;
+// 2: the state frame's payloads are CBOR (snapshot_file.hpp's format 2),
+// the state comes before the last pages, and rounds end with a sync.
+inline constexpr uint32_t kMigrationFormat = 2;
 
-enum class Frame : uint32_t { Hello = 1, Machine = 2, Pages = 3, State = 4, Done = 5, Answer = 6 };
+enum class Frame : uint32_t { Hello = 1, Machine = 2, Pages = 3, State = 4, Done = 5, Answer = 6, Sync = 7 };
 
 // "tcp:HOST:PORT" (HOST a name, an IPv4 address or [IPv6]).
 struct TcpAddress {
@@ -90,6 +99,12 @@ class MigrationStream {
   uint64_t rate_ = 0;
   int64_t rate_start_ns_ = 0;
 };
+
+// This boot of this host (/proc/sys/kernel/random/boot_id; "" if it
+// cannot be read): two VMMs that see the same one share CLOCK_MONOTONIC.
+const std::string& host_boot_id();
+// CLOCK_MONOTONIC (steady_clock) in nanoseconds.
+uint64_t monotonic_ns();
 
 // Constant-time comparison of tokens, so a wrong one tells nothing by its timing.
 bool same_token(const std::string& a, const std::string& b);

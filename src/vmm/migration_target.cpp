@@ -10,6 +10,7 @@
 
 #include "common/error.hpp"
 #include "vmm/snapshot_file.hpp"
+#include "vmm/trace.hpp"
 
 namespace berth::vmm {
 
@@ -88,13 +89,20 @@ void receive_state(MigrationStream& s, const GuestMemory& mem,
         break;
       }
       case Frame::State: {
+        trace("T state header");
         std::string state(h.length, '\0');
         s.read(state.data(), state.size());
-        load(SnapshotReader(state, "the migration state from " + s.peer()));
+        trace("T state read");
+        load(SnapshotReader(state, "the migration state from " + s.peer(), StateEncoding::Binary));
+        trace("T state loaded");
         have_state = true;
         break;
       }
+      case Frame::Sync:
+        s.send_json(Frame::Answer, {{"ok", true}, {"stage", "sync"}});
+        break;
       case Frame::Done:
+        trace("T done");
         if (!have_state) fail("migration stream from " + s.peer() + " ended without the state", ErrorKind::Corrupt);
         return;
       default:

@@ -11,6 +11,7 @@
 #include "common/fd.hpp"
 #include "common/fs.hpp"
 #include "vmm/crc32c.hpp"
+#include "vmm/device_state.hpp"
 
 #ifndef BERTH_VERSION
 #error "BERTH_VERSION must be defined for the VMM library (CMakeLists.txt)"
@@ -99,15 +100,28 @@ std::string read_capped(const std::string& path) {
 const char* berth_version() { return BERTH_VERSION; }
 
 void SnapshotWriter::add(std::string name, const nlohmann::json& payload) {
-  sections_.emplace_back(std::move(name), payload.dump());
+  sections_.emplace_back(std::move(name), payload);
 }
 
-std::string SnapshotWriter::serialize() const {
+void SnapshotWriter::add(std::string name, nlohmann::json&& payload) {
+  sections_.emplace_back(std::move(name), std::move(payload));
+}
+
+std::string SnapshotWriter::serialize(StateEncoding enc) const {
   std::string out(kMagic, sizeof kMagic);
-  put<uint32_t>(out, kSnapshotFormat);
+  put<uint32_t>(out, static_cast<uint32_t>(enc));
   put_string(out, berth_version());
   put<uint32_t>(out, static_cast<uint32_t>(sections_.size()));
-  for (const auto& [name, payload] : sections_) {
+  std::vector<uint8_t> cbor;
+  for (const auto& [name, tree] : sections_) {
+    std::string payload;
+    if (enc == StateEncoding::Binary) {
+      cbor.clear();
+      nlohmann::json::to_cbor(tree, cbor);
+      payload.assign(cbor.begin(), cbor.end());
+    } else {
+      payload = state_text(tree).dump();
+    }
     if (name.empty() || name.size() > kMaxName || payload.size() > kMaxSectionBytes)
       fail("snapshot section " + name + " is too large (" + std::to_string(payload.size()) + " bytes)",
            ErrorKind::Internal);
@@ -125,12 +139,13 @@ uint64_t SnapshotWriter::write(const std::string& path) const {
   return out.size();
 }
 
-SnapshotReader::SnapshotReader(std::string dir) : dir_(std::move(dir)) {
+SnapshotReader::SnapshotReader(std::string dir) : dir_(std::move(dir)), format_(kSnapshotFormat) {
   std::string path = fs::join(dir_, kSnapshotStateFile);
   parse(read_capped(path), path);
 }
 
-SnapshotReader::SnapshotReader(const std::string& data, const std::string& what) : dir_(what) {
+SnapshotReader::SnapshotReader(const std::string& data, const std::string& what, StateEncoding enc)
+    : dir_(what), format_(static_cast<uint32_t>(enc)) {
   if (data.size() > kMaxStateBytes) fail(what + " is larger than a state can be", ErrorKind::Corrupt);
   parse(data, what);
 }
@@ -142,9 +157,9 @@ void SnapshotReader::parse(const std::string& data, const std::string& path) {
   c.bytes(sizeof kMagic, "magic");
   auto format = c.get<uint32_t>("format version");
   std::string version = c.string(kMaxName, "berth version");
-  if (format != kSnapshotFormat)
+  if (format != format_)
     fail("snapshot " + dir_ + " has format version " + std::to_string(format) + " (berth " + version +
-             "); this berth (" + berth_version() + ") reads format " + std::to_string(kSnapshotFormat),
+             "); this berth (" + berth_version() + ") reads format " + std::to_string(format_),
          ErrorKind::Unsupported);
   if (version != berth_version())
     fail("snapshot " + dir_ + " was taken by berth " + version + "; this is berth " + berth_version() +
@@ -180,7 +195,13 @@ bool SnapshotReader::has(const std::string& name) const {
 nlohmann::json SnapshotReader::section(const std::string& name) const {
   for (const auto& [n, payload] : sections_) {
     if (n != name) continue;
-    nlohmann::json j = nlohmann::json::parse(payload, nullptr, false);
+    nlohmann::json j;
+    try {  // a declared length beyond max_size() throws even so
+      j = format_ == kBinaryStateFormat ? nlohmann::json::from_cbor(payload, true, false)
+                                        : nlohmann::json::parse(payload, nullptr, false);
+    } catch (const nlohmann::json::exception&) {
+      j = nlohmann::json();
+    }
     if (!j.is_object())
       fail("snapshot " + dir_ + " is damaged: section " + name + " is not a JSON object", ErrorKind::Corrupt);
     return j;

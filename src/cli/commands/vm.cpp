@@ -190,9 +190,10 @@ void add_vm_commands(CLI::App& app, Globals& g) {
                                       ma->max_bandwidth.empty() ? 0 : berth::vmm::parse_size(ma->max_bandwidth)};
     auto r = m.migrate(ma->name, o);
     std::printf("migrated vm %s to %s: total %.1f ms, downtime %.1f ms, %s sent in %d rounds "
-                "(receiver ready after %.1f ms; last byte sent %.1f ms into the downtime)\n",
+                "(receiver ready after %.1f ms; last byte sent %.1f ms into the downtime; \"running\" heard "
+                "%.1f ms after the pause)\n",
                 ma->name.c_str(), ma->to.c_str(), r.total_ms, r.downtime_ms, mib(r.bytes).c_str(), r.rounds,
-                r.setup_ms, r.sent_ms);
+                r.setup_ms, r.sent_ms, r.heard_ms);
   });
 
   struct LogsArgs {

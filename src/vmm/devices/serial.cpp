@@ -118,7 +118,7 @@ void Serial::save(StateJson& out) {
   std::string rx(rx_.begin(), rx_.end());
   out = {{"ier", ier_}, {"lcr", lcr_}, {"mcr", mcr_}, {"scr", scr_}, {"dll", dll_}, {"dlm", dlm_},
          {"fcr", fcr_}, {"thr_pending", thr_pending_}, {"irq_level", irq_level_},
-         {"rx", to_hex(rx.data(), rx.size())}};
+         {"rx", state_blob(rx.data(), rx.size())}};
 }
 
 void Serial::load(const StateJson& in) {

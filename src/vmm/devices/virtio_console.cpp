@@ -79,7 +79,7 @@ class VirtioConsole : public VirtioPciDevice {
   }
 
   void save_device(StateJson& out) override {
-    out = {{"rx_wanted", rx_wanted_}, {"backlog", to_hex(backlog_.data(), backlog_.size())}, {"tx", nullptr}};
+    out = {{"rx_wanted", rx_wanted_}, {"backlog", state_blob(backlog_.data(), backlog_.size())}, {"tx", nullptr}};
     if (!tx_) return;
     StateJson bufs = StateJson::array();
     for (const auto& v : tx_->iov)

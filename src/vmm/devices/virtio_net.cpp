@@ -65,7 +65,7 @@ class VirtioNet : public VirtioPciDevice {
     else store_le(data, len, 0);
   }
 
-  void save_device(StateJson& out) override { out = {{"tap", tap_name_}, {"mac", to_hex(mac_, 6)}}; }
+  void save_device(StateJson& out) override { out = {{"tap", tap_name_}, {"mac", state_blob(mac_, 6)}}; }
   void load_device(const StateJson& in) override {
     state_exact(in, "mac", name_, mac_, 6);
     if (driver_ok()) watch_tap();

@@ -49,7 +49,7 @@ void write_seed(const char* path) {
   nlohmann::json j;
   serial.save(j);
   w.add("pio/0x3f8", j);
-  s += frame(Frame::State, w.serialize());
+  s += frame(Frame::State, w.serialize(StateEncoding::Binary));
   s += frame(Frame::Done, "");
   std::ofstream(path, std::ios::binary) << s;
 }

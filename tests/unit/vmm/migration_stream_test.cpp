@@ -125,7 +125,11 @@ TEST(MigrationTarget, HelloIsCheckedForVersionAndToken) {
   json old = good;
   old["berth"] = "0.0.1";
   e = hello(old, "t0ken");
-  EXPECT_EQ(e.rfind("unsupported: the source target speaks migration format 1 of berth 0.0.1", 0), 0u) << e;
+  EXPECT_EQ(e.rfind("unsupported: the source target speaks migration format " + std::to_string(kMigrationFormat) +
+                        " of berth 0.0.1",
+                    0),
+            0u)
+      << e;
   EXPECT_TRUE(same_token("abc", "abc"));
   EXPECT_FALSE(same_token("abc", "abd"));
   EXPECT_FALSE(same_token("abc", "abcd"));

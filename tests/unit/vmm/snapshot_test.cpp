@@ -10,6 +10,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
@@ -17,6 +18,7 @@
 #include "fake_virtio_driver.hpp"
 #include "test_support.hpp"
 #include "vmm/crc32c.hpp"
+#include "vmm/device_state.hpp"
 #include "vmm/devices/virtio_pci.hpp"
 #include "vmm/snapshot_file.hpp"
 
@@ -70,6 +72,84 @@ TEST_F(SnapshotFileTest, RoundTrips) {
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::Corrupt);
     EXPECT_NE(std::string(e.what()).find("has no section device/y"), std::string::npos) << e.what();
+  }
+}
+
+// A migration sends the state as CBOR (format 2): blobs stay bytes there,
+// and become hex strings in a file (format 1). Each side takes its own
+// format only, and garbage in a checksummed CBOR payload is still damage.
+TEST(StateEncoding, BinaryCarriesBlobsAndFilesHoldHex) {
+  const uint8_t raw[] = {0x00, 0xff, 0x10};
+  auto build = [&] {
+    SnapshotWriter w;
+    w.add("machine", {{"cpus", 1}});
+    w.add("device/x", {{"blob", state_blob(raw, sizeof raw)}, {"list", {1, 2}}});
+    return w;
+  };
+  std::string bin = build().serialize(StateEncoding::Binary);
+  SnapshotReader r(bin, "the stream", StateEncoding::Binary);
+  json x = r.section("device/x");
+  ASSERT_TRUE(x["blob"].is_binary());
+  EXPECT_EQ(state_bytes(x, "blob", "x", 16), std::vector<uint8_t>(raw, raw + sizeof raw));
+  EXPECT_EQ(x["list"], json({1, 2}));
+
+  std::string text = build().serialize();
+  SnapshotReader t(text, "a file");
+  EXPECT_EQ(t.section("device/x")["blob"], "00ff10");
+  EXPECT_EQ(state_bytes(t.section("device/x"), "blob", "x", 16), std::vector<uint8_t>(raw, raw + sizeof raw));
+  EXPECT_EQ(state_text(x), t.section("device/x"));
+
+  // Each reader takes one format.
+  auto error_of = [](const std::function<void()>& f) -> std::string {
+    try {
+      f();
+    } catch (const Error& e) {
+      return std::string(kind_name(e.kind())) + ": " + e.what();
+    }
+    return "";
+  };
+  EXPECT_NE(error_of([&] { SnapshotReader(bin, "a file"); }).find("unsupported: snapshot a file has format version 2"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { SnapshotReader(text, "s", StateEncoding::Binary); }).find("has format version 1"),
+            std::string::npos);
+  // A blob longer than its field allows, and CBOR that is no object.
+  EXPECT_NE(error_of([&] { state_bytes(x, "blob", "x", 2); }).find("field blob is longer than 2 bytes"),
+            std::string::npos);
+  SnapshotWriter w;
+  w.add("machine", json::array({1}));
+  std::string not_object = w.serialize(StateEncoding::Binary);
+  EXPECT_NE(error_of([&] { SnapshotReader(not_object, "s", StateEncoding::Binary).section("machine"); })
+                .find("corrupt: snapshot s is damaged: section machine is not a JSON object"),
+            std::string::npos);
+}
+
+// Every truncation of a CBOR payload (its checksum made to match, as a
+// peer that lies would) is damage, never a crash.
+TEST(StateEncoding, TruncatedCborIsDamage) {
+  const uint8_t raw[64] = {1, 2, 3};
+  json tree = {{"blob", state_blob(raw, sizeof raw)}, {"n", 12345678901ull}, {"s", "text"}};
+  std::vector<uint8_t> cbor = json::to_cbor(tree);
+  for (size_t n = 0; n < cbor.size(); ++n) {
+    std::string payload(cbor.begin(), cbor.begin() + static_cast<long>(n));
+    std::string data = std::string("BERTHSNP");
+    auto put32 = [&](uint32_t v) { data.append(reinterpret_cast<const char*>(&v), 4); };
+    auto put16 = [&](uint16_t v) { data.append(reinterpret_cast<const char*>(&v), 2); };
+    put32(kBinaryStateFormat);
+    put16(static_cast<uint16_t>(std::strlen(berth_version())));
+    data += berth_version();
+    put32(1);
+    put16(1);
+    data += "x";
+    put32(static_cast<uint32_t>(payload.size()));
+    put32(crc32c(crc32c(0, "x", 1), payload.data(), payload.size()));
+    data += payload;
+    SnapshotReader r(data, "s", StateEncoding::Binary);
+    try {
+      r.section("x");
+      ADD_FAILURE() << "a payload of " << n << " of " << cbor.size() << " bytes was taken";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::Corrupt) << e.what();
+    }
   }
 }
 
