@@ -117,31 +117,30 @@ static std::vector<std::string> mark_command_start(CLI::App& app, int argc, char
   return args;
 }
 
-// The first word of a command line that is not a global flag or its value:
-// the verb or group.
-static std::string first_word(int argc, char** argv) {
+// The words of a command line that are neither flags nor the value of
+// --root or --state: the first is the verb or group.
+static std::vector<std::string> plain_words(int argc, char** argv) {
+  std::vector<std::string> out;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     if (a == "--root" || a == "--state") {
       ++i;
       continue;
     }
-    if (!a.empty() && a[0] != '-') return std::string(a);
+    if (!a.empty() && a[0] != '-') out.emplace_back(a);
   }
-  return "";
+  return out;
+}
+
+static std::string first_word(int argc, char** argv) {
+  auto w = plain_words(argc, argv);
+  return w.empty() ? "" : w[0];
 }
 
 // The verb a command line names (`container run` -> "run").
 static std::string verb_of(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--root" || a == "--state") {
-      ++i;
-      continue;
-    }
-    if (a.empty() || a[0] == '-' || a == "container") continue;
-    return a;
-  }
+  for (auto& w : plain_words(argc, argv))
+    if (w != "container") return w;
   return "";
 }
 
