@@ -110,7 +110,11 @@ json ps_row(const Container& c, bool no_trunc, int64_t now, const std::function<
 std::string ports_text(const Container& c) {
   std::string out;
   if (!c.state.running()) return out;
-  for (const auto& p : c.ports) out += (out.empty() ? "" : ", ") + p.host_ip + ":" + p.host_port + "->" + p.container_port;
+  for (const auto& p : c.ports) {
+    // docker's form: an IPv6 host address in brackets ("[::]:8080->80/tcp")
+    std::string ip = p.host_ip.find(':') != std::string::npos ? "[" + p.host_ip + "]" : p.host_ip;
+    out += (out.empty() ? "" : ", ") + ip + ":" + p.host_port + "->" + p.container_port;
+  }
   return out;
 }
 

@@ -110,6 +110,8 @@ b run -d --name web6 --network v6net -v "$E2E_TMP/www:/www:ro" -p '[fd00:1::1]:1
   -p '[fd00:1::1]:18092:8081/udp' busybox sh -c "$MK exec httpd -f -p 8080 -h /www" >/dev/null
 assert_eq "berth port web6 8080" "[fd00:1::1]:18090
 [::]:18091" "$(b port web6 8080)"
+assert_eq "ps's PORTS column" "[fd00:1::1]:18090->8080/tcp, [::]:18091->8080/tcp, [fd00:1::1]:18092->8081/udp" \
+  "$(b ps --filter name=web6 --format '{{.Ports}}')"
 assert_eq "curl [fd00:1::1]:18090" hello-over-v6 "$(curl -sS -g --max-time 5 'http://[fd00:1::1]:18090/')"
 if curl -sS --max-time 2 http://10.77.1.1:18090/ >/dev/null 2>&1; then fail "[fd00:1::1]:18090 answered on IPv4"; fi
 assert_eq "curl [fd99::1]:18091 from outside" hello-over-v6 \
