@@ -370,6 +370,12 @@ Value fn_pad(const Args& a) {  // padWithSpace: an empty string stays empty
   int64_t prefix = integer(*a[1]), suffix = integer(*a[2]);
   if (s.empty()) return a[0];
   if (prefix < 0 || suffix < 0) throw CallError{"strings: negative Repeat count"};
+  // Go would try to allocate it; a --format's padding has no use past a
+  // screen, and `{{pad .ID 0 2222222222}}` was 22 GB (the fuzzer's find).
+  constexpr int64_t kMaxPad = 1 << 20;
+  if (prefix > kMaxPad || suffix > kMaxPad)
+    throw CallError{"pad: a padding of " + std::to_string(std::max(prefix, suffix)) + " is more than " +
+                    std::to_string(kMaxPad)};
   return Value::owned(std::string(static_cast<size_t>(prefix), ' ') + s + std::string(static_cast<size_t>(suffix), ' '));
 }
 

@@ -71,12 +71,21 @@ static json parse_json(const std::string& bytes, const std::string& what) {
   }
 }
 
+// schemaVersion, which must be the integer 2: anything else is refused
+// naming it (nlohmann's get<int> of a number like 3e122 would be undefined
+// behaviour; the image_archive fuzzer found that).
+static int schema_version_of(const json& j) {
+  auto v = j.find("schemaVersion");
+  if (v == j.end()) fail("unsupported schemaVersion 0");
+  if (!v->is_number_unsigned() || v->get<uint64_t>() != 2) fail("unsupported schemaVersion " + v->dump().substr(0, 40));
+  return 2;
+}
+
 Manifest parse_manifest(const std::string& bytes, const std::string& what) {
   json j = parse_json(bytes, what);
   try {
     Manifest m;
-    m.schema_version = j.value("schemaVersion", 0);
-    if (m.schema_version != 2) fail("unsupported schemaVersion " + std::to_string(m.schema_version));
+    m.schema_version = schema_version_of(j);
     m.media_type = j.value("mediaType", media::kOciManifest);
     if (!j.contains("config")) fail("no config descriptor");
     m.config = descriptor_from_json(j["config"]);
@@ -95,8 +104,7 @@ Index parse_index(const std::string& bytes, const std::string& what) {
   json j = parse_json(bytes, what);
   try {
     Index i;
-    i.schema_version = j.value("schemaVersion", 0);
-    if (i.schema_version != 2) fail("unsupported schemaVersion " + std::to_string(i.schema_version));
+    i.schema_version = schema_version_of(j);
     i.media_type = j.value("mediaType", media::kOciIndex);
     if (!j.contains("manifests") || !j["manifests"].is_array()) fail("no manifests array");
     for (auto& m : j["manifests"]) i.manifests.push_back(descriptor_from_json(m));

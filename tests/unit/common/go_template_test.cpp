@@ -161,6 +161,9 @@ TEST(GoTemplate, DockerFunctions) {
             "H\u00c9LLO W\u00d6RLD \u03a3\u03a3 \u0414\u0416|h\u00e9llo w\u00f6rld \u03c3\u03c2 \u0434\u0436|"
             "H\u00e9llo W\u00f6rld \u03a3\u03c2 \u0414\u0436");
   EXPECT_EQ(run("[{{pad .Name 2 1}}] [{{pad .Empty 2 1}}]"), "[  /web ] []");
+  // Found by tests/fuzz/go_template: a padding of 2222222222 allocated 22 GB.
+  EXPECT_NE(error_of("{{pad .Name 0 2222222222}}").find("pad: a padding of 2222222222 is more than 1048576"),
+            std::string::npos);
   EXPECT_EQ(run("{{truncate .Id 4}} {{truncate .Id 99}}"), "3f2a 3f2a9c1b7d4e");
   // docker cuts bytes and can split a character; this never does.
   EXPECT_EQ(run("{{truncate . 2}}", json("h\xc3\xa9llo")), "h");

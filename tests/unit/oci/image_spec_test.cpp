@@ -38,3 +38,18 @@ TEST(ImageConfig, OsAndArchitectureMustBeStrings) {
     EXPECT_EQ(std::string(e.what()), "config.json: os is not a string");
   }
 }
+
+// Found by tests/fuzz/image_archive: schemaVersion was read with get<int>,
+// undefined behaviour for a number such as 3e122. It must be the integer 2.
+TEST(ImageSpec, SchemaVersionMustBeTheInteger2) {
+  const std::string manifests = R"("manifests":[])";
+  for (const char* v : {"3e122", "2.0", "\"2\"", "-2", "1", "18446744073709551617"}) {
+    try {
+      berth::oci::parse_index(std::string("{\"schemaVersion\":") + v + "," + manifests + "}", "index.json");
+      ADD_FAILURE() << "schemaVersion " << v << " was taken";
+    } catch (const berth::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("unsupported schemaVersion"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(berth::oci::parse_index("{\"schemaVersion\":2," + manifests + "}", "index.json").schema_version, 2);
+}
