@@ -77,7 +77,7 @@ static json parse_json(const std::string& bytes, const std::string& what) {
 static int schema_version_of(const json& j) {
   auto v = j.find("schemaVersion");
   if (v == j.end()) fail("unsupported schemaVersion 0");
-  if (!v->is_number_unsigned() || v->get<uint64_t>() != 2) fail("unsupported schemaVersion " + v->dump().substr(0, 40));
+  if (!v->is_number_integer() || v->get<int64_t>() != 2) fail("unsupported schemaVersion " + v->dump().substr(0, 40));
   return 2;
 }
 

@@ -1,5 +1,7 @@
 #include "vmm/machine_section.hpp"
 
+#include <cstdint>
+
 #include <net/if.h>
 
 #include <nlohmann/json.hpp>
@@ -31,10 +33,19 @@ nlohmann::json machine_section(const VmConfig& cfg, const GuestMemory& mem, cons
 MachineSection parse_machine_section(const nlohmann::json& m, const std::string& what) {
   MachineSection out;
   VmConfig& vm = out.vm;
+  // A whole number, not a float: nlohmann's get<> of 2.09e154 into an
+  // integer is undefined behaviour (found by the snapshot_file fuzzer).
+  auto whole = [&](const char* key, uint64_t max) {
+    const auto& v = m.at(key);
+    bool whole_number = v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() >= 0);
+    if (!whole_number || v.get<uint64_t>() > max)
+      fail(what + " is damaged: its machine section's " + key + " is " + v.dump().substr(0, 40), ErrorKind::Corrupt);
+    return v.get<uint64_t>();
+  };
   try {
     out.name = m.at("name").get<std::string>();
-    vm.cpus = m.at("cpus").get<int>();
-    vm.memory = m.at("memory").get<uint64_t>();
+    vm.cpus = static_cast<int>(whole("cpus", 4096));
+    vm.memory = whole("memory", UINT64_MAX);
     vm.boot.kernel = m.at("kernel").get<std::string>();
     vm.boot.cmdline = m.at("cmdline").get<std::string>();
     vm.rng = m.at("rng").get<bool>();

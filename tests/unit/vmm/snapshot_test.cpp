@@ -20,6 +20,7 @@
 #include "vmm/crc32c.hpp"
 #include "vmm/device_state.hpp"
 #include "vmm/devices/virtio_pci.hpp"
+#include "vmm/machine_section.hpp"
 #include "vmm/snapshot_file.hpp"
 
 namespace berth::vmm {
@@ -368,3 +369,24 @@ TEST(DeviceState, VirtioConsoleKeepsItsBacklog) {
 
 }  // namespace
 }  // namespace berth::vmm
+
+// Found by tests/fuzz/snapshot_file: a machine section whose memory is a
+// float (2.09e154) was read with get<uint64_t>, undefined behaviour. Counts
+// must be whole numbers, and a VM's vCPUs at most 4096.
+TEST(MachineSection, CountsMustBeWholeNumbers) {
+  nlohmann::json ok = {{"name", "m"},  {"cpus", 2},   {"memory", 268435456}, {"kernel", "/k"}, {"cmdline", ""},
+                       {"rng", true},   {"tap", ""},   {"channel", ""},       {"disks", nlohmann::json::array()}};
+  EXPECT_EQ(berth::vmm::parse_machine_section(ok, "snapshot s").vm.memory, 268435456u);
+  for (auto [key, bad] : {std::pair<const char*, nlohmann::json>{"memory", 2.09e154}, {"memory", -1}, {"memory", "1"},
+                          {"cpus", 1.5}, {"cpus", 5000}, {"cpus", 4294967297.0}}) {
+    nlohmann::json m = ok;
+    m[key] = bad;
+    try {
+      berth::vmm::parse_machine_section(m, "snapshot s");
+      ADD_FAILURE() << key << " " << bad.dump() << " was taken";
+    } catch (const berth::Error& e) {
+      EXPECT_EQ(e.kind(), berth::ErrorKind::Corrupt);
+      EXPECT_NE(std::string(e.what()).find(std::string("machine section's ") + key), std::string::npos) << e.what();
+    }
+  }
+}
