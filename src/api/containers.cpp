@@ -1,5 +1,6 @@
 // /containers: create, list, inspect, update and the lifecycle verbs,
 // each one engine call (the same ones `berth run/ps/stop/...` make).
+#include <cstdint>
 #include <ftw.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -294,8 +295,18 @@ void top(Exchange& x) {
 void update(Exchange& x) {
   json b = x.req.json_body();
   engine::ContainerEngine::Update u;
+  // An integer or nothing: nlohmann's get<int64_t> of a float such as
+  // 1e300 is undefined behaviour; docker answers 400 to it too.
+  auto integer = [](const json& v, const std::string& k, int64_t lo, int64_t hi) {
+    if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(hi)) ||
+        v.get<int64_t>() < lo || v.get<int64_t>() > hi)
+      throw Error(k + ": want an integer, not " + v.dump().substr(0, 40), ErrorKind::InvalidArgument);
+    return v.get<int64_t>();
+  };
   auto num = [&](const char* k, std::optional<int64_t>& out) {
-    if (b.contains(k) && b[k].is_number() && b[k].get<int64_t>() != 0) out = b[k].get<int64_t>();
+    if (!b.contains(k) || b[k].is_null()) return;
+    int64_t n = integer(b[k], k, INT64_MIN, INT64_MAX);
+    if (n != 0) out = n;
   };
   num("Memory", u.memory);
   num("MemorySwap", u.memory_swap);
@@ -306,7 +317,8 @@ void update(Exchange& x) {
       !b["RestartPolicy"].value("Name", "").empty()) {
     engine::RestartPolicy p;
     p.name = b["RestartPolicy"].value("Name", "no");
-    p.maximum_retry_count = b["RestartPolicy"].value("MaximumRetryCount", 0);
+    if (auto it = b["RestartPolicy"].find("MaximumRetryCount"); it != b["RestartPolicy"].end() && !it->is_null())
+      p.maximum_retry_count = static_cast<int>(integer(*it, "RestartPolicy.MaximumRetryCount", 0, INT32_MAX));
     u.restart = p;
   }
   x.engine->update(x.req.param("id"), u);

@@ -161,6 +161,17 @@ assert_eq "list filters=type=custom" "rawnet" "$(curl -sS --unix-socket "$API_SO
   --data-urlencode 'filters={"type":["custom"]}' | jq -r '[.[].Name]|join(" ")')"
 r=$(api GET /networks -G --data-urlencode 'filters={"bogus":["x"]}')
 assert_eq "an unknown filter" 400 "${r%% *}"
+# update: integers only (a float such as 1e300 was undefined behaviour)
+r=$(api POST /containers/c1/update -H 'Content-Type: application/json' -d '{"Memory":1e300}')
+assert_eq "update with a float Memory" "400" "${r%% *}"
+assert_contains "update with a float Memory: message" "$r" "Memory: want an integer"
+r=$(api POST /containers/c1/update -H 'Content-Type: application/json' \
+  -d '{"RestartPolicy":{"Name":"on-failure","MaximumRetryCount":1e300}}')
+assert_eq "update with a float MaximumRetryCount" "400" "${r%% *}"
+r=$(api POST /containers/c1/update -H 'Content-Type: application/json' -d '{"RestartPolicy":{"Name":"on-failure","MaximumRetryCount":2}}')
+assert_eq "update with an integer MaximumRetryCount" "200" "${r%% *}"
+assert_eq "update: the policy taken" "on-failure 2" \
+  "$(curl -sS --unix-socket "$API_SOCK" http://berth/containers/c1/json | jq -r '.HostConfig.RestartPolicy | "\(.Name) \(.MaximumRetryCount)"')"
 r=$(api POST /networks/rawnet/connect -H 'Content-Type: application/json' -d '{"Container":"c1","EndpointConfig":{"IPAMConfig":{"IPv4Address":"10.77.9.7"},"Aliases":["cee"]}}')
 assert_eq "connect" 200 "${r%% *}"
 curl -sS --unix-socket "$API_SOCK" http://berth/containers/c1/json >"$E2E_TMP/inspect2.json"
