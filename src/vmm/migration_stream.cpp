@@ -148,10 +148,16 @@ void MigrationStream::fail_with_peer_answer(const std::string& send_error, int e
         std::string s(h.length, '\0');
         read(s.data(), s.size());
         nlohmann::json a = nlohmann::json::parse(s, nullptr, false);
-        if (a.is_object() && !a.value("ok", true)) {
-          int kind = a.value("kind", 0);
+        // The peer's bytes: members of another type read as absent (value()
+        // would throw json's type_error, or convert a float such as 1e300
+        // to int: undefined behaviour).
+        if (a.is_object() && a.contains("ok") && a["ok"] == false) {
+          auto k = a.find("kind");
+          int64_t kind = k != a.end() && k->is_number_integer() ? k->get<int64_t>() : 0;
           if (kind < 0 || kind > static_cast<int>(ErrorKind::Corrupt)) kind = 0;
-          throw Error("the receiver at " + peer_ + " refused: " + a.value("error", std::string("no reason given")),
+          auto e = a.find("error");
+          throw Error("the receiver at " + peer_ + " refused: " +
+                          (e != a.end() && e->is_string() ? e->get<std::string>() : std::string("no reason given")),
                       static_cast<ErrorKind>(kind));
         }
       }
