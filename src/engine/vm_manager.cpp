@@ -621,6 +621,7 @@ void VmManager::stop(const std::string& name, bool kill) {
 }
 
 void VmManager::remove(const std::string& name) {
+  vmm::VmCgroup::leave_if_in(cgroup_name(name));  // as --rm's exit command, started inside them
   reconcile(name);
   auto st = db().prepare("SELECT state FROM vms WHERE name = ?");
   st.bind(1, name);

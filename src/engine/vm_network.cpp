@@ -142,9 +142,9 @@ VmNetwork VmNetworks::attach(const std::string& vm, const std::string& ref, cons
     v.tap = tap_name(vm);
     v.bridge = n.bridge;
     net::Endpoint p = tap_plan(n, v.tap, state_);
+    fs::mkdir_p(state_ + "/netns", 0700);  // the helper's lock is there, for the default bridge too
     if (!p.network.dns_hosts.empty()) {
       v.dns = n.gateway;
-      fs::mkdir_p(state_ + "/netns", 0700);
       // The responder starts with the bridge and reads this file; the
       // engine rewrites it whole as containers come and go.
       if (!fs::exists(p.network.dns_hosts)) fs::write_file_atomic(p.network.dns_hosts, "");

@@ -152,6 +152,19 @@ VmCgroup::~VmCgroup() {
   if (leaver_.joinable()) leaver_.join();
 }
 
+void VmCgroup::leave_if_in(const std::string& name) {
+  std::string leaf = "/berth/vm-" + name;
+  for (const auto& root : hierarchies()) {
+    std::string ctrl = root == "/sys/fs/cgroup" ? "" : root.substr(root.rfind('/') + 1);
+    if (current_cgroup(ctrl) != leaf) continue;
+    try {
+      put(fs::join(root, "berth"), "cgroup.procs", std::to_string(::getpid()));
+    } catch (const Error& e) {
+      log::warn(e.what());
+    }
+  }
+}
+
 void VmCgroup::remove_stale(const std::vector<std::string>& names) {
   for (const auto& root : hierarchies())
     for (const auto& n : names) ::rmdir(fs::join(root, "berth/vm-" + n).c_str());  // EBUSY while in use

@@ -38,6 +38,12 @@ class VmCgroup {
   void leave();
   const std::vector<std::string>& paths() const { return paths_; }
 
+  // Moves this process out of VM `name`'s groups (to their parent,
+  // berth/) if it is in them: the exit command of `vm run --rm`, which the
+  // VMM starts from inside its groups, would otherwise keep them busy and
+  // in place (a `vm rm` that takes a while, detaching a network, outlived
+  // the VMM's own removal of them).
+  static void leave_if_in(const std::string& name);
   // Removes the groups of VMs named in `names` (empty ones only).
   static void remove_stale(const std::vector<std::string>& names);
   // Removes every empty berth/vm-* group.

@@ -112,8 +112,12 @@ assert_eq "the guest's MAC" "net-responder up ip=10.88.0.2 mac=02:00:00:00:00:33
   "$(b vm logs v3 | grep -m1 'net-responder up' | tr -d '\r')"
 assert_contains "no DNS on the default bridge" "$(b vm inspect v3 | jq -r '.Config.cmdline')" "ip=10.88.0.2::10.88.0.1:255.255.0.0:v3:eth0:off"
 busybox ping -c 1 -W 5 10.88.0.2 >/dev/null || fail "the host could not ping the VM on bridge"
+v3_cgroup=$(b vm inspect v3 | jq -r '.Cgroup')
+[[ -n $v3_cgroup ]] || fail "vm inspect v3 names no cgroup: $(b vm inspect v3)"
 b vm stop v3 >/dev/null   # --rm: record, tap and lease go at once
 [[ -z $(b vm ls | awk 'NR > 1') ]] || fail "v3's record stayed (--rm)"
+# its groups too: --rm's `vm rm`, started by the VMM inside them, leaves them first
+for h in /sys/fs/cgroup/*/; do [[ ! -d $h$v3_cgroup ]] || fail "v3's cgroup $h$v3_cgroup stayed (--rm)"; done
 [[ -z $(vm_leases v3) ]] || fail "v3's lease stayed (--rm)"
 ! ip link show berth0 >/dev/null 2>&1 || fail "berth0 stayed after its only VM ended"
 
