@@ -117,12 +117,12 @@ if curl -sS --max-time 2 http://10.77.1.1:18090/ >/dev/null 2>&1; then fail "[fd
 assert_eq "curl [fd99::1]:18091 from outside" hello-over-v6 \
   "$(nsenter -t "$ext_pid" -n curl -sS -g --max-time 5 'http://[fd99::1]:18091/')"
 if curl -sS --max-time 2 http://10.77.1.1:18091/ >/dev/null 2>&1; then fail "[::]:18091 answered on IPv4"; fi
-nft list map inet berth publish6_ip_udp | grep -q 'fd00:1::1 . 18092 : fd00:1::' ||
+nft list map inet berth publish6_ip_udp | grep 'fd00:1::1 . 18092 : fd00:1::' >/dev/null ||
   fail "no IPv6 UDP element for [fd00:1::1]:18092: $(nft list map inet berth publish6_ip_udp)"
 expect_error 125 "port is already allocated" b run --network v6net -p '[fd00:1::1]:18090:80' busybox true
 b rm -f web6 >/dev/null
 b rm -f $(b ps -aq --filter status=created) >/dev/null 2>&1 || true
-if nft list map inet berth publish6_ip_udp | grep -q 18092; then fail "the UDP element stayed after rm"; fi
+if nft list map inet berth publish6_ip_udp | grep 18092 >/dev/null; then fail "the UDP element stayed after rm"; fi
 
 log "outbound IPv6 is masqueraded past ip6tables' FORWARD DROP"
 nsenter -t "$ext_pid" -n busybox httpd -f -p 8090 -h "$E2E_TMP/www" &

@@ -65,8 +65,8 @@ kill -KILL "$mon"
 sleep 0.3
 b ps -a >/dev/null
 [[ ! -e $STATE/netns/$vid ]] || fail "the netns of a container whose monitor died is still there"
-ip -o link show | grep -q "vb${vid:0:10}" && fail "its veth is still there"
-nft list ruleset | grep -q 18085 && fail "its published port is still in the rules"
+ip -o link show | grep "vb${vid:0:10}" >/dev/null && fail "its veth is still there"
+nft list ruleset | grep 18085 >/dev/null && fail "its published port is still in the rules"
 assert_eq "its lease is kept until rm" 1 "$(sqlite3 "$ROOT/berth.db" "SELECT count(*) FROM leases WHERE container_id = '$vid'")"
 b start victim >/dev/null
 b exec victim ip -o -4 addr show eth0 >/dev/null || fail "victim has no eth0 after a new start"
