@@ -34,11 +34,7 @@ log "images"
 assert_contains "docker images" "$(d images --format '{{.Repository}}:{{.Tag}}')" "busybox:latest"
 
 log "run --rm: output, stderr and exit code; the container is gone after"
-rc=0
-out=$(d run --rm busybox sh -c "echo hello; echo oops >&2; exit 3; : $E2E_MARK" 2>"$E2E_TMP/err") || rc=$?
-assert_eq "run --rm exit code" 3 "$rc"
-assert_eq "run --rm stdout" hello "$out"
-assert_eq "run --rm stderr" oops "$(cat "$E2E_TMP/err")"
+assert_run_rm_streams d
 wait_until 10 test -z "$(b ps -aq)" || fail "run --rm left a container: $(b ps -a)"
 assert_eq "run --rm, stdin piped (-i)" "piped" "$(echo piped | d run --rm -i busybox cat)"
 # More than the pipes hold: the monitor keeps reading cat's output while

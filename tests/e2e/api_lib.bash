@@ -27,3 +27,14 @@ api() {
   curl -sS --unix-socket "$API_SOCK" -X "$m" -o "$E2E_TMP/api.body" -w '%{http_code}' "$@" "http://berth$p"
   printf ' %s' "$(cat "$E2E_TMP/api.body")"
 }
+
+# assert_run_rm_streams DOCKER_FN : `docker run --rm` through DOCKER_FN (a
+# function running the docker CLI against berth serve) keeps the
+# container's stdout, stderr and exit code apart.
+assert_run_rm_streams() {
+  local d=$1 rc=0 out
+  out=$("$d" run --rm busybox sh -c "echo hello; echo oops >&2; exit 3; : $E2E_MARK" 2>"$E2E_TMP/err") || rc=$?
+  assert_eq "run --rm exit code" 3 "$rc"
+  assert_eq "run --rm stdout" hello "$out"
+  assert_eq "run --rm stderr" oops "$(cat "$E2E_TMP/err")"
+}

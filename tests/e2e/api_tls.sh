@@ -75,11 +75,7 @@ assert_contains "serve says TLS" "$(cat "$E2E_TMP/serve.log")" "(TLS, client cer
 assert_eq "version over TLS" "1.43" "$(dt version --format '{{.Server.APIVersion}}')"
 
 log "run --rm over TLS: output, stderr, exit code"
-rc=0
-out=$(dt run --rm busybox sh -c "echo hello; echo oops >&2; exit 3; : $E2E_MARK" 2>"$E2E_TMP/err") || rc=$?
-assert_eq "run --rm exit code" 3 "$rc"
-assert_eq "run --rm stdout" hello "$out"
-assert_eq "run --rm stderr" oops "$(cat "$E2E_TMP/err")"
+assert_run_rm_streams dt
 log "run -i: stdin piped, its end (the client's close_notify) closes the container's stdin"
 assert_eq "run --rm -i" "piped" "$(echo piped | dt run --rm -i busybox cat)"
 head -c 3000000 /dev/urandom | base64 -w 0 >"$E2E_TMP/big"
