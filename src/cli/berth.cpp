@@ -200,10 +200,10 @@ int main(int argc, char** argv) {
 
   // docker's words for a verb it does not have (CLI11 would say that a
   // subcommand is required: the verbs not named were never defined).
-  if (std::string v = cli::first_word(argc, argv); !v.empty() && !cli::find_subcommand(app, v.c_str())) {
-    bool alias = false;
-    for (CLI::App* s : app.get_subcommands([](CLI::App*) { return true; })) alias = alias || s->check_name(v);
-    if (!alias) {
+  if (std::string v = cli::first_word(argc, argv); !v.empty()) {
+    bool known = false;  // a name or an alias
+    for (CLI::App* s : app.get_subcommands([](CLI::App*) { return true; })) known = known || s->check_name(v);
+    if (!known) {
       std::cerr << "berth: '" << v << "' is not a berth command (see 'berth --help')\n";
       return 1;
     }
