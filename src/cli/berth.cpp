@@ -163,8 +163,10 @@ static int error_exit_code(int argc, char** argv, ErrorKind kind) {
 
 }  // namespace berth::cli
 
+#include "vmm/trace.hpp"
 int main(int argc, char** argv) {
   using namespace berth;
+  berth::vmm::trace("C main");
   cli::Globals g;
   if (const char* r = std::getenv("BERTH_ROOT")) g.root = r;
   if (const char* s = std::getenv("BERTH_STATE")) g.state = s;
@@ -232,5 +234,6 @@ int main(int argc, char** argv) {
     std::cerr << "berth: " << e.what() << "\n";
     return 1;
   }
+  berth::vmm::trace("C exit");
   return 0;
 }

@@ -22,7 +22,6 @@
 #include <ctime>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <sqlite3.h>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -38,6 +37,7 @@
 #include "image/image_store.hpp"
 #include "image/overlay_snapshotter.hpp"
 #include "vmm/launch.hpp"
+#include "vmm/trace.hpp"
 #include "vmm/vm_cgroup.hpp"
 
 namespace berth::engine {
@@ -92,15 +92,7 @@ Database& VmManager::db() {
   if (db_) return *db_;
   fs::mkdir_p(root_, 0700);
   db_ = std::make_unique<Database>(fs::join(root_, "berth.db"));
-  // The last connection to close would checkpoint the WAL (two fdatasyncs,
-  // ~25 ms here) on the way out of every `berth vm` command; leave
-  // checkpoints to SQLite's automatic ones during writes.
-  sqlite3_db_config(db_->handle(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
-  // Without checkpoints on close the WAL only shrinks at an automatic
-  // checkpoint, and every `berth vm` process rebuilds its index by reading
-  // all of it when it opens the database (300 reads for 1.2 MB, ~1 ms):
-  // checkpoint after 64 pages rather than SQLite's 1000.
-  db_->exec("PRAGMA wal_autocheckpoint=64");
+  // (Its WAL is kept short by Database: common/sqlite.cpp.)
   db_->exec(
       "CREATE TABLE IF NOT EXISTS vms ("
       " name TEXT PRIMARY KEY, config TEXT NOT NULL, state TEXT NOT NULL,"
@@ -298,7 +290,9 @@ VmManager::Spawned VmManager::spawn(bool detached) {
   int rc = ::posix_spawn(&pid, exe.c_str(), &fa, &attr, const_cast<char* const*>(argv), environ);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
+  vmm::trace("C spawned");
   if (rc != 0) throw_errno("start " + exe, rc);
+
   return {pid, std::move(report_rd), std::move(config_wr)};
 }
 
@@ -332,6 +326,7 @@ VmManager::Started VmManager::start(const VmSpec& spec, bool detached) {
     if (::write(s.vmm.go.get(), config.data(), config.size()) != static_cast<ssize_t>(config.size()) &&
         errno != EPIPE)  // EPIPE: the VMM failed; it reports why
       throw_errno("pass the launch config of vm " + s.p.name);
+    vmm::trace("C config");
     if (!claimed) claim(s.p, s.vmm.pid);
   } catch (...) {
     s.vmm.go.reset();
@@ -351,6 +346,7 @@ VmManager::Started VmManager::start(const VmSpec& spec, bool detached) {
     throw;
   }
   ::unlink(s.p.launch.exit_file.c_str());  // of a previous VM of this name
+  vmm::trace("C go");
   [[maybe_unused]] ssize_t w = ::write(s.vmm.go.get(), "go\n", 3);
   s.vmm.go.reset();
   return s;
@@ -439,6 +435,7 @@ std::string VmManager::run_detached(const VmSpec& spec) {
   // "ready" once the VM runs, "error" if it cannot; EOF if the VMM died.
   vmm::LineReader reports(vmm.report.get());
   std::optional<vmm::Report> r = vmm::next_report(reports);
+  vmm::trace("C ready");
   if (r && (r->event == "ready" || r->event == "listening")) return p.name;
   if (r && r->event == "exit") return p.name;  // already over; its record says how
   failed_start(verb(spec), p.name, vmm.pid, r);

@@ -19,6 +19,7 @@
 #include "vmm/devices/virtio_pci.hpp"
 #include "vmm/layout.hpp"
 #include "vmm/snapshot_file.hpp"
+#include "vmm/trace.hpp"
 
 namespace berth::vmm {
 
@@ -94,7 +95,13 @@ Machine::Machine(VmConfig cfg, Origin origin, const std::string& snapshot_memory
   bool boot = origin == Origin::Boot;
   mem_ = origin == Origin::Snapshot ? std::make_unique<GuestMemory>(cfg_.memory, snapshot_memory)
                                     : std::make_unique<GuestMemory>(cfg_.memory);
+  trace("M mapped");
+  // Before the irqchip and PIT (kvm.hpp, KvmVm). The one part of a restore
+  // that grows with RAM here: a shadow-paging KVM (PVM, tdp_mmu=N) fills
+  // its rmap and write-tracking arrays for every page of the slot now,
+  // 5 MiB for 2 GiB, ~2 ms (docs/performance.md, vm-snapshot).
   vm_.set_memory(*mem_);
+  trace("M memslot");
   vm_.create_irqchip_and_pit();
 
   // A restored or received guest has its ACPI tables and kernel in its RAM.

@@ -94,11 +94,13 @@ SnapshotWriter Machine::capture_state(const std::string& name) {
 
 void Machine::load_state(const SnapshotReader& snap) {
   const std::string& dir = snap.dir();
-  nlohmann::json m = snap.section("machine");
-  if (m.value("cpus", 0) != cfg_.cpus || m.value("memory", uint64_t{0}) != cfg_.memory)
-    berth::fail("snapshot " + dir + " is of a machine with " + m.value("cpus", nlohmann::json()).dump() +
-                    " CPUs and " + m.value("memory", nlohmann::json()).dump() + " bytes of RAM, not " +
-                    std::to_string(cfg_.cpus) + " and " + std::to_string(cfg_.memory),
+  // Checked as the CLI checked it (a float count read with value() would
+  // be undefined behaviour): the file may have changed since.
+  VmConfig m = parse_machine_section(snap.section("machine"), "snapshot " + dir).vm;
+  if (m.cpus != cfg_.cpus || m.memory != cfg_.memory)
+    berth::fail("snapshot " + dir + " is of a machine with " + std::to_string(m.cpus) + " CPUs and " +
+                    std::to_string(m.memory) + " bytes of RAM, not " + std::to_string(cfg_.cpus) + " and " +
+                    std::to_string(cfg_.memory),
                 ErrorKind::Corrupt);
 
   // Each section belongs to a part of this machine, and each part has one.

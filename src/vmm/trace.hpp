@@ -1,8 +1,9 @@
-// Timestamps of a live migration's switch-over, for finding where its
-// downtime goes: with BERTH_VMM_TRACE set in the environment of the VMMs,
-// each stage writes "TRACE <CLOCK_MONOTONIC seconds> <stage>" to the VMM's
-// stderr (a detached VM's vmm.log). Source and target on one host share
-// the clock, so the two logs merge by time (docs/performance.md,
+// Timestamps of a VM's start, restore and live migration's switch-over,
+// for finding where the time goes: with BERTH_VMM_TRACE set in the
+// environment, each stage writes "TRACE <CLOCK_MONOTONIC seconds> <stage>"
+// to stderr: the CLI's (stages "C ..."; the VMM's own "V ...", "M ..."
+// until "go"), then a detached VM's vmm.log. Source and target on one
+// host share the clock, so the logs merge by time (docs/performance.md,
 // vm-snapshot). Costs one getenv per process when unset.
 #pragma once
 

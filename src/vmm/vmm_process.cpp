@@ -229,6 +229,7 @@ int serve_vm(LaunchConfig cfg, LaunchChannel& channel, int report_fd, bool& comm
     try {
       SnapshotReader snap(cfg.restore);
       m = std::make_unique<Machine>(cfg.vm, Origin::Snapshot, snap.memory_path(), std::move(early));
+      trace("M vcpus");
       m->load_state(snap);
     } catch (Error& e) {
       throw e.wrap("from snapshot " + cfg.restore);
