@@ -1,6 +1,9 @@
 #include "vmm/crc32c.hpp"
 
+// glibc 2.36's header returns _Bool, a C keyword clang++ refuses in C++.
+#define _Bool bool
 #include <sys/platform/x86.h>
+#undef _Bool
 
 #include <cstring>
 
