@@ -11,6 +11,7 @@
 #include "cli/command_registry.hpp"
 #include "common/error.hpp"
 #include "common/log.hpp"
+#include "vmm/trace.hpp"
 
 namespace berth::cli {
 
@@ -163,7 +164,6 @@ static int error_exit_code(int argc, char** argv, ErrorKind kind) {
 
 }  // namespace berth::cli
 
-#include "vmm/trace.hpp"
 int main(int argc, char** argv) {
   using namespace berth;
   berth::vmm::trace("C main");

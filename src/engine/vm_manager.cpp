@@ -292,7 +292,6 @@ VmManager::Spawned VmManager::spawn(bool detached) {
   posix_spawnattr_destroy(&attr);
   vmm::trace("C spawned");
   if (rc != 0) throw_errno("start " + exe, rc);
-
   return {pid, std::move(report_rd), std::move(config_wr)};
 }
 
