@@ -12,6 +12,7 @@
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "common/log.hpp"
+#include "vmm/device_state.hpp"
 #include "vmm/migration_source.hpp"
 
 namespace berth::vmm {
@@ -166,14 +167,29 @@ json ControlServer::snapshot(const json& req) {
           {"pause_ms", pause_ms}};
 }
 
+namespace {
+
+// A whole number up to max, or def when absent: value() of 1e300 into an
+// integer would be undefined behaviour (what the fuzzers kept finding in
+// other parsers), and a negative one would wrap.
+uint64_t whole_field(const json& req, const char* key, uint64_t def, uint64_t max) {
+  auto it = req.find(key);
+  if (it == req.end()) return def;
+  if (!state_is_uint(*it) || it->get<uint64_t>() > max)
+    fail(std::string("migrate: ") + key + " must be a whole number up to " + std::to_string(max));
+  return it->get<uint64_t>();
+}
+
+}  // namespace
+
 void ControlServer::start_migration(int fd, const json& req) {
   MigrationOptions o;
   if (!req.contains("to") || !req["to"].is_string()) fail("migrate: \"to\" must be tcp:HOST:PORT");
   o.to = parse_tcp_address(req["to"].get<std::string>(), "migrate: to");
   o.token = req.value("token", std::string());
   o.max_downtime_ms = req.value("max_downtime_ms", 50.0);
-  o.max_rounds = req.value("max_rounds", 30);
-  o.max_bandwidth = req.value("max_bandwidth", uint64_t{0});
+  o.max_rounds = static_cast<int>(whole_field(req, "max_rounds", 30, 1000000));
+  o.max_bandwidth = whole_field(req, "max_bandwidth", 0, UINT64_MAX);
   if (!(o.max_downtime_ms >= 0) || o.max_rounds < 1) fail("migrate: max_downtime_ms must be >= 0, max_rounds >= 1");
   auto mig = std::make_unique<Migration>();
   mig->client = fd;
@@ -258,7 +274,8 @@ json control_request(const std::string& socket_path, const json& request, int ti
   if (!answer.is_object() || !answer.contains("ok"))
     fail("control socket " + socket_path + " answered something that is not a control answer", ErrorKind::Internal);
   if (answer["ok"] == true) return answer;
-  int kind = answer.value("kind", 0);
+  auto k = answer.find("kind");  // an integer, else unknown (no float-to-int cast)
+  int64_t kind = k != answer.end() && k->is_number_integer() ? k->get<int64_t>() : 0;
   if (kind < 0 || kind > static_cast<int>(ErrorKind::Corrupt)) kind = 0;
   throw Error(answer.value("error", std::string("control request failed")), static_cast<ErrorKind>(kind));
 }

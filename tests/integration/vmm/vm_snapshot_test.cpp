@@ -275,6 +275,14 @@ TEST(VmSnapshot, ControlSocketSpeaksJsonLines) {
   EXPECT_TRUE(has(unknown["error"], "unknown control op 'fly'")) << unknown.dump();
   json rel = ask(R"({"op":"snapshot","dir":"relative"})");
   EXPECT_TRUE(has(rel["error"], "must be an absolute path")) << rel.dump();
+  // Numbers a script may get wrong: a float too large for an int, a
+  // negative count (undefined behaviour and a wrap before; one error now).
+  for (const char* field : {R"("max_rounds":1e300)", R"("max_rounds":-1)", R"("max_bandwidth":1.5e30)"}) {
+    json m = ask(std::string(R"({"op":"migrate","to":"tcp:127.0.0.1:9",)") + field + "}");
+    EXPECT_EQ(m["ok"], false) << field;
+    EXPECT_TRUE(has(m["error"], "must be a whole number")) << m.dump();
+  }
+  EXPECT_EQ(ask(R"({"op":"status"})")["state"], "paused");
   EXPECT_EQ(ask(R"({"op":"resume"})")["ok"], true);
   EXPECT_EQ(env.vm({"stop", "j"}).status, 0);
   EXPECT_FALSE(std::filesystem::exists(env.state() + "/vms/j/control.sock"));
