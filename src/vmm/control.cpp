@@ -187,6 +187,8 @@ void ControlServer::start_migration(int fd, const json& req) {
   if (!req.contains("to") || !req["to"].is_string()) fail("migrate: \"to\" must be tcp:HOST:PORT");
   o.to = parse_tcp_address(req["to"].get<std::string>(), "migrate: to");
   o.token = req.value("token", std::string());
+  if (req.contains("max_downtime_ms") && !req["max_downtime_ms"].is_number())
+    fail("migrate: max_downtime_ms must be a number of milliseconds");
   o.max_downtime_ms = req.value("max_downtime_ms", 50.0);
   o.max_rounds = static_cast<int>(whole_field(req, "max_rounds", 30, 1000000));
   o.max_bandwidth = whole_field(req, "max_bandwidth", 0, UINT64_MAX);

@@ -282,6 +282,8 @@ TEST(VmSnapshot, ControlSocketSpeaksJsonLines) {
     EXPECT_EQ(m["ok"], false) << field;
     EXPECT_TRUE(has(m["error"], "must be a whole number")) << m.dump();
   }
+  json ms = ask(R"({"op":"migrate","to":"tcp:127.0.0.1:9","max_downtime_ms":"50ms"})");
+  EXPECT_TRUE(has(ms["error"], "max_downtime_ms must be a number")) << ms.dump();
   EXPECT_EQ(ask(R"({"op":"status"})")["state"], "paused");
   EXPECT_EQ(ask(R"({"op":"resume"})")["ok"], true);
   EXPECT_EQ(env.vm({"stop", "j"}).status, 0);
