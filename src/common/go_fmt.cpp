@@ -487,6 +487,23 @@ std::string_view type_name(const json& v) {
   }
 }
 
+bool integral_value(const json& v, int64_t& out) {
+  if (v.is_number_unsigned()) {
+    out = static_cast<int64_t>(std::min<uint64_t>(v.get<uint64_t>(), INT64_MAX));
+    return true;
+  }
+  if (v.is_number_integer()) {
+    out = v.get<int64_t>();
+    return true;
+  }
+  if (!v.is_number_float()) return false;
+  double d = v.get<double>();
+  // [-2^63, 2^63): both bounds exact as doubles; NaN fails both.
+  if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0) || d != std::trunc(d)) return false;
+  out = static_cast<int64_t>(d);
+  return true;
+}
+
 void append_value(std::string& out, const json& v) { Printer(out).print(v, 'v'); }
 
 std::string value(const json& v) {

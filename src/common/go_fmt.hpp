@@ -9,11 +9,18 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
 
 namespace berth::gofmt {
+
+// v as a Go int, into out: a JSON integer (an unsigned one past int64
+// saturates) or a float with no fraction inside int64's range (3.0 decoded
+// from JSON is a fine 3). False for anything else, 1e300 included: a cast of
+// such a double to int64 would be undefined behaviour.
+bool integral_value(const nlohmann::json& v, int64_t& out);
 
 // fmt's %v of v appended to out: "abc", "42", "1.5", "true", "<nil>",
 // "[a b]", "map[k:v]".

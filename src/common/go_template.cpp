@@ -348,11 +348,12 @@ class State {
       case Param::String:
         if (j.is_string()) return v;
         break;
-      case Param::Int:
+      case Param::Int: {
         if (j.is_number_integer()) return v;
-        if (j.is_number_float() && j.get<double>() == static_cast<double>(static_cast<int64_t>(j.get<double>())))
-          return Value::owned(static_cast<int64_t>(j.get<double>()));  // 3.0 from JSON is a fine 3
+        int64_t i = 0;
+        if (gofmt::integral_value(j, i)) return Value::owned(i);  // 3.0 from JSON is a fine 3
         break;
+      }
       case Param::List:
         if (j.is_array() || j.is_null()) return v;
         break;

@@ -31,13 +31,14 @@ const std::string& str(const Value& v) { return v->get_ref<const std::string&>()
 
 // Arguments of Param::Int are JSON integers (or integral floats) by now.
 int64_t integer(const json& v) {
-  if (v.is_number_float()) return static_cast<int64_t>(v.get<double>());
-  if (v.is_number_unsigned()) return static_cast<int64_t>(std::min<uint64_t>(v.get<uint64_t>(), INT64_MAX));
-  return v.get<int64_t>();
+  int64_t i = 0;
+  gofmt::integral_value(v, i);
+  return i;
 }
 
 bool is_integral(const json& v) {
-  return v.is_number_integer() || (v.is_number_float() && v.get<double>() == static_cast<double>(static_cast<int64_t>(v.get<double>())));
+  int64_t i = 0;
+  return gofmt::integral_value(v, i);
 }
 
 std::vector<const json*> pointers(const Args& args, size_t from = 0) {

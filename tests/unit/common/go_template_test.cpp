@@ -326,6 +326,15 @@ TEST(GoTemplate, ExecutionErrorsAreDockers) {
   EXPECT_EQ(error_of("{{index .NetworkSettings.Ports 1}}"),
             "template parsing error: template: :1:2: executing \"\" at <index .NetworkSettings.Ports 1>: "
             "error calling index: value has type int; should be string");
+  // A float too large for an int64 where an int goes: an error, not a cast
+  // (undefined behaviour before).
+  EXPECT_EQ(error_of("{{$x := 1e300}}{{pad .Name 0 $x}}"),
+            "template parsing error: template: :1:29: executing \"\" at <$x>: "
+            "wrong type for value; expected int; got float64");
+  EXPECT_EQ(error_of("{{$x := 1e300}}{{index .Config.Cmd $x}}"),
+            "template parsing error: template: :1:17: executing \"\" at <index .Config.Cmd $x>: "
+            "error calling index: cannot index slice/array with type float64");
+  EXPECT_EQ(run("{{$x := 1.0}}{{index .Config.Cmd $x}}"), "-g");  // an integral float is an int
   EXPECT_EQ(error_of("{{index .State.Pid 0}}"), "template parsing error: template: :1:2: executing \"\" at "
                                                 "<index .State.Pid 0>: error calling index: can't index item of type int");
 }
