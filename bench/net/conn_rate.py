@@ -5,6 +5,9 @@
   conn_rate.py client HOST PORT SECONDS
       one connection at a time for SECONDS: connect, read the byte, close.
       Prints "CONN_PER_S MEAN_US P99_US".
+  conn_rate.py wait HOST PORT SECONDS
+      until a connection gets its byte (the server, and a proxy in front of
+      it, listen), or fails after SECONDS.
 """
 import socket
 import sys
@@ -42,8 +45,24 @@ def client(host, port, seconds):
     print(f"{rate:.0f} {mean:.0f} {p99:.0f}")
 
 
+def wait(host, port, seconds):
+    end = time.perf_counter() + seconds
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=1) as c:
+                if c.recv(1) == b"x":
+                    return
+        except OSError:
+            pass
+        if time.perf_counter() > end:
+            raise SystemExit(f"nothing answers on {host}:{port} after {seconds} s")
+        time.sleep(0.02)
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "serve":
         serve(int(sys.argv[2]))
+    elif sys.argv[1] == "wait":
+        wait(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
     else:
         client(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
