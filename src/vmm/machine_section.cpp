@@ -1,5 +1,7 @@
 #include "vmm/machine_section.hpp"
 
+#include "vmm/device_state.hpp"
+
 #include <cstdint>
 
 #include <net/if.h>
@@ -37,8 +39,7 @@ MachineSection parse_machine_section(const nlohmann::json& m, const std::string&
   // integer is undefined behaviour (found by the snapshot_file fuzzer).
   auto whole = [&](const char* key, uint64_t max) {
     const auto& v = m.at(key);
-    bool whole_number = v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() >= 0);
-    if (!whole_number || v.get<uint64_t>() > max)
+    if (!state_is_uint(v) || v.get<uint64_t>() > max)
       fail(what + " is damaged: its machine section's " + key + " is " + v.dump().substr(0, 40), ErrorKind::Corrupt);
     return v.get<uint64_t>();
   };
