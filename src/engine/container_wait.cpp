@@ -25,7 +25,9 @@ std::optional<WaitResult> ContainerEngine::wait_for(const std::string& ref, cons
   if (cond == "not-running" && !c.state.running()) return last;
   // The monitor logs "die" just before it records the exit, so a die a
   // moment before t0 may belong to a container still shown running: look
-  // back a little, and count such a die only if the record agrees.
+  // back a little, and count such a die if it came after the start of the
+  // run the record shows (the record may still lag behind it: waiting for
+  // the record to agree hung a wait whose die was its last event).
   EventQuery q;
   q.since = ts.tv_sec - 2;
   q.follow = true;
@@ -43,7 +45,8 @@ std::optional<WaitResult> ContainerEngine::wait_for(const std::string& ref, cons
       if (!recent) {
         auto now = store_->find(c.id);
         if (now) sync(*now);
-        if (now && now->state.running()) return true;  // a die of an earlier run
+        if (now && now->state.running() && e.value("timeNano", int64_t{0}) < image::parse_rfc3339_nanos(now->state.started_at))
+          return true;  // a die of an earlier run
       }
       if (cond == "next-exit" && !recent) return true;
       last = {code, ""};

@@ -498,6 +498,21 @@ int64_t parse_rfc3339(const std::string& s) {
   return t;
 }
 
+int64_t parse_rfc3339_nanos(const std::string& s) {
+  int64_t t = parse_rfc3339(s);
+  if (t < 0) return -1;
+  int64_t frac = 0;
+  int digits = 0;
+  if (s.size() > 19 && s[19] == '.')
+    for (size_t p = 20; p < s.size() && std::isdigit(static_cast<unsigned char>(s[p])); ++p)
+      if (digits < 9) {
+        frac = frac * 10 + (s[p] - '0');
+        ++digits;
+      }
+  for (; digits < 9; ++digits) frac *= 10;
+  return t * 1000000000 + frac;
+}
+
 std::string human_since(const std::string& rfc3339) {
   int64_t t = parse_rfc3339(rfc3339);
   if (t < 0 && rfc3339.empty()) return "N/A";

@@ -151,6 +151,7 @@ std::string human_size(int64_t bytes);
 // Docker-style "3 weeks ago" for an RFC 3339 time; "N/A" if unparsable.
 std::string human_since(const std::string& rfc3339);
 int64_t parse_rfc3339(const std::string& s);  // seconds since epoch; -1 if bad
+int64_t parse_rfc3339_nanos(const std::string& s);  // nanoseconds since epoch; -1 if bad
 std::string short_id(const std::string& digest);  // 12 hex chars
 
 }  // namespace berth::image

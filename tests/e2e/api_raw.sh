@@ -305,6 +305,18 @@ wait "$waiter"
 assert_eq "wait removed" 6 "$(jq -r .StatusCode "$E2E_TMP/wait.json")"
 wait_until 10 sh -c "! '$BERTH' --root '$ROOT' --state '$STATE' inspect $aid >/dev/null 2>&1" || fail "AutoRemove left $aid"
 
+log "wait counts a die its record does not show yet"
+# The monitor logs "die", then records the exit. A wait that came between
+# the two once skipped that die as an earlier run's and hung for good: a
+# die after the record's StartedAt is this run's, whatever the record says.
+cid=$(curl -sS --unix-socket "$API_SOCK" http://berth/containers/c1/json | jq -r .Id)
+now=$(date +%s%N)
+printf '{"Type":"container","Action":"die","Actor":{"ID":"%s","Attributes":{"exitCode":"7","name":"c1"}},"scope":"local","time":%s,"timeNano":%s}\n' \
+  "$cid" "${now:0:10}" "$now" >>"$ROOT/events.log"
+sleep 0.2  # the die is older than the wait, as in the race
+r=$(curl -sS --max-time 10 --unix-socket "$API_SOCK" -X POST http://berth/containers/c1/wait) || true
+assert_eq "wait after a die not yet recorded" 7 "$(jq -r .StatusCode <<<"$r" 2>/dev/null)"
+
 log "containers outlive a restart of serve"
 stop_serve
 start_serve
