@@ -15,6 +15,27 @@ namespace berth::vmm {
 
 using nlohmann::json;
 
+namespace {
+
+// What the VMM writes back (reports, the exit record) is read as data from
+// the process that handles the guest: a field of the wrong type reads as
+// absent, not as a json::type_error, and a float is no int (no
+// float-to-int cast: 1e300 into an int is undefined behaviour).
+std::string text_field(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+int64_t int_field(const json& j, const char* key, int64_t lo, int64_t hi) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_number_integer() || (it->is_number_unsigned() && it->get<uint64_t>() > uint64_t{INT64_MAX}))
+    return 0;
+  int64_t v = it->get<int64_t>();
+  return v < lo || v > hi ? 0 : v;
+}
+
+}  // namespace
+
 std::string to_json(const LaunchConfig& c) {
   json disks = json::array();
   for (const auto& d : c.vm.disks) disks.push_back({{"path", d.path}, {"readonly", d.readonly}});
@@ -136,10 +157,10 @@ std::optional<ExitRecord> read_exit_record(const std::string& path) {
   json j = json::parse(text, nullptr, false);
   if (!j.is_object()) return std::nullopt;
   ExitRecord r;
-  r.pid = j.value("pid", 0);
-  r.reason = j.value("reason", "");
-  r.detail = j.value("detail", "");
-  r.finished = j.value("finished", "");
+  r.pid = static_cast<pid_t>(int_field(j, "pid", 0, INT32_MAX));
+  r.reason = text_field(j, "reason");
+  r.detail = text_field(j, "detail");
+  r.finished = text_field(j, "finished");
   if (r.reason.empty()) return std::nullopt;
   return r;
 }
@@ -161,11 +182,11 @@ std::optional<Report> parse_report(std::string_view line) {
   if (!j.is_object() || !j.contains("event") || !j["event"].is_string()) return std::nullopt;
   Report r;
   r.event = j["event"].get<std::string>();
-  r.reason = j.value("reason", "");
-  r.detail = j.value("detail", "");
-  int kind = j.value("kind", 0);
-  r.kind = kind >= 0 && kind <= static_cast<int>(ErrorKind::Corrupt) ? static_cast<ErrorKind>(kind) : ErrorKind::Internal;
-  r.message = j.value("message", "");
+  r.reason = text_field(j, "reason");
+  r.detail = text_field(j, "detail");
+  int64_t kind = int_field(j, "kind", 0, static_cast<int>(ErrorKind::Corrupt));
+  r.kind = kind > 0 ? static_cast<ErrorKind>(kind) : ErrorKind::Internal;
+  r.message = text_field(j, "message");
   return r;
 }
 

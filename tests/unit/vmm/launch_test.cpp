@@ -85,6 +85,15 @@ TEST(Report, LinesParseBackAndGarbageIsIgnored) {
   r = parse_report(R"({"event":"error","kind":99,"message":"m"})");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->kind, ErrorKind::Internal);  // an unknown kind is not trusted
+  // Wrong types read as absent: no json::type_error, no float-to-int cast.
+  for (const char* odd : {R"({"event":"error","kind":1e300,"message":5})", R"({"event":"error","kind":-1e300})",
+                          R"({"event":"error","kind":18446744073709551615})", R"({"event":"exit","reason":[1],"detail":{}})"}) {
+    r = parse_report(odd);
+    ASSERT_TRUE(r) << odd;
+    EXPECT_EQ(r->kind, ErrorKind::Internal) << odd;
+    EXPECT_EQ(r->message, "") << odd;
+    EXPECT_EQ(r->reason, "") << odd;
+  }
   EXPECT_EQ(exit_code("poweroff"), 0);
   EXPECT_EQ(exit_code("crash"), 1);
 }
@@ -102,6 +111,13 @@ TEST(ExitRecord, WrittenWholeAndReadBack) {
   EXPECT_FALSE(fs::exists(path + ".tmp"));
   fs::write_file(path, "{\"pid\":1");  // cut short
   EXPECT_FALSE(read_exit_record(path));
+  fs::write_file(path, R"({"pid":1e300,"reason":"crash","detail":7,"finished":null})");
+  r = read_exit_record(path);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->pid, 0);
+  EXPECT_EQ(r->detail, "");
+  fs::write_file(path, R"({"pid":5,"reason":3})");
+  EXPECT_FALSE(read_exit_record(path));  // no reason: not a record
 }
 
 TEST(LaunchChannel, ConfigThenGoOrEof) {
