@@ -204,14 +204,24 @@ VmMigrateResult VmManager::migrate(const std::string& name, const VmMigrateOptio
   ::sigaction(SIGINT, &old_int, nullptr);
   ::sigaction(SIGTERM, &old_term, nullptr);
   wait_vmm_gone(name, pid, start);
+  // The VM has moved by now: figures of another type (the VMM handles the
+  // guest, so its answer is data) read as 0, never as an error or a
+  // float-to-int cast.
+  auto field = [&](const char* k) -> const json& {
+    static const json none;
+    auto it = a.find(k);
+    return it != a.end() ? *it : none;
+  };
+  auto ms = [&](const char* k) { return field(k).is_number() ? field(k).get<double>() : 0.0; };
   VmMigrateResult r;
-  r.total_ms = a.value("total_ms", 0.0);
-  r.downtime_ms = a.value("downtime_ms", 0.0);
-  r.setup_ms = a.value("setup_ms", 0.0);
-  r.sent_ms = a.value("sent_ms", 0.0);
-  r.heard_ms = a.value("heard_ms", 0.0);
-  r.bytes = a.value("bytes", uint64_t{0});
-  r.rounds = a.value("rounds", 0);
+  r.total_ms = ms("total_ms");
+  r.downtime_ms = ms("downtime_ms");
+  r.setup_ms = ms("setup_ms");
+  r.sent_ms = ms("sent_ms");
+  r.heard_ms = ms("heard_ms");
+  r.bytes = field("bytes").is_number_unsigned() ? field("bytes").get<uint64_t>() : 0;
+  const json& rounds = field("rounds");
+  r.rounds = rounds.is_number_unsigned() && rounds.get<uint64_t>() <= INT32_MAX ? rounds.get<int>() : 0;
   return r;
 }
 

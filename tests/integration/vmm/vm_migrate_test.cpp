@@ -70,6 +70,13 @@ TEST(VmMigrate, ThereAndBackAgainTheCountCarriesOn) {
   EXPECT_TRUE(has(mig.out, "migrated vm m to " + to_b + ": total ")) << mig.out;
   EXPECT_TRUE(has(mig.out, " rounds")) << mig.out;
   {
+    // The VMM's figures reach the CLI (each reads as 0 if it is not a number).
+    std::smatch t;
+    ASSERT_TRUE(std::regex_search(mig.out, t, std::regex(R"(total ([0-9.]+) ms, .* sent in ([0-9]+) rounds)"))) << mig.out;
+    EXPECT_GT(std::stod(t[1]), 0) << mig.out;
+    EXPECT_GE(std::stoi(t[2]), 1) << mig.out;
+  }
+  {
     // One host: the downtime is the target's moment of resuming, which the
     // source hears of no earlier.
     std::smatch t;
