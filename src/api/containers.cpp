@@ -1,5 +1,6 @@
 // /containers: create, list, inspect, update and the lifecycle verbs,
 // each one engine call (the same ones `berth run/ps/stop/...` make).
+#include <algorithm>
 #include <cstdint>
 #include <ftw.h>
 #include <sys/socket.h>
@@ -197,9 +198,11 @@ void start(Exchange& x) {
   x.no_content();
 }
 
+// Seconds; -1 for the container's own. Kept to int's range (no wrap of a
+// huge t into a small one).
 int timeout_of(Exchange& x) {
-  if (x.req.query.count("t")) return static_cast<int>(x.req.number("t", -1));
-  return static_cast<int>(x.req.number("timeout", -1));
+  int64_t t = x.req.query.count("t") ? x.req.number("t", -1) : x.req.number("timeout", -1);
+  return static_cast<int>(std::clamp<int64_t>(t, -1, INT32_MAX));
 }
 
 void stop(Exchange& x) {

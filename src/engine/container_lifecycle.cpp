@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -386,7 +387,7 @@ void ContainerEngine::stop(const std::string& ref, int timeout) {
   if (m && process_alive(*m)) {
     ::kill(m->pid, SIGTERM);
     if (c.state.status == "paused") run_runtime(c, {"resume", c.id});
-    wait_monitor_gone(c, (t + 15) * 1000);
+    wait_monitor_gone(c, static_cast<int>(std::min<int64_t>((int64_t{t} + 15) * 1000, INT32_MAX)));
     if (process_alive(*m)) {
       ::kill(m->pid, SIGKILL);
       wait_monitor_gone(c, 2000);

@@ -510,6 +510,7 @@ int64_t parse_rfc3339_nanos(const std::string& s) {
         ++digits;
       }
   for (; digits < 9; ++digits) frac *= 10;
+  if (t >= INT64_MAX / 1000000000) return INT64_MAX;  // past 2262: no overflow
   return t * 1000000000 + frac;
 }
 

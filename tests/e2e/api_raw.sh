@@ -317,6 +317,20 @@ sleep 0.2  # the die is older than the wait, as in the race
 r=$(curl -sS --max-time 10 --unix-socket "$API_SOCK" -X POST http://berth/containers/c1/wait) || true
 assert_eq "wait after a die not yet recorded" 7 "$(jq -r .StatusCode <<<"$r" 2>/dev/null)"
 
+log "stop with a t past int's range: the container's TERM, then its exit"
+r=$(api POST '/containers/create?name=bigt' -H 'Content-Type: application/json' \
+  -d '{"Image":"busybox","Cmd":["sh","-c","trap \"exit 5\" TERM; echo trapped; sleep 1000 & wait"]}')
+assert_eq "create bigt" 201 "${r%% *}"
+assert_eq "start bigt" 204 "$(api POST /containers/bigt/start | cut -d' ' -f1)"
+wait_until 10 sh -c "curl -sS --unix-socket '$API_SOCK' 'http://berth/containers/bigt/logs?stdout=1' | grep -q trapped" ||
+  fail "bigt never set its trap"
+r=$(timeout 20 curl -sS --unix-socket "$API_SOCK" -X POST -o /dev/null -w '%{http_code}' \
+  "http://berth/containers/bigt/stop?t=99999999999") || true
+assert_eq "stop?t=99999999999" 204 "$r"
+assert_eq "bigt ended by its TERM trap" "exited 5" \
+  "$(curl -sS --unix-socket "$API_SOCK" http://berth/containers/bigt/json | jq -r '"\(.State.Status) \(.State.ExitCode)"')"
+assert_eq "rm bigt" 204 "$(api DELETE /containers/bigt | cut -d' ' -f1)"
+
 log "containers outlive a restart of serve"
 stop_serve
 start_serve

@@ -87,6 +87,7 @@ TEST(Presentation, DockerStyleSizesAndTimes) {
   EXPECT_EQ(berth::image::parse_rfc3339_nanos("1970-01-01T00:00:03.1234567891Z"), 3123456789);
   EXPECT_EQ(berth::image::parse_rfc3339_nanos("1970-01-01T00:00:03Z"), 3000000000);
   EXPECT_EQ(berth::image::parse_rfc3339_nanos("garbage"), -1);
+  EXPECT_EQ(berth::image::parse_rfc3339_nanos("9999-12-31T23:59:59.9Z"), INT64_MAX);
   EXPECT_EQ(berth::image::parse_rfc3339("2024-01-01T00:00:00-05:30"), 1704087000);
   EXPECT_EQ(berth::image::parse_rfc3339("2024-1-01T00:00:00Z"), -1);     // two digits each, as RFC 3339
   EXPECT_EQ(berth::image::parse_rfc3339("2024-01-01T00:00"), -1);        // cut short
