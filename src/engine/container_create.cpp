@@ -104,6 +104,7 @@ std::string ContainerEngine::create(const CreateRequest& req, std::vector<std::s
   check_userns(c.host);
   effective_caps(c.host);  // names checked now, not at start
   check_ulimits(c.host);
+  parse_log_opts(c.host.log_opts);
   c.runtime_path = runtime_path(c.host.runtime);
   if (!req.name.empty()) c.name = check_container_name(req.name);
 

@@ -272,4 +272,16 @@ int64_t parse_time_bound(const std::string& text, const std::string& flag);
 // A signal by name or number ("KILL", "SIGKILL", "9"); InvalidArgument otherwise.
 int parse_signal(const std::string& text);
 
+// The json-file log's rotation (HostConfig.LogConfig.Config, --log-opt):
+// docker's max-size (a positive decimal size: "10m", "1.5g", "100k") and
+// max-file (1 to kMaxLogFiles; logs reads no further). Defaults: 10 MB x 3,
+// not docker's unbounded log: a chatty container must not fill the disk.
+// Any other key, or a bad value: InvalidArgument naming it.
+constexpr int kMaxLogFiles = 20;
+struct LogLimits {
+  int64_t max_size = 10 * 1000 * 1000;
+  int max_files = 3;
+};
+LogLimits parse_log_opts(const std::map<std::string, std::string>& opts);
+
 }  // namespace berth::engine

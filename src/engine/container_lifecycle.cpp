@@ -209,22 +209,9 @@ pid_t ContainerEngine::spawn_monitor(const Container& c, int sync_fd, int attach
   o.restart_count = c.restart_count;
   o.stop_signal = parse_signal(c.config.stop_signal.empty() ? "TERM" : c.config.stop_signal);
   o.stop_timeout = c.config.stop_timeout.value_or(10);
-  auto opt = [&](const char* k) -> std::string {
-    auto it = c.host.log_opts.find(k);
-    return it == c.host.log_opts.end() ? "" : it->second;
-  };
-  // Rotation by default (10 MB x 3), unlike Docker's unbounded default:
-  // a chatty container must not fill the disk.
-  o.log_max_size = 10 * 1000 * 1000;
-  o.log_max_files = 3;
-  if (!opt("max-size").empty()) {
-    char* end = nullptr;
-    double v = std::strtod(opt("max-size").c_str(), &end);
-    std::string unit = end;
-    double mul = unit == "k" || unit == "kb" ? 1e3 : unit == "m" || unit == "mb" ? 1e6 : unit == "g" || unit == "gb" ? 1e9 : 1;
-    o.log_max_size = static_cast<int64_t>(v * mul);
-  }
-  if (!opt("max-file").empty()) o.log_max_files = std::atoi(opt("max-file").c_str());
+  const LogLimits limits = parse_log_opts(c.host.log_opts);  // checked at create too
+  o.log_max_size = limits.max_size;
+  o.log_max_files = limits.max_files;
   if (c.config.healthcheck && !c.config.healthcheck->test.empty() && c.config.healthcheck->test[0] != "NONE") {
     const auto& h = *c.config.healthcheck;
     o.health.test = h.test;

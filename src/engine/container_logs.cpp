@@ -73,7 +73,7 @@ void ContainerEngine::logs(const std::string& ref, const LogOptions& o, const Lo
   Printer pr{o, sink};
   std::string base = log_path(c.id);
   std::vector<std::string> files;
-  for (int i = 20; i >= 1; --i)
+  for (int i = kMaxLogFiles; i >= 1; --i)
     if (fs::exists(base + "." + std::to_string(i))) files.push_back(base + "." + std::to_string(i));
   // Watch before reading, so nothing written in between is missed.
   UniqueFd ino, pidfd;

@@ -53,6 +53,9 @@ r=$(api POST /containers/create -H 'Content-Type: application/json' -d '{"Image"
 assert_eq "a field of the wrong type" 400 "${r%% *}"
 r=$(api POST /containers/create -H 'Content-Type: application/json' -d '{"Cmd": ["true"]}')
 assert_contains "no image" "$r" "400 "
+r=$(api POST /containers/create -H 'Content-Type: application/json' \
+  -d '{"Image": "busybox", "HostConfig": {"LogConfig": {"Type": "json-file", "Config": {"max-size": "1e300"}}}}')
+assert_contains "a log max-size out of range" "$r" "400 {\"message\":\"invalid max-size '1e300' for the json-file log"
 r=$(api POST /containers/create -H 'Content-Type: application/json' -d '{"Image": "nope:1"}')
 assert_eq "create from a missing image" '404 {"message":"No such image: nope:1"}' "$r"
 head -c $((5 * 1024 * 1024)) /dev/zero | tr '\0' ' ' >"$E2E_TMP/huge.json"

@@ -44,6 +44,10 @@ for verb in run create; do
   refused 125 "invalid characters for a local volume name" b $verb -v 'bad*name:/x' busybox true
   refused 125 "No command specified" b $verb -v fresh:/x --entrypoint "" busybox
   refused 125 "cannot specify both --restart and --rm" b $verb -v fresh:/x --rm --restart always busybox true
+  refused 125 "invalid max-size '1e300' for the json-file log" b $verb -v fresh:/x --log-opt max-size=1e300 busybox true
+  refused 125 "invalid max-file '0' for the json-file log" b $verb -v fresh:/x --log-opt max-file=0 busybox true
+  refused 125 "invalid max-file '2000000000' for the json-file log" b $verb -v fresh:/x --log-opt max-file=2000000000 busybox true
+  refused 125 "unknown log opt 'mode' for json-file log driver" b $verb -v fresh:/x --log-opt mode=non-blocking busybox true
 done
 
 log "unknown --format fields: 1"

@@ -29,6 +29,18 @@ grep -qx "$pid" /sys/fs/cgroup/pids/berth/$id/cgroup.procs || fail "init $pid no
 assert_eq "inspect .Name" /web "$(b inspect -f '{{.Name}}' "$id")"
 wait_until 10 grep -q ready "$ROOT/containers/$id/$id-json.log" || fail "no output logged"
 
+log "--log-opt: the json-file log rotates at max-size and keeps max-file files"
+rid=$(b run -d --log-opt max-size=2k --log-opt max-file=2 busybox sh -c "$MK for i in \$(seq 1 400); do echo line-\$i; done")
+wait_until 20 sh -c "[ \"\$('$BERTH' --root '$ROOT' --state '$STATE' inspect -f '{{.State.Status}}' $rid)\" = exited ]" ||
+  fail "the logging container did not exit"
+logs=$ROOT/containers/$rid/$rid-json.log
+[[ -f $logs && -f $logs.1 && ! -e $logs.2 ]] || fail "max-file=2: want the log and one rotated file, got: $(ls "$ROOT/containers/$rid")"
+(( $(stat -c %s "$logs") <= 2048 + 128 && $(stat -c %s "$logs.1") <= 2048 + 128 )) ||
+  fail "max-size=2k: files of $(stat -c %s "$logs" "$logs.1" | paste -sd' ') bytes"
+assert_eq "logs ends with the last line" line-400 "$(b logs "$rid" | tail -n 1)"
+[[ $(b logs "$rid" | head -n 1) != line-1 ]] || fail "nothing was rotated away"
+b rm "$rid" >/dev/null
+
 log "inspect: docker's keys, a live pid whose root is the container's"
 ij=$(b inspect web)
 jq -e '.[0] | (.Id, .Created, .Path, .Args, .State, .Image, .Name, .RestartCount, .HostConfig, .Mounts, .Config, .NetworkSettings) != null' <<<"$ij" >/dev/null \

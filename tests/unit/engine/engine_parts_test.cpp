@@ -162,6 +162,35 @@ TEST(Units, DurationsAndSignals) {
   EXPECT_THROW(parse_signal("SIGNOPE"), Error);
 }
 
+TEST(Units, LogOptsAsDockersJsonFileDriver) {
+  auto limits = parse_log_opts({});
+  EXPECT_EQ(limits.max_size, 10 * 1000 * 1000);  // ours: rotated by default
+  EXPECT_EQ(limits.max_files, 3);
+  limits = parse_log_opts({{"max-size", "1.5k"}, {"max-file", "20"}});
+  EXPECT_EQ(limits.max_size, 1500);  // decimal, as units.FromHumanSize
+  EXPECT_EQ(limits.max_files, 20);
+  EXPECT_EQ(parse_log_opts({{"max-size", "10m"}}).max_size, 10 * 1000 * 1000);
+  EXPECT_EQ(parse_log_opts({{"max-size", "2 GiB"}}).max_size, 2000LL * 1000 * 1000);
+  EXPECT_EQ(parse_log_opts({{"max-size", "123"}}).max_size, 123);
+  auto refused = [](const std::string& k, const std::string& v) {
+    try {
+      parse_log_opts({{k, v}});
+    } catch (const berth::Error& e) {
+      EXPECT_EQ(e.kind(), berth::ErrorKind::InvalidArgument) << k << "=" << v;
+      return e.message();
+    }
+    ADD_FAILURE() << k << "=" << v << " was taken";
+    return std::string();
+  };
+  // 1e300 bytes was a float-to-int cast out of range (UB) at start.
+  for (const char* v : {"", "0", "-1", "1e300", "99999999999999999999g", "10x", "m", "1.", "nan", "inf", "1 1"})
+    EXPECT_NE(refused("max-size", v).find("invalid max-size"), std::string::npos) << v;
+  // max-file 2e9 made each rotation two billion renames.
+  for (const char* v : {"", "0", "21", "2000000000", "-1", "x", "1.5"})
+    EXPECT_NE(refused("max-file", v).find("invalid max-file"), std::string::npos) << v;
+  EXPECT_EQ(refused("mode", "non-blocking"), "unknown log opt 'mode' for json-file log driver");
+}
+
 TEST(ContainerRecord, JsonRoundTripAndDockerViews) {
   Container c;
   c.id = std::string(64, 'b');
