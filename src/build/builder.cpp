@@ -32,6 +32,10 @@ using nlohmann::json;
 
 namespace {
 
+// A stage index written in digits; SIZE_MAX (no stage) if it has too many
+// to be one (std::stoul threw out_of_range, "berth: stoul", for 10^23).
+size_t stage_number(const std::string& digits) { return digits.size() > 9 ? SIZE_MAX : std::stoul(digits); }
+
 
 std::string upper(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -212,7 +216,7 @@ std::vector<size_t> Builder::needed_stages() {
     for (size_t i = 0; i < before; ++i)
       if (stages_[i].name == r) return i;
     if (!r.empty() && r.find_first_not_of("0123456789") == std::string::npos) {
-      size_t n = std::stoul(r);
+      size_t n = stage_number(r);
       if (n < before) return n;
     }
     return std::nullopt;
@@ -468,7 +472,7 @@ ImageState Builder::state_for_from(const Ctx& c, const std::string& from) {
   for (size_t i = 0; i < c.stage->index; ++i)
     if (stages_[i].name == lower(from) && stages_[i].result) return *stages_[i].result;
   if (!from.empty() && from.find_first_not_of("0123456789") == std::string::npos) {
-    size_t n = std::stoul(from);
+    size_t n = stage_number(from);
     if (n >= c.stage->index || !stages_[n].result)
       throw Error("--mount from=" + from + ": refers to the current or a later build stage", ErrorKind::InvalidArgument);
     return *stages_[n].result;
@@ -752,7 +756,7 @@ void Builder::do_copy(Ctx& c, const Instruction& in, bool add) {
     for (size_t i = 0; i < c.stage->index; ++i)
       if (stages_[i].name == lower(from)) idx = i;
     if (!idx && from.find_first_not_of("0123456789") == std::string::npos) {
-      size_t n = std::stoul(from);
+      size_t n = stage_number(from);
       if (n >= c.stage->index) throw Error("invalid from flag value " + from + ": refers to current or future build stage",
                                            ErrorKind::InvalidArgument);
       idx = n;

@@ -57,8 +57,15 @@ CopyOptions copy_options(const CopyRequest& r, const std::string& rootfs) {
     auto colon = r.chown.find(':');
     std::string u = r.chown.substr(0, colon), g = colon == std::string::npos ? "" : r.chown.substr(colon + 1);
     if (all_digits(u) && (g.empty() || all_digits(g))) {
-      o.uid = static_cast<uid_t>(std::stoul(u));
-      o.gid = static_cast<gid_t>(g.empty() ? *o.uid : std::stoul(g));
+      // Below 2^32 - 1 ((uid_t)-1 means "unchanged" to chown): 4294967296
+      // cast to uid_t was 0, root; more digits threw out_of_range.
+      auto id = [&](const std::string& n) {
+        if (n.size() > 10 || std::stoull(n) >= UINT32_MAX)
+          throw Error("invalid chown parameter: " + r.chown + " (an id is below 4294967295)", ErrorKind::InvalidArgument);
+        return static_cast<uint32_t>(std::stoull(n));
+      };
+      o.uid = id(u);
+      o.gid = g.empty() ? *o.uid : id(g);
     } else {
       auto ru = engine::resolve_user(rootfs, r.chown);
       o.uid = ru.uid;

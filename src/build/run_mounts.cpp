@@ -45,7 +45,10 @@ uint32_t parse_number(const std::string& field, const std::string& v, int base) 
   const char* digits = base == 8 ? "01234567" : "0123456789";
   if (v.empty() || v.size() > 10 || v.find_first_not_of(digits) != std::string::npos)
     throw Error("--mount " + field + ": not " + (base == 8 ? "an octal mode" : "a number"), ErrorKind::InvalidArgument);
-  return static_cast<uint32_t>(std::stoul(v, nullptr, base));
+  uint64_t n = std::stoull(v, nullptr, base);
+  // uid=4294967296 cast to 0 was root.
+  if (n >= UINT32_MAX) throw Error("--mount " + field + ": out of range (below 4294967295)", ErrorKind::InvalidArgument);
+  return static_cast<uint32_t>(n);
 }
 
 // "64m", "1g", "4096": docker's RAMInBytes.

@@ -146,6 +146,14 @@ expect_build_error "Dockerfile:3: forbidden path outside the build context: ../o
 # (names on a closed loopback port: a build pulls what the store lacks, and tests never leave the machine)
 printf 'FROM busybox\nCOPY --from=127.0.0.1:1/nosuch /x /x\n' > "$bad/Dockerfile"
 expect_build_error "Dockerfile:2: invalid from flag value 127.0.0.1:1/nosuch: image 127.0.0.1:1/nosuch is not in the store and could not be pulled" "$bad"
+# Numbers past their type's range: std::stoul threw ("berth: stoul"), and
+# a uid of 2^32 was cast to 0, root.
+printf 'FROM busybox\nCOPY --from=99999999999999999999999 /x /x\n' > "$bad/Dockerfile"
+expect_build_error "Dockerfile:2: invalid from flag value 99999999999999999999999: refers to current or future build stage" "$bad"
+printf 'FROM busybox\nRUN --mount=type=bind,from=99999999999999999999999,target=/m true\n' > "$bad/Dockerfile"
+expect_build_error "Dockerfile:2: --mount from=99999999999999999999999: refers to the current or a later build stage" "$bad"
+printf 'FROM busybox\nCOPY --chown=4294967296:0 x /x\n' > "$bad/Dockerfile"
+expect_build_error "Dockerfile:2: invalid chown parameter: 4294967296:0 (an id is below 4294967295)" "$bad"
 printf 'FROM busybox\nCOPY --frm=x x /x\n' > "$bad/Dockerfile"
 expect_build_error "Dockerfile:2: unknown flag: --frm" "$bad"
 printf 'FROM 127.0.0.1:1/no-such-image\n' > "$bad/Dockerfile"

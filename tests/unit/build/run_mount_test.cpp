@@ -68,6 +68,9 @@ TEST(RunMount, BadInputIsOneClearRefusal) {
             "--mount sharing=sometimes: unknown sharing mode (shared, private, locked)");
   EXPECT_EQ(refusal("type=cache,target=/x,mode=0999"), "--mount mode=0999: not an octal mode");
   EXPECT_EQ(refusal("type=cache,target=/x,uid=me"), "--mount uid=me: not a number");
+  // 2^32 cast to uid_t was 0: root.
+  EXPECT_EQ(refusal("type=cache,target=/x,uid=4294967296"), "--mount uid=4294967296: out of range (below 4294967295)");
+  EXPECT_EQ(refusal("type=secret,id=s,gid=9999999999"), "--mount gid=9999999999: out of range (below 4294967295)");
   EXPECT_EQ(refusal("type=bind,target=/x,ro=maybe"), "--mount ro=maybe: not a boolean (true or false)");
   EXPECT_EQ(refusal("type=tmpfs,target=/t,size=lots"), "--mount size=lots: not a number");
   EXPECT_EQ(refusal("type=cache,target=/x,size=1m"), "--mount size= is only for tmpfs");
