@@ -23,17 +23,6 @@ using monitor::Frame;
 
 namespace {
 
-// docker's clients send times as unix seconds with a fraction
-// ("1700000000.000000000"), or RFC 3339.
-int64_t time_param(const Request& r, const std::string& k) {
-  std::string v = r.text(k);
-  if (v.empty() || v == "0") return 0;
-  char* end = nullptr;
-  double d = std::strtod(v.c_str(), &end);
-  if (*end == 0 && end != v.c_str()) return static_cast<int64_t>(d);
-  return engine::parse_time_bound(v, k);
-}
-
 void logs(Exchange& x) {
   auto& e = *x.engine;
   engine::LogOptions o;
@@ -44,8 +33,9 @@ void logs(Exchange& x) {
   if (!o.stdout && !o.stderr) throw Error("Bad parameters: you must choose at least one stream", ErrorKind::InvalidArgument);
   std::string tail = x.req.text("tail", "all");
   o.tail = tail == "all" || tail.empty() ? -1 : x.req.number("tail", -1);
-  o.since = time_param(x.req, "since");
-  o.until = time_param(x.req, "until");
+  // docker's clients send unix seconds with a fraction ("1700000000.000000000").
+  o.since = engine::parse_time_bound(x.req.text("since"), "since");
+  o.until = engine::parse_time_bound(x.req.text("until"), "until");
   engine::Container c = e.inspect(x.req.param("id"));
   bool tty = c.config.tty;
   int fd = x.stream(200, tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream");

@@ -16,15 +16,6 @@ using nlohmann::json;
 
 namespace {
 
-int64_t time_arg(const Request& r, const std::string& k) {
-  std::string v = r.text(k);
-  if (v.empty()) return 0;
-  char* end = nullptr;
-  double d = std::strtod(v.c_str(), &end);
-  if (*end == 0 && end != v.c_str()) return static_cast<int64_t>(d);
-  return engine::parse_time_bound(v, k);
-}
-
 bool matches(const json& e, const std::map<std::string, std::vector<std::string>>& f) {
   const json actor = e.value("Actor", json::object());
   const json attrs = actor.value("Attributes", json::object());
@@ -49,8 +40,8 @@ void events(Exchange& x) {
     if (k != "type" && k != "event" && k != "container" && k != "image" && k != "label")
       throw Error("invalid filter '" + k + "'", ErrorKind::InvalidArgument);
   engine::EventQuery q;
-  q.since = time_arg(x.req, "since");
-  q.until = time_arg(x.req, "until");
+  q.since = engine::parse_time_bound(x.req.text("since"), "since");
+  q.until = engine::parse_time_bound(x.req.text("until"), "until");
   // docker streams from now on unless asked for the past; with an until
   // in the past it answers what it has and ends.
   q.follow = !q.until || q.until > ::time(nullptr);

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include <cctype>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -20,9 +21,12 @@ int64_t parse_duration_ns(const std::string& text, const std::string& flag) {
   if (!*p) throw bad();
   double total = 0;
   while (*p) {
+    // Digits or a '.' first, as Go's time.ParseDuration: strtod alone took
+    // "nan", "inf" and "-0".
+    if (!std::isdigit(static_cast<unsigned char>(*p)) && *p != '.') throw bad();
     char* end = nullptr;
     double v = std::strtod(p, &end);
-    if (end == p || v < 0) throw bad();
+    if (end == p || !std::isfinite(v)) throw bad();
     p = end;
     std::string unit;
     while (*p && std::isalpha(static_cast<unsigned char>(*p))) unit += *p++;
@@ -31,6 +35,9 @@ int64_t parse_duration_ns(const std::string& text, const std::string& flag) {
     if (mul < 0) throw bad();
     total += v * mul;
   }
+  // Go's limit (about 290 years); past int64 the cast is undefined
+  // behaviour ("1e300h" in a Dockerfile's HEALTHCHECK --interval).
+  if (!(total < 9.2e18)) throw bad();
   return static_cast<int64_t>(total);
 }
 

@@ -308,6 +308,14 @@ wait "$waiter"
 assert_eq "wait removed" 6 "$(jq -r .StatusCode "$E2E_TMP/wait.json")"
 wait_until 10 sh -c "! '$BERTH' --root '$ROOT' --state '$STATE' inspect $aid >/dev/null 2>&1" || fail "AutoRemove left $aid"
 
+log "since and until: unix seconds with a fraction, or a bad value's 400"
+r=$(api GET "/containers/c1/logs?stdout=1&since=$(date +%s).000000000")
+assert_eq "logs since now" 200 "${r%% *}"
+r=$(api GET "/containers/c1/logs?stdout=1&since=1e300")
+assert_contains "logs since 1e300" "$r" '400 {"message":"invalid argument \"1e300\" for \"since\"'
+r=$(api GET "/events?since=0&until=1e300")
+assert_contains "events until 1e300" "$r" '400 {"message":"invalid argument \"1e300\" for \"until\"'
+
 log "wait counts a die its record does not show yet"
 # The monitor logs "die", then records the exit. A wait that came between
 # the two once skipped that die as an earlier run's and hung for good: a

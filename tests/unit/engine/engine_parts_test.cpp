@@ -156,6 +156,15 @@ TEST(Units, DurationsAndSignals) {
   EXPECT_EQ(parse_duration_ns("1m30s", "--x"), 90'000'000'000LL);
   EXPECT_EQ(parse_duration_ns("250ms", "--x"), 250'000'000LL);
   EXPECT_THROW(parse_duration_ns("ten", "--x"), Error);
+  // Past int64 nanoseconds the cast was undefined behaviour; strtod took
+  // "nan", "inf" and signs, which Go's ParseDuration does not.
+  for (const char* bad : {"1e300h", "3000000h", "nan", "infs", "-1s", "+1s", " 1s", "1s-1s", ""})
+    EXPECT_THROW(parse_duration_ns(bad, "--x"), Error) << bad;
+  EXPECT_EQ(parse_duration_ns(".5s", "--x"), 500'000'000LL);
+  EXPECT_EQ(parse_duration_ns("2000000h", "--x"), 7'200'000'000'000'000'000LL);
+  EXPECT_EQ(parse_time_bound("1700000000.000000000", "since"), 1700000000);
+  EXPECT_EQ(parse_time_bound("2023-11-14T22:13:20Z", "since"), 1700000000);
+  EXPECT_THROW(parse_time_bound("1e300", "since"), Error);
   EXPECT_EQ(parse_signal("KILL"), SIGKILL);
   EXPECT_EQ(parse_signal("sigterm"), SIGTERM);
   EXPECT_EQ(parse_signal("9"), 9);
