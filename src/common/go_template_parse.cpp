@@ -346,6 +346,7 @@ class Parser {
 
   // if, range, with: parseControl.
   Node control(Node::Kind kind, const std::string& context) {
+    Deeper deeper(*this);
     size_t vars_mark = vars_.size();  // variables declared inside end with it
     Node n;
     n.kind = kind;
@@ -377,7 +378,24 @@ class Parser {
     errorf("unexpected EOF");
   }
 
+  // Nesting (parentheses, if/range/with, else-if chains) recurses here, in
+  // execution and in the tree's destructor: bounded, as Go's parser bounds
+  // it (maxStackDepth), so a template cannot overflow the stack (2700
+  // '(' did, under the fuzzer). No docker format nests more than a few.
+  static constexpr int kMaxDepth = 200;
+  struct Deeper {
+    Parser& p;
+    explicit Deeper(Parser& parser) : p(parser) {
+      if (p.depth_ == kMaxDepth) p.errorf("max expression depth exceeded");
+      ++p.depth_;
+    }
+    ~Deeper() { --p.depth_; }
+    Deeper(const Deeper&) = delete;
+    Deeper& operator=(const Deeper&) = delete;
+  };
+
   std::unique_ptr<Pipe> pipeline(const std::string& context, Tok end) {
+    Deeper deeper(*this);
     auto pipe = std::make_unique<Pipe>();
     pipe->pos = peek_non_space().pos;
     declarations(*pipe, context);
@@ -593,6 +611,7 @@ class Parser {
   size_t furthest_ = 0;
   int action_line_ = 0;
   int range_depth_ = 0;
+  int depth_ = 0;  // pipelines and controls open (Deeper)
   std::vector<std::string> vars_{"$"};
 };
 

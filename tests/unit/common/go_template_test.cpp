@@ -266,6 +266,13 @@ TEST(GoTemplate, ParseErrorsAreDockers) {
   EXPECT_EQ(error_of("{{.Id\n\n"), "template parsing error: template: :3: unclosed action started at :1");
   EXPECT_EQ(error_of("{{if .Id}}x"), "template parsing error: template: :1: unexpected EOF");
   EXPECT_EQ(error_of("a\n{{end}}"), "template parsing error: template: :2: unexpected {{end}}");
+  // Nesting is bounded, as Go's parser bounds it: 2700 '(' overflowed the
+  // stack (the go_template fuzzer, session 10).
+  EXPECT_NE(error_of("{{" + std::string(5000, '(')).find("max expression depth exceeded"), std::string::npos);
+  std::string nested_ifs;
+  for (int i = 0; i < 300; ++i) nested_ifs += "{{if true}}";
+  EXPECT_NE(error_of(nested_ifs).find("max expression depth exceeded"), std::string::npos);
+  EXPECT_EQ(run("{{((((((((((.Name))))))))))}}"), run("{{.Name}}"));
   EXPECT_EQ(error_of("{{else}}"), "template parsing error: template: :1: unexpected {{else}}");
   EXPECT_EQ(error_of("{{$x}}"), R"(template parsing error: template: :1: undefined variable "$x")");
   EXPECT_EQ(error_of("{{if 1}}{{$x := 1}}{{end}}{{$x}}"), R"(template parsing error: template: :1: undefined variable "$x")");
