@@ -38,14 +38,15 @@ std::optional<WaitResult> ContainerEngine::wait_for(const std::string& ref, cons
     const auto& actor = e.value("Actor", nlohmann::json::object());
     if (actor.value("ID", "") != c.id) return true;
     std::string action = e.value("Action", "");
-    bool recent = e.value("timeNano", int64_t{0}) >= t0;
+    const int64_t at = e.value("timeNano", int64_t{0});
+    const bool recent = at >= t0;
     if (action == "die") {
       auto attrs = actor.value("Attributes", nlohmann::json::object());
       int code = std::atoi(attrs.value("exitCode", "0").c_str());
       if (!recent) {
         auto now = store_->find(c.id);
         if (now) sync(*now);
-        if (now && now->state.running() && e.value("timeNano", int64_t{0}) < image::parse_rfc3339_nanos(now->state.started_at))
+        if (now && now->state.running() && at < image::parse_rfc3339_nanos(now->state.started_at))
           return true;  // a die of an earlier run
       }
       if (cond == "next-exit" && !recent) return true;
