@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <optional>
+#include <set>
 #include <sstream>
 
 #include "common/error.hpp"
@@ -15,8 +17,40 @@ namespace berth::engine {
 
 namespace {
 
+// runc's range (libcontainer/user): ids above 2^31 - 1 are refused, so a
+// uid of 4294967296 cannot wrap to 0 (root) on its way into a uint32_t.
+constexpr uint64_t kMaxId = (1ull << 31) - 1;
+// The kernel's NGROUPS_MAX: setgroups(2) takes no more.
+constexpr size_t kMaxGroups = 65536;
+
 bool numeric(const std::string& s) {
-  return !s.empty() && s.size() < 11 && s.find_first_not_of("0123456789") == std::string::npos;
+  return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
+}
+
+// A decimal id in runc's range, or nothing.
+std::optional<uint32_t> parse_id(const std::string& s) {
+  if (!numeric(s) || s.size() > 10) return std::nullopt;
+  uint64_t v = std::strtoull(s.c_str(), nullptr, 10);
+  if (v > kMaxId) return std::nullopt;
+  return static_cast<uint32_t>(v);
+}
+
+// An id the user gave (--user, --chown): a number must be in range.
+uint32_t given_id(const std::string& s) {
+  auto id = parse_id(s);
+  if (!id) throw Error("uids and gids must be in range 0-" + std::to_string(kMaxId) + ": " + s,
+                       ErrorKind::InvalidArgument);
+  return *id;
+}
+
+// An id field of the image's passwd or group file, for the entry it names.
+uint32_t file_id(const std::string& s, const char* file, const std::string& entry, const char* field) {
+  auto id = parse_id(s);
+  if (!id)
+    throw Error(std::string(file) + " in the container: " + entry + " has " + field + " '" + s.substr(0, 32) +
+                    "', not a number in 0-" + std::to_string(kMaxId),
+                ErrorKind::InvalidArgument);
+  return *id;
 }
 
 std::vector<std::vector<std::string>> entries(const std::string& text) {
@@ -65,13 +99,21 @@ ResolvedUser resolve_user(const std::string& rootfs, const std::string& user_spe
   }
   auto passwd = entries(read_in_root(rootfs, "/etc/passwd"));
   auto groups = entries(read_in_root(rootfs, "/etc/group"));
+  // A number is always a uid (runc): it matches an entry's uid field, not
+  // its name, and "01000" is uid 1000.
+  const bool user_numeric = numeric(user), group_numeric = numeric(group);
+  const uint32_t user_id = user_numeric ? given_id(user) : 0, group_id = group_numeric ? given_id(group) : 0;
+  auto has_id = [](const std::string& field, uint32_t id) {
+    auto v = parse_id(field);
+    return v && *v == id;
+  };
   std::string user_name;
   bool found = false;
   for (auto& f : passwd) {
     if (f.size() < 4) continue;
-    if (f[0] == user || (numeric(user) && f[2] == user)) {
-      u.uid = static_cast<uint32_t>(std::strtoul(f[2].c_str(), nullptr, 10));
-      u.gid = static_cast<uint32_t>(std::strtoul(f[3].c_str(), nullptr, 10));
+    if (user_numeric ? has_id(f[2], user_id) : f[0] == user) {
+      u.uid = file_id(f[2], "/etc/passwd", "user " + f[0], "uid");
+      u.gid = file_id(f[3], "/etc/passwd", "user " + f[0], "gid");
       if (f.size() > 5 && !f[5].empty()) u.home = f[5];
       user_name = f[0];
       found = true;
@@ -79,27 +121,28 @@ ResolvedUser resolve_user(const std::string& rootfs, const std::string& user_spe
     }
   }
   if (!found) {
-    if (!numeric(user))
+    if (!user_numeric)
       throw Error("unable to find user " + user + ": no matching entries in passwd file", ErrorKind::InvalidArgument);
-    u.uid = static_cast<uint32_t>(std::strtoul(user.c_str(), nullptr, 10));
+    u.uid = user_id;
     u.gid = 0;  // Docker: a uid the passwd file does not know runs with gid 0
   }
   if (!group.empty()) {
     bool gfound = false;
     for (auto& f : groups)
-      if (f.size() >= 3 && (f[0] == group || (numeric(group) && f[2] == group))) {
-        u.gid = static_cast<uint32_t>(std::strtoul(f[2].c_str(), nullptr, 10));
+      if (f.size() >= 3 && (group_numeric ? has_id(f[2], group_id) : f[0] == group)) {
+        u.gid = file_id(f[2], "/etc/group", "group " + f[0], "gid");
         gfound = true;
         break;
       }
     if (!gfound) {
-      if (!numeric(group))
+      if (!group_numeric)
         throw Error("unable to find group " + group + ": no matching entries in group file",
                     ErrorKind::InvalidArgument);
-      u.gid = static_cast<uint32_t>(std::strtoul(group.c_str(), nullptr, 10));
+      u.gid = group_id;
     }
   }
   // Supplementary groups: every group that lists the user as a member.
+  std::set<uint32_t> seen;  // a group listed twice is given once
   if (!user_name.empty())
     for (auto& f : groups) {
       if (f.size() < 4 || f[3].empty()) continue;
@@ -107,8 +150,13 @@ ResolvedUser resolve_user(const std::string& rootfs, const std::string& user_spe
       std::string m;
       while (std::getline(members, m, ','))
         if (m == user_name) {
-          uint32_t g = static_cast<uint32_t>(std::strtoul(f[2].c_str(), nullptr, 10));
-          if (g != u.gid) u.additional_gids.push_back(g);
+          uint32_t g = file_id(f[2], "/etc/group", "group " + f[0], "gid");
+          if (g == u.gid || !seen.insert(g).second) continue;
+          if (u.additional_gids.size() == kMaxGroups)
+            throw Error("/etc/group in the container: user " + user_name + " is in more than " +
+                            std::to_string(kMaxGroups) + " groups",
+                        ErrorKind::InvalidArgument);
+          u.additional_gids.push_back(g);
         }
     }
   return u;

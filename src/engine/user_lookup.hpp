@@ -17,8 +17,10 @@ struct ResolvedUser {
   std::string home = "/";
 };
 
-// Throws InvalidArgument ("unable find user NAME: no matching entries in
-// passwd file") for a name the image does not know.
+// Throws InvalidArgument ("unable to find user NAME: no matching entries in
+// passwd file") for a name the image does not know, for an id outside runc's
+// 0..2^31-1 (given, or in an entry of the image's files that the lookup
+// uses), and for a user in more than NGROUPS_MAX groups.
 ResolvedUser resolve_user(const std::string& rootfs, const std::string& spec);
 
 // Reads a file of the container's tree ("" if missing), confined to rootfs.

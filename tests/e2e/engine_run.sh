@@ -14,6 +14,8 @@ assert_exit "run true" 0 b run --rm busybox true
 expect_error 125 "No such image" b run --rm no-such-image true
 expect_error 126 "permission denied" b run --rm busybox /etc/passwd
 expect_error 127 "not found" b run --rm busybox no-such-command
+# A uid past runc's 2^31 - 1 was cast to uint32_t: 4294967296 ran as root.
+expect_error 125 "uids and gids must be in range 0-2147483647" b run --rm --user 4294967296 busybox id -u
 
 log "run --rm leaves nothing (record, dirs, mounts, cgroups)"
 short=$(b run --rm busybox sh -c 'cat /etc/hostname; grep -c . /proc/self/cgroup >/dev/null')

@@ -246,6 +246,34 @@ TEST(UserLookup, DefaultUserAndUnknownUidAsDocker) {
   EXPECT_EQ(resolve_user(d.path(), "www").gid, 34u);
 }
 
+TEST(UserLookup, IdsOutOfRangeAreRefusedNotWrapped) {
+  berth::testing::TempDir d;
+  fs::mkdir_p(d / "etc");
+  // uid 4294967296 cast to uint32_t was 0: root. runc refuses ids past 2^31 - 1.
+  fs::write_file(d / "etc/passwd",
+                 "root:x:0:0:root:/root:/bin/sh\nwrap:x:4294967296:0::/:/bin/sh\nabc:x:abc:0::/:/bin/sh\n"
+                 "app:x:1000:1000::/home/app:/bin/sh\n");
+  fs::write_file(d / "etc/group", "root:x:0:\nbig:x:99999999999:app\nstaff:x:50:app,app\nw:x:51:app\n");
+  for (const char* bad : {"4294967296", "2147483648", "99999999999999999999", "0:4294967296", "wrap", "abc"})
+    EXPECT_THROW(resolve_user(d.path(), bad), Error) << bad;
+  EXPECT_EQ(resolve_user(d.path(), "2147483647").uid, 2147483647u);
+  try {
+    resolve_user(d.path(), "app");  // member of "big", whose gid is out of range
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("/etc/group in the container: group big has gid '99999999999'"),
+              std::string::npos)
+        << e.what();
+  }
+  fs::write_file(d / "etc/group", "staff:x:50:app,app\nw:x:51:app\nagain:x:50:app\n");
+  EXPECT_EQ(resolve_user(d.path(), "app").additional_gids, (std::vector<uint32_t>{50, 51}));  // once each
+  EXPECT_EQ(resolve_user(d.path(), "01000").home, "/home/app");  // a number is a uid, as runc's
+  std::string many;
+  for (int g = 0; g <= 65536; ++g) many += "g" + std::to_string(g) + ":x:" + std::to_string(g + 2000) + ":app\n";
+  fs::write_file(d / "etc/group", many);
+  EXPECT_THROW(resolve_user(d.path(), "app"), Error);  // setgroups(2) takes at most NGROUPS_MAX
+}
+
 TEST(MergeImageConfig, FillsWhatTheUserLeftUnset) {
   json img = {{"User", "www"}, {"WorkingDir", "/w"}, {"Env", {"PATH=/img", "A=img"}},
               {"Entrypoint", {"/entry"}}, {"Cmd", {"default"}}, {"Labels", {{"k", "img"}, {"j", "img"}}}};
