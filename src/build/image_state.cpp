@@ -3,6 +3,7 @@
 #include "common/clock.hpp"
 #include "common/digest.hpp"
 #include "common/error.hpp"
+#include "engine/image_config_use.hpp"
 
 namespace berth::build {
 
@@ -66,6 +67,10 @@ ImageState state_of_image(image::ImageStore& store, const image::ImageRecord& re
     if (l.media_type == oci::media::kDockerLayerGzip) l.media_type = oci::media::kOciLayerGzip;
   }
   if (!s.config.contains("config") || !s.config["config"].is_object()) s.config["config"] = json::object();
+  // The base image's config is anyone's: a field of the wrong type (an
+  // OnBuild trigger that is a number, say) is one error naming it, as at
+  // `run`, not json's type_error from deep in a step.
+  (void)engine::checked_image_config(s.config["config"]);
   s.config.erase("container");
   s.config.erase("container_config");
   return s;

@@ -154,6 +154,11 @@ printf 'FROM busybox\nRUN --mount=type=bind,from=99999999999999999999999,target=
 expect_build_error "Dockerfile:2: --mount from=99999999999999999999999: refers to the current or a later build stage" "$bad"
 printf 'FROM busybox\nCOPY --chown=4294967296:0 x /x\n' > "$bad/Dockerfile"
 expect_build_error "Dockerfile:2: invalid chown parameter: 4294967296:0 (an id is below 4294967295)" "$bad"
+# A base image's config is anyone's: an OnBuild trigger that is a number
+# threw json's type_error ("berth: [json.exception.type_error.302] ...").
+image_with_config hostile:onbuild '.config.OnBuild = [1]'
+printf 'FROM hostile:onbuild\nRUN true\n' > "$bad/Dockerfile"
+expect_build_error "Dockerfile:1: image config: OnBuild is an array, not an array of strings" "$bad"
 printf 'FROM busybox\nCOPY --frm=x x /x\n' > "$bad/Dockerfile"
 expect_build_error "Dockerfile:2: unknown flag: --frm" "$bad"
 printf 'FROM 127.0.0.1:1/no-such-image\n' > "$bad/Dockerfile"
