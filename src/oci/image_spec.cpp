@@ -158,8 +158,23 @@ ImageConfig parse_config(const std::string& bytes, const std::string& what) {
       if (!d.is_string() || !is_sha256_digest(d.get<std::string>()))
         fail("rootfs.diff_ids holds an invalid digest");
     // os() and architecture() read them as strings (found by tests/fuzz/oci_image).
-    for (const char* key : {"os", "architecture"})
+    for (const char* key : {"os", "architecture", "created", "author"})
       if (c.raw.contains(key) && !c.raw[key].is_string()) fail(std::string(key) + " is not a string");
+    // history is read by `history`, `image inspect` and the builder: typed
+    // as docker's image.History (docker refuses another type at load).
+    if (c.raw.contains("history") && !c.raw["history"].is_null()) {
+      const json& h = c.raw["history"];
+      if (!h.is_array()) fail("history is not an array");
+      for (size_t i = 0; i < h.size(); ++i) {
+        std::string at = "history[" + std::to_string(i) + "]";
+        if (!h[i].is_object()) fail(at + " is not an object");
+        for (const char* key : {"created", "created_by", "author", "comment"})
+          if (h[i].contains(key) && !h[i][key].is_string())
+            fail(at + "." + key + " is not a string");
+        if (h[i].contains("empty_layer") && !h[i]["empty_layer"].is_boolean())
+          fail(at + ".empty_layer is not a boolean");
+      }
+    }
   } catch (Error& e) {
     throw e.wrap(what);
   } catch (const json::exception& e) {

@@ -45,6 +45,16 @@ echo "not a tar" > "$tmp/junk.tar"
 expect 2 'junk.tar' load -i "$tmp/junk.tar"
 head -c 1000000 "$archive" > "$tmp/trunc.tar"
 expect 7 'truncated' load -i "$tmp/trunc.tar"
+# An image config whose history holds a number: `history` and `image
+# inspect` threw json's type_error on it; load refuses it, naming the entry.
+mkdir "$tmp/hist" && tar -C "$tmp/hist" -xf "$archive"
+cfg=$(jq -r '.[0].Config' "$tmp/hist/manifest.json")
+jq -c '.history = [1]' "$tmp/hist/$cfg" > "$tmp/hist/c" && mv "$tmp/hist/c" "$tmp/hist/$cfg"
+jq -c '.[0].RepoTags = ["hostile:hist"]' "$tmp/hist/manifest.json" > "$tmp/hist/m" && mv "$tmp/hist/m" "$tmp/hist/manifest.json"
+tar -C "$tmp/hist" -cf "$tmp/hist.tar" .
+images_before=$(b images -q | sort)
+expect 2 '.json: history?0] is not an object' load -i "$tmp/hist.tar"
+[[ $(b images -q | sort) == "$images_before" ]] || fail "a refused load changed the images"
 [[ $(ls "$root/content/ingest" | wc -l) == 0 ]] || fail "ingest leftovers"
 [[ $(ls "$root/layers" | grep -c '^\.tmp') == 0 ]] || fail "layer temp dirs left"
 

@@ -23,6 +23,28 @@ ErrorKind kind_of(const std::string& config) {
 // Found by tests/fuzz/oci_image: os() and architecture() read these as
 // strings, so a config where they are not is refused when parsed, with a
 // berth::Error naming the field, not a json type_error later.
+TEST(ImageConfig, HistoryIsTypedAsDockers) {
+  // `berth history` read history[i] with json's value(): a number there,
+  // or a created_by that is a number, threw json's type_error.
+  const std::string rootfs = R"("rootfs":{"type":"layers","diff_ids":[]})";
+  for (const char* bad : {R"("history":[1])", R"("history":{"a":1})", R"("history":[{"created_by":5}])",
+                          R"("history":[{"empty_layer":"yes"}])", R"("history":[{"comment":null}])",
+                          R"("created":7)", R"("author":[])"})
+    EXPECT_EQ(kind_of("{" + std::string(bad) + "," + rootfs + "}"), ErrorKind::InvalidArgument) << bad;
+  try {
+    berth::oci::parse_config(R"({"history":[{},{"created_by":5}],)" + rootfs + "}", "config.json");
+    ADD_FAILURE() << "no error";
+  } catch (const berth::Error& e) {
+    EXPECT_EQ(std::string(e.what()), "config.json: history[1].created_by is not a string");
+  }
+  auto ok = berth::oci::parse_config(
+      R"({"created":"2024-01-01T00:00:00Z","history":[{"created":"2024-01-01T00:00:00Z","created_by":"/bin/sh","empty_layer":true}],)" +
+          rootfs + "}",
+      "config.json");
+  EXPECT_EQ(ok.created(), "2024-01-01T00:00:00Z");
+  EXPECT_NO_THROW(berth::oci::parse_config(R"({"history":null,)" + rootfs + "}", "config.json"));
+}
+
 TEST(ImageConfig, OsAndArchitectureMustBeStrings) {
   const std::string rootfs = R"("rootfs":{"type":"layers","diff_ids":[]})";
   EXPECT_EQ(kind_of("{\"os\":1," + rootfs + "}"), ErrorKind::InvalidArgument);
