@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <unordered_set>
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
@@ -79,10 +80,11 @@ std::vector<std::string> apply_image_config(ContainerConfig& c, const json& imag
     from_json(json{{"Healthcheck", image_config["Healthcheck"]}}, tmp);
     c.healthcheck = tmp.healthcheck;
   }
-  if (image_config.contains("ExposedPorts"))
+  if (image_config.contains("ExposedPorts")) {
+    std::unordered_set<std::string> known(c.exposed_ports.begin(), c.exposed_ports.end());  // linear, as Env's
     for (auto& [p, v] : image_config["ExposedPorts"].items())
-      if (std::find(c.exposed_ports.begin(), c.exposed_ports.end(), p) == c.exposed_ports.end())
-        c.exposed_ports.push_back(p);
+      if (known.insert(p).second) c.exposed_ports.push_back(p);
+  }
   if (!c.stop_signal.empty()) parse_signal(c.stop_signal);
   return args;
 }
