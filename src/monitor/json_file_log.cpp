@@ -8,6 +8,7 @@
 
 #include "common/clock.hpp"
 #include "common/error.hpp"
+#include "common/utf8.hpp"
 
 namespace berth::monitor {
 
@@ -19,7 +20,20 @@ std::string json_quote(std::string_view s) {
   std::string out;
   out.reserve(s.size() + 2);
   out.push_back('"');
-  for (unsigned char c : s) {
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      // What a container prints is any bytes: an invalid UTF-8 byte is
+      // written as \ufffd, as docker's json-file driver does, since a JSON
+      // reader refuses the whole line otherwise (`logs` lost it).
+      size_t at = i;
+      char32_t r = utf8::decode(s, i);
+      if (r == utf8::kRuneError && i == at + 1) out += "\\ufffd";
+      else if (r == 0x2028 || r == 0x2029) out += r == 0x2028 ? "\\u2028" : "\\u2029";  // as docker's
+      else out.append(s.substr(at, i - at));
+      continue;
+    }
+    ++i;
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -32,7 +46,7 @@ std::string json_quote(std::string_view s) {
           std::snprintf(b, sizeof b, "\\u%04x", c);
           out += b;
         } else {
-          out.push_back(static_cast<char>(c));  // UTF-8 passes through; readers replace invalid bytes
+          out.push_back(static_cast<char>(c));
         }
     }
   }

@@ -111,6 +111,14 @@ assert_eq "logs stderr" l2 "$(b logs "$lid" 2>&1 >/dev/null)"
 [[ $(b logs -t "$lid" 2>/dev/null | head -1) =~ ^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z\ l1$ ]] || fail "logs -t: $(b logs -t "$lid")"
 assert_eq "logs --since 1h" 3 "$(b logs --since 1h "$lid" 2>&1 | wc -l)"
 assert_eq "logs --since the future" 0 "$(b logs --since 2099-01-01T00:00:00Z "$lid" 2>&1 | wc -l)"
+# Bytes that are not UTF-8: the line was written as it came, no JSON reader
+# took it, and `logs` dropped it; docker writes each such byte as U+FFFD.
+bid=$(b run -d busybox printf 'before\n\377 caf\351\nafter\n')
+wait_until 10 grep -q after "$ROOT/containers/$bid/$bid-json.log" || fail "no output logged"
+assert_eq "logs of bytes that are not UTF-8" "before
+$(printf '\357\277\275 caf\357\277\275')
+after" "$(b logs "$bid")"
+b rm "$bid" >/dev/null
 # The container writes f2 and f3 only once the follower has seen f1: the
 # follower must really follow, and end by itself when the container does.
 fid=$(b run -d --name logs2 busybox sh -c 'echo f1; while [ ! -e /go ]; do sleep 0.05; done; echo f2; echo f3; exit 4')

@@ -73,6 +73,21 @@ TEST(RestartPolicy, AlwaysResetsAfterALongRunAndStopsWhenStopped) {
   EXPECT_FALSE(RestartPolicy::valid("sometimes"));
 }
 
+TEST(JsonFileLog, AnyBytesMakeJsonAsDockersDriverWrites) {
+  // Invalid UTF-8 passed through made a line no JSON reader takes: `logs`
+  // dropped it. Docker writes each invalid byte as \ufffd.
+  EXPECT_EQ(json_quote("caf\xe9 \xff\xfe!"), "\"caf\\ufffd \\ufffd\\ufffd!\"");
+  EXPECT_EQ(json_quote("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\xb3"), "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\xb3\"");
+  EXPECT_EQ(json_quote("\xe2\x80\xa8"), "\"\\u2028\"");
+  EXPECT_EQ(json_quote("\xef\xbf\xbd"), "\"\xef\xbf\xbd\"");  // a real U+FFFD stays itself
+  for (std::string bytes : {std::string("\xc0\x80"), std::string("\xed\xa0\x80"), std::string("\xf4\x90\x80\x80"),
+                            std::string("\xe2\x82"), std::string("a\0b\x01\x7f", 5)}) {
+    auto j = nlohmann::json::parse(json_quote(bytes), nullptr, false);
+    ASSERT_TRUE(j.is_string()) << json_quote(bytes);
+  }
+  EXPECT_EQ(nlohmann::json::parse(json_quote("\xc0\x80")).get<std::string>(), "\xef\xbf\xbd\xef\xbf\xbd");  // overlong
+}
+
 TEST(JsonFileLog, WritesDockersLinesAndRotates) {
   berth::testing::TempDir dir;
   std::string path = dir / "c-json.log";
