@@ -12,6 +12,7 @@
 #include "api/server.hpp"
 #include "api/stream_io.hpp"
 #include "common/fd.hpp"
+#include "common/json_text.hpp"
 #include "engine/container_engine.hpp"
 #include "engine/docker_views.hpp"
 #include "monitor/attach_frame.hpp"
@@ -272,7 +273,7 @@ void stats(Exchange& x) {
   int fd = x.stream(200, "application/json");
   while (!x.client_gone()) {
     auto s = e.stats({c.id}, 1000);
-    if (!send_all(fd, engine::stats_view(s.at(0), now_rfc3339()).dump() + "\n")) return;
+    if (!send_all(fd, json_text(engine::stats_view(s.at(0), now_rfc3339())) + "\n")) return;
   }
 }
 
@@ -312,7 +313,7 @@ std::string path_stat(Exchange& x, const std::string& id, const std::string& pat
   if (name.empty()) name = "/";
   uint32_t mode = dir ? (1u << 31) | 0755 : 0644;
   json st = {{"name", name}, {"size", 0}, {"mode", mode}, {"mtime", "0001-01-01T00:00:00Z"}, {"linkTarget", ""}};
-  x.extra_headers += "X-Docker-Container-Path-Stat: " + base64(st.dump()) + "\r\n";
+  x.extra_headers += "X-Docker-Container-Path-Stat: " + base64(json_text(st)) + "\r\n";
   return name;
 }
 

@@ -14,6 +14,7 @@
 
 #include "api/router.hpp"
 #include "api/server.hpp"
+#include "common/json_text.hpp"
 #include "engine/container_engine.hpp"
 #include "engine/docker_views.hpp"
 #include "engine/mount_spec.hpp"
@@ -240,7 +241,7 @@ void wait(Exchange& x) {
   if (!r) return;  // the client hung up
   json j = {{"StatusCode", r->exit_code}};
   if (!r->error.empty()) j["Error"] = {{"Message", r->error}};
-  std::string body = j.dump() + "\n";
+  std::string body = json_text(j) + "\n";
   [[maybe_unused]] auto n = ::send(fd, body.data(), body.size(), MSG_NOSIGNAL);
 }
 

@@ -7,6 +7,7 @@
 #include "api/router.hpp"
 #include "api/server.hpp"
 #include "api/stream_io.hpp"
+#include "common/json_text.hpp"
 #include "engine/container_engine.hpp"
 #include "engine/events.hpp"
 
@@ -57,7 +58,7 @@ void events(Exchange& x) {
       out["id"] = out["Actor"].value("ID", "");
       out["from"] = out["Actor"]["Attributes"].value("image", "");
     }
-    return send_all(fd, out.dump() + "\n");
+    return send_all(fd, json_text(out) + "\n");
   });
 }
 

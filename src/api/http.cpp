@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
+#include "common/json_text.hpp"
+
 namespace berth::api {
 
 using nlohmann::json;
@@ -135,7 +137,9 @@ int version_number(const std::string& v) {
   return std::atoi(v.c_str()) * 1000 + std::atoi(v.c_str() + dot + 1);
 }
 
-void Exchange::json(int status, const nlohmann::json& j) { reply(status, "application/json", j.dump() + "\n"); }
+// json_text: a file name in a container or a RUN step's output in an
+// answer is any bytes; a plain dump() threw and lost the answer.
+void Exchange::json(int status, const nlohmann::json& j) { reply(status, "application/json", json_text(j) + "\n"); }
 
 int status_of(ErrorKind k) {
   switch (k) {

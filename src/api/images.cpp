@@ -5,6 +5,7 @@
 #include "api/router.hpp"
 #include "api/server.hpp"
 #include "api/stream_io.hpp"
+#include "common/json_text.hpp"
 #include "engine/container_engine.hpp"
 #include "engine/docker_views.hpp"
 #include "image/reference.hpp"
@@ -81,11 +82,11 @@ void load(Exchange& x) {
   std::string body;
   for (auto& img : imgs) {
     if (img.tags.empty()) {
-      body += json{{"stream", "Loaded image ID: " + img.id + "\n"}}.dump() + "\n";
+      body += json_text(json{{"stream", "Loaded image ID: " + img.id + "\n"}}) + "\n";
       continue;
     }
     for (auto& t : img.tags)
-      body += json{{"stream", "Loaded image: " + image::parse_reference(t).familiar() + "\n"}}.dump() + "\n";
+      body += json_text(json{{"stream", "Loaded image: " + image::parse_reference(t).familiar() + "\n"}}) + "\n";
   }
   x.reply(200, "application/json", body);
 }
@@ -113,7 +114,7 @@ void create(Exchange& x) {
   o.comment = x.req.text("message", "Imported from -");
   for (auto& ch : x.req.all("changes")) image::apply_import_change(o.config, ch);
   auto img = image::import_rootfs(x.engine->images(), x.req.body_fd, o);
-  x.reply(200, "application/json", json{{"status", img.id}}.dump() + "\n");
+  x.reply(200, "application/json", json_text(json{{"status", img.id}}) + "\n");
 }
 
 void prune(Exchange& x) {

@@ -3,13 +3,14 @@
 #include <cstdio>
 
 #include "api/stream_io.hpp"
+#include "common/json_text.hpp"
 
 namespace berth::api {
 
 bool JsonLines::send(const nlohmann::json& j) {
   if (gone_) return false;
   if (fd_ < 0) fd_ = x_.stream(200, "application/json");
-  if (!send_all(fd_, j.dump() + "\r\n")) gone_ = true;
+  if (!send_all(fd_, json_text(j) + "\r\n")) gone_ = true;
   return !gone_;
 }
 

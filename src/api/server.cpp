@@ -24,6 +24,7 @@
 
 #include "common/fd.hpp"
 #include "common/fs.hpp"
+#include "common/json_text.hpp"
 #include "common/log.hpp"
 #include "engine/container_engine.hpp"
 #include "engine/process_identity.hpp"
@@ -160,7 +161,7 @@ class Connection final : public Exchange {
   }
   void error(int status, const std::string& message) {
     nlohmann::json j = {{"message", message}};
-    if (!replied_) reply(status, "application/json", j.dump() + "\n");
+    if (!replied_) reply(status, "application/json", json_text(j) + "\n");
   }
   bool read_request();
   void dispatch();

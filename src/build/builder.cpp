@@ -18,6 +18,7 @@
 #include "common/digest.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
+#include "common/json_text.hpp"
 #include "dockerfile/dockerfile.hpp"
 #include "dockerfile/shell_words.hpp"
 #include "engine/container_engine.hpp"
@@ -540,7 +541,7 @@ void Builder::do_run(Ctx& c, const Instruction& in) {
   json key = {{"run", argv}, {"env", env}, {"network", network}};
   if (!script_file.empty()) key["script"] = script;
   for (auto& m : mounts) key["mounts"].push_back(mount_key(m, mc));
-  step(c, key.dump(), [&](ImageState& s) {
+  step(c, json_text(key), [&](ImageState& s) {
     PreparedMounts prepared(mounts, mc);
     if (!script_file.empty()) prepared.add_script(script_file, script);
     RunSpec spec{argv, env, network, req_.cancel_fd, prepared.requests, prepared.targets};
@@ -550,7 +551,7 @@ void Builder::do_run(Ctx& c, const Instruction& in) {
       s.add_history(created_by, layer);
     } catch (Error& e) {
       if (code != 0)
-        throw Error(where(in) + ": RUN " + (in.json ? json(in.args).dump() : in.rest) + ": the command returned a non-zero code: " +
+        throw Error(where(in) + ": RUN " + (in.json ? json_text(json(in.args)) : in.rest) + ": the command returned a non-zero code: " +
                         std::to_string(code),
                     ErrorKind::FailedPrecondition);
       throw;
@@ -592,7 +593,7 @@ void Builder::do_healthcheck(Ctx& c, const Instruction& in) {
       hc["Retries"] = n;
     }
   }
-  std::string text = "HEALTHCHECK " + hc.dump();
+  std::string text = "HEALTHCHECK " + json_text(hc);
   step(c, text, [&](ImageState& s) {
     s.run_config()["Healthcheck"] = hc;
     s.add_history(nop(c, " " + in.original), std::nullopt);
@@ -668,7 +669,7 @@ void Builder::do_config(Ctx& c, const Instruction& in) {
       if (v.empty()) throw Error("VOLUME specified can not be an empty string", ErrorKind::InvalidArgument);
       vols.push_back(v);
     }
-    text = "VOLUME " + json(vols).dump();
+    text = "VOLUME " + json_text(json(vols));
     change = [vols](ImageState& s) {
       for (auto& v : vols) s.run_config()["Volumes"][v] = json::object();
     };
@@ -685,7 +686,7 @@ void Builder::do_config(Ctx& c, const Instruction& in) {
       v.push_back(in.rest);
     }
     std::string field = k == "cmd" ? "Cmd" : "Entrypoint";
-    text = upper(k) + " " + v.dump();
+    text = upper(k) + " " + json_text(v);
     bool reset_cmd = k == "entrypoint" && !c.cmd_set;  // an inherited CMD goes with a new ENTRYPOINT
     if (k == "cmd") c.cmd_set = true;
     change = [v, field, reset_cmd](ImageState& s) {
@@ -695,7 +696,7 @@ void Builder::do_config(Ctx& c, const Instruction& in) {
     };
   } else if (k == "shell") {
     c.shell = in.args;
-    text = "SHELL " + json(in.args).dump();
+    text = "SHELL " + json_text(json(in.args));
     change = [sh = in.args](ImageState& s) { s.run_config()["Shell"] = sh; };
   } else if (k == "maintainer") {
     std::string who = in.args[0];
@@ -778,10 +779,9 @@ void Builder::do_copy(Ctx& c, const Instruction& in, bool add) {
     context_.emplace(open_context(req_.context_dir));
   }
   CopySources src = resolve_copy_sources(r, from_state ? nullptr : &*context_, eng_.images().root());
-  std::string text = json{{"op", upper(in.keyword)}, {"from", from_key}, {"sources", src.digest},
-                          {"dest", r.dest}, {"dir", r.dest_is_dir}, {"chown", r.chown}, {"chmod", r.chmod},
-                          {"checksum", r.checksum}}
-                         .dump();
+  std::string text = json_text(json{{"op", upper(in.keyword)}, {"from", from_key}, {"sources", src.digest},
+                                    {"dest", r.dest}, {"dir", r.dest_is_dir}, {"chown", r.chown}, {"chmod", r.chmod},
+                                    {"checksum", r.checksum}});
   std::string created_by = nop(c, upper(in.keyword) + " " + src.digest.substr(0, 19) + " in " + r.dest + " ");
   step(c, text, [&](ImageState& s) {
     auto layer = copy_into_layer(eng_.images(), s, r, src, from_state ? &*from_state : nullptr,

@@ -3,6 +3,7 @@
 #include "common/clock.hpp"
 #include "common/digest.hpp"
 #include "common/error.hpp"
+#include "common/json_text.hpp"
 #include "engine/image_config_use.hpp"
 
 namespace berth::build {
@@ -11,7 +12,7 @@ using nlohmann::json;
 
 std::string ImageState::id() const {
   if (!image_id.empty()) return image_id;
-  if (known_id.empty()) known_id = sha256_digest(config.dump());
+  if (known_id.empty()) known_id = sha256_digest(json_text(config));
   return known_id;
 }
 
@@ -34,7 +35,7 @@ void ImageState::add_history(const std::string& created_by, const std::optional<
 std::string ImageState::to_json() const {
   json l = json::array();
   for (auto& d : layers) l.push_back(oci::to_json(d));
-  return json{{"config", config}, {"layers", l}, {"image_id", image_id}, {"id", id()}}.dump();
+  return json_text(json{{"config", config}, {"layers", l}, {"image_id", image_id}, {"id", id()}});
 }
 
 ImageState ImageState::from_json(const std::string& text) {
@@ -91,7 +92,7 @@ image::ImageRecord materialize(image::ImageStore& store, const ImageState& s, co
       return *store.find(s.image_id);
     }
   }
-  std::string cfg = s.config.dump();
+  std::string cfg = json_text(s.config);
   oci::Manifest m;
   m.media_type = oci::media::kOciManifest;
   m.layers = s.layers;

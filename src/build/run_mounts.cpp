@@ -19,6 +19,7 @@
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "common/fs.hpp"
+#include "common/json_text.hpp"
 #include "dockerfile/patterns.hpp"
 #include "engine/in_root.hpp"
 
@@ -254,7 +255,7 @@ std::string mount_key(const RunMount& m, const MountContext& mc) {
       k["from_state"] = mc.state_of(m.from).id();
     }
   }
-  return k.dump();
+  return json_text(k);
 }
 
 struct PreparedMounts::Held {

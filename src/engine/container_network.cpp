@@ -24,6 +24,7 @@
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "common/fs.hpp"
+#include "common/json_text.hpp"
 #include "common/subprocess.hpp"
 #include "engine/container_engine.hpp"
 #include "engine/in_root.hpp"
@@ -266,7 +267,7 @@ std::string ContainerEngine::setup_network(Container& c) {
   for (const auto& e : c.networks) write_dns_hosts(e.network_id, &c, "");
   json req = {{"lock", state_ + "/netns/.lock"}, {"netns", ns}, {"endpoints", eps}};
   try {
-    run_network_helper("setup", req.dump());
+    run_network_helper("setup", json_text(req));
   } catch (Error& e) {
     for (const auto& n : c.networks) write_dns_hosts(n.network_id, nullptr, c.id);
     throw e.wrap("set up the network of container " + c.id.substr(0, 12));
@@ -293,7 +294,7 @@ void ContainerEngine::teardown_network(const Container& c) {
   }
   json req = {{"lock", state_ + "/netns/.lock"}, {"netns", ns}, {"endpoints", eps}, {"removeNetns", true}};
   for (const auto& e : c.networks) write_dns_hosts(e.network_id, nullptr, c.id);
-  run_network_helper("teardown", req.dump());
+  run_network_helper("teardown", json_text(req));
 }
 
 // The names a user network's responder answers: every running container
@@ -354,7 +355,7 @@ void ContainerEngine::network_remove(const std::string& ref) {
   json req = {{"lock", state_ + "/netns/.lock"},
               {"endpoints", json::array()},
               {"networks", {net::BridgeNetwork{n.name, n.bridge, n.subnet, n.gateway, n.internal, "", n.subnet6, n.gateway6}}}};
-  run_network_helper("teardown", req.dump());
+  run_network_helper("teardown", json_text(req));
   ::unlink((state_ + "/netns/dns-" + n.id + ".hosts").c_str());
   networks_->remove(n.id);
 }
@@ -398,7 +399,7 @@ void ContainerEngine::network_connect(const std::string& network, const std::str
       Container with = c;
       with.networks.push_back(e);
       write_dns_hosts(n.id, &with, "");
-      run_network_helper("setup", req.dump());
+      run_network_helper("setup", json_text(req));
     }
     c.networks.push_back(e);
     store_->update(c);
@@ -427,7 +428,7 @@ void ContainerEngine::network_disconnect(const std::string& network, const std::
       }
     json req = {{"lock", state_ + "/netns/.lock"}, {"netns", netns_path(c.id)}, {"endpoints", {p}}, {"removeNetns", false}};
     write_dns_hosts(n.id, nullptr, c.id);
-    run_network_helper("teardown", req.dump());
+    run_network_helper("teardown", json_text(req));
     if (index == 0) c.ports.clear();
   }
   c.networks.erase(it);

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "common/error.hpp"
+#include "common/json_text.hpp"
 
 namespace berth::engine {
 
@@ -50,8 +51,8 @@ std::string encode(const Container& c) {
     drop_zero_members(*it, {"AttachStdout", "AttachStderr", "Cmd", "Entrypoint", "StopTimeout"});
   if (auto it = compact.find("HostConfig"); it != compact.end()) drop_zero_members(*it, {"NetworkMode"});
   if (auto it = compact.find("State"); it != compact.end()) drop_zero_members(*it, {"Status", "StartedAt", "FinishedAt"});
-  std::string text = compact.dump();
-  if (nlohmann::json(parse(text)) != full) return full.dump();
+  std::string text = json_text(compact);
+  if (nlohmann::json(parse(text)) != full) return json_text(full);
   return text;
 }
 
@@ -74,7 +75,7 @@ std::string listing_json(const Container& c) {
   for (const auto& p : c.ports)
     x["BerthPorts"].push_back({{"ContainerPort", p.container_port}, {"HostIp", p.host_ip}, {"HostPort", p.host_port}});
   if (c.state.health) x["State"]["Health"] = nlohmann::json(c.state)["Health"];
-  return x.empty() ? std::string() : x.dump();
+  return x.empty() ? std::string() : json_text(x);
 }
 
 // Binds the listing columns from parameter `i` on.

@@ -17,6 +17,7 @@
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "common/fs.hpp"
+#include "common/json_text.hpp"
 #include "engine/container_engine.hpp"
 #include "engine/process_identity.hpp"
 #include "image/overlay_snapshotter.hpp"
@@ -166,7 +167,7 @@ void ContainerEngine::mark_dead_monitor(Container& c) {
   j["error"] = c.state.error;
   j["finishedAt"] = c.state.finished_at;
   try {
-    fs::write_file_atomic(container_dir(c.id) + "/status.json", j.dump() + "\n");
+    fs::write_file_atomic(container_dir(c.id) + "/status.json", json_text(j) + "\n");
   } catch (const Error&) {
   }
 }

@@ -8,6 +8,7 @@
 
 #include "common/clock.hpp"
 #include "common/error.hpp"
+#include "common/json_text.hpp"
 #include "engine/names.hpp"
 #include "net/ip6_address.hpp"
 #include "net/ip_address.hpp"
@@ -46,7 +47,7 @@ std::string dump(const Network& n) {
     j["Subnet6"] = n.subnet6;
     j["Gateway6"] = n.gateway6;
   }
-  return j.dump();
+  return json_text(j);
 }
 
 void check_name(const std::string& n) {

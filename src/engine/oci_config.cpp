@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
+#include "common/json_text.hpp"
 #include "engine/user_lookup.hpp"
 #include "oci/runtime_spec.hpp"
 #include "runtime/capabilities.hpp"
@@ -330,7 +331,7 @@ std::string build_oci_config(const Container& c, const json& image_config, const
   if (!h.seccomp_profile_json.empty() && !h.privileged) {
     json j = json::parse(text);
     j["linux"]["seccomp"] = seccomp_from_profile(h.seccomp_profile_json, caps);
-    text = j.dump(2);
+    text = json_text(j, 2);
     try {
       oci::parse_spec(text);  // the runtime would refuse it later, less clearly
     } catch (Error& e) {

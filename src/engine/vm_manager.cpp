@@ -30,6 +30,7 @@
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "common/fs.hpp"
+#include "common/json_text.hpp"
 #include "common/log.hpp"
 #include "common/raw_terminal.hpp"
 #include "engine/vm_channel.hpp"
@@ -203,7 +204,7 @@ void VmManager::claim(const Prepared& p, pid_t pid) {
   try {
     db().prepare("INSERT INTO vms (name, config, state, pid, pid_start, created, started, console_log, console_sock) "
                  "VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?)")
-        .bind(1, p.name).bind(2, p.config.dump()).bind(3, static_cast<int64_t>(pid))
+        .bind(1, p.name).bind(2, json_text(p.config)).bind(3, static_cast<int64_t>(pid))
         .bind(4, process_start_time(pid)).bind(5, now).bind(6, now)
         .bind(7, p.launch.console_log).bind(8, p.launch.console_socket).run();
   } catch (Error& e) {
@@ -486,7 +487,7 @@ void VmManager::attach_network(Prepared& p) {
   p.config["tap"] = n.tap;
   p.config["cmdline"] = vm.boot.cmdline;
   p.config["network"] = to_json(n);
-  db().prepare("UPDATE vms SET config = ? WHERE name = ?").bind(1, p.config.dump()).bind(2, p.name).run();
+  db().prepare("UPDATE vms SET config = ? WHERE name = ?").bind(1, json_text(p.config)).bind(2, p.name).run();
 }
 
 void VmManager::detach_network(const std::string& name, bool release) {
@@ -576,7 +577,7 @@ std::string VmManager::inspect(const std::string& name) {
             {"ConsoleSocket", opt(10)},
             {"Cgroup", "berth/vm-" + cgroup_name(name)}};
   if (j["Config"].is_object() && j["Config"].contains("network")) j["NetworkSettings"] = j["Config"]["network"];
-  return j.dump(2);
+  return json_text(j, 2);
 }
 
 VmManager::Running VmManager::running(const std::string& name) {

@@ -6,6 +6,7 @@
 
 #include "common/error.hpp"
 #include "common/fs.hpp"
+#include "common/json_text.hpp"
 #include "engine/network_helper.hpp"
 #include "engine/networks.hpp"
 #include "net/ip_address.hpp"
@@ -150,7 +151,7 @@ VmNetwork VmNetworks::attach(const std::string& vm, const std::string& ref, cons
       if (!fs::exists(p.network.dns_hosts)) fs::write_file_atomic(p.network.dns_hosts, "");
     }
     json req = {{"lock", state_ + "/netns/.lock"}, {"netns", ""}, {"endpoints", {p}}};
-    run_network_helper("setup", req.dump());
+    run_network_helper("setup", json_text(req));
     publish_name(n.id, n.name, vm, v.address, true);
   } catch (Error& e) {
     undo_attach(vm);
@@ -185,7 +186,7 @@ void VmNetworks::detach(const std::string& vm, bool release) {
         }
     json req = {{"lock", state_ + "/netns/.lock"}, {"netns", ""}, {"endpoints", {tap_plan(n, tap_name(vm), state_)}}};
     fs::mkdir_p(state_ + "/netns", 0700);
-    run_network_helper("teardown", req.dump());
+    run_network_helper("teardown", json_text(req));
   }
   if (release) networks.release(owner);
 }

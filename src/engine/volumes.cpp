@@ -8,6 +8,7 @@
 #include "common/clock.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
+#include "common/json_text.hpp"
 #include "engine/names.hpp"
 
 namespace berth::engine {
@@ -56,7 +57,7 @@ Volume Volumes::create(const std::string& in_name, const std::map<std::string, s
     db_.prepare("INSERT OR IGNORE INTO volumes (name, created, labels, anonymous) VALUES (?, ?, ?, ?)")
         .bind(1, name)
         .bind(2, now_rfc3339())
-        .bind(3, nlohmann::json(labels).dump())
+        .bind(3, json_text(nlohmann::json(labels)))
         .bind(4, int64_t{anonymous})
         .run();
   } catch (...) {

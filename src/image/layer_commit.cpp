@@ -15,6 +15,7 @@
 #include "common/clock.hpp"
 #include "common/error.hpp"
 #include "common/fd.hpp"
+#include "common/json_text.hpp"
 #include "image/overlay_snapshotter.hpp"
 #include "image/reference.hpp"
 #include "image/tar_writer.hpp"
@@ -209,7 +210,7 @@ ImageRecord commit_snapshot(ImageStore& store, const std::string& key, const Com
   for (auto& [k, v] : opts.config_changes.items()) cfg["config"][k] = v;
   cfg.erase("container");
   cfg.erase("container_config");
-  std::string cfg_bytes = cfg.dump();
+  std::string cfg_bytes = json_text(cfg);
   std::string cfg_digest = store.content().put(cfg_bytes);
   m.config = {oci::media::kOciConfig, cfg_digest, static_cast<int64_t>(cfg_bytes.size()), {}, {}};
   std::string mdigest = store.content().put(oci::serialize(m));

@@ -5,6 +5,7 @@
 
 #include "common/clock.hpp"
 #include "common/error.hpp"
+#include "common/json_text.hpp"
 #include "image/reference.hpp"
 #include "oci/image_spec.hpp"
 
@@ -53,7 +54,7 @@ ImageRecord import_rootfs(ImageStore& store, int fd, const ImportOptions& o) {
               {"config", o.config},
               {"rootfs", {{"type", "layers"}, {"diff_ids", {diff_id}}}},
               {"history", {{{"created", now}, {"comment", o.comment}}}}};
-  std::string cfg_bytes = cfg.dump();
+  std::string cfg_bytes = json_text(cfg);
   oci::Manifest m;
   m.media_type = oci::media::kOciManifest;
   m.config = {oci::media::kOciConfig, store.content().put(cfg_bytes), static_cast<int64_t>(cfg_bytes.size()), {}, {}};

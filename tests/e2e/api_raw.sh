@@ -342,6 +342,26 @@ assert_eq "bigt ended by its TERM trap" "exited 5" \
   "$(curl -sS --unix-socket "$API_SOCK" http://berth/containers/bigt/json | jq -r '"\(.State.Status) \(.State.ExitCode)"')"
 assert_eq "rm bigt" 204 "$(api DELETE /containers/bigt | cut -d' ' -f1)"
 
+log "bytes that are not UTF-8 (file names, a RUN's output) answer as U+FFFD, as Go's encoder writes them"
+# A plain dump() threw json's type_error: /changes answered 400 and a
+# build's stream ended at the RUN step that printed such bytes.
+b run -d --name u8 busybox sh -c "touch \$(printf '/tmp/caf\351'); sleep 300" >/dev/null
+wait_until 10 b exec u8 test -e "$(printf '/tmp/caf\351')" || fail "the file was not made"
+r=$(api GET /containers/u8/changes)
+assert_eq "changes status" 200 "${r%% *}"
+assert_eq "changes: the name with U+FFFD" "/tmp/caf$(printf '\357\277\275')" "$(jq -r '.[] | select(.Kind == 1) | .Path' "$E2E_TMP/api.body")"
+[[ $(curl -sS -o /dev/null -w '%{http_code}' -I --unix-socket "$API_SOCK" "http://berth/containers/u8/archive?path=/tmp/caf%E9") == 200 ]] ||
+  fail "HEAD archive of a name that is not UTF-8"
+b rm -f u8 >/dev/null
+mkdir -p "$E2E_TMP/u8ctx"
+printf 'FROM busybox\nRUN printf "bin\\377ary\\n"\nRUN echo after-the-bytes\n' > "$E2E_TMP/u8ctx/Dockerfile"
+tar -C "$E2E_TMP/u8ctx" -cf "$E2E_TMP/u8ctx.tar" .
+r=$(api POST '/build?t=u8:1' -H 'Content-Type: application/x-tar' --data-binary @"$E2E_TMP/u8ctx.tar")
+assert_contains "the build's stream goes on past the bytes" "$r" "after-the-bytes"
+assert_contains "and the build ends" "$r" "Successfully tagged u8:1"
+jq -e -s 'map(.stream // "") | join("") | contains("bin\ufffdary")' "$E2E_TMP/api.body" >/dev/null || fail "the byte is not U+FFFD: $r"
+b rmi u8:1 >/dev/null
+
 log "containers outlive a restart of serve"
 stop_serve
 start_serve

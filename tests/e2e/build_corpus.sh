@@ -134,6 +134,13 @@ build -t corpus/escape "$CORPUS/escape"
 assert_eq "backtick continuation" "one two" "$(run_in corpus/escape cat /escaped.txt)"
 assert_eq "backslashes are plain" 'C:\path\to' "$(run_in corpus/escape cat /win.txt)"
 
+log "a Dockerfile in Latin-1: each byte that is not UTF-8 becomes U+FFFD, as in docker's image config"
+lat=$E2E_TMP/latin1; mkdir -p "$lat"
+printf 'FROM busybox\nENV GREETING=caf\351\nRUN echo "$GREETING" > /g\n' > "$lat/Dockerfile"
+build -t corpus/latin1 "$lat"
+assert_eq "ENV in the config" "GREETING=caf$(printf '\357\277\275')" "$(b image inspect -f '{{index .Config.Env 1}}' corpus/latin1)"
+assert_eq "what RUN saw" "caf$(printf '\357\277\275')" "$(run_in corpus/latin1 cat /g)"
+
 log "errors name FILE:LINE and leave nothing behind"
 bad=$E2E_TMP/bad; mkdir -p "$bad"; echo x > "$bad/x"
 containers_before=$(ls "$ROOT/containers" | wc -l)

@@ -14,6 +14,10 @@ assert_exit "run true" 0 b run --rm busybox true
 expect_error 125 "No such image" b run --rm no-such-image true
 expect_error 126 "permission denied" b run --rm busybox /etc/passwd
 expect_error 127 "not found" b run --rm busybox no-such-command
+# An argument that is not UTF-8 (Latin-1 text): json's dump() threw at
+# create ("[json.exception.type_error.316] ..."); as docker's CLI, each such
+# byte becomes U+FFFD in the record and the process.
+assert_eq "run with a Latin-1 argument" "caf$(printf '\357\277\275')" "$(b run --rm busybox echo "$(printf 'caf\351')")"
 # A uid past runc's 2^31 - 1 was cast to uint32_t: 4294967296 ran as root.
 expect_error 125 "uids and gids must be in range 0-2147483647" b run --rm --user 4294967296 busybox id -u
 

@@ -33,6 +33,8 @@ b tag busybox me/app:1
 b image tag busybox:latest quay.io/x/y
 [[ $(b image ls | wc -l) == 4 ]] || fail "image ls after tag"
 b image inspect me/app:1 | jq -e '.[0].RepoTags | length == 3' >/dev/null || fail inspect
+[[ $(b image inspect -f '{{.Os}}/{{.Architecture}}' me/app:1) == linux/amd64 ]] || fail "image inspect -f"
+b image inspect --format json me/app:1 | jq -e '.Os == "linux"' >/dev/null || fail "image inspect --format json"
 [[ $(b rmi me/app:1) == "Untagged: me/app:1" ]] || fail "rmi of one tag"
 b image rm quay.io/x/y >/dev/null
 

@@ -12,9 +12,11 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command_registry.hpp"
+#include "cli/commands/output.hpp"
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "common/fs.hpp"
+#include "common/json_text.hpp"
 #include "image/image_store.hpp"
 #include "image/layer_unpack.hpp"
 #include "engine/docker_views.hpp"
@@ -170,7 +172,7 @@ CLI::App* add_images(CLI::App& parent, Globals& g, const std::string& name) {
         json j = {{"Containers", "N/A"}, {"CreatedAt", r.created_at}, {"CreatedSince", r.created},
                   {"Digest", r.digest}, {"ID", r.id}, {"Repository", r.repo}, {"SharedSize", "N/A"},
                   {"Size", r.size}, {"Tag", r.tag}, {"UniqueSize", "N/A"}, {"VirtualSize", r.size}};
-        std::cout << j.dump() << "\n";
+        std::cout << json_text(j) << "\n";
       }
       return;
     }
@@ -194,10 +196,12 @@ CLI::App* add_images(CLI::App& parent, Globals& g, const std::string& name) {
 void add_inspect(CLI::App& parent, Globals& g) {
   auto* c = parent.add_subcommand("inspect", "Show image details as JSON");
   auto names = std::make_shared<std::vector<std::string>>();
+  auto format = std::make_shared<std::string>();
+  c->add_option("-f,--format", *format, "Format output using a custom template ('json', or a Go template)");
   c->add_option("images", *names, "images")->required();
-  c->callback([&g, names] {
+  c->callback([&g, names, format] {
     ImageStore store(g.root);
-    json out = json::array();
+    std::vector<json> out;
     std::string errors;
     for (auto& n : *names) {
       auto f = store.find(n);
@@ -207,7 +211,7 @@ void add_inspect(CLI::App& parent, Globals& g) {
       }
       out.push_back(engine::image_inspect_view(store, *f));
     }
-    std::cout << out.dump(4) << "\n";
+    std::cout << format_objects(*format, out);
     if (!errors.empty()) throw Error(errors, ErrorKind::NotFound);
   });
 }

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/go_template.hpp"
+#include "common/json_text.hpp"
 #include "common/output_format.hpp"
 
 namespace berth::cli {
@@ -37,11 +38,11 @@ std::string format_objects(const std::string& format, const std::vector<json>& o
   if (format.empty()) {
     json arr = json::array();
     for (const auto& o : objects) arr.push_back(o);
-    return arr.dump(4) + "\n";
+    return json_text(arr, 4) + "\n";
   }
   if (format == "json") {
     std::string out;
-    for (const auto& o : objects) out += o.dump() + "\n";
+    for (const auto& o : objects) out += json_text(o) + "\n";
     return out;
   }
   // inspect -f: the template as typed, no table logic (as docker's).
