@@ -21,6 +21,7 @@
 
 #include "common/error.hpp"
 #include "common/fs.hpp"
+#include "common/json_text.hpp"
 #include "image/image_store.hpp"
 #include "image/registry_request.hpp"
 #include "registry/remote_ops.hpp"
@@ -31,7 +32,7 @@ using nlohmann::json;
 static std::mutex out_mu;
 
 static void emit(const json& j) {
-  std::string line = j.dump() + "\n";
+  std::string line = json_text(j) + "\n";
   std::lock_guard lk(out_mu);
   std::fwrite(line.data(), 1, line.size(), stdout);
   std::fflush(stdout);

@@ -10,6 +10,7 @@
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "common/fs.hpp"
+#include "common/json_text.hpp"
 #include "common/subprocess.hpp"
 
 namespace berth::registry {
@@ -137,7 +138,7 @@ void RegistryConfig::save() const {
 void RegistryConfig::store(const std::string& host, const Credentials& c) {
   if (std::string helper = helper_for(host); !helper.empty()) {
     json j = {{"ServerURL", auth_key(host)}, {"Username", c.username}, {"Secret", c.password}};
-    auto r = run_helper(helper, "store", j.dump());
+    auto r = run_helper(helper, "store", json_text(j));
     if (r.status != 0)
       fail("credential helper docker-credential-" + helper + " store failed (exit " + std::to_string(r.status) + ")" +
            (r.out.empty() ? "" : ": " + r.out));

@@ -26,6 +26,7 @@
 #include "common/clock.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
+#include "common/json_text.hpp"
 #include "common/log.hpp"
 #include "runtime/cgroup/cgroup.hpp"
 #include "runtime/console.hpp"
@@ -365,7 +366,7 @@ InitProcess create_container(const GlobalOptions& g, const CreateOptions& o, boo
       s.pid = pid;
       nlohmann::json j = nlohmann::json::parse(state_json(s, Status::Running, false));
       j["status"] = status;
-      return j.dump();
+      return json_text(j);
     };
     // The init's pid (and the cgroup, made by then) on record as soon as
     // the init exists, before it can outlive us: a `create` killed from

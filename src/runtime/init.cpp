@@ -23,6 +23,7 @@
 
 #include "common/error.hpp"
 #include "common/fs.hpp"
+#include "common/json_text.hpp"
 #include "runtime/cgroup/cgroup.hpp"
 #include "runtime/clone_vfork.hpp"
 #include "runtime/console.hpp"
@@ -165,7 +166,7 @@ void send_seccomp_listener(const oci::Spec& spec, int listener_fd, pid_t pid, co
   } catch (Error& e) {
     throw Error("linux.seccomp.listenerPath: " + e.message(), e.kind(), e.errno_value());
   }
-  send_fd(sock.get(), fd.get(), msg.dump());
+  send_fd(sock.get(), fd.get(), json_text(msg));
 }
 
 pid_t clone3_fork(uint64_t flags, int* pidfd, int cgroup_fd) {

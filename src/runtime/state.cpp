@@ -19,6 +19,7 @@
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "common/fs.hpp"
+#include "common/json_text.hpp"
 #include "runtime/cgroup/cgroup.hpp"
 
 namespace berth::runtime {
@@ -83,7 +84,7 @@ std::string state_text(const ContainerState& st) {
             {"systemdCgroup", st.systemd_cgroup},
             {"ownCgroupNs", st.own_cgroup_ns}};
   if (st.host_rootfs_mount) j["hostRootfsMount"] = st.host_rootfs_mount;
-  std::string data = j.dump();
+  std::string data = json_text(j);
   data += '\n';
   data += st.config;
   return data;
@@ -306,7 +307,7 @@ std::string state_json(const ContainerState& st, Status status, bool pretty) {
             {"created", st.created},
             {"owner", st.owner},
             {"annotations", st.annotations.empty() ? nlohmann::ordered_json::object() : nlohmann::ordered_json(st.annotations)}};
-  return pretty ? j.dump(2) : j.dump();
+  return pretty ? json_text(j, 2) : json_text(j);
 }
 
 }  // namespace berth::runtime

@@ -11,6 +11,7 @@
 
 #include "common/error.hpp"
 #include "common/fd.hpp"
+#include "common/json_text.hpp"
 #include "common/log.hpp"
 #include "vmm/device_state.hpp"
 #include "vmm/migration_source.hpp"
@@ -83,14 +84,14 @@ void ControlServer::serve(int fd) {
     in.erase(0, nl + 1);
     json a = handle(fd, line);
     if (a.is_null()) continue;
-    std::string answer = a.dump() + "\n";
+    std::string answer = json_text(a) + "\n";
     // Answers are small; a client that does not read them is dropped.
     if (::send(fd, answer.data(), answer.size(), MSG_DONTWAIT | MSG_NOSIGNAL) != static_cast<ssize_t>(answer.size()))
       return drop(fd);
   }
   if (in.size() > kMaxRequest) {
-    std::string answer = failure("control request longer than " + std::to_string(kMaxRequest) + " bytes",
-                                 ErrorKind::InvalidArgument).dump() + "\n";
+    std::string answer = json_text(failure("control request longer than " + std::to_string(kMaxRequest) + " bytes",
+                                           ErrorKind::InvalidArgument)) + "\n";
     ::send(fd, answer.data(), answer.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     drop(fd);
   }
@@ -225,7 +226,7 @@ void ControlServer::finish_migration() {
   machine_.loop().remove(migration_->done.get());
   std::unique_ptr<Migration> m = std::move(migration_);
   if (m->client < 0) return;
-  std::string answer = m->answer.dump() + "\n";
+  std::string answer = json_text(m->answer) + "\n";
   if (::send(m->client, answer.data(), answer.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(answer.size()))
     log::warn("control socket: the migration's client did not take its answer");
 }
@@ -242,7 +243,7 @@ json control_request(const std::string& socket_path, const json& request, int ti
     throw Error("connect to control socket " + socket_path + ": " + std::strerror(e) + " (is the VM running?)",
                 e == ENOENT ? ErrorKind::NotFound : ErrorKind::FailedPrecondition, e);
   }
-  std::string line = request.dump() + "\n";
+  std::string line = json_text(request) + "\n";
   if (::send(s.get(), line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size()))
     throw_errno("send to control socket " + socket_path);
   std::string in;

@@ -10,6 +10,7 @@
 
 #include "common/fd.hpp"
 #include "common/fs.hpp"
+#include "common/json_text.hpp"
 
 namespace berth::vmm {
 
@@ -39,29 +40,28 @@ int64_t int_field(const json& j, const char* key, int64_t lo, int64_t hi) {
 std::string to_json(const LaunchConfig& c) {
   json disks = json::array();
   for (const auto& d : c.vm.disks) disks.push_back({{"path", d.path}, {"readonly", d.readonly}});
-  return json{{"name", c.name},
-              {"kernel", c.vm.boot.kernel},
-              {"initrd", c.vm.boot.initrd},
-              {"cmdline", c.vm.boot.cmdline},
-              {"cpus", c.vm.cpus},
-              {"memory", c.vm.memory},
-              {"disks", disks},
-              {"tap", c.vm.tap},
-              {"mac", c.vm.mac},
-              {"rng", c.vm.rng},
-              {"channel", c.vm.channel},
-              {"cgroup", c.cgroup},
-              {"detached", c.detached},
-              {"console_log", c.console_log},
-              {"console_socket", c.console_socket},
-              {"vmm_log", c.vmm_log},
-              {"exit_file", c.exit_file},
-              {"control_socket", c.control_socket},
-              {"restore", c.restore},
-              {"exit_command", c.exit_command},
-              {"incoming", c.incoming},
-              {"token", c.token}}
-      .dump();
+  return json_text(json{{"name", c.name},
+                        {"kernel", c.vm.boot.kernel},
+                        {"initrd", c.vm.boot.initrd},
+                        {"cmdline", c.vm.boot.cmdline},
+                        {"cpus", c.vm.cpus},
+                        {"memory", c.vm.memory},
+                        {"disks", disks},
+                        {"tap", c.vm.tap},
+                        {"mac", c.vm.mac},
+                        {"rng", c.vm.rng},
+                        {"channel", c.vm.channel},
+                        {"cgroup", c.cgroup},
+                        {"detached", c.detached},
+                        {"console_log", c.console_log},
+                        {"console_socket", c.console_socket},
+                        {"vmm_log", c.vmm_log},
+                        {"exit_file", c.exit_file},
+                        {"control_socket", c.control_socket},
+                        {"restore", c.restore},
+                        {"exit_command", c.exit_command},
+                        {"incoming", c.incoming},
+                        {"token", c.token}});
 }
 
 LaunchConfig launch_config_from_json(std::string_view text) {
@@ -134,7 +134,8 @@ bool LaunchChannel::wait_go() {
 }
 
 void write_exit_record(const std::string& path, const ExitRecord& r) {
-  std::string data = json{{"pid", r.pid}, {"reason", r.reason}, {"detail", r.detail}, {"finished", r.finished}}.dump();
+  std::string data =
+      json_text(json{{"pid", r.pid}, {"reason", r.reason}, {"detail", r.detail}, {"finished", r.finished}});
   std::string tmp = path + ".tmp";
   {
     // No fsync: after a host crash the VM is gone anyway, and a missing
@@ -174,7 +175,7 @@ std::string to_json(const Report& r) {
     j["kind"] = static_cast<int>(r.kind);
     j["message"] = r.message;
   }
-  return j.dump();
+  return json_text(j);
 }
 
 std::optional<Report> parse_report(std::string_view line) {

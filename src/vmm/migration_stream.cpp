@@ -16,6 +16,7 @@
 
 #include "common/error.hpp"
 #include "common/fs.hpp"
+#include "common/json_text.hpp"
 #include "vmm/snapshot_file.hpp"
 
 namespace berth::vmm {
@@ -195,7 +196,7 @@ void MigrationStream::send(Frame type, const void* data, uint64_t len) {
 }
 
 void MigrationStream::send_json(Frame type, const nlohmann::json& j) {
-  std::string s = j.dump();
+  std::string s = json_text(j);
   send(type, s.data(), s.size());
 }
 

@@ -10,6 +10,7 @@
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "common/fs.hpp"
+#include "common/json_text.hpp"
 #include "vmm/crc32c.hpp"
 #include "vmm/device_state.hpp"
 
@@ -120,7 +121,7 @@ std::string SnapshotWriter::serialize(StateEncoding enc) const {
       nlohmann::json::to_cbor(tree, cbor);
       payload.assign(cbor.begin(), cbor.end());
     } else {
-      payload = state_text(tree).dump();
+      payload = json_text(state_text(tree));
     }
     if (name.empty() || name.size() > kMaxName || payload.size() > kMaxSectionBytes)
       fail("snapshot section " + name + " is too large (" + std::to_string(payload.size()) + " bytes)",

@@ -19,6 +19,7 @@
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "common/fs.hpp"
+#include "common/json_text.hpp"
 #include "common/log.hpp"
 #include "common/raw_terminal.hpp"
 #include "common/subprocess.hpp"
@@ -165,7 +166,7 @@ std::unique_ptr<Machine> accept_vm(LaunchConfig& cfg, MigrationListener& listene
     cfg.vm = ms.vm;
     if (!cfg.vm.channel.empty()) fs::mkdir_p(dir_of(cfg.vm.channel), 0700);
     auto m = std::make_unique<Machine>(cfg.vm, Origin::Incoming, "", std::move(early));
-    write_unsynced(fs::join(dir_of(cfg.exit_file), "machine.json"), record_config(ms).dump());
+    write_unsynced(fs::join(dir_of(cfg.exit_file), "machine.json"), json_text(record_config(ms)));
     stream->send_json(Frame::Answer, {{"ok", true}, {"stage", "ready"}});
     return m;
   } catch (Error& e) {

@@ -11,6 +11,7 @@
 #include "cli/runtime/cli.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
+#include "common/json_text.hpp"
 #include "oci/runtime_spec.hpp"
 
 namespace berth::cli {
@@ -52,7 +53,7 @@ int cmd_list(const runtime::GlobalOptions& g, const std::vector<std::string>& ar
   if (format == "json") {
     json arr = json::array();
     for (auto& c : all) arr.push_back(json::parse(runtime::state_json(c.state, c.status, false)));
-    print_line(arr.dump());
+    print_line(json_text(arr));
     return 0;
   }
   std::vector<std::vector<std::string>> rows = {{"ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"}};
@@ -71,7 +72,7 @@ int cmd_ps(const runtime::GlobalOptions& g, const std::vector<std::string>& argv
   auto pids = runtime::container_pids(g, a.positional()[0]);
   std::sort(pids.begin(), pids.end());
   if (format == "json") {
-    print_line(json(pids).dump());
+    print_line(json_text(json(pids)));
     return 0;
   }
   // Like runc: run ps(1) with the given options and keep the container's rows.
@@ -177,7 +178,7 @@ int cmd_features(const runtime::GlobalOptions&, const std::vector<std::string>& 
         {"mountExtensions", {{"idmap", {{"enabled", true}}}}}}},
       {"annotations", {{"org.opencontainers.runtime-spec.features.linux.namespaces.time", "true"}}},
   };
-  print_line(f.dump(4));
+  print_line(json_text(f, 4));
   return 0;
 }
 
