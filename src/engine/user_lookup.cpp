@@ -35,10 +35,13 @@ std::optional<uint32_t> parse_id(const std::string& s) {
   return static_cast<uint32_t>(v);
 }
 
+// What an error quotes of a field: a line of the image's files can be 16 MiB.
+std::string quoted(const std::string& s) { return s.size() > 32 ? s.substr(0, 32) + "..." : s; }
+
 // An id the user gave (--user, --chown): a number must be in range.
 uint32_t given_id(const std::string& s) {
   auto id = parse_id(s);
-  if (!id) throw Error("uids and gids must be in range 0-" + std::to_string(kMaxId) + ": " + s,
+  if (!id) throw Error("uids and gids must be in range 0-" + std::to_string(kMaxId) + ": " + quoted(s),
                        ErrorKind::InvalidArgument);
   return *id;
 }
@@ -47,7 +50,7 @@ uint32_t given_id(const std::string& s) {
 uint32_t file_id(const std::string& s, const char* file, const std::string& entry, const char* field) {
   auto id = parse_id(s);
   if (!id)
-    throw Error(std::string(file) + " in the container: " + entry + " has " + field + " '" + s.substr(0, 32) +
+    throw Error(std::string(file) + " in the container: " + quoted(entry) + " has " + field + " '" + quoted(s) +
                     "', not a number in 0-" + std::to_string(kMaxId),
                 ErrorKind::InvalidArgument);
   return *id;
@@ -153,7 +156,7 @@ ResolvedUser resolve_user(const std::string& rootfs, const std::string& user_spe
           uint32_t g = file_id(f[2], "/etc/group", "group " + f[0], "gid");
           if (g == u.gid || !seen.insert(g).second) continue;
           if (u.additional_gids.size() == kMaxGroups)
-            throw Error("/etc/group in the container: user " + user_name + " is in more than " +
+            throw Error("/etc/group in the container: user " + quoted(user_name) + " is in more than " +
                             std::to_string(kMaxGroups) + " groups",
                         ErrorKind::InvalidArgument);
           u.additional_gids.push_back(g);
